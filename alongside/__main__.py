@@ -1,0 +1,5 @@
+import sys
+
+from alongside.cli import main
+
+sys.exit(main())

@@ -1,0 +1,193 @@
+"""The core's front door: adapters hand it invocations and a Sink; it answers with intents.
+
+Wiring only: every feature gets its dependencies passed in here (storage, clock, outbox, texts),
+so there is no global state and tests can build an App on a fake clock and an in-memory sink.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any, Protocol
+
+from bot.clock import Clock
+from bot.commands.catalog import all_commands
+from bot.commands.parser import MentionResolver, ParsedCommand, ParseError, parse_structured, parse_text
+from bot.commands.registry import Registry
+from bot.commands.spec import Where, Who
+from bot.config import Settings
+from bot.context import Ctx, Invocation
+from bot.errors import Refusal
+from bot.features.confirmations import Confirmations
+from bot.features.help import HelpFeature
+from bot.features.questions import QuestionsFeature
+from bot.features.setup import SetupFeature
+from bot.outbox import Outbox, Sink
+from bot.replies import Answer, Intent
+from bot.scheduling.timeline import Timeline
+from bot.storage.communities import Community, CommunityRepo, Member, MemberRepo
+from bot.storage.crypto import FieldCipher
+from bot.storage.db import Database
+from bot.texts.catalog import Catalog
+
+log = logging.getLogger(__name__)
+
+
+class Feature(Protocol):
+    def bind(self, registry: Registry) -> None: ...
+
+
+class App:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        db: Database,
+        clock: Clock,
+        catalog: Catalog,
+        cipher: FieldCipher,
+        timeline: Timeline,
+        seed: int = 0,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.clock = clock
+        self.catalog = catalog
+        self.cipher = cipher
+        self.timeline = timeline
+        self.seed = seed
+        self.registry = Registry(all_commands())
+        self.communities = CommunityRepo()
+        self.members = MemberRepo()
+        self.outbox = Outbox(db, cipher, clock)
+        self.confirmations = Confirmations(db, cipher, clock)
+        self.help = HelpFeature(self.registry)
+        self.setup = SetupFeature(db, self.communities, catalog)
+        self.questions = QuestionsFeature(
+            db=db,
+            clock=clock,
+            catalog=catalog,
+            cipher=cipher,
+            outbox=self.outbox,
+            timeline=timeline,
+            communities=self.communities,
+            members=self.members,
+            grace=timedelta(minutes=settings.scheduling.grace_minutes),
+            seed=seed,
+        )
+        self.features: list[Any] = [self.help, self.setup, self.questions, self.confirmations]
+        for feature in self.features:
+            feature.bind(self.registry)
+        missing = self.registry.unbound()
+        if missing:
+            raise RuntimeError(f"commands without a handler: {missing}")
+        self._sink: Sink | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def attach_sink(self, sink: Sink) -> None:
+        self._sink = sink
+
+    async def start(self) -> None:
+        """Rebuild scheduled jobs from storage, catch up on missed slots, deliver what is pending."""
+        for feature in self.features:
+            start = getattr(feature, "start", None)
+            if start is not None:
+                await start()
+        await self.deliver_pending()
+
+    async def deliver_pending(self) -> int:
+        if self._sink is None:
+            return 0
+        return await self.outbox.flush(self._sink)
+
+    # -- communities and members ---------------------------------------------------------------
+
+    def _defaults(self) -> dict[str, str]:
+        defaults = self.settings.community
+        return {
+            "locale": defaults.locale,
+            "timezone": defaults.timezone,
+            "question_channel": defaults.question_channel,
+            "pairing_channel": defaults.pairing_channel,
+            "facilitator_rule": defaults.facilitator_rule,
+        }
+
+    async def community_for(self, inv: Invocation) -> Community:
+        ref = inv.community
+        found = await self.communities.find(self.db, ref.platform, ref.external_id)
+        if found is not None:
+            return found
+        async with self.db.transaction() as tx:
+            found = await self.communities.find(tx, ref.platform, ref.external_id)
+            if found is None:
+                found = await self.communities.create(
+                    tx, ref.platform, ref.external_id, ref.name, self._defaults(), self.clock.now()
+                )
+        return found
+
+    async def member_for(self, community: Community, inv: Invocation) -> Member:
+        found = await self.members.find(self.db, community.id, inv.actor.user_id)
+        if found is not None and (not inv.actor.display_name or found.display_name == inv.actor.display_name):
+            return found
+        async with self.db.transaction() as tx:
+            return await self.members.ensure(
+                tx, community.id, inv.actor.user_id, inv.actor.display_name, self.clock.now()
+            )
+
+    async def context(self, inv: Invocation) -> Ctx:
+        community = await self.community_for(inv)
+        member = await self.member_for(community, inv)
+        return Ctx(inv, community, member, self.catalog, self.clock.now())
+
+    # -- commands ------------------------------------------------------------------------------
+
+    async def handle_text(self, inv: Invocation, text: str, resolve_mention: MentionResolver) -> list[Intent]:
+        """A text command without its prefix, e.g. "questions schedule daily 18:00"."""
+        ctx = await self.context(inv)
+        try:
+            parsed = parse_text(self.registry, text, resolve_mention)
+        except ParseError as error:
+            return [self._parse_error(ctx, error)]
+        return await self._run(ctx, parsed)
+
+    async def handle_structured(
+        self, inv: Invocation, name: str, options: Mapping[str, Any], resolve_mention: MentionResolver
+    ) -> list[Intent]:
+        """A command a platform delivered already split into options (Discord)."""
+        ctx = await self.context(inv)
+        try:
+            parsed = parse_structured(self.registry, name, options, resolve_mention)
+        except ParseError as error:
+            return [self._parse_error(ctx, error)]
+        return await self._run(ctx, parsed)
+
+    async def _run(self, ctx: Ctx, parsed: ParsedCommand) -> list[Intent]:
+        spec = parsed.spec
+        if spec.who is Who.FACILITATOR and not ctx.is_facilitator:
+            return [Answer(ctx.t("perm.facilitator_only", usage=spec.usage(ctx.prefix)))]
+        if spec.where is Where.CHANNEL and ctx.invocation.private and not self._has_fallback_channel(ctx):
+            return [Answer(ctx.t("perm.channel_only", usage=spec.usage(ctx.prefix)))]
+        try:
+            intents = await self.registry.handler(spec.name)(ctx, parsed.args)
+        except Refusal as refusal:
+            return [Answer(ctx.t(refusal.key, **refusal.params))]
+        except Exception:
+            # Never log the arguments: they may be someone's words.
+            log.exception("command %s failed", spec.name)
+            return [Answer(ctx.t("error.internal"))]
+        if not spec.private_answer:
+            return [Answer(i.text, private=False) if isinstance(i, Answer) else i for i in intents]
+        return intents
+
+    def _has_fallback_channel(self, ctx: Ctx) -> bool:
+        return bool(ctx.community.question_channel)
+
+    def _parse_error(self, ctx: Ctx, error: ParseError) -> Answer:
+        text = ctx.t(error.key, **error.params)
+        if error.spec is not None:
+            text += "\n" + ctx.t("parse.usage", usage=error.spec.usage(ctx.prefix))
+        elif error.key in ("parse.unknown_command", "parse.unknown_subcommand", "parse.empty"):
+            text += "\n" + ctx.t("parse.try_help")
+        return Answer(text)

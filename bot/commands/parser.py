@@ -1,0 +1,207 @@
+"""One parser for text commands (console, Matrix) and structured ones (Discord options).
+
+Both paths end in the same per-argument validation, so every platform refuses bad input with the
+same short, specific message and the command's usage line.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.commands.registry import Registry
+from bot.commands.spec import Arg, ArgType, CommandSpec
+from bot.scheduling.recurrence import (
+    RecurrenceError,
+    parse_recurrence,
+    split_trailing_timezone,
+    valid_timezone,
+)
+
+# Turns a mention as typed ("@sam", "@sam:example.org", "<@123>") into a platform user id.
+MentionResolver = Callable[[str], str | None]
+
+MAX_LINE = 4000
+
+
+@dataclass(frozen=True)
+class RecurrenceArg:
+    text: str  # the recurrence words, canonicalised
+    timezone: str | None  # None: use the community's
+
+
+@dataclass
+class ParseError(Exception):
+    """Bad input. `key`/`params` name the message; `spec` (if known) adds its usage line."""
+
+    key: str
+    params: dict[str, Any] = field(default_factory=dict)
+    spec: CommandSpec | None = None
+
+    def __str__(self) -> str:
+        return f"{self.key} {self.params}"
+
+
+@dataclass(frozen=True)
+class ParsedCommand:
+    spec: CommandSpec
+    args: dict[str, Any]
+
+
+def _bad_characters(text: str) -> bool:
+    return any(
+        unicodedata.category(ch) in ("Cc", "Cs", "Co", "Cn") and ch not in "\n\t" for ch in text
+    )
+
+
+def find_command(registry: Registry, words: list[str]) -> tuple[CommandSpec, int]:
+    """The spec whose name is the longest prefix of `words`, and how many words it used."""
+    lowered = [word.lower() for word in words]
+    best: tuple[CommandSpec, int] | None = None
+    for spec in registry.specs():
+        size = len(spec.path)
+        if tuple(lowered[:size]) == spec.path and (best is None or size > best[1]):
+            best = (spec, size)
+    if best is not None:
+        return best
+    if not lowered:
+        raise ParseError("parse.empty")
+    group = [spec for spec in registry.specs() if spec.group == lowered[0]]
+    if group:
+        raise ParseError(
+            "parse.unknown_subcommand",
+            {"group": lowered[0], "options": ", ".join(spec.path[-1] for spec in group)},
+        )
+    raise ParseError("parse.unknown_command", {"word": words[0][:40]})
+
+
+def parse_text(registry: Registry, text: str, resolve_mention: MentionResolver) -> ParsedCommand:
+    """Parse `questions schedule weekly mon 18:00` (no prefix) into a spec and typed arguments."""
+    if len(text) > MAX_LINE:
+        raise ParseError("parse.too_long", {"max": MAX_LINE})
+    if _bad_characters(text):
+        raise ParseError("parse.bad_characters")
+    stripped = text.strip()
+    words = stripped.split()
+    spec, used = find_command(registry, words)
+    # Keep the raw remainder so free text keeps its own spacing and line breaks.
+    rest = stripped
+    for _ in range(used):
+        rest = rest.split(None, 1)[1] if len(rest.split(None, 1)) > 1 else ""
+    raw: dict[str, str] = {}
+    for index, arg in enumerate(spec.args):
+        if not rest:
+            break
+        if arg.consumes_rest:
+            raw[arg.name] = rest.strip()
+            rest = ""
+            break
+        # A member argument is a mention; an optional one must not swallow the next argument.
+        token, _, rest = rest.partition(" ")
+        rest = rest.strip()
+        remaining = spec.args[index + 1 :]
+        if not arg.required and not _looks_like(arg, token) and remaining:
+            rest = f"{token} {rest}".strip()
+            continue
+        raw[arg.name] = token
+    if rest:
+        raise ParseError("parse.too_many", {"extra": rest[:40]}, spec)
+    return ParsedCommand(spec, validate_args(spec, raw, resolve_mention))
+
+
+def _looks_like(arg: Arg, token: str) -> bool:
+    if arg.type is ArgType.INT:
+        return token.lstrip("-").isdigit()
+    if arg.type is ArgType.CHOICE:
+        return token.lower() in arg.choices
+    if arg.type is ArgType.MEMBER:
+        return token.startswith(("@", "<@"))
+    return True
+
+
+def parse_structured(
+    registry: Registry,
+    name: str,
+    options: Mapping[str, Any],
+    resolve_mention: MentionResolver,
+) -> ParsedCommand:
+    """Validate options a platform delivered already split (e.g. Discord slash-command options)."""
+    spec = registry.get(name)
+    if spec is None:
+        raise ParseError("parse.unknown_command", {"word": name[:40]})
+    known = {arg.name for arg in spec.args}
+    unknown = [key for key in options if key not in known]
+    if unknown:
+        raise ParseError("parse.too_many", {"extra": unknown[0][:40]}, spec)
+    raw = {key: value for key, value in options.items() if value is not None}
+    return ParsedCommand(spec, validate_args(spec, raw, resolve_mention))
+
+
+def validate_args(
+    spec: CommandSpec, raw: Mapping[str, Any], resolve_mention: MentionResolver
+) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for arg in spec.args:
+        given = raw.get(arg.name)
+        if given is None or (isinstance(given, str) and not given.strip()):
+            if arg.required:
+                raise ParseError("parse.missing", {"arg": arg.name}, spec)
+            values[arg.name] = None
+            continue
+        values[arg.name] = _convert(spec, arg, given, resolve_mention)
+    return values
+
+
+def _convert(spec: CommandSpec, arg: Arg, given: Any, resolve_mention: MentionResolver) -> Any:
+    if isinstance(given, bool) or not isinstance(given, str | int):
+        raise ParseError("parse.bad_type", {"arg": arg.name}, spec)
+    text = str(given).strip()
+    if _bad_characters(text):
+        raise ParseError("parse.bad_characters", {}, spec)
+    match arg.type:
+        case ArgType.INT:
+            try:
+                number = int(text)
+            except ValueError:
+                raise ParseError("parse.not_a_number", {"arg": arg.name, "given": text[:20]}, spec) from None
+            if (arg.min is not None and number < arg.min) or (arg.max is not None and number > arg.max):
+                raise ParseError(
+                    "parse.out_of_range", {"arg": arg.name, "min": arg.min, "max": arg.max}, spec
+                )
+            return number
+        case ArgType.CHOICE:
+            if text.lower() not in arg.choices:
+                raise ParseError(
+                    "parse.bad_choice",
+                    {"arg": arg.name, "given": text[:40], "choices": ", ".join(arg.choices)},
+                    spec,
+                )
+            return text.lower()
+        case ArgType.MEMBER:
+            user_id = resolve_mention(text)
+            if not user_id:
+                raise ParseError("parse.bad_mention", {"given": text[:60]}, spec)
+            return user_id
+        case ArgType.TIMEZONE:
+            if not valid_timezone(text):
+                raise ParseError("parse.bad_timezone", {"given": text[:60]}, spec)
+            return text
+        case ArgType.RECURRENCE:
+            words, timezone = split_trailing_timezone(text.split())
+            try:
+                recurrence = parse_recurrence(" ".join(words), timezone or "UTC")
+            except RecurrenceError as error:
+                raise ParseError(
+                    "parse.bad_recurrence", {"given": text[:80], "detail": error.detail[:40]}, spec
+                ) from None
+            return RecurrenceArg(recurrence.text, timezone)
+        case _:
+            if arg.min is not None and len(text) < arg.min:
+                raise ParseError("parse.too_short", {"arg": arg.name, "min": arg.min}, spec)
+            if arg.max is not None and len(text) > arg.max:
+                raise ParseError(
+                    "parse.text_too_long", {"arg": arg.name, "max": arg.max, "given_length": len(text)}, spec
+                )
+            return text

@@ -1,0 +1,192 @@
+"""Settings: a TOML file plus `ALONGSIDE_*` environment overrides, validated by pydantic-settings.
+
+Secrets (tokens, the data key) are read from the environment only and held as SecretStr so they
+never print. Anything wrong stops start-up with a ConfigError that names the file, the key and what
+would be valid.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from bot.scheduling.recurrence import valid_timezone
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PROMPTS_DIR = PROJECT_ROOT / "prompts"
+DEFAULT_CONFIG_NAME = "config.toml"
+
+# Top-level fields that may only come from the environment.
+SECRET_FIELDS = ("data_key", "discord_token", "matrix_access_token", "matrix_password")
+
+
+class ConfigError(Exception):
+    """Start-up cannot go on. `problems` are complete, human-readable lines."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StorageSettings(Section):
+    path: Path = Path("data/alongside.db")
+    # Where the data key file lives when ALONGSIDE_DATA_KEY is unset; default: beside the database.
+    key_file: Path | None = None
+
+
+class CommunityDefaults(Section):
+    """Defaults a new community starts with; `setup` changes them per community."""
+
+    locale: str = "en"
+    timezone: str = "UTC"
+    question_channel: str = ""
+    pairing_channel: str = ""
+    facilitator_rule: str = ""
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        if not valid_timezone(value):
+            raise ValueError(f"'{value}' is not an IANA timezone such as Europe/London or UTC")
+        return value
+
+
+class DutyOfCare(Section):
+    version: str = "1"
+    text: str = (
+        "Alongside is a peer space, not an emergency service. Nobody here watches messages or "
+        "contacts anyone on your behalf. If you want support from outside the space, the "
+        "resources command lists people you can reach yourself."
+    )
+
+
+class Resource(Section):
+    name: str
+    contact: str
+    hours: str = ""
+    region: str = "Everywhere"
+    peer_run: bool = False
+    intervention_policy: Literal["never-without-consent", "may-contact-emergency-services", "unknown"] = (
+        "unknown"
+    )
+
+
+class SchedulingSettings(Section):
+    grace_minutes: int = Field(60, ge=0, le=24 * 60)
+
+
+class QuestionSettings(Section):
+    max_suggestion_length: int = Field(280, ge=20, le=1000)
+
+
+class ConsoleSettings(Section):
+    community: str = "demo"
+    channel: str = "circle"
+    members: list[str] = ["alex", "sam", "jo", "rin"]
+    facilitators: list[str] = ["alex"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ALONGSIDE_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    prompts_dir: Path = DEFAULT_PROMPTS_DIR
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    storage: StorageSettings = StorageSettings()
+    community: CommunityDefaults = CommunityDefaults()
+    duty_of_care: DutyOfCare = DutyOfCare()
+    resources: list[Resource] = []
+    scheduling: SchedulingSettings = SchedulingSettings()
+    questions: QuestionSettings = QuestionSettings()
+    console: ConsoleSettings = ConsoleSettings()
+
+    # Secrets: environment only (ALONGSIDE_DATA_KEY, ALONGSIDE_DISCORD_TOKEN, ...).
+    data_key: SecretStr | None = None
+    discord_token: SecretStr | None = None
+    matrix_access_token: SecretStr | None = None
+    matrix_password: SecretStr | None = None
+
+
+class _TomlDataSource(PydanticBaseSettingsSource):
+    """Feeds an already-read TOML document to pydantic-settings, below the environment."""
+
+    def __init__(self, settings_cls: type[BaseSettings], data: dict[str, Any]) -> None:
+        super().__init__(settings_cls)
+        self._data = data
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return self._data
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: no such config file"]) from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError([f"{path}: not valid TOML: {error}"]) from None
+
+
+def _describe(error: dict[str, Any], origin: str) -> str:
+    key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    if error["type"] == "extra_forbidden":
+        return f"{origin}: {key}: unknown setting (see config.example.toml for the valid keys)"
+    message = error["msg"].removeprefix("Value error, ")
+    given = error.get("input")
+    shown = "" if isinstance(given, dict | list) or given is None else f" (got {given!r})"
+    return f"{origin}: {key}: {message}{shown}"
+
+
+def resolve_config_path(explicit: Path | None) -> Path | None:
+    if explicit is not None:
+        return explicit
+    default = Path.cwd() / DEFAULT_CONFIG_NAME
+    return default if default.is_file() else None
+
+
+def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
+    """Load settings from `path` (or defaults), then the environment, then explicit overrides."""
+    data: dict[str, Any] = _read_toml(path) if path is not None else {}
+    origin = str(path) if path is not None else "settings"
+    misplaced = [name for name in SECRET_FIELDS if name in data]
+    if misplaced:
+        raise ConfigError(
+            [
+                f"{origin}: {name}: secrets come from the environment only; "
+                f"set ALONGSIDE_{name.upper()} instead"
+                for name in misplaced
+            ]
+        )
+
+    class _Loaded(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return (init_settings, env_settings, _TomlDataSource(settings_cls, data))
+
+    try:
+        return _Loaded(**overrides)
+    except ValidationError as error:
+        raise ConfigError([_describe(item, origin) for item in error.errors()]) from None

@@ -1,0 +1,59 @@
+"""What an adapter tells the core about a command, and what a handler gets to work with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.storage.communities import Community, Member
+from bot.texts.catalog import Catalog
+
+
+@dataclass(frozen=True)
+class CommunityRef:
+    platform: str  # "console", "matrix", "discord"
+    external_id: str  # guild id, room id, console community name
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Actor:
+    user_id: str  # platform user id
+    display_name: str = ""
+    # Decided by the adapter from the platform (Discord role or Manage Server, Matrix power level,
+    # console list) and the community's stored facilitator rule.
+    is_facilitator: bool = False
+
+
+@dataclass(frozen=True)
+class Invocation:
+    community: CommunityRef
+    actor: Actor
+    channel: str | None  # None when typed in a private space with the bot
+    private: bool = False
+    prefix: str = "/"  # how this platform writes commands, for usage lines
+
+
+@dataclass
+class Ctx:
+    invocation: Invocation
+    community: Community
+    member: Member
+    catalog: Catalog
+    now: datetime
+
+    @property
+    def locale(self) -> str:
+        return self.community.locale
+
+    @property
+    def prefix(self) -> str:
+        return self.invocation.prefix
+
+    @property
+    def is_facilitator(self) -> bool:
+        return self.invocation.actor.is_facilitator
+
+    def t(self, key: str, /, **params: Any) -> str:
+        return self.catalog.text(self.community.locale, key, prefix=self.prefix, **params)

@@ -1,0 +1,116 @@
+"""The generic confirmation step: the core asks a member yes or no, and acts only on their answer.
+
+Pairing consent and `mydata forget` use it; each adapter renders the prompt (Discord buttons,
+`/yes` `/no` in the console, `!yes` `!no` or a plain yes/no in a Matrix private room). The stored
+payload is encrypted, and an answer is only ever taken from the member who was asked.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+from bot.clock import Clock
+from bot.commands.registry import Registry
+from bot.commands.spec import Arg, ArgType, CommandSpec, Where
+from bot.context import Ctx
+from bot.errors import Refusal
+from bot.replies import Answer, ConfirmPrompt, Intent
+from bot.storage.crypto import FieldCipher
+from bot.storage.db import Database, Tx
+
+COMMANDS = (
+    CommandSpec("yes", "commands.yes", (Arg("id", ArgType.INT, required=False, min=1),), where=Where.PRIVATE),
+    CommandSpec("no", "commands.no", (Arg("id", ArgType.INT, required=False, min=1),), where=Where.PRIVATE),
+)
+
+_PURPOSE = "confirmation.payload"
+EXPIRY = timedelta(days=7)
+
+# (transaction, context of the member answering, payload, their answer) -> what to tell them
+ConfirmHandler = Callable[[Tx, Ctx, dict[str, Any], bool], Awaitable[list[Intent]]]
+
+
+class Confirmations:
+    def __init__(self, db: Database, cipher: FieldCipher, clock: Clock) -> None:
+        self._db = db
+        self._cipher = cipher
+        self._clock = clock
+        self._handlers: dict[str, ConfirmHandler] = {}
+
+    def on(self, action: str, handler: ConfirmHandler) -> None:
+        self._handlers[action] = handler
+
+    def bind(self, registry: Registry) -> None:
+        registry.bind("yes", lambda ctx, args: self.answer(ctx, True, args["id"]))
+        registry.bind("no", lambda ctx, args: self.answer(ctx, False, args["id"]))
+
+    async def request(
+        self,
+        tx: Tx,
+        ctx_community_id: int,
+        member_id: int,
+        user_id: str,
+        action: str,
+        payload: dict[str, Any],
+        text: str,
+        yes_label: str,
+        no_label: str,
+    ) -> ConfirmPrompt:
+        """Store a pending question (replacing an older one for the same action) and return the
+        prompt to show. Nothing else is stored until the member says yes."""
+        if action not in self._handlers:
+            raise KeyError(f"no confirmation handler for {action}")
+        now = self._clock.now()
+        await tx.execute(
+            "DELETE FROM confirmations WHERE member_id = ? AND action = ?", (member_id, action)
+        )
+        confirmation_id = await tx.execute(
+            "INSERT INTO confirmations (community_id, member_id, action, payload, created_at, expires_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                ctx_community_id,
+                member_id,
+                action,
+                self._cipher.encrypt(json.dumps(payload), _PURPOSE),
+                now.isoformat(),
+                (now + EXPIRY).isoformat(),
+            ),
+        )
+        return ConfirmPrompt(user_id, text, confirmation_id, yes_label, no_label)
+
+    async def answer(self, ctx: Ctx, yes: bool, confirmation_id: int | None) -> list[Intent]:
+        async with self._db.transaction() as tx:
+            if confirmation_id is None:
+                row = await tx.fetchone(
+                    "SELECT id, action, payload, expires_at FROM confirmations"
+                    " WHERE member_id = ? ORDER BY id DESC LIMIT 1",
+                    (ctx.member.id,),
+                )
+            else:
+                # Only the member who was asked can answer: another member's id looks like nothing.
+                row = await tx.fetchone(
+                    "SELECT id, action, payload, expires_at FROM confirmations"
+                    " WHERE id = ? AND member_id = ?",
+                    (confirmation_id, ctx.member.id),
+                )
+            if row is None:
+                raise Refusal("confirm.nothing_pending")
+            await tx.execute("DELETE FROM confirmations WHERE id = ?", (row[0],))
+            if row[3] < ctx.now.isoformat():
+                # Deleting the stale question is the only change; tell them how to ask again.
+                return [ctx_answer(ctx, "confirm.expired")]
+            payload = json.loads(self._cipher.decrypt(row[2], _PURPOSE))
+            return await self._handlers[row[1]](tx, ctx, payload, yes)
+
+    async def pending_for(self, db_member_id: int) -> list[int]:
+        rows = await self._db.fetchall(
+            "SELECT id FROM confirmations WHERE member_id = ? ORDER BY id", (db_member_id,)
+        )
+        return [row[0] for row in rows]
+
+
+def ctx_answer(ctx: Ctx, key: str, **params: Any) -> Intent:
+    return Answer(ctx.t(key, **params))

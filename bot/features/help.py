@@ -1,0 +1,69 @@
+"""`help [command]`, generated from the registry: what this member may run, with usage."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.commands.parser import ParseError, find_command
+from bot.commands.registry import Registry
+from bot.commands.spec import Arg, ArgType, CommandSpec, Who
+from bot.context import Ctx
+from bot.errors import Refusal
+from bot.replies import Answer, Intent
+
+COMMANDS = (CommandSpec("help", "commands.help", (Arg("command", ArgType.TEXT, required=False, max=60),)),)
+
+
+class HelpFeature:
+    def __init__(self, registry: Registry) -> None:
+        self._registry = registry
+
+    def bind(self, registry: Registry) -> None:
+        registry.bind("help", self.help)
+
+    def visible(self, ctx: Ctx) -> list[CommandSpec]:
+        return [
+            spec
+            for spec in self._registry.specs()
+            if spec.who is not Who.FACILITATOR or ctx.is_facilitator
+        ]
+
+    async def help(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
+        wanted = args["command"]
+        if wanted:
+            try:
+                spec, used = find_command(self._registry, wanted.removeprefix(ctx.prefix).split())
+            except ParseError:
+                raise Refusal("help.unknown", given=wanted) from None
+            if used != len(wanted.removeprefix(ctx.prefix).split()):
+                raise Refusal("help.unknown", given=wanted)
+            who = ctx.t(f"help.who_{spec.who.value}")
+            return [
+                Answer(
+                    ctx.t(
+                        "help.detail",
+                        usage=spec.usage(ctx.prefix),
+                        summary=ctx.t(spec.summary_key),
+                        who=who,
+                    )
+                )
+            ]
+        lines = [ctx.t("help.intro")]
+        visible = self.visible(ctx)
+        sections: dict[str, list[CommandSpec]] = {}
+        for group, specs in self._registry.groups().items():
+            # Groups may share a heading (yes and no are both "Answering me").
+            heading = ctx.t(f"help.group.{group.replace('-', '_')}")
+            sections.setdefault(heading, []).extend(spec for spec in specs if spec in visible)
+        for heading, shown in sections.items():
+            if not shown:
+                continue
+            lines.append("")
+            lines.append(heading)
+            lines.extend(
+                ctx.t("help.line", usage=spec.usage(ctx.prefix), summary=ctx.t(spec.summary_key))
+                for spec in shown
+            )
+        lines.append("")
+        lines.append(ctx.t("help.outro"))
+        return [Answer("\n".join(lines))]

@@ -1,0 +1,492 @@
+"""Reflective questions: scheduled and on-demand posts, rotation without repeats, suggestions.
+
+Every post is claimed under a slot key in the same transaction that queues it in the outbox, so
+the same slot is never posted twice, across restarts too. Slots missed while the bot was down are
+posted once at start when still inside the grace window, otherwise skipped (and logged).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.clock import Clock
+from bot.commands.parser import RecurrenceArg
+from bot.commands.registry import Registry
+from bot.commands.spec import Arg, ArgType, CommandSpec, Where, Who
+from bot.context import Ctx
+from bot.errors import Refusal
+from bot.outbox import Outbox
+from bot.replies import Answer, ChannelPost, Intent, PrivateMessage
+from bot.scheduling.recurrence import Recurrence, RecurrenceError, parse_recurrence
+from bot.scheduling.timeline import Job, Timeline
+from bot.storage.communities import Community, CommunityRepo, MemberRepo
+from bot.storage.crypto import FieldCipher
+from bot.storage.db import Database, Tx
+from bot.texts.catalog import TASKS, Catalog, Question
+from bot.texts.lint import avoided_terms_in
+
+log = logging.getLogger(__name__)
+
+FOCUS_CHOICES = (*TASKS, "all")
+SUGGESTION_PURPOSE = "suggestion.text"
+
+COMMANDS = (
+    CommandSpec("questions now", "commands.questions_now", who=Who.FACILITATOR, where=Where.CHANNEL),
+    CommandSpec(
+        "questions schedule",
+        "commands.questions_schedule",
+        (Arg("recurrence", ArgType.RECURRENCE),),
+        who=Who.FACILITATOR,
+        autocomplete=("recurrence",),
+    ),
+    CommandSpec("questions pause", "commands.questions_pause", who=Who.FACILITATOR),
+    CommandSpec("questions resume", "commands.questions_resume", who=Who.FACILITATOR),
+    CommandSpec(
+        "questions focus",
+        "commands.questions_focus",
+        (Arg("task", ArgType.CHOICE, choices=FOCUS_CHOICES),),
+        who=Who.FACILITATOR,
+    ),
+    CommandSpec("questions status", "commands.questions_status"),
+    CommandSpec(
+        "questions suggest",
+        "commands.questions_suggest",
+        (Arg("text", ArgType.TEXT, min=10, max=280),),
+    ),
+    CommandSpec("questions review", "commands.questions_review", who=Who.FACILITATOR),
+    CommandSpec(
+        "questions approve",
+        "commands.questions_approve",
+        (Arg("id", ArgType.INT, min=1), Arg("task", ArgType.CHOICE, required=False, choices=TASKS)),
+        who=Who.FACILITATOR,
+    ),
+    CommandSpec(
+        "questions decline",
+        "commands.questions_decline",
+        (Arg("id", ArgType.INT, min=1), Arg("note", ArgType.TEXT, required=False, max=500)),
+        who=Who.FACILITATOR,
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    community_id: int
+    channel: str
+    recurrence: Recurrence
+    paused: bool
+    checked_until: datetime
+
+
+def format_when(instant: datetime, timezone: str) -> str:
+    local = instant.astimezone(ZoneInfo(timezone))
+    return f"{local:%a %d %b %Y, %H:%M} ({timezone})"
+
+
+class QuestionsFeature:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        clock: Clock,
+        catalog: Catalog,
+        cipher: FieldCipher,
+        outbox: Outbox,
+        timeline: Timeline,
+        communities: CommunityRepo,
+        members: MemberRepo,
+        grace: timedelta,
+        seed: int,
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._catalog = catalog
+        self._cipher = cipher
+        self._outbox = outbox
+        self._timeline = timeline
+        self._communities = communities
+        self._members = members
+        self._grace = grace
+        self._seed = seed
+        # next_fire must answer synchronously (APScheduler asks from its own loop), so the job
+        # reads schedules from this cache, refreshed whenever a schedule is loaded or changed.
+        self._schedules: dict[int, Schedule | None] = {}
+
+    def bind(self, registry: Registry) -> None:
+        for name, handler in {
+            "questions now": self.now,
+            "questions schedule": self.schedule,
+            "questions pause": self.pause,
+            "questions resume": self.resume,
+            "questions focus": self.focus,
+            "questions status": self.status,
+            "questions suggest": self.suggest,
+            "questions review": self.review,
+            "questions approve": self.approve,
+            "questions decline": self.decline,
+        }.items():
+            registry.bind(name, handler)
+
+    # -- start-up and the schedule job ---------------------------------------------------------
+
+    async def start(self) -> None:
+        """Rebuild one job per stored schedule, and catch up on slots missed while down."""
+        rows = await self._db.fetchall("SELECT community_id FROM question_schedules ORDER BY id")
+        for row in rows:
+            self._put_job(row[0])
+            await self.run_due(row[0], self._clock.now())
+
+    def _put_job(self, community_id: int) -> None:
+        self._timeline.put(
+            Job(
+                key=f"questions:{community_id}",
+                next_fire=lambda after, cid=community_id: self._next_fire(cid, after),
+                run=lambda instant, cid=community_id: self.run_due(cid, instant),
+            )
+        )
+
+    def _next_fire(self, community_id: int, after: datetime) -> datetime | None:
+        schedule = self._schedules.get(community_id)
+        if schedule is None or schedule.paused:
+            return None
+        return schedule.recurrence.next_after(after)
+
+    async def _load_schedule(self, db: Any, community_id: int) -> Schedule | None:
+        row = await db.fetchone(
+            "SELECT channel, recurrence, timezone, anchor, paused, checked_until"
+            " FROM question_schedules WHERE community_id = ?",
+            (community_id,),
+        )
+        if row is None:
+            self._schedules[community_id] = None
+            return None
+        recurrence = parse_recurrence(row[1], row[2], date.fromisoformat(row[3]))
+        schedule = Schedule(
+            community_id, row[0], recurrence, bool(row[4]), datetime.fromisoformat(row[5])
+        )
+        self._schedules[community_id] = schedule
+        return schedule
+
+    async def run_due(self, community_id: int, now: datetime) -> int:
+        """Post every slot due up to `now` that is still inside the grace window."""
+        posted = 0
+        async with self._db.transaction() as tx:
+            schedule = await self._load_schedule(tx, community_id)
+            community = await self._communities.get(tx, community_id)
+            if schedule is None or community is None:
+                return 0
+            if not schedule.paused:
+                for slot in schedule.recurrence.fires_between(schedule.checked_until, now):
+                    if now - slot > self._grace:
+                        log.warning(
+                            "skipped question slot %s for community %s: missed by more than the grace window",
+                            slot.isoformat(),
+                            community_id,
+                        )
+                        continue
+                    key = f"q:{community_id}:{slot.isoformat()}"
+                    if await self._post(tx, community, schedule.channel, key, now):
+                        posted += 1
+            await tx.execute(
+                "UPDATE question_schedules SET checked_until = ? WHERE community_id = ?",
+                (max(now, schedule.checked_until).isoformat(), community_id),
+            )
+        return posted
+
+    # -- choosing and posting ------------------------------------------------------------------
+
+    async def _bank(self, tx: Tx, community: Community) -> list[Question]:
+        bank = [q for q in self._catalog.questions(community.locale) if q.audience == "group"]
+        rows = await tx.fetchall(
+            "SELECT id, text, tasks, audience, depth FROM community_questions WHERE community_id = ?"
+            " ORDER BY created_at, id",
+            (community.id,),
+        )
+        bank.extend(
+            Question(row[0], row[1], tuple(json.loads(row[2])), row[3], row[4]) for row in rows
+        )
+        if community.question_focus != "all":
+            bank = [q for q in bank if community.question_focus in q.tasks]
+        return bank
+
+    def _order(self, community_id: int, cycle: int, questions: list[Question]) -> list[Question]:
+        """A fresh, deterministic order for each cycle (seeded), different per community."""
+
+        def rank(question: Question) -> bytes:
+            return hashlib.sha256(f"{self._seed}:{community_id}:{cycle}:{question.id}".encode()).digest()
+
+        return sorted(questions, key=rank)
+
+    async def _choose(self, tx: Tx, community: Community) -> tuple[Question, int] | None:
+        bank = await self._bank(tx, community)
+        if not bank:
+            return None
+        row = await tx.fetchone(
+            "SELECT COALESCE(MAX(cycle), 1) FROM question_postings WHERE community_id = ?",
+            (community.id,),
+        )
+        cycle = int(row[0])
+        asked = {
+            r[0]
+            for r in await tx.fetchall(
+                "SELECT prompt_id FROM question_postings WHERE community_id = ? AND cycle = ?",
+                (community.id, cycle),
+            )
+        }
+        remaining = [q for q in self._order(community.id, cycle, bank) if q.id not in asked]
+        if not remaining:
+            cycle += 1
+            remaining = self._order(community.id, cycle, bank)
+        return remaining[0], cycle
+
+    async def _post(self, tx: Tx, community: Community, channel: str, slot_key: str, now: datetime) -> bool:
+        exists = await tx.fetchone("SELECT 1 FROM question_postings WHERE slot_key = ?", (slot_key,))
+        if exists is not None:
+            return False
+        chosen = await self._choose(tx, community)
+        if chosen is None:
+            log.warning("community %s has no questions for its focus; nothing posted", community.id)
+            return False
+        question, cycle = chosen
+        posting_id = await tx.execute(
+            "INSERT INTO question_postings (community_id, slot_key, prompt_id, cycle, channel, posted_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (community.id, slot_key, question.id, cycle, channel, now.isoformat()),
+        )
+        locale = community.locale
+        note = (
+            self._catalog.text(locale, "questions.content_note", note=question.content_note)
+            if question.content_note
+            else ""
+        )
+        await self._outbox.add(
+            tx,
+            community.id,
+            ChannelPost(
+                channel=channel,
+                text=self._catalog.text(locale, "questions.posted", question=question.text, note=note),
+                thread_title=self._catalog.text(locale, "questions.thread_title", id=question.id),
+                thread_key=f"question-{posting_id}",
+            ),
+        )
+        return True
+
+    def _target_channel(self, ctx: Ctx) -> str:
+        if ctx.invocation.channel and not ctx.invocation.private:
+            return ctx.invocation.channel
+        if ctx.community.question_channel:
+            return ctx.community.question_channel
+        raise Refusal("questions.no_channel")
+
+    # -- commands ------------------------------------------------------------------------------
+
+    async def now(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
+        channel = self._target_channel(ctx)
+        async with self._db.transaction() as tx:
+            row = await tx.fetchone(
+                "SELECT COUNT(*) FROM question_postings WHERE community_id = ?", (ctx.community.id,)
+            )
+            key = f"q:{ctx.community.id}:manual:{row[0] + 1}"
+            if not await self._post(tx, ctx.community, channel, key, ctx.now):
+                raise Refusal("questions.bank_empty", focus=ctx.community.question_focus)
+        return [Answer(ctx.t("questions.now_done", channel=channel))]
+
+    async def schedule(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
+        given: RecurrenceArg = args["recurrence"]
+        timezone = given.timezone or ctx.community.timezone
+        anchor = ctx.now.astimezone(ZoneInfo(timezone)).date()
+        try:
+            recurrence = parse_recurrence(given.text, timezone, anchor)
+        except RecurrenceError:
+            raise Refusal("questions.bad_recurrence") from None
+        channel = self._target_channel(ctx)
+        async with self._db.transaction() as tx:
+            await tx.execute("DELETE FROM question_schedules WHERE community_id = ?", (ctx.community.id,))
+            await tx.execute(
+                "INSERT INTO question_schedules (community_id, channel, recurrence, timezone, anchor,"
+                " paused, checked_until, created_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?)",
+                (
+                    ctx.community.id,
+                    channel,
+                    recurrence.text,
+                    timezone,
+                    anchor.isoformat(),
+                    ctx.now.isoformat(),
+                    ctx.now.isoformat(),
+                ),
+            )
+            await self._load_schedule(tx, ctx.community.id)
+        self._put_job(ctx.community.id)
+        return [
+            Answer(
+                ctx.t(
+                    "questions.scheduled",
+                    recurrence=recurrence.text,
+                    timezone=timezone,
+                    channel=channel,
+                    next=format_when(recurrence.next_after(ctx.now), timezone),
+                )
+            )
+        ]
+
+    async def _set_paused(self, ctx: Ctx, paused: bool) -> Schedule:
+        async with self._db.transaction() as tx:
+            schedule = await self._load_schedule(tx, ctx.community.id)
+            if schedule is None:
+                raise Refusal("questions.no_schedule")
+            if schedule.paused == paused:
+                raise Refusal("questions.already_paused" if paused else "questions.not_paused")
+            # Resuming starts from now: slots that fell while paused are not posted late.
+            await tx.execute(
+                "UPDATE question_schedules SET paused = ?, checked_until = ? WHERE community_id = ?",
+                (int(paused), ctx.now.isoformat(), ctx.community.id),
+            )
+            schedule = await self._load_schedule(tx, ctx.community.id)
+        self._put_job(ctx.community.id)
+        assert schedule is not None
+        return schedule
+
+    async def pause(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
+        await self._set_paused(ctx, True)
+        return [Answer(ctx.t("questions.paused"))]
+
+    async def resume(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
+        schedule = await self._set_paused(ctx, False)
+        nxt = format_when(schedule.recurrence.next_after(ctx.now), schedule.recurrence.timezone)
+        return [Answer(ctx.t("questions.resumed", next=nxt))]
+
+    async def focus(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
+        task = args["task"]
+        async with self._db.transaction() as tx:
+            await self._communities.update(tx, ctx.community.id, question_focus=task)
+        return [Answer(ctx.t("questions.focus_all" if task == "all" else "questions.focus_set", task=task))]
+
+    async def status(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
+        schedule = await self._load_schedule(self._db, ctx.community.id)
+        async with self._db.transaction() as tx:
+            bank = await self._bank(tx, ctx.community)
+            chosen = await self._choose(tx, ctx.community)
+            asked = 0
+            if chosen is not None:
+                row = await tx.fetchone(
+                    "SELECT COUNT(DISTINCT prompt_id) FROM question_postings WHERE community_id = ? AND cycle = ?",
+                    (ctx.community.id, chosen[1]),
+                )
+                asked = row[0]
+        focus = ctx.community.question_focus
+        lines = []
+        if schedule is None:
+            lines.append(ctx.t("questions.status_none"))
+        else:
+            lines.append(
+                ctx.t(
+                    "questions.status_paused" if schedule.paused else "questions.status_schedule",
+                    recurrence=schedule.recurrence.text,
+                    timezone=schedule.recurrence.timezone,
+                    channel=schedule.channel,
+                    next=format_when(schedule.recurrence.next_after(ctx.now), schedule.recurrence.timezone),
+                )
+            )
+        lines.append(ctx.t("questions.status_focus", focus=focus, asked=asked, total=len(bank)))
+        return [Answer("\n".join(lines))]
+
+    async def suggest(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
+        text = " ".join(args["text"].split())
+        if not text.endswith("?"):
+            raise Refusal("questions.suggest_not_question")
+        async with self._db.transaction() as tx:
+            pending = await tx.fetchone(
+                "SELECT COUNT(*) FROM question_suggestions WHERE member_id = ? AND status = 'pending'",
+                (ctx.member.id,),
+            )
+            if pending[0] >= 10:
+                raise Refusal("questions.suggest_too_many")
+            await tx.execute(
+                "INSERT INTO question_suggestions (community_id, member_id, text_enc, status, created_at)"
+                " VALUES (?, ?, ?, 'pending', ?)",
+                (
+                    ctx.community.id,
+                    ctx.member.id,
+                    self._cipher.encrypt(text, SUGGESTION_PURPOSE),
+                    ctx.now.isoformat(),
+                ),
+            )
+        return [Answer(ctx.t("questions.suggest_thanks"))]
+
+    async def review(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
+        rows = await self._db.fetchall(
+            "SELECT id, text_enc FROM question_suggestions WHERE community_id = ? AND status = 'pending'"
+            " ORDER BY id",
+            (ctx.community.id,),
+        )
+        if not rows:
+            return [Answer(ctx.t("questions.review_empty"))]
+        lines = [ctx.t("questions.review_intro", count=len(rows))]
+        for row in rows:
+            text = self._cipher.decrypt(row[1], SUGGESTION_PURPOSE)
+            lines.append(ctx.t("questions.review_line", id=row[0], text=text))
+            flagged = avoided_terms_in(text)
+            if flagged:
+                lines.append(ctx.t("questions.review_language", words=", ".join(flagged)))
+        lines.append(ctx.t("questions.review_outro"))
+        return [Answer("\n".join(lines))]
+
+    async def _take_pending(self, tx: Tx, ctx: Ctx, suggestion_id: int) -> tuple[int | None, str]:
+        row = await tx.fetchone(
+            "SELECT member_id, text_enc FROM question_suggestions"
+            " WHERE id = ? AND community_id = ? AND status = 'pending'",
+            (suggestion_id, ctx.community.id),
+        )
+        if row is None:
+            raise Refusal("questions.no_such_suggestion", id=suggestion_id)
+        return row[0], self._cipher.decrypt(row[1], SUGGESTION_PURPOSE)
+
+    async def _tell_author(self, tx: Tx, ctx: Ctx, member_id: int | None, key: str, **params: Any) -> None:
+        if member_id is None:
+            return
+        author = await self._members.get(tx, member_id)
+        if author is not None:
+            await self._outbox.add(
+                tx, ctx.community.id, PrivateMessage(author.platform_user_id, ctx.t(key, **params))
+            )
+
+    async def approve(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
+        suggestion_id, task = args["id"], args["task"] or "connection"
+        question_id = f"suggested-{ctx.community.id}-{suggestion_id}"
+        async with self._db.transaction() as tx:
+            author_id, text = await self._take_pending(tx, ctx, suggestion_id)
+            # Once approved it is a published question of this community's bank, in plain text.
+            await tx.execute(
+                "INSERT INTO community_questions (id, community_id, text, tasks, audience, depth, created_at)"
+                " VALUES (?, ?, ?, ?, 'group', 'medium', ?)",
+                (question_id, ctx.community.id, text, json.dumps([task]), ctx.now.isoformat()),
+            )
+            await tx.execute(
+                "UPDATE question_suggestions SET status = 'approved', text_enc = NULL, question_id = ?,"
+                " decided_at = ? WHERE id = ?",
+                (question_id, ctx.now.isoformat(), suggestion_id),
+            )
+            await self._tell_author(tx, ctx, author_id, "questions.approved_notice", text=text)
+        return [Answer(ctx.t("questions.approved", id=suggestion_id, task=task))]
+
+    async def decline(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
+        suggestion_id, note = args["id"], args["note"]
+        async with self._db.transaction() as tx:
+            author_id, text = await self._take_pending(tx, ctx, suggestion_id)
+            # Nothing of a declined suggestion is kept: its author gets their words back.
+            await tx.execute(
+                "UPDATE question_suggestions SET status = 'declined', text_enc = NULL, decided_at = ?"
+                " WHERE id = ?",
+                (ctx.now.isoformat(), suggestion_id),
+            )
+            if note:
+                await self._tell_author(tx, ctx, author_id, "questions.declined_notice_note", text=text, note=note)
+            else:
+                await self._tell_author(tx, ctx, author_id, "questions.declined_notice", text=text)
+        return [Answer(ctx.t("questions.declined", id=suggestion_id))]

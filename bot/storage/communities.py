@@ -1,0 +1,142 @@
+"""Repository for communities and their members."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+import aiosqlite
+
+from bot.storage.db import Tx
+
+
+class Reader(Protocol):
+    async def fetchone(self, sql: str, params: Any = ()) -> aiosqlite.Row | None: ...
+    async def fetchall(self, sql: str, params: Any = ()) -> list[aiosqlite.Row]: ...
+
+
+@dataclass(frozen=True)
+class Community:
+    id: int
+    platform: str
+    external_id: str
+    name: str
+    locale: str
+    timezone: str
+    question_channel: str
+    pairing_channel: str
+    facilitator_rule: str
+    question_focus: str
+
+
+@dataclass(frozen=True)
+class Member:
+    id: int
+    community_id: int
+    platform_user_id: str
+    display_name: str
+
+    @property
+    def label(self) -> str:
+        return self.display_name or self.platform_user_id
+
+
+SETTABLE = ("locale", "timezone", "question_channel", "pairing_channel", "facilitator_rule", "question_focus")
+
+_COMMUNITY_COLUMNS = (
+    "id, platform, external_id, name, locale, timezone, question_channel, pairing_channel, "
+    "facilitator_rule, question_focus"
+)
+
+
+def _community(row: aiosqlite.Row | None) -> Community | None:
+    return None if row is None else Community(*tuple(row))
+
+
+def _member(row: aiosqlite.Row | None) -> Member | None:
+    return None if row is None else Member(*tuple(row))
+
+
+class CommunityRepo:
+    async def find(self, db: Reader, platform: str, external_id: str) -> Community | None:
+        return _community(
+            await db.fetchone(
+                f"SELECT {_COMMUNITY_COLUMNS} FROM communities WHERE platform = ? AND external_id = ?",
+                (platform, external_id),
+            )
+        )
+
+    async def get(self, db: Reader, community_id: int) -> Community | None:
+        return _community(
+            await db.fetchone(f"SELECT {_COMMUNITY_COLUMNS} FROM communities WHERE id = ?", (community_id,))
+        )
+
+    async def all(self, db: Reader) -> list[Community]:
+        rows = await db.fetchall(f"SELECT {_COMMUNITY_COLUMNS} FROM communities ORDER BY id")
+        return [Community(*tuple(row)) for row in rows]
+
+    async def create(
+        self, tx: Tx, platform: str, external_id: str, name: str, defaults: dict[str, str], now: datetime
+    ) -> Community:
+        await tx.execute(
+            "INSERT INTO communities (platform, external_id, name, locale, timezone, question_channel,"
+            " pairing_channel, facilitator_rule, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                platform,
+                external_id,
+                name,
+                defaults["locale"],
+                defaults["timezone"],
+                defaults.get("question_channel", ""),
+                defaults.get("pairing_channel", ""),
+                defaults.get("facilitator_rule", ""),
+                now.isoformat(),
+            ),
+        )
+        found = await self.find(tx, platform, external_id)
+        assert found is not None
+        return found
+
+    async def update(self, tx: Tx, community_id: int, **values: str) -> None:
+        for column, value in values.items():
+            if column not in SETTABLE:
+                raise ValueError(f"{column} is not a community setting")
+            await tx.execute(f"UPDATE communities SET {column} = ? WHERE id = ?", (value, community_id))
+
+
+class MemberRepo:
+    async def find(self, db: Reader, community_id: int, platform_user_id: str) -> Member | None:
+        return _member(
+            await db.fetchone(
+                "SELECT id, community_id, platform_user_id, display_name FROM members"
+                " WHERE community_id = ? AND platform_user_id = ?",
+                (community_id, platform_user_id),
+            )
+        )
+
+    async def get(self, db: Reader, member_id: int) -> Member | None:
+        return _member(
+            await db.fetchone(
+                "SELECT id, community_id, platform_user_id, display_name FROM members WHERE id = ?",
+                (member_id,),
+            )
+        )
+
+    async def ensure(
+        self, tx: Tx, community_id: int, platform_user_id: str, display_name: str, now: datetime
+    ) -> Member:
+        found = await self.find(tx, community_id, platform_user_id)
+        if found is not None:
+            if display_name and display_name != found.display_name:
+                await tx.execute("UPDATE members SET display_name = ? WHERE id = ?", (display_name, found.id))
+                return Member(found.id, community_id, platform_user_id, display_name)
+            return found
+        await tx.execute(
+            "INSERT INTO members (community_id, platform_user_id, display_name, created_at)"
+            " VALUES (?, ?, ?, ?)",
+            (community_id, platform_user_id, display_name, now.isoformat()),
+        )
+        member = await self.find(tx, community_id, platform_user_id)
+        assert member is not None
+        return member

@@ -1,0 +1,77 @@
+"""Encryption at rest for sensitive text fields (agreements, check-ins, pending suggestions).
+
+AES-256-GCM with a random nonce per value. The key comes from ALONGSIDE_DATA_KEY or from a key
+file beside the database (created on first run, mode 0600); it is never written into the database.
+Each value is bound to its purpose (e.g. "suggestion.text") as associated data, so a ciphertext
+copied into another column does not decrypt.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+_FORMAT = b"\x01"
+_NONCE_BYTES = 12
+
+
+class DataKeyError(Exception):
+    """The data key is missing, malformed or does not match the stored data."""
+
+
+def _decode_key(text: str) -> bytes:
+    try:
+        raw = base64.urlsafe_b64decode(text.strip().encode() + b"==")
+    except (binascii.Error, ValueError):
+        raise DataKeyError("the data key is not valid base64") from None
+    if len(raw) != 32:
+        raise DataKeyError("the data key must be 32 bytes, base64-encoded")
+    return raw
+
+
+def generate_key_text() -> str:
+    return base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
+
+
+def load_or_create_key(env_key: str | None, key_file: Path) -> bytes:
+    if env_key:
+        return _decode_key(env_key)
+    if key_file.exists():
+        return _decode_key(key_file.read_text())
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    text = generate_key_text()
+    # O_EXCL: two processes starting at once must not overwrite each other's fresh key.
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text + "\n")
+    return _decode_key(text)
+
+
+class FieldCipher:
+    def __init__(self, key: bytes) -> None:
+        self._aead = AESGCM(key)
+
+    def encrypt(self, plaintext: str, purpose: str) -> bytes:
+        nonce = os.urandom(_NONCE_BYTES)
+        sealed = self._aead.encrypt(nonce, plaintext.encode("utf-8"), purpose.encode())
+        return _FORMAT + nonce + sealed
+
+    def decrypt(self, blob: bytes, purpose: str) -> str:
+        if not blob or blob[:1] != _FORMAT:
+            raise DataKeyError("unknown ciphertext format")
+        nonce, sealed = blob[1 : 1 + _NONCE_BYTES], blob[1 + _NONCE_BYTES :]
+        try:
+            return self._aead.decrypt(nonce, sealed, purpose.encode()).decode("utf-8")
+        except InvalidTag:
+            raise DataKeyError("stored data does not match this data key") from None
+
+    def encrypt_optional(self, plaintext: str | None, purpose: str) -> bytes | None:
+        return None if plaintext is None else self.encrypt(plaintext, purpose)
+
+    def decrypt_optional(self, blob: bytes | None, purpose: str) -> str | None:
+        return None if blob is None else self.decrypt(blob, purpose)
