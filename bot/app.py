@@ -13,7 +13,13 @@ from typing import Any, Protocol
 
 from bot.clock import Clock
 from bot.commands.catalog import all_commands
-from bot.commands.parser import MentionResolver, ParsedCommand, ParseError, parse_structured, parse_text
+from bot.commands.parser import (
+    MentionResolver,
+    ParsedCommand,
+    ParseError,
+    parse_structured,
+    parse_text,
+)
 from bot.commands.registry import Registry
 from bot.commands.spec import Where, Who
 from bot.config import Settings

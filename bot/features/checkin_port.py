@@ -1,0 +1,33 @@
+"""How features offer check-ins to the one `checkin` command.
+
+Pairing owns `checkin` (relational check-ins mid-round and at the end of a round); agreements add
+"does our agreement still fit?" check-ins. Each registers a provider; `checkin` asks providers in
+registration order for the member's open check-in and hands the answer to the first that has one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.context import Ctx
+from bot.replies import Intent
+
+
+@dataclass(frozen=True)
+class OpenCheckin:
+    provider: str  # the provider's name
+    checkin_id: int
+    question_text: str  # the current question, already rendered
+
+
+class CheckinProvider(Protocol):
+    name: str
+
+    async def open_checkin(self, ctx: Ctx) -> OpenCheckin | None:
+        """The member's open check-in in this community, if any (oldest first)."""
+        ...
+
+    async def answer_checkin(self, ctx: Ctx, checkin_id: int, answer: str | None) -> list[Intent]:
+        """Take one answer (None: show the current question again) and say what comes next."""
+        ...

@@ -1,0 +1,57 @@
+import os
+import subprocess
+import sys
+
+from tests.e2e.console import ROOT
+
+
+def cli(*args, cwd=None, env=None):
+    return subprocess.run(
+        [sys.executable, "-m", "alongside", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd or ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+        timeout=60,
+    )
+
+
+def test_check_ok_for_the_shipped_files():
+    result = cli("check", "--config", str(ROOT / "config.example.toml"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip() == "ok"
+
+
+def test_check_lists_every_problem(tmp_path):
+    config = tmp_path / "c.toml"
+    config.write_text('[community]\ntimezone = "Atlantis/Capital"\nlocal = "en"\n')
+    result = cli("check", "--config", str(config))
+    assert result.returncode == 1
+    assert "community.timezone" in result.stdout and "community.local" in result.stdout
+
+
+def test_run_with_bad_config_exits_2_without_traceback(tmp_path):
+    missing = cli("run", "--config", str(tmp_path / "missing.toml"))
+    assert missing.returncode == 2 and "missing.toml: no such config file" in missing.stderr
+    config = tmp_path / "c.toml"
+    config.write_text("[scheduling]\ngrace_minutes = \"soon\"\n")
+    bad = cli("run", "--config", str(config))
+    assert bad.returncode == 2 and "scheduling.grace_minutes" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    bad_key = cli("run", "--db", str(tmp_path / "x.db"), env={"ALONGSIDE_DATA_KEY": "short"})
+    assert bad_key.returncode == 2 and "data key" in bad_key.stderr
+    bad_start = cli("run", "--db", str(tmp_path / "x.db"), "--start", "yesterday")
+    assert bad_start.returncode == 2 and "--start" in bad_start.stderr
+
+
+def test_prompts_lint_passes_shipped_files_and_reports_problems(tmp_path):
+    assert cli("prompts", "lint").returncode == 0
+    bad = tmp_path / "questions.toml"
+    bad.write_text(
+        '[[question]]\nid = "x-1"\ntext = "Are you safe tonight"\ntasks = ["connection"]\n'
+        'audience = "group"\ndepth = "light"\n'
+    )
+    result = cli("prompts", "lint", str(bad))
+    assert result.returncode == 1
+    assert f"{bad}:3: question-mark:" in result.stdout
+    assert f"{bad}:3: yes-no:" in result.stdout
