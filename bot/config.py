@@ -87,6 +87,19 @@ class QuestionSettings(Section):
     max_suggestion_length: int = Field(280, ge=20, le=1000)
 
 
+class AgreementSettings(Section):
+    """Pair agreements and the space agreement's consent rounds."""
+
+    # Days a withdrawn agreement's text is kept before it is deleted (0: at once).
+    retention_days: int = Field(30, ge=0, le=3650)
+    # Days a proposed change to the space agreement stays open for responses.
+    consent_round_days: int = Field(7, ge=1, le=90)
+    # Members who must agree (the proposer counts) for a change with no objection to be adopted.
+    consent_min_agree: int = Field(3, ge=1, le=1000)
+    # Longest answer to one agreement section, in characters (Discord modals allow 4000).
+    max_section_length: int = Field(1000, ge=50, le=4000)
+
+
 class ConsoleSettings(Section):
     community: str = "demo"
     channel: str = "circle"
@@ -110,6 +123,7 @@ class Settings(BaseSettings):
     resources: list[Resource] = []
     scheduling: SchedulingSettings = SchedulingSettings()
     questions: QuestionSettings = QuestionSettings()
+    agreements: AgreementSettings = AgreementSettings()
     console: ConsoleSettings = ConsoleSettings()
 
     # Secrets: environment only (ALONGSIDE_DATA_KEY, ALONGSIDE_DISCORD_TOKEN, ...).
