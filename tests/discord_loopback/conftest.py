@@ -3,11 +3,14 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pytest
 
 from .payloads import SimChannel, SimGuild, SimUser
-from .server import LoopbackDiscord
+
+if TYPE_CHECKING:  # the server needs aiohttp, which comes with discord.py
+    from .server import LoopbackDiscord
 
 
 @contextlib.contextmanager
@@ -38,6 +41,8 @@ def point_discord_py_at(api_base: str, gateway_url: str | None) -> Iterator[None
 
 @pytest.fixture
 async def loopback() -> AsyncIterator[LoopbackDiscord]:
+    from .server import LoopbackDiscord
+
     server = await LoopbackDiscord().start()
     try:
         with point_discord_py_at(server.api_base, server.gateway_url):

@@ -160,6 +160,12 @@ class GatewayHub:
         self.heartbeats = 0
         self.ack_heartbeats = True
         self.presence_updates: list[dict[str, Any]] = []
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     # ------------------------------------------------------------------ websocket handler
 
@@ -299,7 +305,7 @@ class GatewayHub:
             if old is not None and old is not conn:
                 old.closed_by_server = True
                 old.closed = True
-                asyncio.ensure_future(old.ws.close(code=4000))
+                self._spawn(old.ws.close(code=4000))
             session.conn = conn
             conn.session = session
             replayed = []
@@ -395,7 +401,7 @@ class GatewayHub:
                 conn.abort()
             else:
                 conn.closed = True
-                asyncio.ensure_future(conn.ws.close(code=code, message=b"loopback disconnect"))
+                self._spawn(conn.ws.close(code=code, message=b"loopback disconnect"))
         return dropped
 
     async def invalid_session(self, resumable: bool = False) -> None:
@@ -418,6 +424,10 @@ class GatewayHub:
                 )
 
     async def close_all(self) -> None:
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=1.0)
+        for task in list(self._tasks):
+            task.cancel()
         for conn in self.connections:
             if not conn.closed and not conn.ws.closed:
                 conn.closed_by_server = True

@@ -282,6 +282,24 @@ def _resolve(
     raise ValueError(f"cannot resolve option value {value!r} for option type {otype}")
 
 
+def _check_value(command: str, spec: Mapping[str, Any], value: Any) -> None:
+    """Refuse values Discord's client would not let a user send."""
+    label = f"option {spec.get('name')!r} of {command!r}"
+    choices = spec.get("choices")
+    if choices and value not in [c.get("value") for c in choices]:
+        raise ValueError(f"{label}: {value!r} is not one of its choices")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if spec.get("min_value") is not None and value < spec["min_value"]:
+            raise ValueError(f"{label}: {value!r} is below min_value {spec['min_value']}")
+        if spec.get("max_value") is not None and value > spec["max_value"]:
+            raise ValueError(f"{label}: {value!r} is above max_value {spec['max_value']}")
+    if isinstance(value, str) and spec.get("type") == P.OPT_STRING:
+        if spec.get("min_length") is not None and len(value) < spec["min_length"]:
+            raise ValueError(f"{label}: shorter than min_length {spec['min_length']}")
+        if spec.get("max_length") is not None and len(value) > spec["max_length"]:
+            raise ValueError(f"{label}: longer than max_length {spec['max_length']}")
+
+
 def _infer_type(value: Any) -> int:
     if isinstance(value, bool):
         return P.OPT_BOOLEAN
@@ -360,6 +378,8 @@ def build_command_data(
                 leaf.append({"type": otype, "name": opt_name, "value": str(value), "focused": True})
             else:
                 wire = _resolve(server, guild_id, otype, value, resolved, invoker_perms)
+                if spec is not None:
+                    _check_value(name, spec, wire)
                 leaf.append({"type": otype, "name": opt_name, "value": wire})
         if schema is not None:
             given = set(options)

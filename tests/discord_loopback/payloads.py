@@ -436,10 +436,11 @@ def validate_command(cmd: Any) -> dict[str, Any]:
         }
     ctype = cmd.get("type", 1)
     name = cmd.get("name")
+    # CHAT_INPUT names are lowercase words; USER/MESSAGE menu names are free text of 1-32.
     if (
         not isinstance(name, str)
-        or not _NAME_RE.match(name)
-        or (ctype == 1 and name != name.lower())
+        or not 1 <= len(name) <= 32
+        or (ctype == 1 and (not _NAME_RE.match(name) or name != name.lower()))
     ):
         errors["name"] = {
             "_errors": [

@@ -1,9 +1,21 @@
 """``LoopbackDiscord``: a Discord API v10 + gateway stand-in on 127.0.0.1 for tests.
 
-Unmodified discord.py talks to it once ``Route.BASE`` and
-``DiscordWebSocket.DEFAULT_GATEWAY`` point here (see ``point_discord_py_at``
-in the smoke test).  Tests build a small world (guilds, channels, members),
-dispatch interactions, and assert on what the bot sent (``server.requests``).
+Unmodified discord.py talks to it once ``discord.http.Route.BASE`` is ``api_base`` and
+``discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY`` is ``yarl.URL(gateway_url)`` (see
+``point_discord_py_at`` in conftest.py).  Typical use::
+
+    server = await LoopbackDiscord().start()
+    guild = server.add_guild("Peer Space")
+    channel = server.add_channel(guild.id, "check-ins")
+    alice = server.add_member(guild.id, None, "alice").user
+    ...  # start the bot, let it sync its commands
+    handle = await server.send_slash_command(guild.id, channel.id, alice.id, "demo say", {"text": "hi"})
+    callback = await handle.response()      # the bot's POST .../callback, as Recorded
+    server.requests / server.unhandled      # everything the bot sent / unknown endpoints
+
+Modules: ``payloads`` (world dataclasses, JSON renderers, constants), ``world`` (messages,
+threads, DMs), ``interactions`` (INTERACTION_CREATE builders, InteractionHandle),
+``gateway`` (websocket sessions, resume), ``rest``/``restkit``/``routes_*`` (HTTP API).
 """
 
 from __future__ import annotations
@@ -58,6 +70,7 @@ class LoopbackDiscord(WorldMixin):
         self.channels: dict[int, P.SimChannel] = {}
         self.messages: dict[int, dict[str, Any]] = {}
         self.dm_channels: dict[int, int] = {}  # user id -> DM channel id
+        self.attachment_data: dict[int, bytes] = {}  # attachment id -> uploaded bytes
         self.closed_dms: set[int] = set()
         self.thread_member_failures: dict[int, int] = {}
         self.commands: dict[int | None, list[dict[str, Any]]] = {}

@@ -9,13 +9,15 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator
 
-import discord
 import pytest
-from discord import app_commands
 
-from .conftest import World
-from .payloads import PRIVILEGED_INTENTS
-from .server import LoopbackDiscord
+discord = pytest.importorskip("discord", minversion="2.7")
+
+from discord import app_commands  # noqa: E402
+
+from .conftest import World  # noqa: E402
+from .payloads import PRIVILEGED_INTENTS  # noqa: E402
+from .server import LoopbackDiscord  # noqa: E402
 
 pytestmark = pytest.mark.timeout(20)
 
@@ -344,3 +346,29 @@ async def test_non_resumable_disconnect_reidentifies(
     )
     await handle.response()
     assert bot.handled[("ping", handle.id)] == 1
+
+
+async def test_unknown_endpoints_errors_and_live_world_changes(
+    loopback: LoopbackDiscord, world: World, bot: DemoBot
+) -> None:
+    with pytest.raises(discord.NotFound):
+        await bot.http.request(
+            discord.http.Route("GET", "/guilds/{guild_id}/bans", guild_id=world.guild.id)
+        )
+    assert [(r.method, r.path) for r in loopback.unhandled] == [
+        ("GET", f"/guilds/{world.guild.id}/bans")
+    ]
+    loopback.unhandled.clear()
+
+    loopback.fail_next("POST", f"/channels/{world.channel.id}/messages", 403, 50013)
+    with pytest.raises(discord.Forbidden) as err:
+        await bot.get_channel(world.channel.id).send("no permission")
+    assert err.value.code == 50013
+
+    added = loopback.add_channel(world.guild.id, "quiet-room")
+    await loopback.flush()
+    await eventually(lambda: bot.get_channel(added.id) is not None)
+    msg = await loopback.send_user_message(world.channel.id, world.alice.id, "private words")
+    assert msg["content"] == "private words"  # stored, but the bot lacks MESSAGE_CONTENT:
+    seen = await bot.get_channel(world.channel.id).fetch_message(int(msg["id"]))
+    assert seen.content == "" and seen.author.id == world.alice.id

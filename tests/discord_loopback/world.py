@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from . import payloads as P
 from .gateway import GatewaySession
 from .interactions import IT_APPLICATION_COMMAND, InteractionHandle
-from .rest import ApiError, RecordedFile, form_error
+from .restkit import ApiError, RecordedFile, form_error
 
 if TYPE_CHECKING:
     from .gateway import GatewayHub
@@ -35,6 +35,7 @@ class WorldMixin:
     channels: dict[int, P.SimChannel]
     messages: dict[int, dict[str, Any]]
     dm_channels: dict[int, int]
+    attachment_data: dict[int, bytes]
     allowed_privileged_intents: int
     gateway: GatewayHub
     http_base: str
@@ -161,6 +162,7 @@ class WorldMixin:
             }
             if info.get("description"):
                 att["description"] = info["description"]
+            self.attachment_data[att_id] = f.data
             out.append(att)
         return out
 
@@ -239,20 +241,32 @@ class WorldMixin:
             member = self.guilds[channel.guild_id].members.get(int(msg["author"]["id"]))
             if member is not None:
                 data["member"] = P.member_payload(member, with_user=False)
-        bot_id = str(self.bot_user.id)
 
         def visible(session: GatewaySession, d: dict[str, Any]) -> dict[str, Any]:
-            exempt = (
-                channel.guild_id is None
-                or d["author"]["id"] == bot_id
-                or any(m["id"] == bot_id for m in d.get("mentions", []))
-                or session.intents & P.INTENT_MESSAGE_CONTENT
-            )
-            if exempt:
-                return d
-            return {**d, "content": "", "embeds": [], "attachments": [], "components": []}
+            return self.as_seen_by_bot(d, bool(session.intents & P.INTENT_MESSAGE_CONTENT))
 
         await self.dispatch_transformed(event, data, intent, visible)
+
+    def as_seen_by_bot(self, msg: dict[str, Any], content_intent: bool) -> dict[str, Any]:
+        """Without MESSAGE_CONTENT, content/embeds/attachments/components come back empty,
+        except in DMs, for the bot's own messages and for messages mentioning the bot."""
+        bot_id = str(self.bot_user.id)
+        channel = self.channels.get(int(msg["channel_id"]))
+        exempt = (
+            content_intent
+            or channel is None
+            or channel.guild_id is None
+            or msg["author"]["id"] == bot_id
+            or any(m["id"] == bot_id for m in msg.get("mentions", []))
+        )
+        if exempt:
+            return msg
+        return {**msg, "content": "", "embeds": [], "attachments": [], "components": []}
+
+    def rest_view(self, msg: dict[str, Any]) -> dict[str, Any]:
+        """A message as REST returns it: the portal's MESSAGE_CONTENT switch applies."""
+        allowed = bool(self.allowed_privileged_intents & P.INTENT_MESSAGE_CONTENT)
+        return self.as_seen_by_bot(msg, allowed)
 
     async def dispatch_transformed(
         self, event: str, data: Any, intent: int, transform: Callable[[GatewaySession, Any], Any]
