@@ -100,6 +100,19 @@ class AgreementSettings(Section):
     max_section_length: int = Field(1000, ge=50, le=4000)
 
 
+class PairingSettings(Section):
+    """Opt-in pairing rounds. The duty-of-care statement shown at joining is [duty_of_care]."""
+
+    # Hours before a round starts that the heads-up goes to the pairing channel.
+    heads_up_hours: int = Field(24, ge=0, le=14 * 24)
+    # Days who-was-paired-with-whom (and check-in answers) are kept, to avoid repeat pairs.
+    retention_days: int = Field(180, ge=1, le=3650)
+    # Rounds in a row without a word from a member before they are asked whether to stay.
+    silent_rounds_before_asking: int = Field(3, ge=1, le=52)
+    # Length of a round started with `pair now` when there is no schedule to take it from.
+    default_round_days: int = Field(14, ge=1, le=365)
+
+
 class ConsoleSettings(Section):
     community: str = "demo"
     channel: str = "circle"
@@ -124,6 +137,7 @@ class Settings(BaseSettings):
     scheduling: SchedulingSettings = SchedulingSettings()
     questions: QuestionSettings = QuestionSettings()
     agreements: AgreementSettings = AgreementSettings()
+    pairing: PairingSettings = PairingSettings()
     console: ConsoleSettings = ConsoleSettings()
 
     # Secrets: environment only (ALONGSIDE_DATA_KEY, ALONGSIDE_DISCORD_TOKEN, ...).
