@@ -63,30 +63,41 @@ class Outbox:
             for row in rows
         ]
 
-    async def mark_sent(self, outbox_id: int) -> None:
-        async with self._db.transaction() as tx:
-            # Keep the row as a receipt but drop the content as soon as it is delivered.
-            await tx.execute(
-                "UPDATE outbox SET sent_at = ?, payload = X'' WHERE id = ?",
-                (self._clock.now().isoformat(), outbox_id),
-            )
+    async def mark_sent(self, outbox_ids: list[int]) -> None:
+        if not outbox_ids:
+            return
+        marks = ",".join("?" * len(outbox_ids))
+        # Keep each row as a receipt but drop the content as soon as it is delivered.
+        await self._db.execute(
+            f"UPDATE outbox SET sent_at = ?, payload = X'' WHERE id IN ({marks})",
+            (self._clock.now().isoformat(), *outbox_ids),
+        )
 
-    async def flush(self, sink: Sink) -> int:
-        """Deliver everything pending, in order. Stops at the first transient failure."""
+    async def flush(self, sink: Sink, batch_size: int = 200) -> int:
+        """Deliver everything pending, in order. Stops at the first transient failure.
+
+        Receipts are written per batch: a crash mid-batch re-delivers that batch's tail, which
+        adapters make harmless where the platform allows (Matrix transaction ids)."""
         delivered = 0
         async with self._flush_lock:
             while True:
-                batch = await self.pending()
-                if not batch:
+                batch = await self.pending(batch_size)
+                done: list[int] = []
+                try:
+                    for delivery in batch:
+                        try:
+                            await sink.deliver(delivery)
+                        except TransientDeliveryError as error:
+                            log.warning(
+                                "delivery %s postponed: %s", delivery.outbox_id, type(error).__name__
+                            )
+                            return delivered
+                        done.append(delivery.outbox_id)
+                        delivered += 1
+                finally:
+                    await self.mark_sent(done)
+                if len(batch) < batch_size:
                     return delivered
-                for delivery in batch:
-                    try:
-                        await sink.deliver(delivery)
-                    except TransientDeliveryError as error:
-                        log.warning("delivery %s postponed: %s", delivery.outbox_id, type(error).__name__)
-                        return delivered
-                    await self.mark_sent(delivery.outbox_id)
-                    delivered += 1
 
     async def purge_sent(self, before_iso: str) -> int:
         async with self._db.transaction() as tx:

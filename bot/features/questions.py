@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -117,6 +117,8 @@ class QuestionsFeature:
         # next_fire must answer synchronously (APScheduler asks from its own loop), so the job
         # reads schedules from this cache, refreshed whenever a schedule is loaded or changed.
         self._schedules: dict[int, Schedule | None] = {}
+        # Approved suggestions per community (they change only through `questions approve`).
+        self._community_bank: dict[int, list[Question]] = {}
 
     def bind(self, registry: Registry) -> None:
         for name, handler in {
@@ -139,6 +141,7 @@ class QuestionsFeature:
         """Rebuild one job per stored schedule, and catch up on slots missed while down."""
         rows = await self._db.fetchall("SELECT community_id FROM question_schedules ORDER BY id")
         for row in rows:
+            await self._load_schedule(self._db, row[0])
             self._put_job(row[0])
             await self.run_due(row[0], self._clock.now())
 
@@ -176,10 +179,13 @@ class QuestionsFeature:
     async def run_due(self, community_id: int, now: datetime) -> int:
         """Post every slot due up to `now` that is still inside the grace window."""
         posted = 0
+        # This process is the only writer of its database, so the cached schedule is current.
+        schedule = self._schedules.get(community_id)
+        if schedule is None:
+            return 0
         async with self._db.transaction() as tx:
-            schedule = await self._load_schedule(tx, community_id)
             community = await self._communities.get(tx, community_id)
-            if schedule is None or community is None:
+            if community is None:
                 return 0
             if not schedule.paused:
                 for slot in schedule.recurrence.fires_between(schedule.checked_until, now):
@@ -193,24 +199,28 @@ class QuestionsFeature:
                     key = f"q:{community_id}:{slot.isoformat()}"
                     if await self._post(tx, community, schedule.channel, key, now):
                         posted += 1
+            checked = max(now, schedule.checked_until)
             await tx.execute(
                 "UPDATE question_schedules SET checked_until = ? WHERE community_id = ?",
-                (max(now, schedule.checked_until).isoformat(), community_id),
+                (checked.isoformat(), community_id),
             )
+        self._schedules[community_id] = replace(schedule, checked_until=checked)
         return posted
 
     # -- choosing and posting ------------------------------------------------------------------
 
     async def _bank(self, tx: Tx, community: Community) -> list[Question]:
+        cached = self._community_bank.get(community.id)
+        if cached is None:
+            rows = await tx.fetchall(
+                "SELECT id, text, tasks, audience, depth FROM community_questions WHERE community_id = ?"
+                " ORDER BY created_at, id",
+                (community.id,),
+            )
+            cached = [Question(r[0], r[1], tuple(json.loads(r[2])), r[3], r[4]) for r in rows]
+            self._community_bank[community.id] = cached
         bank = [q for q in self._catalog.questions(community.locale) if q.audience == "group"]
-        rows = await tx.fetchall(
-            "SELECT id, text, tasks, audience, depth FROM community_questions WHERE community_id = ?"
-            " ORDER BY created_at, id",
-            (community.id,),
-        )
-        bank.extend(
-            Question(row[0], row[1], tuple(json.loads(row[2])), row[3], row[4]) for row in rows
-        )
+        bank.extend(cached)
         if community.question_focus != "all":
             bank = [q for q in bank if community.question_focus in q.tasks]
         return bank
@@ -219,7 +229,9 @@ class QuestionsFeature:
         """A fresh, deterministic order for each cycle (seeded), different per community."""
 
         def rank(question: Question) -> bytes:
-            return hashlib.sha256(f"{self._seed}:{community_id}:{cycle}:{question.id}".encode()).digest()
+            return hashlib.blake2b(
+                f"{self._seed}:{community_id}:{cycle}:{question.id}".encode(), digest_size=8
+            ).digest()
 
         return sorted(questions, key=rank)
 
@@ -227,18 +239,13 @@ class QuestionsFeature:
         bank = await self._bank(tx, community)
         if not bank:
             return None
-        row = await tx.fetchone(
-            "SELECT COALESCE(MAX(cycle), 1) FROM question_postings WHERE community_id = ?",
+        rows = await tx.fetchall(
+            "SELECT cycle, prompt_id FROM question_postings WHERE community_id = ?1 AND cycle ="
+            " (SELECT MAX(cycle) FROM question_postings WHERE community_id = ?1)",
             (community.id,),
         )
-        cycle = int(row[0])
-        asked = {
-            r[0]
-            for r in await tx.fetchall(
-                "SELECT prompt_id FROM question_postings WHERE community_id = ? AND cycle = ?",
-                (community.id, cycle),
-            )
-        }
+        cycle = rows[0][0] if rows else 1
+        asked = {row[1] for row in rows}
         remaining = [q for q in self._order(community.id, cycle, bank) if q.id not in asked]
         if not remaining:
             cycle += 1
@@ -246,19 +253,20 @@ class QuestionsFeature:
         return remaining[0], cycle
 
     async def _post(self, tx: Tx, community: Community, channel: str, slot_key: str, now: datetime) -> bool:
-        exists = await tx.fetchone("SELECT 1 FROM question_postings WHERE slot_key = ?", (slot_key,))
-        if exists is not None:
-            return False
         chosen = await self._choose(tx, community)
         if chosen is None:
             log.warning("community %s has no questions for its focus; nothing posted", community.id)
             return False
         question, cycle = chosen
-        posting_id = await tx.execute(
-            "INSERT INTO question_postings (community_id, slot_key, prompt_id, cycle, channel, posted_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+        # The UNIQUE slot key is what makes a slot post at most once, across restarts too.
+        claimed = await tx.execute(
+            "INSERT OR IGNORE INTO question_postings"
+            " (community_id, slot_key, prompt_id, cycle, channel, posted_at) VALUES (?, ?, ?, ?, ?, ?)",
             (community.id, slot_key, question.id, cycle, channel, now.isoformat()),
         )
+        if not claimed:
+            return False
+        posting_id = claimed
         locale = community.locale
         note = (
             self._catalog.text(locale, "questions.content_note", note=question.content_note)
@@ -467,6 +475,7 @@ class QuestionsFeature:
                 " VALUES (?, ?, ?, ?, 'group', 'medium', ?)",
                 (question_id, ctx.community.id, text, json.dumps([task]), ctx.now.isoformat()),
             )
+            self._community_bank.pop(ctx.community.id, None)
             await tx.execute(
                 "UPDATE question_suggestions SET status = 'approved', text_enc = NULL, question_id = ?,"
                 " decided_at = ? WHERE id = ?",

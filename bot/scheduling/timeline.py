@@ -10,6 +10,7 @@ slot key, so a second run for the same slot does nothing.
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -65,16 +66,31 @@ class Timeline:
 
 
 class SimulatedDriver:
-    """Runs due jobs on a FakeClock, earliest first, as time is advanced."""
+    """Runs due jobs on a FakeClock, earliest first, as time is advanced.
+
+    Due times are kept in a heap; an entry is re-checked against the job when it comes up, and
+    Timeline.put (which every change of a job's timing goes through) pushes a fresh one."""
 
     def __init__(self, timeline: Timeline, clock: FakeClock) -> None:
         self._timeline = timeline
         self._clock = clock
         self._cursor: dict[str, datetime] = {}
+        self._heap: list[tuple[datetime, str, int]] = []
+        self._pushes = 0
         timeline.attach(self)
+
+    def _push(self, key: str) -> None:
+        job = self._timeline.get(key)
+        if job is None:
+            return
+        fire = job.next_fire(self._cursor[key])
+        if fire is not None:
+            self._pushes += 1
+            heapq.heappush(self._heap, (fire, key, self._pushes))
 
     def job_changed(self, job: Job) -> None:
         self._cursor[job.key] = self._clock.now()
+        self._push(job.key)
 
     def job_removed(self, key: str) -> None:
         self._cursor.pop(key, None)
@@ -82,24 +98,21 @@ class SimulatedDriver:
     async def advance_to(self, target: datetime, after_each: Callable[[], Awaitable[None]] | None = None) -> int:
         """Move the clock to `target`, running every job due on the way. Returns jobs run."""
         ran = 0
-        while True:
-            due: tuple[datetime, str] | None = None
-            for job in self._timeline.jobs():
-                cursor = self._cursor.setdefault(job.key, self._clock.now())
-                fire = job.next_fire(cursor)
-                if fire is not None and fire <= target and (due is None or (fire, job.key) < due):
-                    due = (fire, job.key)
-            if due is None:
-                break
-            fire, key = due
+        while self._heap and self._heap[0][0] <= target:
+            fire, key, _ = heapq.heappop(self._heap)
+            job = self._timeline.get(key)
+            if job is None or key not in self._cursor:
+                continue
+            # Stale entry (the job was re-put or already ran past it): skip it.
+            if job.next_fire(self._cursor[key]) != fire:
+                continue
             self._clock.set(fire)
             self._cursor[key] = fire
-            job = self._timeline.get(key)
-            if job is not None:
-                await job.run(fire)
-                ran += 1
-                if after_each is not None:
-                    await after_each()
+            await job.run(fire)
+            ran += 1
+            self._push(key)
+            if after_each is not None:
+                await after_each()
         self._clock.set(target)
         return ran
 

@@ -59,18 +59,41 @@ def _member(row: aiosqlite.Row | None) -> Member | None:
 
 
 class CommunityRepo:
+    """Communities are read on every command and job; they change only through `update`, so
+    they are cached by id (one process owns a database)."""
+
+    def __init__(self) -> None:
+        self._by_id: dict[int, Community] = {}
+        self._by_ref: dict[tuple[str, str], int] = {}
+
     async def find(self, db: Reader, platform: str, external_id: str) -> Community | None:
-        return _community(
+        known = self._by_ref.get((platform, external_id))
+        if known is not None and known in self._by_id:
+            return self._by_id[known]
+        found = _community(
             await db.fetchone(
                 f"SELECT {_COMMUNITY_COLUMNS} FROM communities WHERE platform = ? AND external_id = ?",
                 (platform, external_id),
             )
         )
+        if found is not None:
+            self._by_id[found.id] = found
+            self._by_ref[(platform, external_id)] = found.id
+        return found
 
     async def get(self, db: Reader, community_id: int) -> Community | None:
-        return _community(
+        cached = self._by_id.get(community_id)
+        if cached is not None:
+            return cached
+        found = _community(
             await db.fetchone(f"SELECT {_COMMUNITY_COLUMNS} FROM communities WHERE id = ?", (community_id,))
         )
+        if found is not None:
+            self._by_id[community_id] = found
+        return found
+
+    def forget(self, community_id: int) -> None:
+        self._by_id.pop(community_id, None)
 
     async def all(self, db: Reader) -> list[Community]:
         rows = await db.fetchall(f"SELECT {_COMMUNITY_COLUMNS} FROM communities ORDER BY id")
@@ -103,6 +126,7 @@ class CommunityRepo:
             if column not in SETTABLE:
                 raise ValueError(f"{column} is not a community setting")
             await tx.execute(f"UPDATE communities SET {column} = ? WHERE id = ?", (value, community_id))
+        self._by_id.pop(community_id, None)
 
 
 class MemberRepo:

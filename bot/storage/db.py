@@ -95,15 +95,21 @@ class Database:
             else:
                 await self._conn.execute("COMMIT")
 
-    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """One statement on its own (SQLite makes a single statement atomic); returns rowcount."""
         async with self._lock:
             cursor = await self._conn.execute(sql, tuple(params))
-            return await cursor.fetchone()
+            return cursor.rowcount
+
+    # execute_fetchall is one trip to SQLite's thread; execute + fetchone would be two.
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
+        async with self._lock:
+            rows = await self._conn.execute_fetchall(sql, tuple(params))
+            return rows[0] if rows else None
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
         async with self._lock:
-            cursor = await self._conn.execute(sql, tuple(params))
-            return list(await cursor.fetchall())
+            return list(await self._conn.execute_fetchall(sql, tuple(params)))
 
 
 class Tx:
@@ -121,12 +127,11 @@ class Tx:
         await self._conn.executemany(sql, [tuple(row) for row in rows])
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
-        cursor = await self._conn.execute(sql, tuple(params))
-        return await cursor.fetchone()
+        rows = await self._conn.execute_fetchall(sql, tuple(params))
+        return rows[0] if rows else None
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
-        cursor = await self._conn.execute(sql, tuple(params))
-        return list(await cursor.fetchall())
+        return list(await self._conn.execute_fetchall(sql, tuple(params)))
 
 
 def _split_sql(script: str) -> list[str]:

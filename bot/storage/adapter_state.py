@@ -1,0 +1,85 @@
+"""Small persistent state the platform adapters keep in the core's database.
+
+The core does not interpret any of it; it only owns the storage (one database, one backup, one
+`mydata forget` that can reach everything)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.storage.db import Database
+
+
+class AdapterState:
+    def __init__(self, db: Database, platform: str) -> None:
+        self._db = db
+        self.platform = platform
+
+    async def get(self, key: str) -> str | None:
+        row = await self._db.fetchone(
+            "SELECT value FROM adapter_state WHERE platform = ? AND key = ?", (self.platform, key)
+        )
+        return None if row is None else row[0]
+
+    async def put(self, key: str, value: str) -> None:
+        await self._db.execute(
+            "INSERT INTO adapter_state (platform, key, value) VALUES (?, ?, ?)"
+            " ON CONFLICT (platform, key) DO UPDATE SET value = excluded.value",
+            (self.platform, key, value),
+        )
+
+    async def first_sighting(self, event_id: str, now: datetime) -> bool:
+        """Record an event id; False if it was already handled (so handle each at most once)."""
+        changed = await self._db.execute(
+            "INSERT OR IGNORE INTO seen_events (platform, event_id, seen_at) VALUES (?, ?, ?)",
+            (self.platform, event_id, now.isoformat()),
+        )
+        return changed == 1
+
+    async def forget_seen_before(self, before: datetime) -> int:
+        return await self._db.execute(
+            "DELETE FROM seen_events WHERE platform = ? AND seen_at < ?", (self.platform, before.isoformat())
+        )
+
+    async def private_channel(self, user_id: str) -> str | None:
+        row = await self._db.fetchone(
+            "SELECT channel_id FROM private_channels WHERE platform = ? AND user_id = ?",
+            (self.platform, user_id),
+        )
+        return None if row is None else row[0]
+
+    async def set_private_channel(self, user_id: str, channel_id: str) -> None:
+        await self._db.execute(
+            "INSERT INTO private_channels (platform, user_id, channel_id) VALUES (?, ?, ?)"
+            " ON CONFLICT (platform, user_id) DO UPDATE SET channel_id = excluded.channel_id",
+            (self.platform, user_id, channel_id),
+        )
+
+    async def user_for_private_channel(self, channel_id: str) -> str | None:
+        row = await self._db.fetchone(
+            "SELECT user_id FROM private_channels WHERE platform = ? AND channel_id = ?",
+            (self.platform, channel_id),
+        )
+        return None if row is None else row[0]
+
+    async def pair_space(self, community: str, space_key: str) -> str | None:
+        row = await self._db.fetchone(
+            "SELECT channel_id FROM pair_space_channels"
+            " WHERE platform = ? AND community_external_id = ? AND space_key = ?",
+            (self.platform, community, space_key),
+        )
+        return None if row is None else row[0]
+
+    async def set_pair_space(self, community: str, space_key: str, channel_id: str) -> None:
+        await self._db.execute(
+            "INSERT OR REPLACE INTO pair_space_channels"
+            " (platform, community_external_id, space_key, channel_id) VALUES (?, ?, ?, ?)",
+            (self.platform, community, space_key, channel_id),
+        )
+
+    async def close_pair_space(self, community: str, space_key: str, now: datetime) -> None:
+        await self._db.execute(
+            "UPDATE pair_space_channels SET closed_at = ?"
+            " WHERE platform = ? AND community_external_id = ? AND space_key = ?",
+            (now.isoformat(), self.platform, community, space_key),
+        )
