@@ -37,14 +37,28 @@ class Outbox:
         self._cipher = cipher
         self._clock = clock
         self._flush_lock = asyncio.Lock()
+        # Committed deliveries are also queued in memory, so the usual flush needs no read back.
+        # The table stays the source of truth: at start, and after a failed delivery, flush
+        # reads pending rows from it instead.
+        self._queue: list[Delivery] = []
+        self._scan_needed = True
+        self._last_delivered = 0
+        self._refs: dict[int, tuple[str, str]] = {}
 
     async def add(self, tx: Tx, community_id: int, intent: Intent) -> int:
         # Payloads may carry agreement text, so they are encrypted like any sensitive field.
         payload = self._cipher.encrypt(intent_to_json(intent), _PURPOSE)
-        return await tx.execute(
+        outbox_id = await tx.execute(
             "INSERT INTO outbox (community_id, payload, created_at) VALUES (?, ?, ?)",
             (community_id, payload, self._clock.now().isoformat()),
         )
+        ref = self._refs.get(community_id)
+        if ref is None:
+            row = await tx.fetchone("SELECT platform, external_id FROM communities WHERE id = ?", (community_id,))
+            ref = self._refs[community_id] = (row[0], row[1])
+        delivery = Delivery(outbox_id, ref[0], ref[1], intent)
+        tx.after_commit(lambda: self._queue.append(delivery))
+        return outbox_id
 
     async def pending(self, limit: int = 500) -> list[Delivery]:
         rows = await self._db.fetchall(
@@ -81,7 +95,17 @@ class Outbox:
         delivered = 0
         async with self._flush_lock:
             while True:
-                batch = await self.pending(batch_size)
+                if self._scan_needed:
+                    batch = await self.pending(batch_size)
+                    if len(batch) < batch_size:
+                        self._scan_needed = False
+                else:
+                    batch, self._queue = self._queue[:batch_size], self._queue[batch_size:]
+                batch = [d for d in batch if d.outbox_id > self._last_delivered]
+                if not batch:
+                    if self._scan_needed or self._queue:
+                        continue
+                    return delivered
                 done: list[int] = []
                 try:
                     for delivery in batch:
@@ -91,13 +115,16 @@ class Outbox:
                             log.warning(
                                 "delivery %s postponed: %s", delivery.outbox_id, type(error).__name__
                             )
+                            self._scan_needed = True
                             return delivered
                         done.append(delivery.outbox_id)
+                        self._last_delivered = delivery.outbox_id
                         delivered += 1
+                except BaseException:
+                    self._scan_needed = True  # what this batch did not deliver is still in the table
+                    raise
                 finally:
                     await self.mark_sent(done)
-                if len(batch) < batch_size:
-                    return delivered
 
     async def purge_sent(self, before_iso: str) -> int:
         async with self._db.transaction() as tx:

@@ -117,6 +117,8 @@ class QuestionsFeature:
         # next_fire must answer synchronously (APScheduler asks from its own loop), so the job
         # reads schedules from this cache, refreshed whenever a schedule is loaded or changed.
         self._schedules: dict[int, Schedule | None] = {}
+        # Where each community is in its rotation: (cycle, ids asked in it), updated on commit.
+        self._rotation: dict[int, tuple[int, frozenset[str]]] = {}
         # Approved suggestions per community (they change only through `questions approve`).
         self._community_bank: dict[int, list[Question]] = {}
 
@@ -140,10 +142,26 @@ class QuestionsFeature:
     async def start(self) -> None:
         """Rebuild one job per stored schedule, and catch up on slots missed while down."""
         rows = await self._db.fetchall("SELECT community_id FROM question_schedules ORDER BY id")
+        now = self._clock.now()
         for row in rows:
-            await self._load_schedule(self._db, row[0])
+            schedule = await self._load_schedule(self._db, row[0])
+            assert schedule is not None
+            # Resume scanning after the last slot this community was posted for, so slots that
+            # were posted before a crash are neither posted again nor reported as skipped.
+            last = await self._db.fetchone(
+                "SELECT MAX(slot_key) FROM question_postings WHERE community_id = ? AND slot_key NOT LIKE ?",
+                (row[0], "%:manual:%"),
+            )
+            if last[0]:
+                last_slot = datetime.fromisoformat(last[0].split(":", 2)[2])
+                if last_slot > schedule.checked_until:
+                    self._schedules[row[0]] = replace(schedule, checked_until=last_slot)
             self._put_job(row[0])
-            await self.run_due(row[0], self._clock.now())
+            await self.run_due(row[0], now)
+            await self._db.execute(
+                "UPDATE question_schedules SET checked_until = ? WHERE community_id = ?",
+                (now.isoformat(), row[0]),
+            )
 
     def _put_job(self, community_id: int) -> None:
         self._timeline.put(
@@ -177,34 +195,34 @@ class QuestionsFeature:
         return schedule
 
     async def run_due(self, community_id: int, now: datetime) -> int:
-        """Post every slot due up to `now` that is still inside the grace window."""
+        """Post every slot due up to `now` that is still inside the grace window.
+
+        The scan position lives in memory while running (persisted at start and whenever the
+        schedule changes); the UNIQUE slot key, not the position, is what prevents doubles."""
         posted = 0
         # This process is the only writer of its database, so the cached schedule is current.
         schedule = self._schedules.get(community_id)
-        if schedule is None:
+        if schedule is None or now <= schedule.checked_until:
             return 0
-        async with self._db.transaction() as tx:
-            community = await self._communities.get(tx, community_id)
-            if community is None:
-                return 0
-            if not schedule.paused:
-                for slot in schedule.recurrence.fires_between(schedule.checked_until, now):
-                    if now - slot > self._grace:
-                        log.warning(
-                            "skipped question slot %s for community %s: missed by more than the grace window",
-                            slot.isoformat(),
-                            community_id,
-                        )
-                        continue
-                    key = f"q:{community_id}:{slot.isoformat()}"
-                    if await self._post(tx, community, schedule.channel, key, now):
-                        posted += 1
-            checked = max(now, schedule.checked_until)
-            await tx.execute(
-                "UPDATE question_schedules SET checked_until = ? WHERE community_id = ?",
-                (checked.isoformat(), community_id),
-            )
-        self._schedules[community_id] = replace(schedule, checked_until=checked)
+        if not schedule.paused:
+            slots = schedule.recurrence.fires_between(schedule.checked_until, now)
+            due = [slot for slot in slots if now - slot <= self._grace]
+            for slot in slots[: len(slots) - len(due)]:
+                log.warning(
+                    "skipped question slot %s for community %s: missed by more than the grace window",
+                    slot.isoformat(),
+                    community_id,
+                )
+            if due:
+                async with self._db.transaction() as tx:
+                    community = await self._communities.get(tx, community_id)
+                    if community is None:
+                        return 0
+                    for slot in due:
+                        key = f"q:{community_id}:{slot.isoformat()}"
+                        if await self._post(tx, community, schedule.channel, key, now):
+                            posted += 1
+        self._schedules[community_id] = replace(schedule, checked_until=now)
         return posted
 
     # -- choosing and posting ------------------------------------------------------------------
@@ -239,18 +257,28 @@ class QuestionsFeature:
         bank = await self._bank(tx, community)
         if not bank:
             return None
-        rows = await tx.fetchall(
-            "SELECT cycle, prompt_id FROM question_postings WHERE community_id = ?1 AND cycle ="
-            " (SELECT MAX(cycle) FROM question_postings WHERE community_id = ?1)",
-            (community.id,),
-        )
-        cycle = rows[0][0] if rows else 1
-        asked = {row[1] for row in rows}
+        rotation = self._rotation.get(community.id)
+        if rotation is None:
+            rows = await tx.fetchall(
+                "SELECT cycle, prompt_id FROM question_postings WHERE community_id = ?1 AND cycle ="
+                " (SELECT MAX(cycle) FROM question_postings WHERE community_id = ?1)",
+                (community.id,),
+            )
+            rotation = (rows[0][0] if rows else 1, frozenset(row[1] for row in rows))
+            self._rotation[community.id] = rotation
+        cycle, asked = rotation
         remaining = [q for q in self._order(community.id, cycle, bank) if q.id not in asked]
         if not remaining:
             cycle += 1
             remaining = self._order(community.id, cycle, bank)
         return remaining[0], cycle
+
+    def _record_asked(self, community_id: int, cycle: int, question_id: str) -> None:
+        current = self._rotation.get(community_id)
+        if current is not None and current[0] == cycle:
+            self._rotation[community_id] = (cycle, current[1] | {question_id})
+        else:
+            self._rotation[community_id] = (cycle, frozenset({question_id}))
 
     async def _post(self, tx: Tx, community: Community, channel: str, slot_key: str, now: datetime) -> bool:
         chosen = await self._choose(tx, community)
@@ -267,6 +295,7 @@ class QuestionsFeature:
         if not claimed:
             return False
         posting_id = claimed
+        tx.after_commit(lambda: self._record_asked(community.id, cycle, question.id))
         locale = community.locale
         note = (
             self._catalog.text(locale, "questions.content_note", note=question.content_note)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
@@ -87,13 +87,16 @@ class Database:
     async def transaction(self) -> AsyncIterator[Tx]:
         async with self._lock:
             await self._conn.execute("BEGIN IMMEDIATE")
+            tx = Tx(self._conn)
             try:
-                yield Tx(self._conn)
+                yield tx
             except BaseException:
                 await self._conn.execute("ROLLBACK")
                 raise
             else:
                 await self._conn.execute("COMMIT")
+        for callback in tx.committed_callbacks:
+            callback()
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
         """One statement on its own (SQLite makes a single statement atomic); returns rowcount."""
@@ -117,11 +120,19 @@ class Tx:
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
+        self.committed_callbacks: list[Callable[[], None]] = []
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once this transaction has committed (never if it rolls back)."""
+        self.committed_callbacks.append(callback)
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
         """Run a statement; returns lastrowid (for INSERT) or rowcount."""
         cursor = await self._conn.execute(sql, tuple(params))
-        return cursor.lastrowid if sql.lstrip().upper().startswith("INSERT") else cursor.rowcount
+        if sql.lstrip().upper().startswith("INSERT"):
+            # An INSERT OR IGNORE that inserted nothing leaves a stale lastrowid: report 0.
+            return cursor.lastrowid if cursor.rowcount > 0 else 0
+        return cursor.rowcount
 
     async def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> None:
         await self._conn.executemany(sql, [tuple(row) for row in rows])

@@ -25,7 +25,8 @@ CREATE TABLE members (
 );
 
 CREATE TABLE outbox (
-    id INTEGER PRIMARY KEY,
+    -- AUTOINCREMENT: ids never repeat, even after sent rows are purged (delivery order relies on it).
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     community_id INTEGER REFERENCES communities(id) ON DELETE CASCADE,
     payload BLOB NOT NULL,
     created_at TEXT NOT NULL,

@@ -173,3 +173,18 @@ async def test_help_lists_only_what_a_member_may_run(harness):
     detail = await harness.say("sam", "/help questions schedule")
     assert "/questions schedule <recurrence> [timezone]" in detail and "facilitators" in detail
     assert "don't have a command" in await harness.say("sam", "/help juggle")
+
+
+async def test_a_slot_claimed_once_is_never_posted_again(harness):
+    from dataclasses import replace
+
+    await harness.say("alex", "/questions schedule daily 18:00")
+    await harness.advance(timedelta(hours=10))
+    assert len(posts(harness.sink)) == 1
+    cid = (await harness.app.community_for(harness.inv("alex"))).id
+    # Rewind the scan position as a crash before it was persisted would: the slot is claimed.
+    schedule = harness.app.questions._schedules[cid]
+    harness.app.questions._schedules[cid] = replace(schedule, checked_until=schedule.checked_until - timedelta(hours=2))
+    assert await harness.app.questions.run_due(cid, harness.clock.now()) == 0
+    await harness.app.deliver_pending()
+    assert posts(harness.sink) == []
