@@ -27,6 +27,7 @@ from bot.context import Ctx, Invocation
 from bot.errors import Refusal
 from bot.features.confirmations import Confirmations
 from bot.features.help import HelpFeature
+from bot.features.pairing import CheckinFeature, PairingFeature
 from bot.features.questions import QuestionsFeature
 from bot.features.setup import SetupFeature
 from bot.outbox import Outbox, Sink
@@ -82,7 +83,23 @@ class App:
             grace=timedelta(minutes=settings.scheduling.grace_minutes),
             seed=seed,
         )
+        self.checkins = CheckinFeature()
+        self.pairing = PairingFeature(
+            db=db,
+            clock=clock,
+            catalog=catalog,
+            cipher=cipher,
+            outbox=self.outbox,
+            timeline=timeline,
+            communities=self.communities,
+            members=self.members,
+            confirmations=self.confirmations,
+            checkins=self.checkins,
+            settings=settings,
+            seed=seed,
+        )
         self.features: list[Any] = [self.help, self.setup, self.questions, self.confirmations]
+        self.features += [self.checkins, self.pairing]
         for feature in self.features:
             feature.bind(self.registry)
         missing = self.registry.unbound()

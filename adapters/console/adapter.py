@@ -59,7 +59,7 @@ class ConsoleAdapter:
         self.running = True
         app.attach_sink(self)
 
-    def t(self, key: str, **params: object) -> str:
+    def t(self, key: str, /, **params: object) -> str:
         return self.app.catalog.text("en", key, **params)
 
     @property

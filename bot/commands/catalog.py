@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.commands.spec import CommandSpec
 from bot.features import confirmations, help, questions, setup
+from bot.features.pairing import commands as pairing
 
 
 def all_commands() -> tuple[CommandSpec, ...]:
@@ -12,4 +13,5 @@ def all_commands() -> tuple[CommandSpec, ...]:
         *questions.COMMANDS,
         *setup.COMMANDS,
         *confirmations.COMMANDS,
+        *pairing.COMMANDS,
     )

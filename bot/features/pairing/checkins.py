@@ -1,0 +1,164 @@
+"""The `checkin` command, and pairing's relational check-ins as its first provider.
+
+`checkin` asks each registered provider (bot/features/checkin_port.py), in registration order,
+for the member's open check-in and hands the answer to the first that has one. Pairing registers
+itself first; other features (agreements) add theirs with `CheckinFeature.register_provider`.
+
+A pair check-in steps through the questions in prompts/<locale>/checkins.toml, one answer per
+`checkin <answer>`. Every answer is optional (`checkin skip`), `checkin done` stops early, and
+answers are private to their author (stored encrypted) unless given as `checkin share <answer>`,
+which also posts that one answer in the pair's space while it is open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from bot.commands.registry import Registry
+from bot.context import Ctx
+from bot.errors import Refusal
+from bot.features.checkin_port import CheckinProvider, OpenCheckin
+from bot.features.pairing.repo import PairingRepo
+from bot.outbox import Outbox
+from bot.replies import Answer, Intent, PairSpacePost
+from bot.storage.db import Database
+from bot.texts.catalog import Catalog
+
+SKIP_WORDS = ("skip", "pass")
+DONE_WORDS = ("done", "stop")
+SHARE_WORD = "share"
+
+Teller = Callable[..., str]
+
+
+def checkin_steps(catalog: Catalog, locale: str) -> list[dict[str, Any]]:
+    return list(catalog.data(locale, "checkins").get("pair", {}).get("step", []))
+
+
+def _scale_text(t: Teller, step: dict[str, Any]) -> str:
+    items = [t("checkin.scale_item", number=i + 1, label=label) for i, label in enumerate(step.get("scale", []))]
+    return ", ".join(items)
+
+
+def question_text(t: Teller, steps: list[dict[str, Any]], index: int) -> str:
+    step = steps[index]
+    lines = [t("checkin.question", step=index + 1, total=len(steps), question=step["text"])]
+    if step.get("kind") == "scale":
+        lines.append(t("checkin.scale", scale=_scale_text(t, step)))
+    return "\n".join(lines)
+
+
+def checkin_opening(catalog: Catalog, locale: str, t: Teller, kind: str, *, number: int, names: str) -> str:
+    """The private message that opens a pair check-in: intro, first question, how to answer."""
+    data = catalog.data(locale, "checkins").get("pair", {})
+    intro = str(data.get(f"{kind}_intro", "")).format(number=number, names=names)
+    steps = checkin_steps(catalog, locale)
+    return "\n".join([intro, "", question_text(t, steps, 0), t("checkin.how")])
+
+
+class CheckinFeature:
+    """Owns the `checkin` command; features offer their check-ins through providers."""
+
+    def __init__(self) -> None:
+        self._providers: list[CheckinProvider] = []
+
+    def register_provider(self, provider: CheckinProvider) -> None:
+        if any(existing.name == provider.name for existing in self._providers):
+            raise ValueError(f"a check-in provider called {provider.name} is already registered")
+        self._providers.append(provider)
+
+    @property
+    def providers(self) -> tuple[CheckinProvider, ...]:
+        return tuple(self._providers)
+
+    def bind(self, registry: Registry) -> None:
+        registry.bind("checkin", self.checkin)
+
+    async def checkin(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
+        answer = args.get("answer")
+        for provider in self._providers:
+            found = await provider.open_checkin(ctx)
+            if found is not None:
+                return await provider.answer_checkin(ctx, found.checkin_id, answer)
+        return [Answer(ctx.t("checkin.none_open"))]
+
+
+class PairCheckins:
+    """Relational check-ins of pairing rounds, as a check-in provider."""
+
+    name = "pairing"
+
+    def __init__(self, *, db: Database, catalog: Catalog, outbox: Outbox, repo: PairingRepo) -> None:
+        self._db = db
+        self._catalog = catalog
+        self._outbox = outbox
+        self._repo = repo
+
+    async def open_checkin(self, ctx: Ctx) -> OpenCheckin | None:
+        found = await self._repo.open_checkin_of(self._db, ctx.community.id, ctx.member.id)
+        if found is None:
+            return None
+        steps = checkin_steps(self._catalog, ctx.locale)
+        if found.step >= len(steps):
+            return None
+        return OpenCheckin(self.name, found.id, question_text(ctx.t, steps, found.step))
+
+    async def answer_checkin(self, ctx: Ctx, checkin_id: int, answer: str | None) -> list[Intent]:
+        steps = checkin_steps(self._catalog, ctx.locale)
+        async with self._db.transaction() as tx:
+            found = await self._repo.checkin(tx, checkin_id)
+            if (
+                found is None
+                or found.member_id != ctx.member.id
+                or found.community_id != ctx.community.id
+                or found.closed
+                or found.step >= len(steps)
+            ):
+                raise Refusal("checkin.gone")
+            if answer is None:
+                return [Answer(question_text(ctx.t, steps, found.step) + "\n" + ctx.t("checkin.how"))]
+            text = answer.strip()
+            lowered = text.lower()
+            if lowered in DONE_WORDS:
+                await self._repo.save_checkin(tx, found.id, found.step, found.answers, ctx.now)
+                await self._repo.touch(tx, ctx.community.id, ctx.member.id, ctx.now)
+                return [Answer(ctx.t("checkin.stopped"))]
+            share = False
+            if lowered == SHARE_WORD:
+                raise Refusal("checkin.share_needs_answer")
+            if lowered.startswith(SHARE_WORD + " "):
+                share = True
+                text = text[len(SHARE_WORD) :].strip()
+                lowered = text.lower()
+            step = steps[found.step]
+            value: str | None
+            shown = ""
+            if lowered in SKIP_WORDS:
+                if share:
+                    raise Refusal("checkin.share_needs_answer")
+                value = None
+            elif step.get("kind") == "scale":
+                scale = step.get("scale", [])
+                number = int(lowered) if lowered.isdigit() else 0
+                if not 1 <= number <= len(scale):
+                    raise Refusal("checkin.bad_scale", max=len(scale), scale=_scale_text(ctx.t, step))
+                value = str(number)
+                shown = ctx.t("checkin.shared_scale", number=number, label=scale[number - 1])
+            else:
+                value = text
+                shown = text
+            if share:
+                pair = await self._repo.pair(tx, found.pair_id)
+                if pair is None or pair.state != "active":
+                    raise Refusal("checkin.share_closed")
+                post = ctx.t("checkin.share_post", name=ctx.member.label, question=step["text"], answer=shown)
+                await self._outbox.add(tx, ctx.community.id, PairSpacePost(pair.space_key, post))
+            answers = [*found.answers, {"key": step.get("key", str(found.step)), "answer": value, "shared": share}]
+            next_step = found.step + 1
+            done = next_step >= len(steps)
+            await self._repo.save_checkin(tx, found.id, next_step, answers, ctx.now if done else None)
+            await self._repo.touch(tx, ctx.community.id, ctx.member.id, ctx.now)
+        lines = [ctx.t("checkin.skipped" if value is None else "checkin.shared" if share else "checkin.noted")]
+        lines.append(ctx.t("checkin.finished") if done else question_text(ctx.t, steps, next_step))
+        return [Answer("\n".join(lines))]

@@ -1,0 +1,44 @@
+"""Pairing's commands, declared once (PRODUCT.md §5); every adapter surfaces these specs."""
+
+from __future__ import annotations
+
+from bot.commands.spec import Arg, ArgType, CommandSpec, Where, Who
+
+COMMANDS = (
+    CommandSpec("pair join", "commands.pair_join"),
+    CommandSpec("pair leave", "commands.pair_leave"),
+    CommandSpec(
+        "pair pause",
+        "commands.pair_pause",
+        (Arg("days", ArgType.INT, required=False, min=1, max=365),),
+    ),
+    CommandSpec("pair resume", "commands.pair_resume"),
+    CommandSpec(
+        "pair not-with",
+        "commands.pair_not_with",
+        (
+            Arg("member", ArgType.MEMBER),
+            Arg("remove", ArgType.CHOICE, required=False, choices=("remove",)),
+        ),
+        where=Where.PRIVATE,
+    ),
+    CommandSpec("pair status", "commands.pair_status"),
+    CommandSpec("pair end", "commands.pair_end", who=Who.PARTIES),
+    CommandSpec(
+        "pair schedule",
+        "commands.pair_schedule",
+        # A recurrence, then optionally a timezone and "from YYYY-MM-DD" (the first round's date).
+        (Arg("recurrence", ArgType.TEXT, min=5, max=200),),
+        who=Who.FACILITATOR,
+        autocomplete=("recurrence",),
+    ),
+    CommandSpec("pair now", "commands.pair_now", who=Who.FACILITATOR),
+    CommandSpec("pair stats", "commands.pair_stats", who=Who.FACILITATOR),
+    CommandSpec(
+        "checkin",
+        "commands.checkin",
+        (Arg("answer", ArgType.TEXT, required=False, max=1000),),
+        who=Who.PARTIES,
+        where=Where.PRIVATE,
+    ),
+)

@@ -1,0 +1,576 @@
+"""Storage for pairing: every SQL statement of the feature lives here.
+
+Not-with entries and check-in answers are sensitive, so they are stored encrypted; this module
+takes and returns them in the clear and does the encryption itself.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.storage.communities import Reader
+from bot.storage.crypto import FieldCipher
+from bot.storage.db import Tx
+
+NOT_WITH_PURPOSE = "pairing.not_with"
+ANSWERS_PURPOSE = "pairing.checkin_answers"
+
+
+def _dt(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+@dataclass(frozen=True)
+class Participant:
+    id: int
+    member_id: int
+    status: str  # active | paused
+    paused_until: datetime | None
+    consent_version: str
+    joined_at: datetime
+    last_active_at: datetime
+    silent_rounds: int
+    asked_at: datetime | None
+
+    @property
+    def paused(self) -> bool:
+        return self.status == "paused"
+
+
+_PARTICIPANT = (
+    "id, member_id, status, paused_until, consent_version, joined_at, last_active_at,"
+    " silent_rounds, asked_at"
+)
+
+
+def _participant(row: Any) -> Participant:
+    return Participant(
+        row[0],
+        row[1],
+        row[2],
+        _dt(row[3]),
+        row[4],
+        datetime.fromisoformat(row[5]),
+        datetime.fromisoformat(row[6]),
+        row[7],
+        _dt(row[8]),
+    )
+
+
+@dataclass(frozen=True)
+class ScheduleRow:
+    community_id: int
+    prefix: str
+    channel: str
+    recurrence: str | None
+    timezone: str | None
+    anchor: str | None
+    not_before: datetime | None
+    checked_until: datetime | None
+
+
+@dataclass(frozen=True)
+class Round:
+    id: int
+    community_id: int
+    number: int
+    slot_key: str
+    state: str
+    starts_at: datetime
+    midpoint_at: datetime
+    ends_at: datetime
+    heads_up_at: datetime | None
+    mid_sent: bool
+
+
+_ROUND = "id, community_id, number, slot_key, state, starts_at, midpoint_at, ends_at, heads_up_at, mid_sent"
+
+
+def _round(row: Any) -> Round:
+    return Round(
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        row[4],
+        datetime.fromisoformat(row[5]),
+        datetime.fromisoformat(row[6]),
+        datetime.fromisoformat(row[7]),
+        _dt(row[8]),
+        bool(row[9]),
+    )
+
+
+@dataclass(frozen=True)
+class Pair:
+    id: int
+    round_id: int
+    space_key: str
+    size: int
+    state: str  # active | ended | closed
+    member_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Checkin:
+    id: int
+    community_id: int
+    pair_id: int
+    member_id: int
+    kind: str  # mid | end
+    step: int
+    answers: list[dict[str, Any]]
+    closed: bool
+
+
+class PairingRepo:
+    def __init__(self, cipher: FieldCipher) -> None:
+        self._cipher = cipher
+
+    # -- per-community settings ----------------------------------------------------------------
+
+    async def schedule(self, db: Reader, community_id: int) -> ScheduleRow | None:
+        row = await db.fetchone(
+            "SELECT community_id, prefix, channel, recurrence, timezone, anchor, not_before,"
+            " checked_until FROM pair_communities WHERE community_id = ?",
+            (community_id,),
+        )
+        if row is None:
+            return None
+        return ScheduleRow(row[0], row[1], row[2], row[3], row[4], row[5], _dt(row[6]), _dt(row[7]))
+
+    async def scheduled_communities(self, db: Reader) -> list[int]:
+        rows = await db.fetchall(
+            "SELECT community_id FROM pair_communities ORDER BY community_id"
+        )
+        return [row[0] for row in rows]
+
+    async def remember_prefix(self, tx: Tx, community_id: int, prefix: str, now: datetime) -> None:
+        await tx.execute(
+            "INSERT INTO pair_communities (community_id, prefix, updated_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (community_id) DO UPDATE SET prefix = excluded.prefix"
+            " WHERE pair_communities.prefix != excluded.prefix",
+            (community_id, prefix, now.isoformat()),
+        )
+
+    async def set_schedule(
+        self,
+        tx: Tx,
+        community_id: int,
+        *,
+        channel: str,
+        recurrence: str,
+        timezone: str,
+        anchor: str,
+        not_before: datetime,
+        now: datetime,
+    ) -> None:
+        await tx.execute(
+            "UPDATE pair_communities SET channel = ?, recurrence = ?, timezone = ?, anchor = ?,"
+            " not_before = ?, checked_until = ?, updated_at = ? WHERE community_id = ?",
+            (
+                channel,
+                recurrence,
+                timezone,
+                anchor,
+                not_before.isoformat(),
+                now.isoformat(),
+                now.isoformat(),
+                community_id,
+            ),
+        )
+
+    async def set_checked(self, tx: Tx, community_id: int, until: datetime) -> None:
+        await tx.execute(
+            "UPDATE pair_communities SET checked_until = ? WHERE community_id = ?",
+            (until.isoformat(), community_id),
+        )
+
+    # -- participants and consent --------------------------------------------------------------
+
+    async def participant(self, db: Reader, community_id: int, member_id: int) -> Participant | None:
+        row = await db.fetchone(
+            f"SELECT {_PARTICIPANT} FROM pair_participants WHERE community_id = ? AND member_id = ?",
+            (community_id, member_id),
+        )
+        return None if row is None else _participant(row)
+
+    async def participants(self, db: Reader, community_id: int) -> list[Participant]:
+        rows = await db.fetchall(
+            f"SELECT {_PARTICIPANT} FROM pair_participants WHERE community_id = ? ORDER BY member_id",
+            (community_id,),
+        )
+        return [_participant(row) for row in rows]
+
+    async def add_participant(self, tx: Tx, community_id: int, member_id: int, version: str, now: datetime) -> None:
+        await tx.execute(
+            "INSERT INTO pair_participants (community_id, member_id, status, consent_version, joined_at,"
+            " last_active_at) VALUES (?, ?, 'active', ?, ?, ?)",
+            (community_id, member_id, version, now.isoformat(), now.isoformat()),
+        )
+        await self.record_consent(tx, community_id, member_id, version, now)
+
+    async def record_consent(self, tx: Tx, community_id: int, member_id: int, version: str, now: datetime) -> None:
+        await tx.execute(
+            "UPDATE pair_consents SET withdrawn_at = ? WHERE member_id = ? AND feature = 'pairing'"
+            " AND withdrawn_at IS NULL",
+            (now.isoformat(), member_id),
+        )
+        await tx.execute(
+            "INSERT INTO pair_consents (community_id, member_id, feature, text_version, given_at)"
+            " VALUES (?, ?, 'pairing', ?, ?)",
+            (community_id, member_id, version, now.isoformat()),
+        )
+        await tx.execute(
+            "UPDATE pair_participants SET consent_version = ? WHERE community_id = ? AND member_id = ?",
+            (version, community_id, member_id),
+        )
+
+    async def withdraw_consent(self, tx: Tx, member_id: int, now: datetime) -> None:
+        await tx.execute(
+            "UPDATE pair_consents SET withdrawn_at = ? WHERE member_id = ? AND feature = 'pairing'"
+            " AND withdrawn_at IS NULL",
+            (now.isoformat(), member_id),
+        )
+
+    async def remove_participant(self, tx: Tx, community_id: int, member_id: int) -> None:
+        """`pair leave`: the participant row (choices, preferences) and their not-with list go;
+        their check-in answers go too (their own words, not needed to avoid repeats)."""
+        await tx.execute(
+            "DELETE FROM pair_participants WHERE community_id = ? AND member_id = ?", (community_id, member_id)
+        )
+        await tx.execute(
+            "DELETE FROM pair_not_with WHERE community_id = ? AND member_id = ?", (community_id, member_id)
+        )
+        await tx.execute(
+            "DELETE FROM pair_checkins WHERE community_id = ? AND member_id = ?", (community_id, member_id)
+        )
+
+    async def set_paused(self, tx: Tx, participant_id: int, until: datetime | None) -> None:
+        await tx.execute(
+            "UPDATE pair_participants SET status = 'paused', paused_until = ?, silent_rounds = 0,"
+            " asked_at = NULL WHERE id = ?",
+            (None if until is None else until.isoformat(), participant_id),
+        )
+
+    async def set_active(self, tx: Tx, participant_id: int) -> None:
+        await tx.execute(
+            "UPDATE pair_participants SET status = 'active', paused_until = NULL WHERE id = ?",
+            (participant_id,),
+        )
+
+    async def touch(self, tx: Tx, community_id: int, member_id: int, now: datetime) -> None:
+        """The member did something: they are not silent, and any stay-or-pause question is answered."""
+        await tx.execute(
+            "UPDATE pair_participants SET last_active_at = ?, silent_rounds = 0, asked_at = NULL"
+            " WHERE community_id = ? AND member_id = ?",
+            (now.isoformat(), community_id, member_id),
+        )
+
+    async def set_silence(self, tx: Tx, participant_id: int, rounds: int, asked_at: datetime | None) -> None:
+        await tx.execute(
+            "UPDATE pair_participants SET silent_rounds = ?, asked_at = ? WHERE id = ?",
+            (rounds, None if asked_at is None else asked_at.isoformat(), participant_id),
+        )
+
+    async def pauses_ending(self, db: Reader, community_id: int, until: datetime) -> list[Participant]:
+        rows = await db.fetchall(
+            f"SELECT {_PARTICIPANT} FROM pair_participants WHERE community_id = ? AND status = 'paused'"
+            " AND paused_until IS NOT NULL AND paused_until <= ? ORDER BY paused_until, member_id",
+            (community_id, until.isoformat()),
+        )
+        return [_participant(row) for row in rows]
+
+    async def next_pause_end(self, db: Reader, community_id: int) -> datetime | None:
+        row = await db.fetchone(
+            "SELECT MIN(paused_until) FROM pair_participants WHERE community_id = ? AND status = 'paused'"
+            " AND paused_until IS NOT NULL",
+            (community_id,),
+        )
+        return _dt(row[0]) if row is not None else None
+
+    # -- not-with lists ------------------------------------------------------------------------
+
+    async def not_with_of(self, db: Reader, community_id: int, member_id: int) -> list[tuple[int, int]]:
+        """(entry id, other member id) for one member's list."""
+        rows = await db.fetchall(
+            "SELECT id, other_enc FROM pair_not_with WHERE community_id = ? AND member_id = ? ORDER BY id",
+            (community_id, member_id),
+        )
+        return [(row[0], int(self._cipher.decrypt(row[1], NOT_WITH_PURPOSE))) for row in rows]
+
+    async def add_not_with(self, tx: Tx, community_id: int, member_id: int, other_id: int, now: datetime) -> None:
+        await tx.execute(
+            "INSERT INTO pair_not_with (community_id, member_id, other_enc, created_at) VALUES (?, ?, ?, ?)",
+            (community_id, member_id, self._cipher.encrypt(str(other_id), NOT_WITH_PURPOSE), now.isoformat()),
+        )
+
+    async def remove_not_with(self, tx: Tx, entry_id: int) -> None:
+        await tx.execute("DELETE FROM pair_not_with WHERE id = ?", (entry_id,))
+
+    async def all_not_with(self, db: Reader, community_id: int) -> list[tuple[int, int]]:
+        rows = await db.fetchall(
+            "SELECT member_id, other_enc FROM pair_not_with WHERE community_id = ?", (community_id,)
+        )
+        return [(row[0], int(self._cipher.decrypt(row[1], NOT_WITH_PURPOSE))) for row in rows]
+
+    # -- rounds --------------------------------------------------------------------------------
+
+    async def round_by_slot(self, db: Reader, slot_key: str) -> Round | None:
+        row = await db.fetchone(f"SELECT {_ROUND} FROM pair_rounds WHERE slot_key = ?", (slot_key,))
+        return None if row is None else _round(row)
+
+    async def active_round(self, db: Reader, community_id: int) -> Round | None:
+        row = await db.fetchone(
+            f"SELECT {_ROUND} FROM pair_rounds WHERE community_id = ? AND state = 'active'"
+            " ORDER BY number DESC LIMIT 1",
+            (community_id,),
+        )
+        return None if row is None else _round(row)
+
+    async def next_number(self, db: Reader, community_id: int) -> int:
+        row = await db.fetchone(
+            "SELECT COALESCE(MAX(number), 0) + 1 FROM pair_rounds WHERE community_id = ?", (community_id,)
+        )
+        return int(row[0]) if row is not None else 1
+
+    async def create_round(
+        self,
+        tx: Tx,
+        community_id: int,
+        slot_key: str,
+        state: str,
+        starts_at: datetime,
+        ends_at: datetime,
+        now: datetime,
+        heads_up: bool,
+    ) -> Round:
+        number = await self.next_number(tx, community_id)
+        midpoint = starts_at + (ends_at - starts_at) / 2
+        await tx.execute(
+            "INSERT INTO pair_rounds (community_id, number, slot_key, state, starts_at, midpoint_at, ends_at,"
+            " heads_up_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                community_id,
+                number,
+                slot_key,
+                state,
+                starts_at.isoformat(),
+                midpoint.isoformat(),
+                ends_at.isoformat(),
+                now.isoformat() if heads_up else None,
+                now.isoformat(),
+            ),
+        )
+        found = await self.round_by_slot(tx, slot_key)
+        assert found is not None
+        return found
+
+    async def set_round_times(self, tx: Tx, round_id: int, starts_at: datetime, ends_at: datetime) -> None:
+        midpoint = starts_at + (ends_at - starts_at) / 2
+        await tx.execute(
+            "UPDATE pair_rounds SET starts_at = ?, midpoint_at = ?, ends_at = ? WHERE id = ?",
+            (starts_at.isoformat(), midpoint.isoformat(), ends_at.isoformat(), round_id),
+        )
+
+    async def set_round_state(self, tx: Tx, round_id: int, state: str, now: datetime | None = None) -> None:
+        await tx.execute(
+            "UPDATE pair_rounds SET state = ?, closed_at = COALESCE(?, closed_at) WHERE id = ?",
+            (state, None if now is None or state not in ("closed", "cancelled") else now.isoformat(), round_id),
+        )
+
+    async def set_round_counts(self, tx: Tx, round_id: int, pairs: int, members: int) -> None:
+        await tx.execute(
+            "UPDATE pair_rounds SET pairs_made = ?, members_matched = ? WHERE id = ?", (pairs, members, round_id)
+        )
+
+    async def set_mid_sent(self, tx: Tx, round_id: int) -> None:
+        await tx.execute("UPDATE pair_rounds SET mid_sent = 1 WHERE id = ?", (round_id,))
+
+    async def history(self, db: Reader, community_id: int) -> list[tuple[int, int, int]]:
+        """(member, member, round number) for every two members who were in one group."""
+        rows = await db.fetchall(
+            "SELECT a.member_id, b.member_id, MAX(r.number) FROM pairs p"
+            " JOIN pair_rounds r ON r.id = p.round_id"
+            " JOIN pair_members a ON a.pair_id = p.id"
+            " JOIN pair_members b ON b.pair_id = p.id AND a.member_id < b.member_id"
+            " WHERE p.community_id = ? GROUP BY a.member_id, b.member_id",
+            (community_id,),
+        )
+        return [(row[0], row[1], row[2]) for row in rows]
+
+    async def last_triad(self, db: Reader, community_id: int) -> list[int]:
+        row = await db.fetchone(
+            "SELECT p.id FROM pairs p JOIN pair_rounds r ON r.id = p.round_id"
+            " WHERE p.community_id = ? AND p.size = 3 AND p.origin IS NULL"
+            " ORDER BY r.number DESC LIMIT 1",
+            (community_id,),
+        )
+        if row is None:
+            return []
+        rows = await db.fetchall("SELECT member_id FROM pair_members WHERE pair_id = ?", (row[0],))
+        return [r[0] for r in rows]
+
+    async def purge_before(self, tx: Tx, community_id: int, before: datetime) -> int:
+        """Retention: who-met-whom (and the check-ins of those pairs) of rounds that ended before
+        `before` are deleted; the round rows stay as plain counts."""
+        return await tx.execute(
+            "DELETE FROM pairs WHERE community_id = ? AND round_id IN"
+            " (SELECT id FROM pair_rounds WHERE community_id = ? AND ends_at < ?"
+            " AND state IN ('closed', 'cancelled'))",
+            (community_id, community_id, before.isoformat()),
+        )
+
+    # -- pairs ---------------------------------------------------------------------------------
+
+    async def create_pair(
+        self,
+        tx: Tx,
+        community_id: int,
+        round_id: int,
+        space_key: str,
+        member_ids: tuple[int, ...],
+        question_id: str,
+        now: datetime,
+        origin: int | None = None,
+    ) -> int:
+        pair_id = await tx.execute(
+            "INSERT INTO pairs (community_id, round_id, space_key, size, state, question_id, origin, created_at)"
+            " VALUES (?, ?, ?, ?, 'active', ?, ?, ?)",
+            (community_id, round_id, space_key, len(member_ids), question_id, origin, now.isoformat()),
+        )
+        await tx.executemany(
+            "INSERT INTO pair_members (pair_id, member_id) VALUES (?, ?)",
+            [(pair_id, member_id) for member_id in member_ids],
+        )
+        return pair_id
+
+    async def _pairs(self, db: Reader, where: str, params: tuple[Any, ...]) -> list[Pair]:
+        rows = await db.fetchall(
+            "SELECT p.id, p.round_id, p.space_key, p.size, p.state, group_concat(m.member_id)"
+            f" FROM pairs p JOIN pair_members m ON m.pair_id = p.id WHERE {where}"
+            " GROUP BY p.id ORDER BY p.id",
+            params,
+        )
+        return [
+            Pair(row[0], row[1], row[2], row[3], row[4], tuple(sorted(int(x) for x in row[5].split(","))))
+            for row in rows
+        ]
+
+    async def pairs_of_round(self, db: Reader, round_id: int, state: str | None = None) -> list[Pair]:
+        if state is None:
+            return await self._pairs(db, "p.round_id = ?", (round_id,))
+        return await self._pairs(db, "p.round_id = ? AND p.state = ?", (round_id, state))
+
+    async def active_pair_of(self, db: Reader, community_id: int, member_id: int) -> Pair | None:
+        found = await self._pairs(
+            db,
+            "p.community_id = ? AND p.state = 'active' AND p.id IN"
+            " (SELECT pair_id FROM pair_members WHERE member_id = ?)",
+            (community_id, member_id),
+        )
+        return found[-1] if found else None
+
+    async def pair(self, db: Reader, pair_id: int) -> Pair | None:
+        found = await self._pairs(db, "p.id = ?", (pair_id,))
+        return found[0] if found else None
+
+    async def set_pair_state(self, tx: Tx, pair_id: int, state: str, now: datetime) -> None:
+        await tx.execute(
+            "UPDATE pairs SET state = ?, ended_at = ? WHERE id = ?", (state, now.isoformat(), pair_id)
+        )
+
+    async def pair_count(self, db: Reader, round_id: int) -> int:
+        row = await db.fetchone("SELECT COUNT(*) FROM pairs WHERE round_id = ?", (round_id,))
+        return int(row[0]) if row is not None else 0
+
+    async def round_of(self, db: Reader, round_id: int) -> Round | None:
+        row = await db.fetchone(f"SELECT {_ROUND} FROM pair_rounds WHERE id = ?", (round_id,))
+        return None if row is None else _round(row)
+
+    # -- check-ins -----------------------------------------------------------------------------
+
+    async def open_checkin(
+        self, tx: Tx, community_id: int, pair_id: int, member_id: int, kind: str, now: datetime
+    ) -> int | None:
+        """Open a check-in (closing the member's older open ones); None if it already exists."""
+        exists = await tx.fetchone(
+            "SELECT 1 FROM pair_checkins WHERE pair_id = ? AND member_id = ? AND kind = ?",
+            (pair_id, member_id, kind),
+        )
+        if exists is not None:
+            return None
+        await tx.execute(
+            "UPDATE pair_checkins SET closed_at = ? WHERE member_id = ? AND closed_at IS NULL",
+            (now.isoformat(), member_id),
+        )
+        return await tx.execute(
+            "INSERT INTO pair_checkins (community_id, pair_id, member_id, kind, opened_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (community_id, pair_id, member_id, kind, now.isoformat()),
+        )
+
+    def _checkin(self, row: Any) -> Checkin:
+        answers = json.loads(self._cipher.decrypt(row[6], ANSWERS_PURPOSE)) if row[6] else []
+        return Checkin(row[0], row[1], row[2], row[3], row[4], row[5], answers, row[7] is not None)
+
+    _CHECKIN = "id, community_id, pair_id, member_id, kind, step, answers_enc, closed_at"
+
+    async def open_checkin_of(self, db: Reader, community_id: int, member_id: int) -> Checkin | None:
+        row = await db.fetchone(
+            f"SELECT {self._CHECKIN} FROM pair_checkins WHERE community_id = ? AND member_id = ?"
+            " AND closed_at IS NULL ORDER BY id LIMIT 1",
+            (community_id, member_id),
+        )
+        return None if row is None else self._checkin(row)
+
+    async def checkin(self, db: Reader, checkin_id: int) -> Checkin | None:
+        row = await db.fetchone(f"SELECT {self._CHECKIN} FROM pair_checkins WHERE id = ?", (checkin_id,))
+        return None if row is None else self._checkin(row)
+
+    async def save_checkin(
+        self, tx: Tx, checkin_id: int, step: int, answers: list[dict[str, Any]], closed_at: datetime | None
+    ) -> None:
+        answered = int(any(entry.get("answer") is not None for entry in answers))
+        await tx.execute(
+            "UPDATE pair_checkins SET step = ?, answers_enc = ?, answered = ?, closed_at = ? WHERE id = ?",
+            (
+                step,
+                self._cipher.encrypt(json.dumps(answers), ANSWERS_PURPOSE),
+                answered,
+                None if closed_at is None else closed_at.isoformat(),
+                checkin_id,
+            ),
+        )
+
+    # -- stats (aggregates only) ---------------------------------------------------------------
+
+    async def stats(self, db: Reader, community_id: int) -> dict[str, int]:
+        members = await db.fetchone(
+            "SELECT COUNT(*), COALESCE(SUM(status = 'paused'), 0) FROM pair_participants WHERE community_id = ?",
+            (community_id,),
+        )
+        rounds = await db.fetchone(
+            "SELECT COUNT(*), COALESCE(SUM(pairs_made), 0), COALESCE(SUM(members_matched), 0)"
+            " FROM pair_rounds WHERE community_id = ? AND pairs_made > 0",
+            (community_id,),
+        )
+        checkins = await db.fetchone(
+            "SELECT COUNT(*), COALESCE(SUM(answered), 0), COUNT(DISTINCT member_id) FROM pair_checkins"
+            " WHERE community_id = ?",
+            (community_id,),
+        )
+        assert members is not None and rounds is not None and checkins is not None
+        return {
+            "members": members[0],
+            "paused": members[1],
+            "rounds": rounds[0],
+            "pairs": rounds[1],
+            "members_matched": rounds[2],
+            "checkins": checkins[0],
+            "checkins_answered": checkins[1],
+            "checkin_members": checkins[2],
+        }

@@ -1,0 +1,528 @@
+"""Opt-in pairing: the commands members and facilitators use, and the wiring of the feature.
+
+Joining is consent: `pair join` shows what is kept, who sees what, how to pause, leave or erase,
+and the space's duty-of-care statement; nothing is stored until the member says yes through the
+core's confirmation step. The consent record keeps a hash of that text; when the text changes,
+members are asked again before their next round and are not paired until they confirm.
+
+Every bad input ends in a Refusal inside the transaction, so it changes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.clock import Clock
+from bot.commands.registry import Registry
+from bot.config import Settings
+from bot.context import Ctx
+from bot.errors import Refusal
+from bot.features.confirmations import Confirmations
+from bot.features.pairing.checkins import CheckinFeature, PairCheckins
+from bot.features.pairing.repo import PairingRepo, Participant
+from bot.features.pairing.rounds import JOIN_ACTION, Rounds
+from bot.outbox import Outbox
+from bot.replies import Answer, Intent
+from bot.scheduling.recurrence import RecurrenceError, parse_recurrence, split_trailing_timezone
+from bot.scheduling.timeline import Timeline
+from bot.storage.communities import CommunityRepo, MemberRepo
+from bot.storage.crypto import FieldCipher
+from bot.storage.db import Database, Tx
+from bot.texts.catalog import Catalog
+
+_DATE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
+_FROM_WORDS = ("from", "starting")
+FEWER_THAN = 5
+
+
+class PairingFeature:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        clock: Clock,
+        catalog: Catalog,
+        cipher: FieldCipher,
+        outbox: Outbox,
+        timeline: Timeline,
+        communities: CommunityRepo,
+        members: MemberRepo,
+        confirmations: Confirmations,
+        checkins: CheckinFeature,
+        settings: Settings,
+        seed: int,
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._catalog = catalog
+        self._communities = communities
+        self._members = members
+        self._confirmations = confirmations
+        self._settings = settings
+        self.repo = PairingRepo(cipher)
+        self.rounds = Rounds(
+            db=db,
+            clock=clock,
+            catalog=catalog,
+            outbox=outbox,
+            timeline=timeline,
+            communities=communities,
+            confirmations=confirmations,
+            repo=self.repo,
+            settings=settings,
+            seed=seed,
+        )
+        self.checkins = checkins
+        checkins.register_provider(PairCheckins(db=db, catalog=catalog, outbox=outbox, repo=self.repo))
+        confirmations.on(JOIN_ACTION, self._on_join_answer)
+
+    def bind(self, registry: Registry) -> None:
+        for name, handler in {
+            "pair join": self.join,
+            "pair leave": self.leave,
+            "pair pause": self.pause,
+            "pair resume": self.resume,
+            "pair not-with": self.not_with,
+            "pair status": self.status,
+            "pair end": self.end,
+            "pair schedule": self.schedule,
+            "pair now": self.now,
+            "pair stats": self.stats,
+        }.items():
+            registry.bind(name, handler)
+
+    async def start(self) -> None:
+        """Rebuild one job per community that uses pairing, and catch up on what fell due."""
+        for community_id in await self.repo.scheduled_communities(self._db):
+            await self.rounds.refresh(self._db, community_id)
+            self.rounds.put_job(community_id)
+            await self.rounds.run_due(community_id, self._clock.now())
+
+    # -- shared steps --------------------------------------------------------------------------
+
+    async def _begin(self, tx: Tx, ctx: Ctx) -> Participant | None:
+        """Remember how this platform writes commands (for scheduled messages) and return the
+        member's participation, if any."""
+        await self.repo.remember_prefix(tx, ctx.community.id, ctx.prefix, ctx.now)
+        return await self.repo.participant(tx, ctx.community.id, ctx.member.id)
+
+    async def _settle(self, community_id: int) -> None:
+        """After a change that moves the community's timings: refresh the cache, re-put the job."""
+        await self.rounds.refresh(self._db, community_id)
+        self.rounds.put_job(community_id)
+
+    def _next(self, ctx: Ctx) -> str:
+        return self.rounds.next_round_text(ctx.community, ctx.prefix, ctx.now)
+
+    def _consent_prompt_text(self, ctx: Ctx, again: bool) -> str:
+        consent = self.rounds.consent_text(ctx.community, ctx.prefix)
+        return ctx.t("pairing.reconsent", consent=consent) if again else consent
+
+    async def _ask_consent(self, tx: Tx, ctx: Ctx, again: bool, lead: str = "") -> Intent:
+        text = self._consent_prompt_text(ctx, again)
+        return await self._confirmations.request(
+            tx,
+            ctx.community.id,
+            ctx.member.id,
+            ctx.member.platform_user_id,
+            JOIN_ACTION,
+            {"version": self.rounds.consent_version(ctx.community)},
+            f"{lead}\n\n{text}" if lead else text,
+            ctx.t("pairing.consent_yes"),
+            ctx.t("pairing.consent_no"),
+        )
+
+    # -- joining and leaving -------------------------------------------------------------------
+
+    async def join(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
+        async with self._db.transaction() as tx:
+            participant = await self._begin(tx, ctx)
+            version = self.rounds.consent_version(ctx.community)
+            if participant is not None and participant.consent_version == version:
+                raise Refusal("pairing.already_in")
+            if participant is not None:
+                await self.repo.touch(tx, ctx.community.id, ctx.member.id, ctx.now)
+            prompt = await self._ask_consent(tx, ctx, again=participant is not None)
+        return [prompt]
+
+    async def _on_join_answer(self, tx: Tx, ctx: Ctx, payload: dict[str, Any], yes: bool) -> list[Intent]:
+        participant = await self.repo.participant(tx, ctx.community.id, ctx.member.id)
+        version = self.rounds.consent_version(ctx.community)
+        if not yes:
+            if participant is not None:
+                await self.repo.touch(tx, ctx.community.id, ctx.member.id, ctx.now)
+                return [Answer(ctx.t("pairing.reconsent_declined"))]
+            return [Answer(ctx.t("pairing.declined"))]
+        if payload.get("version") != version:
+            lead = ctx.t("pairing.consent_changed_meanwhile")
+            return [await self._ask_consent(tx, ctx, again=participant is not None, lead=lead)]
+        if participant is None:
+            await self.repo.add_participant(tx, ctx.community.id, ctx.member.id, version, ctx.now)
+            return [Answer(ctx.t("pairing.joined", next=self._next(ctx)))]
+        if participant.consent_version == version:
+            return [Answer(ctx.t("pairing.already_in"))]
+        await self.repo.record_consent(tx, ctx.community.id, ctx.member.id, version, ctx.now)
+        await self.repo.touch(tx, ctx.community.id, ctx.member.id, ctx.now)
+        return [Answer(ctx.t("pairing.reconsented", next=self._next(ctx)))]
+
+    async def leave(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
+        async with self._db.transaction() as tx:
+            participant = await self._begin(tx, ctx)
+            if participant is None:
+                raise Refusal("pairing.not_in_leave")
+            pair = await self.repo.active_pair_of(tx, ctx.community.id, ctx.member.id)
+            if pair is not None:
+                await self.rounds.end_pairs_of(tx, ctx.community, ctx.prefix, pair, ctx.member.id, ctx.now)
+            await self.repo.remove_participant(tx, ctx.community.id, ctx.member.id)
+            await self.repo.withdraw_consent(tx, ctx.member.id, ctx.now)
+        await self._settle(ctx.community.id)
+        text = ctx.t("pairing.left", days=self._settings.pairing.retention_days)
+        if pair is not None:
+            text += "\n" + ctx.t("pairing.left_and_ended")
+        return [Answer(text)]
+
+    # -- pausing -------------------------------------------------------------------------------
+
+    async def pause(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
+        days = args.get("days")
+        async with self._db.transaction() as tx:
+            participant = await self._begin(tx, ctx)
+            if participant is None:
+                raise Refusal("pairing.not_in_pause")
+            until = ctx.now + timedelta(days=days) if days else None
+            await self.repo.touch(tx, ctx.community.id, ctx.member.id, ctx.now)
+            await self.repo.set_paused(tx, participant.id, until)
+            pair = await self.repo.active_pair_of(tx, ctx.community.id, ctx.member.id)
+        await self._settle(ctx.community.id)
+        if until is None:
+            text = ctx.t("pairing.paused_open")
+        else:
+            text = ctx.t("pairing.paused_until", until=self.rounds.when(ctx.community, until))
+        if pair is not None:
+            text += "\n" + ctx.t("pairing.paused_keeps_pair")
+        return [Answer(text)]
+
+    async def resume(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
+        async with self._db.transaction() as tx:
+            participant = await self._begin(tx, ctx)
+            if participant is None:
+                raise Refusal("pairing.not_in_resume")
+            if not participant.paused:
+                raise Refusal("pairing.not_paused")
+            await self.repo.set_active(tx, participant.id)
+            await self.repo.touch(tx, ctx.community.id, ctx.member.id, ctx.now)
+        await self._settle(ctx.community.id)
+        text = ctx.t("pairing.resumed", next=self._next(ctx))
+        if participant.consent_version != self.rounds.consent_version(ctx.community):
+            text += "\n" + ctx.t("pairing.status_reconsent")
+        return [Answer(text)]
+
+    # -- not-with ------------------------------------------------------------------------------
+
+    async def not_with(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
+        target: str = args["member"]
+        removing = args.get("remove") == "remove"
+        if target == ctx.member.platform_user_id:
+            raise Refusal("pairing.not_with_self")
+        async with self._db.transaction() as tx:
+            participant = await self._begin(tx, ctx)
+            if participant is None:
+                raise Refusal("pairing.not_in_not_with")
+            other = await self._members.find(tx, ctx.community.id, target)
+            if other is None:
+                raise Refusal("pairing.not_with_unknown", given=self.rounds.mention(ctx.community, target))
+            entries = [entry for entry, other_id in await self.repo.not_with_of(tx, ctx.community.id, ctx.member.id) if other_id == other.id]
+            if removing:
+                if not entries:
+                    raise Refusal("pairing.not_with_absent", name=other.label)
+                for entry in entries:
+                    await self.repo.remove_not_with(tx, entry)
+            else:
+                if entries:
+                    raise Refusal("pairing.not_with_already", name=other.label)
+                await self.repo.add_not_with(tx, ctx.community.id, ctx.member.id, other.id, ctx.now)
+            await self.repo.touch(tx, ctx.community.id, ctx.member.id, ctx.now)
+            pair = await self.repo.active_pair_of(tx, ctx.community.id, ctx.member.id)
+        if removing:
+            return [Answer(ctx.t("pairing.not_with_removed", name=other.label))]
+        text = ctx.t(
+            "pairing.not_with_added", name=other.label, mention=self.rounds.mention(ctx.community, target)
+        )
+        if pair is not None and other.id in pair.member_ids:
+            text += "\n" + ctx.t("pairing.not_with_current", name=other.label)
+        return [Answer(text)]
+
+    # -- status and ending a pair --------------------------------------------------------------
+
+    async def status(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
+        async with self._db.transaction() as tx:
+            participant = await self._begin(tx, ctx)
+            if participant is None:
+                return [Answer(ctx.t("pairing.status_not_in"))]
+            await self.repo.touch(tx, ctx.community.id, ctx.member.id, ctx.now)
+            pair = await self.repo.active_pair_of(tx, ctx.community.id, ctx.member.id)
+            round_ = await self.repo.round_of(tx, pair.round_id) if pair is not None else None
+            info = await self.rounds.members_info(tx, ctx.community.id)
+            open_checkin = await self.repo.open_checkin_of(tx, ctx.community.id, ctx.member.id)
+        lines = []
+        if not participant.paused:
+            lines.append(ctx.t("pairing.status_in"))
+        elif participant.paused_until is not None:
+            lines.append(
+                ctx.t("pairing.status_paused_until", until=self.rounds.when(ctx.community, participant.paused_until))
+            )
+        else:
+            lines.append(ctx.t("pairing.status_paused_open"))
+        if participant.consent_version != self.rounds.consent_version(ctx.community):
+            lines.append(ctx.t("pairing.status_reconsent"))
+        if pair is not None and round_ is not None:
+            others = [info[m].label for m in pair.member_ids if m != ctx.member.id and m in info]
+            lines.append(
+                ctx.t(
+                    "pairing.status_pair",
+                    names=self.rounds.names(ctx.community, ctx.prefix, others),
+                    until=self.rounds.when(ctx.community, round_.ends_at),
+                    space=pair.space_key,
+                )
+            )
+        else:
+            lines.append(ctx.t("pairing.status_no_pair"))
+        slot = self.rounds.next_slot(ctx.community.id, ctx.now)
+        if slot is None:
+            lines.append(ctx.t("pairing.status_next_none"))
+        else:
+            lines.append(ctx.t("pairing.status_next", when=self.rounds.when(ctx.community, slot)))
+        if open_checkin is not None:
+            lines.append(ctx.t("pairing.status_checkin"))
+        return [Answer("\n".join(lines))]
+
+    async def end(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
+        async with self._db.transaction() as tx:
+            participant = await self._begin(tx, ctx)
+            if participant is None:
+                raise Refusal("pairing.not_in_end")
+            pair = await self.repo.active_pair_of(tx, ctx.community.id, ctx.member.id)
+            if pair is None:
+                raise Refusal("pairing.no_current_pair")
+            await self.rounds.end_pairs_of(tx, ctx.community, ctx.prefix, pair, ctx.member.id, ctx.now)
+            await self.repo.touch(tx, ctx.community.id, ctx.member.id, ctx.now)
+        return [Answer(ctx.t("pairing.ended"))]
+
+    # -- facilitators --------------------------------------------------------------------------
+
+    def _parse_schedule(self, ctx: Ctx, text: str) -> tuple[list[str], str | None, date | None]:
+        words = text.split()
+        start: date | None = None
+        kept: list[str] = []
+        index = 0
+        while index < len(words):
+            word = words[index]
+            if word.lower() in _FROM_WORDS and index + 1 < len(words):
+                word = words[index + 1]
+                if not _DATE.match(word):
+                    raise Refusal("pairing.bad_date", given=word[:40])
+                index += 1
+            if _DATE.match(word):
+                try:
+                    start = date.fromisoformat("-".join(part.zfill(2) for part in word.split("-")))
+                except ValueError:
+                    raise Refusal("pairing.bad_date", given=word[:40]) from None
+            else:
+                kept.append(word)
+            index += 1
+        kept, timezone = split_trailing_timezone(kept)
+        return kept, timezone, start
+
+    def _channel(self, ctx: Ctx) -> str:
+        if ctx.community.pairing_channel:
+            return ctx.community.pairing_channel
+        if ctx.invocation.channel and not ctx.invocation.private:
+            return ctx.invocation.channel
+        if ctx.community.question_channel:
+            return ctx.community.question_channel
+        raise Refusal("pairing.no_channel")
+
+    async def schedule(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
+        given: str = args["recurrence"]
+        words, timezone, start = self._parse_schedule(ctx, given)
+        timezone = timezone or ctx.community.timezone
+        tz = ZoneInfo(timezone)
+        today = ctx.now.astimezone(tz).date()
+        if start is not None and start < today:
+            raise Refusal("pairing.schedule_in_past", date=start.isoformat())
+        try:
+            recurrence = parse_recurrence(" ".join(words), timezone, start or today)
+        except RecurrenceError:
+            raise Refusal("pairing.bad_schedule", given=given[:80]) from None
+        not_before = ctx.now if start is None else max(ctx.now, datetime.combine(start, time(0), tz))
+        channel = self._channel(ctx)
+        heads_up = timedelta(hours=self._settings.pairing.heads_up_hours)
+        async with self._db.transaction() as tx:
+            await self._begin(tx, ctx)
+            await self.repo.set_schedule(
+                tx,
+                ctx.community.id,
+                channel=channel,
+                recurrence=recurrence.text,
+                timezone=timezone,
+                anchor=(start or today).isoformat(),
+                not_before=not_before,
+                now=ctx.now,
+            )
+            await tx.execute(
+                "UPDATE pair_rounds SET state = 'cancelled', closed_at = ? WHERE community_id = ?"
+                " AND state = 'announced'",
+                (ctx.now.isoformat(), ctx.community.id),
+            )
+            await self.rounds.refresh(tx, ctx.community.id)
+            first = self.rounds.next_slot(ctx.community.id, ctx.now)
+            assert first is not None
+            if first - heads_up <= ctx.now:
+                row = await self.repo.schedule(tx, ctx.community.id)
+                await self.rounds.heads_up(tx, ctx.community, ctx.prefix, row, first, ctx.now)
+        await self._settle(ctx.community.id)
+        return [
+            Answer(
+                ctx.t(
+                    "pairing.schedule_set",
+                    recurrence=recurrence.text,
+                    timezone=timezone,
+                    first=self.rounds.when(ctx.community, first),
+                    channel=ctx.community.pairing_channel or channel,
+                    hours=self._settings.pairing.heads_up_hours,
+                )
+            )
+        ]
+
+    async def now(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
+        async with self._db.transaction() as tx:
+            await self._begin(tx, ctx)
+            running = await self.repo.active_round(tx, ctx.community.id)
+            if running is not None:
+                raise Refusal("pairing.now_running", until=self.rounds.when(ctx.community, running.ends_at))
+            version = self.rounds.consent_version(ctx.community)
+            participants = await self.repo.participants(tx, ctx.community.id)
+            if not any(not p.paused and p.consent_version == version for p in participants):
+                raise Refusal("pairing.now_nobody")
+            key, ends_at = await self._manual_slot(tx, ctx)
+            round_ = await self.rounds.start_round(tx, ctx.community, ctx.prefix, key, ctx.now, ends_at, ctx.now)
+            assert round_ is not None
+        await self._settle(ctx.community.id)
+        return [
+            Answer(
+                ctx.t("pairing.now_started", number=round_.number, until=self.rounds.when(ctx.community, round_.ends_at))
+            )
+        ]
+
+    async def _manual_slot(self, tx: Tx, ctx: Ctx) -> tuple[str, datetime]:
+        """Where a round started by hand fits. Without a schedule it lasts the default length.
+        With one, rounds never overlap and keep the schedule's rhythm: a round started close to
+        the next scheduled start (less than half a round before it, or after its heads-up) takes
+        that start's place and runs to the one after; otherwise it runs until the next start."""
+        slot = self.rounds.next_slot(ctx.community.id, ctx.now)
+        if slot is None:
+            number = await self.repo.next_number(tx, ctx.community.id)
+            ends_at = ctx.now + timedelta(days=self._settings.pairing.default_round_days)
+            return f"r:{ctx.community.id}:manual:{number}", ends_at
+        key = self.rounds.slot_key(ctx.community.id, slot)
+        length = self.rounds.round_length(ctx.community.id, slot)
+        announced = await self.repo.round_by_slot(tx, key)
+        if announced is not None or slot - ctx.now < length / 2:
+            return key, slot + length
+        number = await self.repo.next_number(tx, ctx.community.id)
+        return f"r:{ctx.community.id}:manual:{number}", slot
+
+    async def stats(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
+        figures = await self.repo.stats(self._db, ctx.community.id)
+        few = ctx.t("pairing.fewer_than_five")
+
+        def count(value: int, drawn_from: int) -> str:
+            return few if drawn_from < FEWER_THAN else str(value)
+
+        if figures["checkins"] == 0:
+            checkins = ctx.t("pairing.none_yet")
+        elif figures["checkin_members"] < FEWER_THAN:
+            checkins = few
+        else:
+            percent = round(100 * figures["checkins_answered"] / figures["checkins"])
+            checkins = ctx.t("pairing.share_of", percent=percent, total=figures["checkins"])
+        return [
+            Answer(
+                ctx.t(
+                    "pairing.stats",
+                    members=count(figures["members"], figures["members"]),
+                    paused=count(figures["paused"], figures["paused"]),
+                    rounds=figures["rounds"],
+                    pairs=count(figures["pairs"], figures["members_matched"]),
+                    checkins=checkins,
+                    days=self._settings.pairing.retention_days,
+                )
+            )
+        ]
+
+    # -- for other features (mydata, agreements) -----------------------------------------------
+
+    async def current_partners(self, community_id: int, member_id: int) -> list[int]:
+        """Member ids of the member's current pair (without them); empty when not in one."""
+        pair = await self.repo.active_pair_of(self._db, community_id, member_id)
+        return [] if pair is None else [m for m in pair.member_ids if m != member_id]
+
+    async def forget_member(self, tx: Tx, ctx: Ctx) -> None:
+        """For `mydata forget`: end the current pair (neutral notice), then delete everything of
+        the member's pairing at once, history and consent records included."""
+        pair = await self.repo.active_pair_of(tx, ctx.community.id, ctx.member.id)
+        if pair is not None:
+            await self.rounds.end_pairs_of(tx, ctx.community, ctx.prefix, pair, ctx.member.id, ctx.now)
+        await self.repo.remove_participant(tx, ctx.community.id, ctx.member.id)
+        await tx.execute("DELETE FROM pair_consents WHERE member_id = ?", (ctx.member.id,))
+        await tx.execute(
+            "DELETE FROM pair_members WHERE member_id = ? AND pair_id IN (SELECT id FROM pairs WHERE community_id = ?)",
+            (ctx.member.id, ctx.community.id),
+        )
+
+    async def export_member(self, ctx: Ctx) -> dict[str, Any]:
+        """For `mydata export`: everything pairing keeps about the member, in plain words."""
+        db = self._db
+        participant = await self.repo.participant(db, ctx.community.id, ctx.member.id)
+        info = await self.rounds.members_info(db, ctx.community.id)
+        consents = await db.fetchall(
+            "SELECT text_version, given_at, withdrawn_at FROM pair_consents WHERE member_id = ? ORDER BY id",
+            (ctx.member.id,),
+        )
+        history = await db.fetchall(
+            "SELECT r.number, r.starts_at, p.id FROM pairs p JOIN pair_rounds r ON r.id = p.round_id"
+            " JOIN pair_members m ON m.pair_id = p.id WHERE m.member_id = ? AND p.community_id = ? ORDER BY p.id",
+            (ctx.member.id, ctx.community.id),
+        )
+        pairs = []
+        for number, starts_at, pair_id in history:
+            pair = await self.repo.pair(db, pair_id)
+            others = [info[m].label for m in (pair.member_ids if pair else ()) if m != ctx.member.id and m in info]
+            pairs.append({"round": number, "started": starts_at, "with": others})
+        checkins = await db.fetchall(
+            "SELECT id FROM pair_checkins WHERE member_id = ? AND community_id = ? ORDER BY id",
+            (ctx.member.id, ctx.community.id),
+        )
+        answers = []
+        for (checkin_id,) in checkins:
+            found = await self.repo.checkin(db, checkin_id)
+            if found is not None:
+                answers.append({"kind": found.kind, "answers": found.answers})
+        return {
+            "joined": participant is not None,
+            "status": None if participant is None else participant.status,
+            "paused_until": None
+            if participant is None or participant.paused_until is None
+            else participant.paused_until.isoformat(),
+            "consents": [{"version": c[0], "given": c[1], "withdrawn": c[2]} for c in consents],
+            "not_with": [
+                info[other].label
+                for _, other in await self.repo.not_with_of(db, ctx.community.id, ctx.member.id)
+                if other in info
+            ],
+            "pairs": pairs,
+            "checkins": answers,
+        }
