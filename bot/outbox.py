@@ -90,8 +90,9 @@ class Outbox:
     async def flush(self, sink: Sink, batch_size: int = 200) -> int:
         """Deliver everything pending, in order. Stops at the first transient failure.
 
-        Receipts are written per batch: a crash mid-batch re-delivers that batch's tail, which
-        adapters make harmless where the platform allows (Matrix transaction ids)."""
+        Each delivery's receipt is written as soon as it is delivered, so a crash can offer at
+        most the one message in flight again (which the Matrix adapter makes harmless with the
+        outbox id as its transaction id)."""
         delivered = 0
         async with self._flush_lock:
             while True:
@@ -106,7 +107,6 @@ class Outbox:
                     if self._scan_needed or self._queue:
                         continue
                     return delivered
-                done: list[int] = []
                 try:
                     for delivery in batch:
                         try:
@@ -117,14 +117,12 @@ class Outbox:
                             )
                             self._scan_needed = True
                             return delivered
-                        done.append(delivery.outbox_id)
                         self._last_delivered = delivery.outbox_id
+                        await self.mark_sent([delivery.outbox_id])
                         delivered += 1
                 except BaseException:
                     self._scan_needed = True  # what this batch did not deliver is still in the table
                     raise
-                finally:
-                    await self.mark_sent(done)
 
     async def purge_sent(self, before_iso: str) -> int:
         async with self._db.transaction() as tx:
