@@ -121,7 +121,9 @@ class Rounds:
     def names(self, community: Community, prefix: str, labels: list[str]) -> str:
         if len(labels) <= 1:
             return "".join(labels)
-        return self.t(community, prefix, "pairing.and", first=", ".join(labels[:-1]), last=labels[-1])
+        return self.t(
+            community, prefix, "pairing.and", first=", ".join(labels[:-1]), last=labels[-1]
+        )
 
     @staticmethod
     def mention(community: Community, user_id: str) -> str:
@@ -142,7 +144,8 @@ class Rounds:
 
     async def members_info(self, db: Reader, community_id: int) -> dict[int, MemberInfo]:
         rows = await db.fetchall(
-            "SELECT id, platform_user_id, display_name FROM members WHERE community_id = ?", (community_id,)
+            "SELECT id, platform_user_id, display_name FROM members WHERE community_id = ?",
+            (community_id,),
         )
         return {row[0]: MemberInfo(row[0], row[1], row[2] or row[1]) for row in rows}
 
@@ -192,7 +195,11 @@ class Rounds:
             return None
         slot = self._slot_after(timing, after)
         active = timing.active
-        if slot is not None and active is not None and active.slot_key == self.slot_key(community_id, slot):
+        if (
+            slot is not None
+            and active is not None
+            and active.slot_key == self.slot_key(community_id, slot)
+        ):
             slot = self._slot_after(timing, slot)
         return slot
 
@@ -277,9 +284,15 @@ class Rounds:
             late = now - slot
             grace = timedelta(minutes=self._settings.scheduling.grace_minutes)
             if late > max(grace, length / 2):
-                log.warning("skipped pairing round %s for community %s: missed by too long", slot, community.id)
+                log.warning(
+                    "skipped pairing round %s for community %s: missed by too long",
+                    slot,
+                    community.id,
+                )
                 continue
-            await self.start_round(tx, community, prefix, self.slot_key(community.id, slot), slot, slot + length, now)
+            await self.start_round(
+                tx, community, prefix, self.slot_key(community.id, slot), slot, slot + length, now
+            )
         await self.repo.set_checked(tx, community.id, now)
 
     @staticmethod
@@ -292,13 +305,21 @@ class Rounds:
     # -- heads-up and re-consent -----------------------------------------------------------------
 
     async def heads_up(
-        self, tx: Tx, community: Community, prefix: str, row: ScheduleRow | None, slot: datetime, now: datetime
+        self,
+        tx: Tx,
+        community: Community,
+        prefix: str,
+        row: ScheduleRow | None,
+        slot: datetime,
+        now: datetime,
     ) -> None:
         key = self.slot_key(community.id, slot)
         if await self.repo.round_by_slot(tx, key) is not None:
             return
         length = self.round_length(community.id, slot)
-        round_ = await self.repo.create_round(tx, community.id, key, "announced", slot, slot + length, now, True)
+        round_ = await self.repo.create_round(
+            tx, community.id, key, "announced", slot, slot + length, now, True
+        )
         participants = await self.repo.participants(tx, community.id)
         count = sum(
             1
@@ -326,14 +347,18 @@ class Rounds:
             await self._outbox.add(tx, community.id, ChannelPost(channel=channel, text=text))
         await self.ask_again(tx, community, prefix, participants)
 
-    async def ask_again(self, tx: Tx, community: Community, prefix: str, participants: list[Participant]) -> None:
+    async def ask_again(
+        self, tx: Tx, community: Community, prefix: str, participants: list[Participant]
+    ) -> None:
         """Ask members whose agreed consent text is out of date, before their next round."""
         version = self.consent_version(community)
         stale = [p for p in participants if not p.paused and p.consent_version != version]
         if not stale:
             return
         info = await self.members_info(tx, community.id)
-        text = self.t(community, prefix, "pairing.reconsent", consent=self.consent_text(community, prefix))
+        text = self.t(
+            community, prefix, "pairing.reconsent", consent=self.consent_text(community, prefix)
+        )
         for p in stale:
             member = info.get(p.member_id)
             if member is None:
@@ -360,7 +385,8 @@ class Rounds:
             if q.audience == "pair" and "connection" in q.tasks
         ]
         return sorted(
-            bank, key=lambda q: hashlib.sha256(f"{self._seed}:{community.id}:{q.id}".encode()).digest()
+            bank,
+            key=lambda q: hashlib.sha256(f"{self._seed}:{community.id}:{q.id}".encode()).digest(),
         )
 
     async def start_round(
@@ -394,19 +420,29 @@ class Rounds:
         for p in silent_paused:
             member = info.get(p.member_id)
             if member is not None:
-                await self._tell(tx, community, member.user_id, self.t(community, prefix, "pairing.silent_paused"))
+                await self._tell(
+                    tx,
+                    community,
+                    member.user_id,
+                    self.t(community, prefix, "pairing.silent_paused"),
+                )
         skipped = {p.id for p in silent_paused}
         eligible = [
             p.member_id
             for p in participants
-            if not p.paused and p.id not in skipped and p.consent_version == version and p.member_id in info
+            if not p.paused
+            and p.id not in skipped
+            and p.consent_version == version
+            and p.member_id in info
         ]
         if existing is not None:
             round_ = existing
             await self.repo.set_round_times(tx, round_.id, starts_at, ends_at)
             round_ = await self.repo.round_of(tx, round_.id) or round_
         else:
-            round_ = await self.repo.create_round(tx, community.id, slot_key, "announced", starts_at, ends_at, now, False)
+            round_ = await self.repo.create_round(
+                tx, community.id, slot_key, "announced", starts_at, ends_at, now, False
+            )
         channel = self.channel_of(community, await self.repo.schedule(tx, community.id))
         fresh = [p for p in participants if p.id not in skipped]
         if round_.heads_up_at is None:
@@ -439,7 +475,13 @@ class Rounds:
             question = questions[(round_.number * 7 + n) % len(questions)] if questions else None
             space_key = f"pair-{round_.id}-{n}"
             await self.repo.create_pair(
-                tx, community.id, round_.id, space_key, tuple(group), question.id if question else "", now
+                tx,
+                community.id,
+                round_.id,
+                space_key,
+                tuple(group),
+                question.id if question else "",
+                now,
             )
             names = self.names(community, prefix, [m.label for m in members])
             text = self.t(
@@ -458,12 +500,19 @@ class Rounds:
                 PairSpaceOpen(
                     space_key=space_key,
                     member_ids=tuple(m.user_id for m in members),
-                    title=self.t(community, prefix, "pairing.space_title", number=round_.number, names=names),
+                    title=self.t(
+                        community, prefix, "pairing.space_title", number=round_.number, names=names
+                    ),
                     text=text,
                 ),
             )
         for member_id in result.unplaced:
-            await self._tell(tx, community, info[member_id].user_id, self.t(community, prefix, "pairing.nobody_this_time"))
+            await self._tell(
+                tx,
+                community,
+                info[member_id].user_id,
+                self.t(community, prefix, "pairing.nobody_this_time"),
+            )
         await self.repo.set_round_counts(
             tx, round_.id, len(result.groups), sum(len(group) for group in result.groups)
         )
@@ -479,36 +528,54 @@ class Rounds:
         await self._outbox.add(tx, community.id, PrivateMessage(user_id, text))
 
     async def _open_checkins(
-        self, tx: Tx, community: Community, prefix: str, round_: Round, pair: Pair, kind: str, now: datetime
+        self,
+        tx: Tx,
+        community: Community,
+        prefix: str,
+        round_: Round,
+        pairs: list[Pair],
+        kind: str,
+        now: datetime,
     ) -> None:
+        """Open a `kind` check-in for every member of `pairs` who is still in pairing."""
+        if not pairs:
+            return
         info = await self.members_info(tx, community.id)
-        for member_id in pair.member_ids:
-            if await self.repo.participant(tx, community.id, member_id) is None:
-                continue  # they left pairing: nothing more is sent to them
-            if await self.repo.open_checkin(tx, community.id, pair.id, member_id, kind, now) is None:
-                continue
-            others = [info[m].label for m in pair.member_ids if m != member_id and m in info]
-            text = checkin_opening(
-                self._catalog,
-                community.locale,
-                self.teller(community, prefix),
-                kind,
-                number=round_.number,
-                names=self.names(community, prefix, others),
-            )
-            await self._tell(tx, community, info[member_id].user_id, text)
+        joined = {p.member_id for p in await self.repo.participants(tx, community.id)}
+        for pair in pairs:
+            for member_id in pair.member_ids:
+                if member_id not in joined or member_id not in info:
+                    continue  # they left pairing: nothing more is sent to them
+                if (
+                    await self.repo.open_checkin(tx, community.id, pair.id, member_id, kind, now)
+                    is None
+                ):
+                    continue
+                others = [info[m].label for m in pair.member_ids if m != member_id and m in info]
+                text = checkin_opening(
+                    self._catalog,
+                    community.locale,
+                    self.teller(community, prefix),
+                    kind,
+                    number=round_.number,
+                    names=self.names(community, prefix, others),
+                )
+                await self._tell(tx, community, info[member_id].user_id, text)
 
-    async def send_mid(self, tx: Tx, community: Community, prefix: str, round_: Round, now: datetime) -> None:
-        for pair in await self.repo.pairs_of_round(tx, round_.id, "active"):
-            await self._open_checkins(tx, community, prefix, round_, pair, "mid", now)
+    async def send_mid(
+        self, tx: Tx, community: Community, prefix: str, round_: Round, now: datetime
+    ) -> None:
+        pairs = await self.repo.pairs_of_round(tx, round_.id, "active")
+        await self._open_checkins(tx, community, prefix, round_, pairs, "mid", now)
         await self.repo.set_mid_sent(tx, round_.id)
 
-    async def close_round(self, tx: Tx, community: Community, prefix: str, round_: Round, now: datetime) -> None:
+    async def close_round(
+        self, tx: Tx, community: Community, prefix: str, round_: Round, now: datetime
+    ) -> None:
         pairs = await self.repo.pairs_of_round(tx, round_.id)
-        for pair in pairs:
-            if pair.state != "active":
-                continue
-            await self._open_checkins(tx, community, prefix, round_, pair, "end", now)
+        active = [pair for pair in pairs if pair.state == "active"]
+        await self._open_checkins(tx, community, prefix, round_, active, "end", now)
+        for pair in active:
             text = self.t(community, prefix, "pairing.space_close", number=round_.number)
             await self._outbox.add(tx, community.id, PairSpaceClose(pair.space_key, text))
             await self.repo.set_pair_state(tx, pair.id, "closed", now)
@@ -516,15 +583,22 @@ class Rounds:
         await self._count_silence(tx, community, prefix, round_, pairs, now)
 
     async def _count_silence(
-        self, tx: Tx, community: Community, prefix: str, round_: Round, pairs: list[Pair], now: datetime
+        self,
+        tx: Tx,
+        community: Community,
+        prefix: str,
+        round_: Round,
+        pairs: list[Pair],
+        now: datetime,
     ) -> None:
         """A member of this round who did nothing at all during it has one more silent round;
         at the configured number they are asked, privately, whether to stay, pause or leave."""
         in_round = {member_id for pair in pairs for member_id in pair.member_ids}
         threshold = self._pairing.silent_rounds_before_asking
         info = await self.members_info(tx, community.id)
+        joined = {p.member_id: p for p in await self.repo.participants(tx, community.id)}
         for member_id in sorted(in_round):
-            p = await self.repo.participant(tx, community.id, member_id)
+            p = joined.get(member_id)
             if p is None or p.last_active_at >= round_.starts_at:
                 continue
             silent = p.silent_rounds + 1
@@ -543,14 +617,18 @@ class Rounds:
         info = await self.members_info(tx, community.id)
         await self.repo.set_pair_state(tx, pair.id, "ended", now)
         await self._outbox.add(
-            tx, community.id, PairSpaceClose(pair.space_key, self.t(community, prefix, "pairing.space_ended"))
+            tx,
+            community.id,
+            PairSpaceClose(pair.space_key, self.t(community, prefix, "pairing.space_ended")),
         )
         others = [m for m in pair.member_ids if m != leaver and m in info]
         if len(others) >= 2:
             round_ = await self.repo.round_of(tx, pair.round_id)
             assert round_ is not None
             space_key = f"{pair.space_key}b"
-            await self.repo.create_pair(tx, community.id, pair.round_id, space_key, tuple(others), "", now, pair.id)
+            await self.repo.create_pair(
+                tx, community.id, pair.round_id, space_key, tuple(others), "", now, pair.id
+            )
             names = self.names(community, prefix, [info[m].label for m in others])
             text = self.t(
                 community,
@@ -566,15 +644,27 @@ class Rounds:
                 PairSpaceOpen(
                     space_key=space_key,
                     member_ids=tuple(info[m].user_id for m in others),
-                    title=self.t(community, prefix, "pairing.space_title", number=round_.number, names=names),
+                    title=self.t(
+                        community, prefix, "pairing.space_title", number=round_.number, names=names
+                    ),
                     text=text,
                 ),
             )
             for m in others:
-                await self._tell(tx, community, info[m].user_id, self.t(community, prefix, "pairing.triad_notice"))
+                await self._tell(
+                    tx,
+                    community,
+                    info[m].user_id,
+                    self.t(community, prefix, "pairing.triad_notice"),
+                )
         else:
             for m in others:
-                await self._tell(tx, community, info[m].user_id, self.t(community, prefix, "pairing.ended_notice"))
+                await self._tell(
+                    tx,
+                    community,
+                    info[m].user_id,
+                    self.t(community, prefix, "pairing.ended_notice"),
+                )
 
     async def end_pauses(self, tx: Tx, community: Community, prefix: str, now: datetime) -> None:
         ending = await self.repo.pauses_ending(tx, community.id, now)
@@ -585,7 +675,12 @@ class Rounds:
             await self.repo.set_active(tx, p.id)
             member = info.get(p.member_id)
             if member is not None:
-                text = self.t(community, prefix, "pairing.pause_ended", next=self.next_round_text(community, prefix, now))
+                text = self.t(
+                    community,
+                    prefix,
+                    "pairing.pause_ended",
+                    next=self.next_round_text(community, prefix, now),
+                )
                 await self._tell(tx, community, member.user_id, text)
 
     def next_round_text(self, community: Community, prefix: str, now: datetime) -> str:

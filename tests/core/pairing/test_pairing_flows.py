@@ -482,3 +482,32 @@ async def test_stats_are_aggregates_with_small_numbers_hidden(harness):
     await h.say("rin", "pair pause", channel=None)
     out = await h.say("alex", "pair stats")
     assert "members in: 6" in out and "paused: fewer than 5" in out
+
+
+async def test_round_started_by_hand_runs_its_default_length(harness):
+    h = harness
+    await join(h, "sam", "jo")
+    assert "until Mon 19 Jan 2026, 09:00 (UTC)" in await h.say("alex", "pair now")
+    h.sink.take()
+    await h.advance(timedelta(days=7))
+    assert any("Halfway through round 1" in t for t in private(h.sink.take(), "sam"))
+    await h.advance(timedelta(days=7))
+    out = h.sink.take()
+    assert len(closed(out)) == 1 and any("has ended" in t for t in private(out, "jo"))
+    assert "No round is scheduled yet" in await h.say("sam", "pair status", channel=None)
+
+
+async def test_round_started_by_hand_takes_the_place_of_a_near_scheduled_start(harness):
+    h = harness
+    await join(h, "sam", "jo")
+    await weekly(h)  # the first scheduled start is in an hour, and its heads-up is out
+    out = await h.say("alex", "pair now")
+    assert "Round 1 has begun, until Mon 12 Jan 2026, 10:00 (UTC)" in out
+    assert "Next round: Mon 12 Jan 2026, 10:00" in await h.say("sam", "pair status", channel=None)
+    h.sink.take()
+    await h.advance(timedelta(hours=2))
+    assert opened(h.sink.take()) == []  # the 10:00 start was taken by the round begun by hand
+    await h.advance(WEEK)
+    assert any("round 2" in space.text for space in opened(h.sink.take()))
+    numbers = await h.db.fetchall("SELECT number, state FROM pair_rounds ORDER BY id")
+    assert [tuple(r) for r in numbers] == [(1, "closed"), (2, "active")]
