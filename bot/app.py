@@ -25,10 +25,13 @@ from bot.commands.spec import Where, Who
 from bot.config import Settings
 from bot.context import Ctx, Invocation
 from bot.errors import Refusal
+from bot.features.agreements import AgreementsFeature
 from bot.features.confirmations import Confirmations
+from bot.features.dialogs import Dialogs
 from bot.features.help import HelpFeature
 from bot.features.pairing import CheckinFeature, PairingFeature
 from bot.features.questions import QuestionsFeature
+from bot.features.resources import ResourcesFeature
 from bot.features.setup import SetupFeature
 from bot.outbox import Outbox, Sink
 from bot.replies import Answer, Intent
@@ -83,6 +86,21 @@ class App:
             grace=timedelta(minutes=settings.scheduling.grace_minutes),
             seed=seed,
         )
+        self.dialogs = Dialogs(db, cipher, clock)
+        self.agreements = AgreementsFeature(
+            settings=settings,
+            db=db,
+            clock=clock,
+            catalog=catalog,
+            cipher=cipher,
+            outbox=self.outbox,
+            timeline=timeline,
+            communities=self.communities,
+            members=self.members,
+            confirmations=self.confirmations,
+            dialogs=self.dialogs,
+        )
+        self.resources = ResourcesFeature(settings.resources, settings.duty_of_care)
         self.checkins = CheckinFeature()
         self.pairing = PairingFeature(
             db=db,
@@ -100,12 +118,18 @@ class App:
         )
         self.features: list[Any] = [self.help, self.setup, self.questions, self.confirmations]
         self.features += [self.checkins, self.pairing]
+        self.features += [self.dialogs, self.agreements, self.resources]
         for feature in self.features:
             feature.bind(self.registry)
         missing = self.registry.unbound()
         if missing:
             raise RuntimeError(f"commands without a handler: {missing}")
         self._sink: Sink | None = None
+        # `checkin` (owned by pairing) asks each registered provider for a member's open check-in.
+        for feature in self.features:
+            register = getattr(feature, "register_provider", None)
+            if register is not None:
+                register(self.agreements.checkin_provider)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -203,6 +227,41 @@ class App:
         if not spec.private_answer:
             return [Answer(i.text, private=False) if isinstance(i, Answer) else i for i in intents]
         return intents
+
+    # -- plain lines, forms and buttons --------------------------------------------------------
+
+    async def handle_plain(self, inv: Invocation, text: str) -> list[Intent]:
+        """A line that is not a command. Only an open step-by-step answer reads it, and only when it
+        was typed in the member's private space with the bot; anything else is ignored, and
+        nothing is stored (not even a member row for someone the bot has not met)."""
+        if not inv.private:
+            return []
+        community = await self.communities.find(self.db, inv.community.platform, inv.community.external_id)
+        member = await self.members.find(self.db, community.id, inv.actor.user_id) if community else None
+        if community is None or member is None or not await self.dialogs.has_open(member.id):
+            return []
+        ctx = Ctx(inv, community, member, self.catalog, self.clock.now())
+        return await self._guarded(ctx, "plain line", self.dialogs.handle_plain(ctx, text))
+
+    async def submit_form(self, inv: Invocation, form_id: str, values: Mapping[str, str]) -> list[Intent]:
+        """A submitted form (a Discord modal): `form_id` names the feature and what it edits."""
+        ctx = await self.context(inv)
+        return await self._guarded(ctx, "form", self.dialogs.submit_form(ctx, form_id, dict(values)))
+
+    async def press_button(self, inv: Invocation, custom_id: str) -> list[Intent]:
+        """A pressed button. Everything is re-checked from storage: a forged, copied or replayed
+        id changes nothing and gets a neutral answer."""
+        ctx = await self.context(inv)
+        return await self._guarded(ctx, "button", self.dialogs.press_button(ctx, custom_id))
+
+    async def _guarded(self, ctx: Ctx, what: str, work: Any) -> list[Intent]:
+        try:
+            return list(await work)
+        except Refusal as refusal:
+            return [Answer(ctx.t(refusal.key, **refusal.params))]
+        except Exception:
+            log.exception("%s failed", what)
+            return [Answer(ctx.t("error.internal"))]
 
     def _has_fallback_channel(self, ctx: Ctx) -> bool:
         return bool(ctx.community.question_channel)

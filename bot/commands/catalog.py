@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from bot.commands.spec import CommandSpec
-from bot.features import confirmations, help, questions, setup
+from bot.features import confirmations, dialogs, help, questions, resources, setup
+from bot.features.agreements import commands as agreements
 from bot.features.pairing import commands as pairing
 
 
@@ -13,5 +14,8 @@ def all_commands() -> tuple[CommandSpec, ...]:
         *questions.COMMANDS,
         *setup.COMMANDS,
         *confirmations.COMMANDS,
+        *agreements.COMMANDS,
+        *resources.COMMANDS,
+        *dialogs.COMMANDS,
         *pairing.COMMANDS,
     )

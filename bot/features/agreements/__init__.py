@@ -1,0 +1,74 @@
+"""Safety agreements: pair agreements negotiated between two or three peers, and the space
+agreement changed by consent (PRODUCT.md §4). `AgreementsFeature` wires both into the app."""
+
+from __future__ import annotations
+
+from bot.clock import Clock
+from bot.commands.registry import Registry
+from bot.config import Settings
+from bot.features.agreements.pair_agreements import PairAgreements
+from bot.features.agreements.repo import AgreementRepo, SpaceRepo
+from bot.features.agreements.space_agreement import SpaceAgreement
+from bot.features.confirmations import Confirmations
+from bot.features.dialogs import Dialogs
+from bot.outbox import Outbox
+from bot.scheduling.timeline import Timeline
+from bot.storage.communities import CommunityRepo, MemberRepo
+from bot.storage.crypto import FieldCipher
+from bot.storage.db import Database
+from bot.texts.catalog import Catalog
+
+
+class AgreementsFeature:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        db: Database,
+        clock: Clock,
+        catalog: Catalog,
+        cipher: FieldCipher,
+        outbox: Outbox,
+        timeline: Timeline,
+        communities: CommunityRepo,
+        members: MemberRepo,
+        confirmations: Confirmations,
+        dialogs: Dialogs,
+    ) -> None:
+        self.pair = PairAgreements(
+            db=db,
+            clock=clock,
+            catalog=catalog,
+            outbox=outbox,
+            timeline=timeline,
+            communities=communities,
+            members=members,
+            confirmations=confirmations,
+            dialogs=dialogs,
+            repo=AgreementRepo(cipher),
+            settings=settings.agreements,
+        )
+        self.space = SpaceAgreement(
+            db=db,
+            clock=clock,
+            catalog=catalog,
+            outbox=outbox,
+            timeline=timeline,
+            communities=communities,
+            members=members,
+            repo=SpaceRepo(cipher),
+            settings=settings,
+        )
+
+    @property
+    def checkin_provider(self) -> PairAgreements:
+        """Offers "does our agreement still fit?" to the `checkin` command."""
+        return self.pair
+
+    def bind(self, registry: Registry) -> None:
+        self.pair.bind(registry)
+        self.space.bind(registry)
+
+    async def start(self) -> None:
+        await self.pair.start()
+        await self.space.start()

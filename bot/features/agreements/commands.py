@@ -1,0 +1,108 @@
+"""The `agreement` and `space-agreement` commands, declared once as data.
+
+Commands that act on one pair agreement take an optional id first (`#K7M2Q` or `K7M2Q`); it is
+only needed when the member is in more than one agreement. A section word or number is never an
+id, so `agreement edit 3 my words` and `agreement edit #K7M2Q 3 my words` both read as meant.
+Discord surfaces the same specs as options (id, section, member, text).
+"""
+
+from __future__ import annotations
+
+from bot.commands.spec import Arg, ArgType, CommandSpec, Who
+
+# Short names of the eleven pair-agreement sections, in order (prompts/<locale>/agreement.toml
+# gives each its title and question; the names are command words, the same in every locale).
+SECTION_KEYS = (
+    "safe",
+    "noticing",
+    "helped",
+    "not-helpful",
+    "offer",
+    "checking-in",
+    "repair",
+    "disagree",
+    "confidentiality",
+    "involve",
+    "revisit",
+)
+DATE_KEY = "revisit-date"  # the agreement's review date, set like a section
+SECTION_CHOICES = (*(str(n) for n in range(1, len(SECTION_KEYS) + 1)), *SECTION_KEYS, DATE_KEY)
+
+# The space agreement's sections (prompts/<locale>/space_agreement.toml).
+SPACE_KEYS = (
+    "purpose",
+    "talk",
+    "confidentiality",
+    "conflict",
+    "facilitators",
+    "duty-of-care",
+    "changes",
+    "review",
+)
+
+
+def _id() -> Arg:
+    return Arg("id", ArgType.WORD, required=False)
+
+
+def _section() -> Arg:
+    return Arg("section", ArgType.CHOICE, required=False, choices=SECTION_CHOICES)
+
+
+COMMANDS = (
+    CommandSpec(
+        "agreement start",
+        "commands.agreement_start",
+        (
+            Arg("member", ArgType.MEMBER),
+            Arg("member2", ArgType.MEMBER, required=False),
+            # Only here to answer "more than two others" kindly instead of with a parse error.
+            Arg("more", ArgType.TEXT, required=False),
+        ),
+    ),
+    CommandSpec(
+        "agreement edit",
+        "commands.agreement_edit",
+        (_id(), _section(), Arg("text", ArgType.TEXT, required=False)),
+        who=Who.PARTIES,
+    ),
+    CommandSpec("agreement propose", "commands.agreement_propose", (_id(),), who=Who.PARTIES),
+    CommandSpec("agreement view", "commands.agreement_view", (_id(),), who=Who.PARTIES),
+    CommandSpec("agreement accept", "commands.agreement_accept", (_id(),), who=Who.PARTIES),
+    CommandSpec(
+        "agreement amend",
+        "commands.agreement_amend",
+        (
+            _id(),
+            _section(),
+            Arg("member", ArgType.MEMBER, required=False),
+            Arg("text", ArgType.TEXT, required=False),
+        ),
+        who=Who.PARTIES,
+    ),
+    CommandSpec("agreement revisit", "commands.agreement_revisit", (_id(),), who=Who.PARTIES),
+    CommandSpec("agreement withdraw", "commands.agreement_withdraw", (_id(),), who=Who.PARTIES),
+    CommandSpec("agreement history", "commands.agreement_history", (_id(),), who=Who.PARTIES),
+    CommandSpec("space-agreement show", "commands.space_agreement_show"),
+    CommandSpec(
+        "space-agreement propose",
+        "commands.space_agreement_propose",
+        (Arg("section", ArgType.WORD), Arg("text", ArgType.TEXT)),
+    ),
+    CommandSpec("space-agreement changes", "commands.space_agreement_changes"),
+    CommandSpec(
+        "space-agreement agree", "commands.space_agreement_agree", (Arg("id", ArgType.INT, min=1, max=1_000_000),)
+    ),
+    CommandSpec(
+        "space-agreement object",
+        "commands.space_agreement_object",
+        (Arg("id", ArgType.INT, min=1, max=1_000_000), Arg("note", ArgType.TEXT)),
+    ),
+    CommandSpec("space-agreement draft", "commands.space_agreement_draft", who=Who.FACILITATOR),
+    CommandSpec(
+        "space-agreement adopt",
+        "commands.space_agreement_adopt",
+        (Arg("id", ArgType.INT, min=1, max=1_000_000),),
+        who=Who.FACILITATOR,
+    ),
+)

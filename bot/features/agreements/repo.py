@@ -1,0 +1,686 @@
+"""Storage for agreements: pair agreements (every word encrypted), the space agreement and its
+consent rounds. SQL lives here; decisions live in `state.py` and the feature modules.
+
+A pair agreement's content is one JSON document, used for the working copy and for each version:
+
+    {"answers": {"<member id>": {"<section 1-11>": "text"}},
+     "notes": {"<author id>": {"<about id>": {"<section>": "text"}}},
+     "review_date": "YYYY-MM-DD" | null}
+
+Its content hash (over the canonical JSON plus the parties) is what "everyone accepted the same
+version" compares.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.features.agreements.state import PairState, Round, RoundStatus, Status
+from bot.storage.communities import Reader
+from bot.storage.crypto import FieldCipher
+from bot.storage.db import Tx
+
+DRAFT_PURPOSE = "agreement.draft"
+VERSION_PURPOSE = "agreement.version"
+OBJECTION_PURPOSE = "space_agreement.objection"
+
+# Crockford's base32 without I, L, O, U: ids are easy to read aloud and never spell a section name.
+ID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+ID_LENGTH = 5
+
+DATE_STEP = "date"
+
+
+# -- content -----------------------------------------------------------------------------------
+
+
+def empty_content() -> dict[str, Any]:
+    return {"answers": {}, "notes": {}, "review_date": None}
+
+
+def normalised(content: dict[str, Any]) -> dict[str, Any]:
+    """Drop empty answers and empty tables so equal content always hashes the same."""
+    answers = {
+        member: {section: text for section, text in sections.items() if text}
+        for member, sections in content.get("answers", {}).items()
+    }
+    notes: dict[str, dict[str, dict[str, str]]] = {}
+    for author, abouts in content.get("notes", {}).items():
+        for about, sections in abouts.items():
+            kept = {section: text for section, text in sections.items() if text}
+            if kept:
+                notes.setdefault(author, {})[about] = kept
+    return {
+        "answers": {member: sections for member, sections in answers.items() if sections},
+        "notes": notes,
+        "review_date": content.get("review_date") or None,
+    }
+
+
+def content_hash(content: dict[str, Any], parties: frozenset[int] | set[int]) -> str:
+    canonical = json.dumps(
+        {"content": normalised(content), "parties": sorted(parties)},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def is_empty(content: dict[str, Any]) -> bool:
+    tidy = normalised(content)
+    return not tidy["answers"] and not tidy["notes"]
+
+
+def parse_step(step: str) -> tuple[str, int | None]:
+    """"3" -> ("3", None); "3@12" -> ("3", 12) (a note on member 12's answer); "date"."""
+    section, _, about = step.partition("@")
+    return section, int(about) if about else None
+
+
+def get_step(content: dict[str, Any], member_id: int, step: str) -> str | None:
+    if step == DATE_STEP:
+        return content.get("review_date") or None
+    section, about = parse_step(step)
+    if about is None:
+        return content.get("answers", {}).get(str(member_id), {}).get(section) or None
+    return content.get("notes", {}).get(str(member_id), {}).get(str(about), {}).get(section) or None
+
+
+def set_step(content: dict[str, Any], member_id: int, step: str, text: str | None) -> dict[str, Any]:
+    changed = copy.deepcopy(content)
+    if step == DATE_STEP:
+        changed["review_date"] = text or None
+        return normalised(changed)
+    section, about = parse_step(step)
+    if about is None:
+        changed.setdefault("answers", {}).setdefault(str(member_id), {})[section] = text or ""
+    else:
+        notes = changed.setdefault("notes", {}).setdefault(str(member_id), {})
+        notes.setdefault(str(about), {})[section] = text or ""
+    return normalised(changed)
+
+
+def diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """Which sections changed, by whom: section numbers only, never text."""
+    old, new = normalised(old), normalised(new)
+    answers: dict[str, list[int]] = {}
+    for member in sorted(set(old["answers"]) | set(new["answers"]), key=int):
+        before, after = old["answers"].get(member, {}), new["answers"].get(member, {})
+        sections = sorted(int(s) for s in set(before) | set(after) if before.get(s) != after.get(s))
+        if sections:
+            answers[member] = sections
+    notes: list[list[int]] = []
+    authors = set(old["notes"]) | set(new["notes"])
+    for author in sorted(authors, key=int):
+        abouts = set(old["notes"].get(author, {})) | set(new["notes"].get(author, {}))
+        for about in sorted(abouts, key=int):
+            before = old["notes"].get(author, {}).get(about, {})
+            after = new["notes"].get(author, {}).get(about, {})
+            for section in sorted({int(s) for s in set(before) | set(after) if before.get(s) != after.get(s)}):
+                notes.append([int(author), int(about), section])
+    detail: dict[str, Any] = {}
+    if answers:
+        detail["answers"] = answers
+    if notes:
+        detail["notes"] = notes
+    if old["review_date"] != new["review_date"]:
+        detail["review_date"] = True
+    return detail
+
+
+# -- pair agreements ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Party:
+    member_id: int
+    joined: bool
+    position: int
+    prompted: bool
+
+
+@dataclass(frozen=True)
+class AgreementRow:
+    id: int
+    community_id: int
+    short_id: str
+    status: Status
+    started_by: int | None
+    draft: dict[str, Any]
+    proposal_version: int | None
+    proposal_hash: str | None
+    proposed_by: int | None
+    in_force_version: int | None
+    in_force_hash: str | None
+    review_date: str | None
+    created_at: str
+    withdrawn_at: str | None
+    purge_after: str | None
+    parties: tuple[Party, ...]
+    accepted: frozenset[int]
+
+    @property
+    def joined(self) -> frozenset[int]:
+        return frozenset(p.member_id for p in self.parties if p.joined)
+
+    @property
+    def invited(self) -> frozenset[int]:
+        return frozenset(p.member_id for p in self.parties if not p.joined)
+
+    @property
+    def ordered_ids(self) -> list[int]:
+        return [p.member_id for p in sorted(self.parties, key=lambda p: p.position)]
+
+    @property
+    def ordered_joined(self) -> list[int]:
+        return [p.member_id for p in sorted(self.parties, key=lambda p: p.position) if p.joined]
+
+    def state(self) -> PairState:
+        return PairState(
+            status=self.status,
+            parties=self.joined,
+            invited=self.invited,
+            proposal=self.proposal_hash,
+            proposer=self.proposed_by,
+            accepted=self.accepted,
+            in_force=self.in_force_hash,
+        )
+
+    def draft_hash(self) -> str:
+        return content_hash(self.draft, self.joined)
+
+
+_AGREEMENT_COLUMNS = (
+    "id, community_id, short_id, status, started_by, draft_enc, proposal_version, proposal_hash,"
+    " proposed_by, in_force_version, in_force_hash, review_date, created_at, withdrawn_at, purge_after"
+)
+
+
+@dataclass(frozen=True)
+class Version:
+    number: int
+    hash: str
+    content: dict[str, Any]
+    created_by: int | None
+    created_at: str
+
+
+@dataclass(frozen=True)
+class Event:
+    at: str
+    member_id: int | None
+    kind: str
+    version: int | None
+    detail: dict[str, Any]
+
+
+def normalise_short_id(token: str) -> str | None:
+    """"#k7m2q" -> "K7M2Q"; None if it cannot be an agreement id."""
+    text = token.strip().removeprefix("#").upper()
+    if len(text) != ID_LENGTH or any(ch not in ID_ALPHABET for ch in text):
+        return None
+    return text
+
+
+class AgreementRepo:
+    def __init__(self, cipher: FieldCipher) -> None:
+        self._cipher = cipher
+
+    # reading --------------------------------------------------------------------------------
+
+    async def _row(self, db: Reader, row: Any) -> AgreementRow | None:
+        if row is None:
+            return None
+        parties = await db.fetchall(
+            "SELECT member_id, status, position, prompted FROM agreement_parties WHERE agreement_id = ?"
+            " ORDER BY position",
+            (row[0],),
+        )
+        accepted: frozenset[int] = frozenset()
+        if row[6] is not None:
+            rows = await db.fetchall(
+                "SELECT member_id FROM agreement_acceptances WHERE agreement_id = ? AND version = ?",
+                (row[0], row[6]),
+            )
+            accepted = frozenset(r[0] for r in rows)
+        return AgreementRow(
+            id=row[0],
+            community_id=row[1],
+            short_id=row[2],
+            status=Status(row[3]),
+            started_by=row[4],
+            draft=json.loads(self._cipher.decrypt(row[5], DRAFT_PURPOSE)),
+            proposal_version=row[6],
+            proposal_hash=row[7],
+            proposed_by=row[8],
+            in_force_version=row[9],
+            in_force_hash=row[10],
+            review_date=row[11],
+            created_at=row[12],
+            withdrawn_at=row[13],
+            purge_after=row[14],
+            parties=tuple(Party(p[0], p[1] == "joined", p[2], bool(p[3])) for p in parties),
+            accepted=accepted,
+        )
+
+    async def get(self, db: Reader, agreement_id: int) -> AgreementRow | None:
+        row = await db.fetchone(f"SELECT {_AGREEMENT_COLUMNS} FROM agreements WHERE id = ?", (agreement_id,))
+        return await self._row(db, row)
+
+    async def by_short_id(self, db: Reader, community_id: int, short_id: str) -> AgreementRow | None:
+        row = await db.fetchone(
+            f"SELECT {_AGREEMENT_COLUMNS} FROM agreements WHERE community_id = ? AND short_id = ?",
+            (community_id, short_id),
+        )
+        return await self._row(db, row)
+
+    async def for_member(
+        self, db: Reader, member_id: int, *, joined_only: bool = True, include_withdrawn: bool = False
+    ) -> list[AgreementRow]:
+        sql = (
+            "SELECT a.id FROM agreements a JOIN agreement_parties p ON p.agreement_id = a.id"
+            " WHERE p.member_id = ?"
+        )
+        if joined_only:
+            sql += " AND p.status = 'joined'"
+        if not include_withdrawn:
+            sql += " AND a.status != 'withdrawn'"
+        rows = await db.fetchall(sql + " ORDER BY a.id", (member_id,))
+        found = []
+        for row in rows:
+            agreement = await self.get(db, row[0])
+            if agreement is not None:
+                found.append(agreement)
+        return found
+
+    async def versions(self, db: Reader, agreement_id: int) -> list[Version]:
+        rows = await db.fetchall(
+            "SELECT number, hash, content_enc, created_by, created_at FROM agreement_versions"
+            " WHERE agreement_id = ? ORDER BY number",
+            (agreement_id,),
+        )
+        return [self._version(row) for row in rows]
+
+    async def version(self, db: Reader, agreement_id: int, number: int) -> Version | None:
+        row = await db.fetchone(
+            "SELECT number, hash, content_enc, created_by, created_at FROM agreement_versions"
+            " WHERE agreement_id = ? AND number = ?",
+            (agreement_id, number),
+        )
+        return None if row is None else self._version(row)
+
+    def _version(self, row: Any) -> Version:
+        content = json.loads(self._cipher.decrypt(row[2], VERSION_PURPOSE))
+        return Version(row[0], row[1], content, row[3], row[4])
+
+    async def events(self, db: Reader, agreement_id: int) -> list[Event]:
+        rows = await db.fetchall(
+            "SELECT at, member_id, kind, version, detail FROM agreement_events WHERE agreement_id = ?"
+            " ORDER BY id",
+            (agreement_id,),
+        )
+        return [Event(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows]
+
+    # writing --------------------------------------------------------------------------------
+
+    async def create(
+        self, tx: Tx, community_id: int, starter: int, invitees: list[int], now: datetime
+    ) -> int:
+        while True:
+            short_id = "".join(secrets.choice(ID_ALPHABET) for _ in range(ID_LENGTH))
+            taken = await tx.fetchone(
+                "SELECT 1 FROM agreements WHERE community_id = ? AND short_id = ?", (community_id, short_id)
+            )
+            if taken is None:
+                break
+        agreement_id = await tx.execute(
+            "INSERT INTO agreements (community_id, short_id, status, started_by, draft_enc, created_at,"
+            " updated_at) VALUES (?, ?, 'draft', ?, ?, ?, ?)",
+            (
+                community_id,
+                short_id,
+                starter,
+                self._cipher.encrypt(json.dumps(empty_content()), DRAFT_PURPOSE),
+                now.isoformat(),
+                now.isoformat(),
+            ),
+        )
+        await tx.execute(
+            "INSERT INTO agreement_parties (agreement_id, member_id, status, position, prompted, joined_at)"
+            " VALUES (?, ?, 'joined', 0, 1, ?)",
+            (agreement_id, starter, now.isoformat()),
+        )
+        for position, member in enumerate(invitees, start=1):
+            await tx.execute(
+                "INSERT INTO agreement_parties (agreement_id, member_id, status, position) VALUES (?, ?, 'invited', ?)",
+                (agreement_id, member, position),
+            )
+        return agreement_id
+
+    async def update(self, tx: Tx, agreement_id: int, now: datetime, **columns: Any) -> None:
+        allowed = {
+            "status",
+            "proposal_version",
+            "proposal_hash",
+            "proposed_by",
+            "in_force_version",
+            "in_force_hash",
+            "review_date",
+            "withdrawn_at",
+            "purge_after",
+        }
+        assignments = []
+        values: list[Any] = []
+        for column, value in columns.items():
+            if column not in allowed:
+                raise ValueError(f"{column} is not an agreement column")
+            assignments.append(f"{column} = ?")
+            values.append(value.value if isinstance(value, Status) else value)
+        assignments.append("updated_at = ?")
+        values.append(now.isoformat())
+        await tx.execute(f"UPDATE agreements SET {', '.join(assignments)} WHERE id = ?", (*values, agreement_id))
+
+    async def save_draft(self, tx: Tx, agreement_id: int, content: dict[str, Any]) -> None:
+        await tx.execute(
+            "UPDATE agreements SET draft_enc = ? WHERE id = ?",
+            (self._cipher.encrypt(json.dumps(normalised(content)), DRAFT_PURPOSE), agreement_id),
+        )
+
+    async def join(self, tx: Tx, agreement_id: int, member_id: int, now: datetime) -> None:
+        await tx.execute(
+            "UPDATE agreement_parties SET status = 'joined', joined_at = ? WHERE agreement_id = ? AND member_id = ?",
+            (now.isoformat(), agreement_id, member_id),
+        )
+
+    async def remove_party(self, tx: Tx, agreement_id: int, member_id: int) -> None:
+        await tx.execute(
+            "DELETE FROM agreement_parties WHERE agreement_id = ? AND member_id = ?", (agreement_id, member_id)
+        )
+
+    async def set_prompted(self, tx: Tx, agreement_id: int, member_id: int, prompted: bool) -> None:
+        await tx.execute(
+            "UPDATE agreement_parties SET prompted = ? WHERE agreement_id = ? AND member_id = ?",
+            (int(prompted), agreement_id, member_id),
+        )
+
+    async def queued_invitations(self, db: Reader, member_id: int) -> list[int]:
+        rows = await db.fetchall(
+            "SELECT p.agreement_id FROM agreement_parties p JOIN agreements a ON a.id = p.agreement_id"
+            " WHERE p.member_id = ? AND p.status = 'invited' AND p.prompted = 0 AND a.status != 'withdrawn'"
+            " ORDER BY a.id",
+            (member_id,),
+        )
+        return [r[0] for r in rows]
+
+    async def add_version(
+        self, tx: Tx, agreement_id: int, content: dict[str, Any], digest: str, by: int, now: datetime
+    ) -> int:
+        row = await tx.fetchone(
+            "SELECT COALESCE(MAX(number), 0) FROM agreement_versions WHERE agreement_id = ?", (agreement_id,)
+        )
+        number = int(row[0]) + 1
+        await tx.execute(
+            "INSERT INTO agreement_versions (agreement_id, number, hash, content_enc, created_by, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                agreement_id,
+                number,
+                digest,
+                self._cipher.encrypt(json.dumps(normalised(content)), VERSION_PURPOSE),
+                by,
+                now.isoformat(),
+            ),
+        )
+        return number
+
+    async def accept(
+        self, tx: Tx, agreement_id: int, member_id: int, version: int, digest: str, now: datetime
+    ) -> None:
+        await tx.execute(
+            "INSERT OR IGNORE INTO agreement_acceptances (agreement_id, member_id, version, hash, accepted_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (agreement_id, member_id, version, digest, now.isoformat()),
+        )
+
+    async def event(
+        self,
+        tx: Tx,
+        agreement_id: int,
+        now: datetime,
+        member_id: int | None,
+        kind: str,
+        version: int | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        await tx.execute(
+            "INSERT INTO agreement_events (agreement_id, at, member_id, kind, version, detail) VALUES (?, ?, ?, ?, ?, ?)",
+            (agreement_id, now.isoformat(), member_id, kind, version, json.dumps(detail or {})),
+        )
+
+    async def purge(self, tx: Tx, agreement_id: int) -> None:
+        """Delete an agreement and everything in it (versions, answers, history, check-ins)."""
+        await tx.execute("DELETE FROM agreements WHERE id = ?", (agreement_id,))
+
+    # check-ins and reminders ------------------------------------------------------------------
+
+    async def claim_reminder(self, tx: Tx, slot_key: str, agreement_id: int, now: datetime) -> bool:
+        done = await tx.fetchone("SELECT 1 FROM agreement_reminders WHERE slot_key = ?", (slot_key,))
+        if done is not None:
+            return False
+        await tx.execute(
+            "INSERT INTO agreement_reminders (slot_key, agreement_id, sent_at) VALUES (?, ?, ?)",
+            (slot_key, agreement_id, now.isoformat()),
+        )
+        return True
+
+    async def open_checkin(self, tx: Tx, agreement_id: int, member_id: int, reason: str, now: datetime) -> int:
+        await tx.execute(
+            "UPDATE agreement_checkins SET answered_at = ? WHERE agreement_id = ? AND member_id = ?"
+            " AND answered_at IS NULL",
+            (now.isoformat(), agreement_id, member_id),
+        )
+        return await tx.execute(
+            "INSERT INTO agreement_checkins (agreement_id, member_id, reason, opened_at) VALUES (?, ?, ?, ?)",
+            (agreement_id, member_id, reason, now.isoformat()),
+        )
+
+    async def pending_checkin(self, db: Reader, member_id: int) -> tuple[int, int] | None:
+        row = await db.fetchone(
+            "SELECT c.id, c.agreement_id FROM agreement_checkins c JOIN agreements a ON a.id = c.agreement_id"
+            " WHERE c.member_id = ? AND c.answered_at IS NULL AND a.status IN ('agreed', 'revisiting')"
+            " ORDER BY c.id LIMIT 1",
+            (member_id,),
+        )
+        return None if row is None else (row[0], row[1])
+
+    async def checkin(self, db: Reader, checkin_id: int, member_id: int) -> int | None:
+        row = await db.fetchone(
+            "SELECT agreement_id FROM agreement_checkins WHERE id = ? AND member_id = ? AND answered_at IS NULL",
+            (checkin_id, member_id),
+        )
+        return None if row is None else row[0]
+
+    async def answer_checkin(self, tx: Tx, checkin_id: int, now: datetime) -> None:
+        await tx.execute(
+            "UPDATE agreement_checkins SET answered_at = ? WHERE id = ?", (now.isoformat(), checkin_id)
+        )
+
+
+# -- the space agreement -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SpaceVersion:
+    number: int
+    content: dict[str, str]
+    change_number: int | None
+    adopted_how: str
+    adopted_at: str
+
+
+@dataclass(frozen=True)
+class Change:
+    id: int
+    community_id: int
+    number: int
+    section: str
+    text: str
+    proposer_id: int | None
+    channel: str
+    status: RoundStatus
+    opened_at: str
+    closes_at: str
+    decided_at: str | None
+    version: int | None
+
+
+_CHANGE_COLUMNS = (
+    "id, community_id, number, section, text, proposer_id, channel, status, opened_at, closes_at,"
+    " decided_at, version"
+)
+
+
+def _change(row: Any) -> Change:
+    values = list(row)
+    values[7] = RoundStatus(values[7])
+    return Change(*values)
+
+
+class SpaceRepo:
+    def __init__(self, cipher: FieldCipher) -> None:
+        self._cipher = cipher
+
+    async def channel(self, db: Reader, community_id: int) -> str | None:
+        row = await db.fetchone("SELECT channel FROM space_agreements WHERE community_id = ?", (community_id,))
+        return None if row is None else row[0]
+
+    async def create(
+        self, tx: Tx, community_id: int, channel: str, by: int, content: dict[str, str], now: datetime
+    ) -> None:
+        await tx.execute(
+            "INSERT INTO space_agreements (community_id, channel, created_by, created_at) VALUES (?, ?, ?, ?)",
+            (community_id, channel, by, now.isoformat()),
+        )
+        await self.add_version(tx, community_id, content, None, "draft", now)
+
+    async def current(self, db: Reader, community_id: int) -> SpaceVersion | None:
+        row = await db.fetchone(
+            "SELECT number, content, change_number, adopted_how, adopted_at FROM space_agreement_versions"
+            " WHERE community_id = ? ORDER BY number DESC LIMIT 1",
+            (community_id,),
+        )
+        return None if row is None else SpaceVersion(row[0], json.loads(row[1]), row[2], row[3], row[4])
+
+    async def versions(self, db: Reader, community_id: int) -> list[SpaceVersion]:
+        rows = await db.fetchall(
+            "SELECT number, content, change_number, adopted_how, adopted_at FROM space_agreement_versions"
+            " WHERE community_id = ? ORDER BY number",
+            (community_id,),
+        )
+        return [SpaceVersion(r[0], json.loads(r[1]), r[2], r[3], r[4]) for r in rows]
+
+    async def add_version(
+        self,
+        tx: Tx,
+        community_id: int,
+        content: dict[str, str],
+        change_number: int | None,
+        how: str,
+        now: datetime,
+    ) -> int:
+        row = await tx.fetchone(
+            "SELECT COALESCE(MAX(number), 0) FROM space_agreement_versions WHERE community_id = ?",
+            (community_id,),
+        )
+        number = int(row[0]) + 1
+        await tx.execute(
+            "INSERT INTO space_agreement_versions (community_id, number, content, change_number, adopted_how,"
+            " adopted_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (community_id, number, json.dumps(content, sort_keys=True), change_number, how, now.isoformat()),
+        )
+        return number
+
+    async def add_change(
+        self,
+        tx: Tx,
+        community_id: int,
+        section: str,
+        text: str,
+        proposer_id: int,
+        channel: str,
+        now: datetime,
+        closes_at: datetime,
+    ) -> Change:
+        row = await tx.fetchone(
+            "SELECT COALESCE(MAX(number), 0) FROM space_agreement_changes WHERE community_id = ?", (community_id,)
+        )
+        number = int(row[0]) + 1
+        change_id = await tx.execute(
+            "INSERT INTO space_agreement_changes (community_id, number, section, text, proposer_id, channel,"
+            " status, opened_at, closes_at) VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?)",
+            (community_id, number, section, text, proposer_id, channel, now.isoformat(), closes_at.isoformat()),
+        )
+        await self.respond(tx, change_id, proposer_id, "agree", None, now)
+        change = await self.change_by_id(tx, change_id)
+        assert change is not None
+        return change
+
+    async def change(self, db: Reader, community_id: int, number: int) -> Change | None:
+        row = await db.fetchone(
+            f"SELECT {_CHANGE_COLUMNS} FROM space_agreement_changes WHERE community_id = ? AND number = ?",
+            (community_id, number),
+        )
+        return None if row is None else _change(row)
+
+    async def change_by_id(self, db: Reader, change_id: int) -> Change | None:
+        row = await db.fetchone(f"SELECT {_CHANGE_COLUMNS} FROM space_agreement_changes WHERE id = ?", (change_id,))
+        return None if row is None else _change(row)
+
+    async def changes(self, db: Reader, community_id: int, *, open_only: bool) -> list[Change]:
+        sql = f"SELECT {_CHANGE_COLUMNS} FROM space_agreement_changes WHERE community_id = ?"
+        if open_only:
+            sql += " AND status = 'open'"
+        rows = await db.fetchall(sql + " ORDER BY number", (community_id,))
+        return [_change(r) for r in rows]
+
+    async def open_changes_everywhere(self, db: Reader) -> list[Change]:
+        rows = await db.fetchall(f"SELECT {_CHANGE_COLUMNS} FROM space_agreement_changes WHERE status = 'open'")
+        return [_change(r) for r in rows]
+
+    async def round(self, db: Reader, change: Change, min_agree: int) -> Round:
+        rows = await db.fetchall(
+            "SELECT member_id, response FROM space_agreement_responses WHERE change_id = ?", (change.id,)
+        )
+        return Round(
+            status=change.status,
+            proposer=change.proposer_id,
+            closes_at=datetime.fromisoformat(change.closes_at),
+            min_agree=min_agree,
+            agreed=frozenset(r[0] for r in rows if r[1] == "agree"),
+            objections=frozenset(r[0] for r in rows if r[1] == "object"),
+        )
+
+    async def respond(
+        self, tx: Tx, change_id: int, member_id: int, response: str, note: str | None, now: datetime
+    ) -> None:
+        await tx.execute(
+            "INSERT INTO space_agreement_responses (change_id, member_id, response, note_enc, at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (change_id, member_id) DO UPDATE SET"
+            " response = excluded.response, note_enc = excluded.note_enc, at = excluded.at",
+            (change_id, member_id, response, self._cipher.encrypt_optional(note, OBJECTION_PURPOSE), now.isoformat()),
+        )
+
+    async def decide(
+        self, tx: Tx, change_id: int, status: RoundStatus, now: datetime, version: int | None
+    ) -> None:
+        await tx.execute(
+            "UPDATE space_agreement_changes SET status = ?, decided_at = ?, version = ? WHERE id = ?",
+            (status.value, now.isoformat(), version, change_id),
+        )

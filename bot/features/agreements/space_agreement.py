@@ -1,0 +1,443 @@
+"""The space agreement: the whole community's agreement, changed section by section by consent.
+
+A facilitator drafts it from the template; after that any member proposes a change to one section,
+and a consent round decides: open for N days, adopted when nobody objects and at least K members
+agreed (the proposer counts). An objection keeps a change open and invites the proposer and the
+objector to talk; a facilitator can adopt early only while no objection is open. Every adopted
+version is kept, and the one in force is posted and pinned in the community's main channel.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.clock import Clock
+from bot.commands.registry import Registry
+from bot.config import Settings
+from bot.context import Ctx
+from bot.errors import Refusal
+from bot.features.agreements import state
+from bot.features.agreements.commands import SPACE_KEYS
+from bot.features.agreements.pair_agreements import prefix_for
+from bot.features.agreements.repo import Change, SpaceRepo, SpaceVersion
+from bot.features.agreements.state import Refused, Round, RoundStatus
+from bot.outbox import Outbox
+from bot.replies import Answer, ChannelPost, Intent, PrivateMessage
+from bot.scheduling.timeline import Job, Timeline
+from bot.storage.communities import Community, CommunityRepo, MemberRepo
+from bot.storage.db import Database, Tx
+from bot.texts.catalog import Catalog
+
+log = logging.getLogger(__name__)
+
+DUTY_KEY = "duty-of-care"
+JOB_KEY = "agreements:space"
+MAX_NOTE = 1000
+RECENT_DECIDED = 5
+
+
+class SpaceAgreement:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        clock: Clock,
+        catalog: Catalog,
+        outbox: Outbox,
+        timeline: Timeline,
+        communities: CommunityRepo,
+        members: MemberRepo,
+        repo: SpaceRepo,
+        settings: Settings,
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._catalog = catalog
+        self._outbox = outbox
+        self._timeline = timeline
+        self._communities = communities
+        self._members = members
+        self.repo = repo
+        self._settings = settings
+        self._due: dict[int, datetime] = {}  # open change id -> when its round closes
+
+    def bind(self, registry: Registry) -> None:
+        for name, handler in {
+            "space-agreement draft": self.draft,
+            "space-agreement show": self.show,
+            "space-agreement propose": self.propose,
+            "space-agreement changes": self.changes,
+            "space-agreement agree": self.agree,
+            "space-agreement object": self.object,
+            "space-agreement adopt": self.adopt,
+        }.items():
+            registry.bind(name, handler)
+
+    @property
+    def _days(self) -> int:
+        return self._settings.agreements.consent_round_days
+
+    @property
+    def _min_agree(self) -> int:
+        return self._settings.agreements.consent_min_agree
+
+    # -- texts ---------------------------------------------------------------------------------
+
+    def _text(self, community: Community, key: str, **params: Any) -> str:
+        return self._catalog.text(community.locale, key, prefix=prefix_for(community.platform), **params)
+
+    def _template(self, locale: str) -> list[dict[str, Any]]:
+        return list(self._catalog.data(locale, "space_agreement").get("section", []))
+
+    def _section_key(self, token: str) -> str | None:
+        word = token.strip().lower()
+        if word.isdigit() and 1 <= int(word) <= len(SPACE_KEYS):
+            return SPACE_KEYS[int(word) - 1]
+        return word if word in SPACE_KEYS else None
+
+    def _title(self, locale: str, key: str) -> str:
+        for section in self._template(locale):
+            if section["key"] == key:
+                return f"{section['number']}. {section['title']}"
+        return key
+
+    def render(self, community: Community, version: SpaceVersion) -> str:
+        lines = [
+            self._text(
+                community,
+                "space_agreement.version_head",
+                version=version.number,
+                how=self._text(community, f"space_agreement.how_{version.adopted_how}"),
+                when=self._day(community, version.adopted_at),
+            )
+        ]
+        duty = self._settings.duty_of_care
+        for section in self._template(community.locale):
+            lines.append("")
+            lines.append(self._title(community.locale, section["key"]))
+            if section["key"] == DUTY_KEY:
+                lines.append(self._text(community, "space_agreement.duty", text=duty.text, version=duty.version))
+            else:
+                lines.append(version.content.get(section["key"], ""))
+        return "\n".join(lines)
+
+    def _day(self, community: Community, iso: str) -> str:
+        return f"{datetime.fromisoformat(iso).astimezone(ZoneInfo(community.timezone)):%a %d %b %Y}"
+
+    def _when(self, community: Community, iso: str) -> str:
+        return f"{datetime.fromisoformat(iso).astimezone(ZoneInfo(community.timezone)):%a %d %b %Y, %H:%M}"
+
+    async def _main_channel(self, db: Any, community: Community, fallback: str = "") -> str:
+        stored = await self.repo.channel(db, community.id)
+        return community.question_channel or stored or fallback
+
+    # -- commands ------------------------------------------------------------------------------
+
+    async def draft(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
+        here = ctx.invocation.channel if ctx.invocation.channel and not ctx.invocation.private else ""
+        channel = ctx.community.question_channel or here
+        if not channel:
+            raise Refusal("space_agreement.no_channel")
+        content = {
+            section["key"]: section["text"].format(days=self._days, min_agree=self._min_agree)
+            for section in self._template(ctx.locale)
+            if section["key"] != DUTY_KEY
+        }
+        async with self._db.transaction() as tx:
+            if await self.repo.current(tx, ctx.community.id) is not None:
+                raise Refusal("space_agreement.exists")
+            await self.repo.create(tx, ctx.community.id, channel, ctx.member.id, content, ctx.now)
+            version = await self.repo.current(tx, ctx.community.id)
+            assert version is not None
+            await self._post(tx, ctx.community, channel, version)
+        return [Answer(ctx.t("space_agreement.drafted", channel=channel))]
+
+    async def _post(self, tx: Tx, community: Community, channel: str, version: SpaceVersion) -> None:
+        await self._outbox.add(tx, community.id, ChannelPost(channel, self.render(community, version), pin=True))
+
+    async def show(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
+        version = await self.repo.current(self._db, ctx.community.id)
+        if version is None:
+            duty = self._settings.duty_of_care
+            return [
+                Answer(
+                    ctx.t("space_agreement.none")
+                    + "\n\n"
+                    + ctx.t("space_agreement.duty_alone", text=duty.text, version=duty.version)
+                )
+            ]
+        lines = [self.render(ctx.community, version)]
+        open_changes = await self.repo.changes(self._db, ctx.community.id, open_only=True)
+        lines.append("")
+        if open_changes:
+            lines.append(ctx.t("space_agreement.show_open", count=len(open_changes)))
+            for change in open_changes:
+                lines.append(await self._change_line(ctx, change))
+        else:
+            lines.append(ctx.t("space_agreement.show_none_open"))
+        return [Answer("\n".join(lines))]
+
+    async def _change_line(self, ctx: Ctx, change: Change) -> str:
+        round_ = await self.repo.round(self._db, change, self._min_agree)
+        key = "space_agreement.change_line_objection" if round_.objections else "space_agreement.change_line"
+        return ctx.t(
+            key,
+            number=change.number,
+            section=self._title(ctx.locale, change.section),
+            text=change.text,
+            agreed=len(round_.agreed),
+            needed=self._min_agree,
+            objections=len(round_.objections),
+            closes=self._when(ctx.community, change.closes_at),
+        )
+
+    async def propose(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
+        key = self._section_key(args["section"])
+        if key is None:
+            names = ", ".join(f"{n} {k}" for n, k in enumerate(SPACE_KEYS, start=1))
+            raise Refusal("space_agreement.unknown_section", given=args["section"][:40], sections=names)
+        if key == DUTY_KEY:
+            raise Refusal("space_agreement.duty_from_config")
+        text = args["text"].strip()
+        limit = self._settings.agreements.max_section_length
+        if len(text) > limit:
+            raise Refusal("space_agreement.too_long", max=limit, given_length=len(text))
+        here = ctx.invocation.channel if ctx.invocation.channel and not ctx.invocation.private else ""
+        async with self._db.transaction() as tx:
+            current = await self.repo.current(tx, ctx.community.id)
+            if current is None:
+                raise Refusal("space_agreement.none")
+            if current.content.get(key, "").strip() == text:
+                raise Refusal("space_agreement.no_change")
+            closes = ctx.now + timedelta(days=self._days)
+            change = await self.repo.add_change(tx, ctx.community.id, key, text, ctx.member.id, here, ctx.now, closes)
+            channel = await self._main_channel(tx, ctx.community, here)
+            if channel:
+                await self._outbox.add(
+                    tx,
+                    ctx.community.id,
+                    ChannelPost(
+                        channel,
+                        ctx.t(
+                            "space_agreement.proposed_post",
+                            name=ctx.member.label,
+                            number=change.number,
+                            section=self._title(ctx.locale, key),
+                            text=text,
+                            closes=self._when(ctx.community, change.closes_at),
+                            needed=self._min_agree,
+                        ),
+                    ),
+                )
+        self._due[change.id] = closes
+        self._put_job()
+        return [
+            Answer(
+                ctx.t(
+                    "space_agreement.proposed",
+                    number=change.number,
+                    closes=self._when(ctx.community, change.closes_at),
+                    needed=self._min_agree,
+                )
+            )
+        ]
+
+    async def changes(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
+        all_changes = await self.repo.changes(self._db, ctx.community.id, open_only=False)
+        open_changes = [c for c in all_changes if c.status is RoundStatus.OPEN]
+        decided = [c for c in all_changes if c.status is not RoundStatus.OPEN][-RECENT_DECIDED:]
+        if not all_changes:
+            return [Answer(ctx.t("space_agreement.changes_none"))]
+        lines = [ctx.t("space_agreement.changes_open", count=len(open_changes))]
+        for change in open_changes:
+            lines.append(await self._change_line(ctx, change))
+        if decided:
+            lines.append(ctx.t("space_agreement.changes_decided"))
+            for change in decided:
+                lines.append(
+                    ctx.t(
+                        f"space_agreement.decided_{change.status.value}",
+                        number=change.number,
+                        section=self._title(ctx.locale, change.section),
+                        when=self._day(ctx.community, change.decided_at or change.closes_at),
+                        version=change.version or "",
+                    )
+                )
+        lines.append(ctx.t("space_agreement.changes_hint"))
+        return [Answer("\n".join(lines))]
+
+    async def _load(self, tx: Tx, ctx: Ctx, number: int) -> tuple[Change, Round]:
+        change = await self.repo.change(tx, ctx.community.id, number)
+        if change is None:
+            raise Refusal("space_agreement.no_such_change", number=number)
+        return change, await self.repo.round(tx, change, self._min_agree)
+
+    def _step(self, fn: Any, *args: Any, number: int) -> Round:
+        try:
+            return fn(*args)
+        except Refused as refused:
+            raise Refusal(f"space_agreement.refused_{refused.reason}", number=number) from None
+
+    async def agree(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
+        number = args["id"]
+        async with self._db.transaction() as tx:
+            change, round_ = await self._load(tx, ctx, number)
+            had_objection = ctx.member.id in round_.objections
+            new = self._step(state.round_agree, round_, ctx.member.id, ctx.now, number=number)
+            await self.repo.respond(tx, change.id, ctx.member.id, "agree", None, ctx.now)
+            intents: list[Intent] = [
+                Answer(
+                    ctx.t(
+                        "space_agreement.agreed_objection_lifted" if had_objection else "space_agreement.agreed",
+                        number=number,
+                        agreed=len(new.agreed),
+                        needed=self._min_agree,
+                    )
+                )
+            ]
+            if had_objection and change.proposer_id is not None:
+                proposer = await self._members.get(tx, change.proposer_id)
+                if proposer is not None:
+                    await self._outbox.add(
+                        tx,
+                        ctx.community.id,
+                        PrivateMessage(
+                            proposer.platform_user_id,
+                            ctx.t("space_agreement.objection_lifted_notice", name=ctx.member.label, number=number),
+                        ),
+                    )
+            await self._settle(tx, ctx.community, change, new)
+        return intents
+
+    async def object(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
+        number, note = args["id"], args["note"].strip()
+        if len(note) > MAX_NOTE:
+            raise Refusal("space_agreement.note_too_long", max=MAX_NOTE, given_length=len(note))
+        async with self._db.transaction() as tx:
+            change, round_ = await self._load(tx, ctx, number)
+            self._step(state.round_object, round_, ctx.member.id, number=number)
+            await self.repo.respond(tx, change.id, ctx.member.id, "object", note, ctx.now)
+            proposer = await self._members.get(tx, change.proposer_id) if change.proposer_id else None
+            if proposer is not None:
+                await self._outbox.add(
+                    tx,
+                    ctx.community.id,
+                    PrivateMessage(
+                        proposer.platform_user_id,
+                        ctx.t(
+                            "space_agreement.objection_notice",
+                            name=ctx.member.label,
+                            number=number,
+                            section=self._title(ctx.locale, change.section),
+                            note=note,
+                        ),
+                    ),
+                )
+        return [
+            Answer(
+                ctx.t(
+                    "space_agreement.objected",
+                    number=number,
+                    proposer=proposer.label if proposer is not None else "?",
+                )
+            )
+        ]
+
+    async def adopt(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
+        number = args["id"]
+        async with self._db.transaction() as tx:
+            change, round_ = await self._load(tx, ctx, number)
+            new = self._step(state.round_adopt, round_, number=number)
+            version = await self._decide(tx, ctx.community, change, new, "facilitator")
+        return [Answer(ctx.t("space_agreement.adopted", number=number, version=version))]
+
+    # -- deciding ------------------------------------------------------------------------------
+
+    async def _settle(self, tx: Tx, community: Community, change: Change, round_: Round) -> None:
+        if round_.status is not RoundStatus.OPEN:
+            await self._decide(tx, community, change, round_, "consent")
+
+    async def _decide(self, tx: Tx, community: Community, change: Change, round_: Round, how: str) -> int | None:
+        self._due.pop(change.id, None)
+        now = self._clock.now()
+        if round_.status is RoundStatus.ADOPTED:
+            current = await self.repo.current(tx, community.id)
+            content = dict(current.content) if current else {}
+            content[change.section] = change.text
+            number = await self.repo.add_version(tx, community.id, content, change.number, how, now)
+            await self.repo.decide(tx, change.id, RoundStatus.ADOPTED, now, number)
+            version = await self.repo.current(tx, community.id)
+            assert version is not None
+            channel = await self._main_channel(tx, community, change.channel)
+            if channel:
+                await self._outbox.add(
+                    tx,
+                    community.id,
+                    ChannelPost(
+                        channel,
+                        self._text(
+                            community,
+                            "space_agreement.adopted_post",
+                            number=change.number,
+                            section=self._title(community.locale, change.section),
+                        ),
+                    ),
+                )
+                await self._post(tx, community, channel, version)
+            return number
+        await self.repo.decide(tx, change.id, RoundStatus.NOT_ADOPTED, now, None)
+        proposer = await self._members.get(tx, change.proposer_id) if change.proposer_id else None
+        if proposer is not None:
+            await self._outbox.add(
+                tx,
+                community.id,
+                PrivateMessage(
+                    proposer.platform_user_id,
+                    self._text(
+                        community,
+                        "space_agreement.not_adopted_notice",
+                        number=change.number,
+                        agreed=len(round_.agreed),
+                        needed=round_.min_agree,
+                    ),
+                ),
+            )
+        return None
+
+    # -- the consent-round job -----------------------------------------------------------------
+
+    async def start(self) -> None:
+        for change in await self.repo.open_changes_everywhere(self._db):
+            self._due[change.id] = datetime.fromisoformat(change.closes_at)
+        self._put_job()
+        await self.run_due(self._clock.now())
+
+    def _put_job(self) -> None:
+        self._timeline.put(Job(key=JOB_KEY, next_fire=self._next_fire, run=self.run_due))
+
+    def _next_fire(self, after: datetime) -> datetime | None:
+        upcoming = [at for at in self._due.values() if at > after]
+        return min(upcoming) if upcoming else None
+
+    async def run_due(self, instant: datetime) -> None:
+        """Close every round whose time is up (idempotent: a decided change is left alone)."""
+        now = max(instant, self._clock.now())
+        for change_id, at in sorted(self._due.items(), key=lambda item: item[1]):
+            if at > now:
+                continue
+            self._due.pop(change_id, None)
+            try:
+                async with self._db.transaction() as tx:
+                    change = await self.repo.change_by_id(tx, change_id)
+                    if change is None or change.status is not RoundStatus.OPEN:
+                        continue
+                    community = await self._communities.get(tx, change.community_id)
+                    assert community is not None
+                    round_ = state.settle(await self.repo.round(tx, change, self._min_agree), now)
+                    await self._settle(tx, community, change, round_)
+            except Exception:
+                log.exception("closing consent round %s failed", change_id)
+        self._put_job()
