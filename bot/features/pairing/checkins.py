@@ -37,7 +37,10 @@ def checkin_steps(catalog: Catalog, locale: str) -> list[dict[str, Any]]:
 
 
 def _scale_text(t: Teller, step: dict[str, Any]) -> str:
-    items = [t("checkin.scale_item", number=i + 1, label=label) for i, label in enumerate(step.get("scale", []))]
+    items = [
+        t("checkin.scale_item", number=i + 1, label=label)
+        for i, label in enumerate(step.get("scale", []))
+    ]
     return ", ".join(items)
 
 
@@ -49,7 +52,9 @@ def question_text(t: Teller, steps: list[dict[str, Any]], index: int) -> str:
     return "\n".join(lines)
 
 
-def checkin_opening(catalog: Catalog, locale: str, t: Teller, kind: str, *, number: int, names: str) -> str:
+def checkin_opening(
+    catalog: Catalog, locale: str, t: Teller, kind: str, *, number: int, names: str
+) -> str:
     """The private message that opens a pair check-in: intro, first question, how to answer."""
     data = catalog.data(locale, "checkins").get("pair", {})
     intro = str(data.get(f"{kind}_intro", "")).format(number=number, names=names)
@@ -89,7 +94,9 @@ class PairCheckins:
 
     name = "pairing"
 
-    def __init__(self, *, db: Database, catalog: Catalog, outbox: Outbox, repo: PairingRepo) -> None:
+    def __init__(
+        self, *, db: Database, catalog: Catalog, outbox: Outbox, repo: PairingRepo
+    ) -> None:
         self._db = db
         self._catalog = catalog
         self._outbox = outbox
@@ -117,7 +124,9 @@ class PairCheckins:
             ):
                 raise Refusal("checkin.gone")
             if answer is None:
-                return [Answer(question_text(ctx.t, steps, found.step) + "\n" + ctx.t("checkin.how"))]
+                return [
+                    Answer(question_text(ctx.t, steps, found.step) + "\n" + ctx.t("checkin.how"))
+                ]
             text = answer.strip()
             lowered = text.lower()
             if lowered in DONE_WORDS:
@@ -142,7 +151,9 @@ class PairCheckins:
                 scale = step.get("scale", [])
                 number = int(lowered) if lowered.isdigit() else 0
                 if not 1 <= number <= len(scale):
-                    raise Refusal("checkin.bad_scale", max=len(scale), scale=_scale_text(ctx.t, step))
+                    raise Refusal(
+                        "checkin.bad_scale", max=len(scale), scale=_scale_text(ctx.t, step)
+                    )
                 value = str(number)
                 shown = ctx.t("checkin.shared_scale", number=number, label=scale[number - 1])
             else:
@@ -152,13 +163,28 @@ class PairCheckins:
                 pair = await self._repo.pair(tx, found.pair_id)
                 if pair is None or pair.state != "active":
                     raise Refusal("checkin.share_closed")
-                post = ctx.t("checkin.share_post", name=ctx.member.label, question=step["text"], answer=shown)
+                post = ctx.t(
+                    "checkin.share_post", name=ctx.member.label, question=step["text"], answer=shown
+                )
                 await self._outbox.add(tx, ctx.community.id, PairSpacePost(pair.space_key, post))
-            answers = [*found.answers, {"key": step.get("key", str(found.step)), "answer": value, "shared": share}]
+            answers = [
+                *found.answers,
+                {"key": step.get("key", str(found.step)), "answer": value, "shared": share},
+            ]
             next_step = found.step + 1
             done = next_step >= len(steps)
-            await self._repo.save_checkin(tx, found.id, next_step, answers, ctx.now if done else None)
+            await self._repo.save_checkin(
+                tx, found.id, next_step, answers, ctx.now if done else None
+            )
             await self._repo.touch(tx, ctx.community.id, ctx.member.id, ctx.now)
-        lines = [ctx.t("checkin.skipped" if value is None else "checkin.shared" if share else "checkin.noted")]
+        lines = [
+            ctx.t(
+                "checkin.skipped"
+                if value is None
+                else "checkin.shared"
+                if share
+                else "checkin.noted"
+            )
+        ]
         lines.append(ctx.t("checkin.finished") if done else question_text(ctx.t, steps, next_step))
         return [Answer("\n".join(lines))]

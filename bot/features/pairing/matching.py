@@ -78,7 +78,9 @@ def match(
     `history`: (a, b, round) for every two members who were in a group in a kept round.
     `last_triad`: the members of the most recent triad.
     """
-    return _Problem(members, not_with, history, current_round, last_triad, seed, limits or Limits()).solve()
+    return _Problem(
+        members, not_with, history, current_round, last_triad, seed, limits or Limits()
+    ).solve()
 
 
 # --------------------------------------------------------------------------------------------
@@ -261,7 +263,11 @@ class _Problem:
                 break
         if len(found) < limits.triad_candidates:
             head = order[: limits.enumerate_triads]
-            extra = [t for t in combinations(sorted(head), 3) if self._allowed_triple(*t) and t not in seen]
+            extra = [
+                t
+                for t in combinations(sorted(head), 3)
+                if self._allowed_triple(*t) and t not in seen
+            ]
             extra.sort(key=self._triad_key)
             found.extend(extra[: limits.triad_candidates - len(found)])
         found.sort(key=self._triad_key)

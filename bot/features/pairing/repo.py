@@ -143,9 +143,7 @@ class PairingRepo:
         return ScheduleRow(row[0], row[1], row[2], row[3], row[4], row[5], _dt(row[6]), _dt(row[7]))
 
     async def scheduled_communities(self, db: Reader) -> list[int]:
-        rows = await db.fetchall(
-            "SELECT community_id FROM pair_communities ORDER BY community_id"
-        )
+        rows = await db.fetchall("SELECT community_id FROM pair_communities ORDER BY community_id")
         return [row[0] for row in rows]
 
     async def remember_prefix(self, tx: Tx, community_id: int, prefix: str, now: datetime) -> None:
@@ -191,7 +189,9 @@ class PairingRepo:
 
     # -- participants and consent --------------------------------------------------------------
 
-    async def participant(self, db: Reader, community_id: int, member_id: int) -> Participant | None:
+    async def participant(
+        self, db: Reader, community_id: int, member_id: int
+    ) -> Participant | None:
         row = await db.fetchone(
             f"SELECT {_PARTICIPANT} FROM pair_participants WHERE community_id = ? AND member_id = ?",
             (community_id, member_id),
@@ -205,7 +205,9 @@ class PairingRepo:
         )
         return [_participant(row) for row in rows]
 
-    async def add_participant(self, tx: Tx, community_id: int, member_id: int, version: str, now: datetime) -> None:
+    async def add_participant(
+        self, tx: Tx, community_id: int, member_id: int, version: str, now: datetime
+    ) -> None:
         await tx.execute(
             "INSERT INTO pair_participants (community_id, member_id, status, consent_version, joined_at,"
             " last_active_at) VALUES (?, ?, 'active', ?, ?, ?)",
@@ -213,7 +215,9 @@ class PairingRepo:
         )
         await self.record_consent(tx, community_id, member_id, version, now)
 
-    async def record_consent(self, tx: Tx, community_id: int, member_id: int, version: str, now: datetime) -> None:
+    async def record_consent(
+        self, tx: Tx, community_id: int, member_id: int, version: str, now: datetime
+    ) -> None:
         await tx.execute(
             "UPDATE pair_consents SET withdrawn_at = ? WHERE member_id = ? AND feature = 'pairing'"
             " AND withdrawn_at IS NULL",
@@ -240,13 +244,16 @@ class PairingRepo:
         """`pair leave`: the participant row (choices, preferences) and their not-with list go;
         their check-in answers go too (their own words, not needed to avoid repeats)."""
         await tx.execute(
-            "DELETE FROM pair_participants WHERE community_id = ? AND member_id = ?", (community_id, member_id)
+            "DELETE FROM pair_participants WHERE community_id = ? AND member_id = ?",
+            (community_id, member_id),
         )
         await tx.execute(
-            "DELETE FROM pair_not_with WHERE community_id = ? AND member_id = ?", (community_id, member_id)
+            "DELETE FROM pair_not_with WHERE community_id = ? AND member_id = ?",
+            (community_id, member_id),
         )
         await tx.execute(
-            "DELETE FROM pair_checkins WHERE community_id = ? AND member_id = ?", (community_id, member_id)
+            "DELETE FROM pair_checkins WHERE community_id = ? AND member_id = ?",
+            (community_id, member_id),
         )
 
     async def set_paused(self, tx: Tx, participant_id: int, until: datetime | None) -> None:
@@ -270,13 +277,17 @@ class PairingRepo:
             (now.isoformat(), community_id, member_id),
         )
 
-    async def set_silence(self, tx: Tx, participant_id: int, rounds: int, asked_at: datetime | None) -> None:
+    async def set_silence(
+        self, tx: Tx, participant_id: int, rounds: int, asked_at: datetime | None
+    ) -> None:
         await tx.execute(
             "UPDATE pair_participants SET silent_rounds = ?, asked_at = ? WHERE id = ?",
             (rounds, None if asked_at is None else asked_at.isoformat(), participant_id),
         )
 
-    async def pauses_ending(self, db: Reader, community_id: int, until: datetime) -> list[Participant]:
+    async def pauses_ending(
+        self, db: Reader, community_id: int, until: datetime
+    ) -> list[Participant]:
         rows = await db.fetchall(
             f"SELECT {_PARTICIPANT} FROM pair_participants WHERE community_id = ? AND status = 'paused'"
             " AND paused_until IS NOT NULL AND paused_until <= ? ORDER BY paused_until, member_id",
@@ -294,7 +305,9 @@ class PairingRepo:
 
     # -- not-with lists ------------------------------------------------------------------------
 
-    async def not_with_of(self, db: Reader, community_id: int, member_id: int) -> list[tuple[int, int]]:
+    async def not_with_of(
+        self, db: Reader, community_id: int, member_id: int
+    ) -> list[tuple[int, int]]:
         """(entry id, other member id) for one member's list."""
         rows = await db.fetchall(
             "SELECT id, other_enc FROM pair_not_with WHERE community_id = ? AND member_id = ? ORDER BY id",
@@ -302,10 +315,17 @@ class PairingRepo:
         )
         return [(row[0], int(self._cipher.decrypt(row[1], NOT_WITH_PURPOSE))) for row in rows]
 
-    async def add_not_with(self, tx: Tx, community_id: int, member_id: int, other_id: int, now: datetime) -> None:
+    async def add_not_with(
+        self, tx: Tx, community_id: int, member_id: int, other_id: int, now: datetime
+    ) -> None:
         await tx.execute(
             "INSERT INTO pair_not_with (community_id, member_id, other_enc, created_at) VALUES (?, ?, ?, ?)",
-            (community_id, member_id, self._cipher.encrypt(str(other_id), NOT_WITH_PURPOSE), now.isoformat()),
+            (
+                community_id,
+                member_id,
+                self._cipher.encrypt(str(other_id), NOT_WITH_PURPOSE),
+                now.isoformat(),
+            ),
         )
 
     async def remove_not_with(self, tx: Tx, entry_id: int) -> None:
@@ -333,7 +353,8 @@ class PairingRepo:
 
     async def next_number(self, db: Reader, community_id: int) -> int:
         row = await db.fetchone(
-            "SELECT COALESCE(MAX(number), 0) + 1 FROM pair_rounds WHERE community_id = ?", (community_id,)
+            "SELECT COALESCE(MAX(number), 0) + 1 FROM pair_rounds WHERE community_id = ?",
+            (community_id,),
         )
         return int(row[0]) if row is not None else 1
 
@@ -369,22 +390,31 @@ class PairingRepo:
         assert found is not None
         return found
 
-    async def set_round_times(self, tx: Tx, round_id: int, starts_at: datetime, ends_at: datetime) -> None:
+    async def set_round_times(
+        self, tx: Tx, round_id: int, starts_at: datetime, ends_at: datetime
+    ) -> None:
         midpoint = starts_at + (ends_at - starts_at) / 2
         await tx.execute(
             "UPDATE pair_rounds SET starts_at = ?, midpoint_at = ?, ends_at = ? WHERE id = ?",
             (starts_at.isoformat(), midpoint.isoformat(), ends_at.isoformat(), round_id),
         )
 
-    async def set_round_state(self, tx: Tx, round_id: int, state: str, now: datetime | None = None) -> None:
+    async def set_round_state(
+        self, tx: Tx, round_id: int, state: str, now: datetime | None = None
+    ) -> None:
         await tx.execute(
             "UPDATE pair_rounds SET state = ?, closed_at = COALESCE(?, closed_at) WHERE id = ?",
-            (state, None if now is None or state not in ("closed", "cancelled") else now.isoformat(), round_id),
+            (
+                state,
+                None if now is None or state not in ("closed", "cancelled") else now.isoformat(),
+                round_id,
+            ),
         )
 
     async def set_round_counts(self, tx: Tx, round_id: int, pairs: int, members: int) -> None:
         await tx.execute(
-            "UPDATE pair_rounds SET pairs_made = ?, members_matched = ? WHERE id = ?", (pairs, members, round_id)
+            "UPDATE pair_rounds SET pairs_made = ?, members_matched = ? WHERE id = ?",
+            (pairs, members, round_id),
         )
 
     async def set_mid_sent(self, tx: Tx, round_id: int) -> None:
@@ -440,7 +470,15 @@ class PairingRepo:
         pair_id = await tx.execute(
             "INSERT INTO pairs (community_id, round_id, space_key, size, state, question_id, origin, created_at)"
             " VALUES (?, ?, ?, ?, 'active', ?, ?, ?)",
-            (community_id, round_id, space_key, len(member_ids), question_id, origin, now.isoformat()),
+            (
+                community_id,
+                round_id,
+                space_key,
+                len(member_ids),
+                question_id,
+                origin,
+                now.isoformat(),
+            ),
         )
         await tx.executemany(
             "INSERT INTO pair_members (pair_id, member_id) VALUES (?, ?)",
@@ -456,11 +494,20 @@ class PairingRepo:
             params,
         )
         return [
-            Pair(row[0], row[1], row[2], row[3], row[4], tuple(sorted(int(x) for x in row[5].split(","))))
+            Pair(
+                row[0],
+                row[1],
+                row[2],
+                row[3],
+                row[4],
+                tuple(sorted(int(x) for x in row[5].split(","))),
+            )
             for row in rows
         ]
 
-    async def pairs_of_round(self, db: Reader, round_id: int, state: str | None = None) -> list[Pair]:
+    async def pairs_of_round(
+        self, db: Reader, round_id: int, state: str | None = None
+    ) -> list[Pair]:
         if state is None:
             return await self._pairs(db, "p.round_id = ?", (round_id,))
         return await self._pairs(db, "p.round_id = ? AND p.state = ?", (round_id, state))
@@ -480,7 +527,8 @@ class PairingRepo:
 
     async def set_pair_state(self, tx: Tx, pair_id: int, state: str, now: datetime) -> None:
         await tx.execute(
-            "UPDATE pairs SET state = ?, ended_at = ? WHERE id = ?", (state, now.isoformat(), pair_id)
+            "UPDATE pairs SET state = ?, ended_at = ? WHERE id = ?",
+            (state, now.isoformat(), pair_id),
         )
 
     async def pair_count(self, db: Reader, round_id: int) -> int:
@@ -519,7 +567,9 @@ class PairingRepo:
 
     _CHECKIN = "id, community_id, pair_id, member_id, kind, step, answers_enc, closed_at"
 
-    async def open_checkin_of(self, db: Reader, community_id: int, member_id: int) -> Checkin | None:
+    async def open_checkin_of(
+        self, db: Reader, community_id: int, member_id: int
+    ) -> Checkin | None:
         row = await db.fetchone(
             f"SELECT {self._CHECKIN} FROM pair_checkins WHERE community_id = ? AND member_id = ?"
             " AND closed_at IS NULL ORDER BY id LIMIT 1",
@@ -528,11 +578,18 @@ class PairingRepo:
         return None if row is None else self._checkin(row)
 
     async def checkin(self, db: Reader, checkin_id: int) -> Checkin | None:
-        row = await db.fetchone(f"SELECT {self._CHECKIN} FROM pair_checkins WHERE id = ?", (checkin_id,))
+        row = await db.fetchone(
+            f"SELECT {self._CHECKIN} FROM pair_checkins WHERE id = ?", (checkin_id,)
+        )
         return None if row is None else self._checkin(row)
 
     async def save_checkin(
-        self, tx: Tx, checkin_id: int, step: int, answers: list[dict[str, Any]], closed_at: datetime | None
+        self,
+        tx: Tx,
+        checkin_id: int,
+        step: int,
+        answers: list[dict[str, Any]],
+        closed_at: datetime | None,
     ) -> None:
         answered = int(any(entry.get("answer") is not None for entry in answers))
         await tx.execute(

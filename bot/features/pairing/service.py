@@ -76,7 +76,9 @@ class PairingFeature:
             seed=seed,
         )
         self.checkins = checkins
-        checkins.register_provider(PairCheckins(db=db, catalog=catalog, outbox=outbox, repo=self.repo))
+        checkins.register_provider(
+            PairCheckins(db=db, catalog=catalog, outbox=outbox, repo=self.repo)
+        )
         confirmations.on(JOIN_ACTION, self._on_join_answer)
 
     def bind(self, registry: Registry) -> None:
@@ -148,7 +150,9 @@ class PairingFeature:
             prompt = await self._ask_consent(tx, ctx, again=participant is not None)
         return [prompt]
 
-    async def _on_join_answer(self, tx: Tx, ctx: Ctx, payload: dict[str, Any], yes: bool) -> list[Intent]:
+    async def _on_join_answer(
+        self, tx: Tx, ctx: Ctx, payload: dict[str, Any], yes: bool
+    ) -> list[Intent]:
         participant = await self.repo.participant(tx, ctx.community.id, ctx.member.id)
         version = self.rounds.consent_version(ctx.community)
         if not yes:
@@ -175,7 +179,9 @@ class PairingFeature:
                 raise Refusal("pairing.not_in_leave")
             pair = await self.repo.active_pair_of(tx, ctx.community.id, ctx.member.id)
             if pair is not None:
-                await self.rounds.end_pairs_of(tx, ctx.community, ctx.prefix, pair, ctx.member.id, ctx.now)
+                await self.rounds.end_pairs_of(
+                    tx, ctx.community, ctx.prefix, pair, ctx.member.id, ctx.now
+                )
             await self.repo.remove_participant(tx, ctx.community.id, ctx.member.id)
             await self.repo.withdraw_consent(tx, ctx.member.id, ctx.now)
         await self._settle(ctx.community.id)
@@ -233,8 +239,16 @@ class PairingFeature:
                 raise Refusal("pairing.not_in_not_with")
             other = await self._members.find(tx, ctx.community.id, target)
             if other is None:
-                raise Refusal("pairing.not_with_unknown", given=self.rounds.mention(ctx.community, target))
-            entries = [entry for entry, other_id in await self.repo.not_with_of(tx, ctx.community.id, ctx.member.id) if other_id == other.id]
+                raise Refusal(
+                    "pairing.not_with_unknown", given=self.rounds.mention(ctx.community, target)
+                )
+            entries = [
+                entry
+                for entry, other_id in await self.repo.not_with_of(
+                    tx, ctx.community.id, ctx.member.id
+                )
+                if other_id == other.id
+            ]
             if removing:
                 if not entries:
                     raise Refusal("pairing.not_with_absent", name=other.label)
@@ -249,7 +263,9 @@ class PairingFeature:
         if removing:
             return [Answer(ctx.t("pairing.not_with_removed", name=other.label))]
         text = ctx.t(
-            "pairing.not_with_added", name=other.label, mention=self.rounds.mention(ctx.community, target)
+            "pairing.not_with_added",
+            name=other.label,
+            mention=self.rounds.mention(ctx.community, target),
         )
         if pair is not None and other.id in pair.member_ids:
             text += "\n" + ctx.t("pairing.not_with_current", name=other.label)
@@ -272,7 +288,10 @@ class PairingFeature:
             lines.append(ctx.t("pairing.status_in"))
         elif participant.paused_until is not None:
             lines.append(
-                ctx.t("pairing.status_paused_until", until=self.rounds.when(ctx.community, participant.paused_until))
+                ctx.t(
+                    "pairing.status_paused_until",
+                    until=self.rounds.when(ctx.community, participant.paused_until),
+                )
             )
         else:
             lines.append(ctx.t("pairing.status_paused_open"))
@@ -307,7 +326,9 @@ class PairingFeature:
             pair = await self.repo.active_pair_of(tx, ctx.community.id, ctx.member.id)
             if pair is None:
                 raise Refusal("pairing.no_current_pair")
-            await self.rounds.end_pairs_of(tx, ctx.community, ctx.prefix, pair, ctx.member.id, ctx.now)
+            await self.rounds.end_pairs_of(
+                tx, ctx.community, ctx.prefix, pair, ctx.member.id, ctx.now
+            )
             await self.repo.touch(tx, ctx.community.id, ctx.member.id, ctx.now)
         return [Answer(ctx.t("pairing.ended"))]
 
@@ -357,7 +378,9 @@ class PairingFeature:
             recurrence = parse_recurrence(" ".join(words), timezone, start or today)
         except RecurrenceError:
             raise Refusal("pairing.bad_schedule", given=given[:80]) from None
-        not_before = ctx.now if start is None else max(ctx.now, datetime.combine(start, time(0), tz))
+        not_before = (
+            ctx.now if start is None else max(ctx.now, datetime.combine(start, time(0), tz))
+        )
         channel = self._channel(ctx)
         heads_up = timedelta(hours=self._settings.pairing.heads_up_hours)
         async with self._db.transaction() as tx:
@@ -402,18 +425,26 @@ class PairingFeature:
             await self._begin(tx, ctx)
             running = await self.repo.active_round(tx, ctx.community.id)
             if running is not None:
-                raise Refusal("pairing.now_running", until=self.rounds.when(ctx.community, running.ends_at))
+                raise Refusal(
+                    "pairing.now_running", until=self.rounds.when(ctx.community, running.ends_at)
+                )
             version = self.rounds.consent_version(ctx.community)
             participants = await self.repo.participants(tx, ctx.community.id)
             if not any(not p.paused and p.consent_version == version for p in participants):
                 raise Refusal("pairing.now_nobody")
             key, ends_at = await self._manual_slot(tx, ctx)
-            round_ = await self.rounds.start_round(tx, ctx.community, ctx.prefix, key, ctx.now, ends_at, ctx.now)
+            round_ = await self.rounds.start_round(
+                tx, ctx.community, ctx.prefix, key, ctx.now, ends_at, ctx.now
+            )
             assert round_ is not None
         await self._settle(ctx.community.id)
         return [
             Answer(
-                ctx.t("pairing.now_started", number=round_.number, until=self.rounds.when(ctx.community, round_.ends_at))
+                ctx.t(
+                    "pairing.now_started",
+                    number=round_.number,
+                    until=self.rounds.when(ctx.community, round_.ends_at),
+                )
             )
         ]
 
@@ -475,7 +506,9 @@ class PairingFeature:
         the member's pairing at once, history and consent records included."""
         pair = await self.repo.active_pair_of(tx, ctx.community.id, ctx.member.id)
         if pair is not None:
-            await self.rounds.end_pairs_of(tx, ctx.community, ctx.prefix, pair, ctx.member.id, ctx.now)
+            await self.rounds.end_pairs_of(
+                tx, ctx.community, ctx.prefix, pair, ctx.member.id, ctx.now
+            )
         await self.repo.remove_participant(tx, ctx.community.id, ctx.member.id)
         await tx.execute("DELETE FROM pair_consents WHERE member_id = ?", (ctx.member.id,))
         await tx.execute(
@@ -500,7 +533,11 @@ class PairingFeature:
         pairs = []
         for number, starts_at, pair_id in history:
             pair = await self.repo.pair(db, pair_id)
-            others = [info[m].label for m in (pair.member_ids if pair else ()) if m != ctx.member.id and m in info]
+            others = [
+                info[m].label
+                for m in (pair.member_ids if pair else ())
+                if m != ctx.member.id and m in info
+            ]
             pairs.append({"round": number, "started": starts_at, "with": others})
         checkins = await db.fetchall(
             "SELECT id FROM pair_checkins WHERE member_id = ? AND community_id = ? ORDER BY id",
