@@ -7,7 +7,7 @@ so there is no global state and tests can build an App on a fake clock and an in
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any, Protocol
 
@@ -125,6 +125,7 @@ class App:
         if missing:
             raise RuntimeError(f"commands without a handler: {missing}")
         self._sink: Sink | None = None
+        self._observers: list[Callable[[str, str], None]] = []
         # `checkin` (owned by pairing) asks each registered provider for a member's open check-in.
         for feature in self.features:
             register = getattr(feature, "register_provider", None)
@@ -196,6 +197,7 @@ class App:
         try:
             parsed = parse_text(self.registry, text, resolve_mention)
         except ParseError as error:
+            self._observe("invalid", error.spec.name if error.spec else "")
             return [self._parse_error(ctx, error)]
         return await self._run(ctx, parsed)
 
@@ -207,23 +209,29 @@ class App:
         try:
             parsed = parse_structured(self.registry, name, options, resolve_mention)
         except ParseError as error:
+            self._observe("invalid", name)
             return [self._parse_error(ctx, error)]
         return await self._run(ctx, parsed)
 
     async def _run(self, ctx: Ctx, parsed: ParsedCommand) -> list[Intent]:
         spec = parsed.spec
         if spec.who is Who.FACILITATOR and not ctx.is_facilitator:
+            self._observe("forbidden", spec.name)
             return [Answer(ctx.t("perm.facilitator_only", usage=spec.usage(ctx.prefix)))]
         if spec.where is Where.CHANNEL and ctx.invocation.private and not self._has_fallback_channel(ctx):
+            self._observe("refused", spec.name)
             return [Answer(ctx.t("perm.channel_only", usage=spec.usage(ctx.prefix)))]
         try:
             intents = await self.registry.handler(spec.name)(ctx, parsed.args)
         except Refusal as refusal:
+            self._observe("refused", spec.name)
             return [Answer(ctx.t(refusal.key, **refusal.params))]
         except Exception:
             # Never log the arguments: they may be someone's words.
             log.exception("command %s failed", spec.name)
+            self._observe("error", spec.name)
             return [Answer(ctx.t("error.internal"))]
+        self._observe("done", spec.name)
         if not spec.private_answer:
             return [Answer(i.text, private=False) if isinstance(i, Answer) else i for i in intents]
         return intents
@@ -256,12 +264,25 @@ class App:
 
     async def _guarded(self, ctx: Ctx, what: str, work: Any) -> list[Intent]:
         try:
-            return list(await work)
+            intents = list(await work)
         except Refusal as refusal:
+            self._observe("refused", what)
             return [Answer(ctx.t(refusal.key, **refusal.params))]
         except Exception:
             log.exception("%s failed", what)
+            self._observe("error", what)
             return [Answer(ctx.t("error.internal"))]
+        self._observe("done", what)
+        return intents
+
+    def observe(self, observer: Callable[[str, str], None]) -> None:
+        """Be told (outcome, command) after every command: done, invalid, forbidden, refused or
+        error. For tests and metrics; never given arguments or content."""
+        self._observers.append(observer)
+
+    def _observe(self, outcome: str, name: str) -> None:
+        for observer in self._observers:
+            observer(outcome, name)
 
     def _has_fallback_channel(self, ctx: Ctx) -> bool:
         return bool(ctx.community.question_channel)

@@ -53,6 +53,8 @@ class Database:
         await conn.execute("PRAGMA foreign_keys=ON")
         await conn.execute("PRAGMA synchronous=NORMAL")
         await conn.execute("PRAGMA busy_timeout=5000")
+        # Deleted content is overwritten, so erased answers do not linger in free pages.
+        await conn.execute("PRAGMA secure_delete=ON")
         db = cls(conn, path)
         await db.migrate(target_version)
         return db
@@ -95,8 +97,16 @@ class Database:
                 raise
             else:
                 await self._conn.execute("COMMIT")
+                if tx.checkpoint_requested:
+                    # Fold the WAL back into the database and truncate it, so old page versions
+                    # (holding erased text) do not survive in the -wal file.
+                    await self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         for callback in tx.committed_callbacks:
             callback()
+
+    async def checkpoint(self) -> None:
+        async with self._lock:
+            await self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
         """One statement on its own (SQLite makes a single statement atomic); returns rowcount."""
@@ -121,6 +131,11 @@ class Tx:
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
         self.committed_callbacks: list[Callable[[], None]] = []
+        self.checkpoint_requested = False
+
+    def request_checkpoint(self) -> None:
+        """After commit, checkpoint and truncate the WAL (used when data is erased)."""
+        self.checkpoint_requested = True
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run `callback` once this transaction has committed (never if it rolls back)."""
