@@ -24,6 +24,7 @@ from bot.scheduling.recurrence import (
 MentionResolver = Callable[[str], str | None]
 
 MAX_LINE = 4000
+INT_LIMIT = 1_000_000_000
 
 
 @dataclass(frozen=True)
@@ -166,10 +167,11 @@ def _convert(spec: CommandSpec, arg: Arg, given: Any, resolve_mention: MentionRe
                 number = int(text)
             except ValueError:
                 raise ParseError("parse.not_a_number", {"arg": arg.name, "given": text[:20]}, spec) from None
-            if (arg.min is not None and number < arg.min) or (arg.max is not None and number > arg.max):
-                raise ParseError(
-                    "parse.out_of_range", {"arg": arg.name, "min": arg.min, "max": arg.max}, spec
-                )
+            # Unbounded in the spec still means bounded in storage (SQLite integers are 64-bit).
+            low = arg.min if arg.min is not None else -INT_LIMIT
+            high = arg.max if arg.max is not None else INT_LIMIT
+            if not low <= number <= high:
+                raise ParseError("parse.out_of_range", {"arg": arg.name, "min": low, "max": high}, spec)
             return number
         case ArgType.CHOICE:
             if text.lower() not in arg.choices:
