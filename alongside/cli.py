@@ -31,6 +31,13 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="validate the config and every prompt file")
     check.add_argument("--config", type=Path)
 
+    discord_cmd = commands.add_parser("discord", help="Discord tools")
+    discord_commands = discord_cmd.add_subparsers(dest="discord_command", required=True)
+    sync = discord_commands.add_parser("sync", help="register the slash commands with Discord")
+    sync.add_argument("--guild", type=int, help="only this server (default: [discord] guild_ids, or global)")
+    sync.add_argument("--config", type=Path)
+    sync.add_argument("--db", type=Path, help="SQLite database path (overrides the config)")
+
     prompts = commands.add_parser("prompts", help="work with prompt files")
     prompts_commands = prompts.add_subparsers(dest="prompts_command", required=True)
     lint = prompts_commands.add_parser("lint", help="lint prompt files")
@@ -109,7 +116,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         runner = run_matrix(settings, db_path=args.db, seed=args.seed)
     else:
-        from adapters.discord.runner import run_discord  # type: ignore[import-not-found]
+        from adapters.discord.runner import run_discord
 
         runner = run_discord(settings, db_path=args.db, seed=args.seed)
     try:
@@ -118,6 +125,20 @@ def cmd_run(args: argparse.Namespace) -> int:
         return _fail(getattr(error, "problems", [str(error)]))
     except KeyboardInterrupt:
         return 0
+
+
+def cmd_discord(args: argparse.Namespace) -> int:
+    try:
+        settings = _load(args.config)
+    except ConfigError as error:
+        return _fail(error.problems)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    from adapters.discord.sync import run_sync
+
+    try:
+        return asyncio.run(run_sync(settings, guild=args.guild, db_path=args.db))
+    except (ConfigError, DataKeyError, CatalogError) as error:
+        return _fail(getattr(error, "problems", [str(error)]))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -129,4 +150,6 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_check(args)
     if args.command == "prompts":
         return cmd_lint(args)
+    if args.command == "discord":
+        return cmd_discord(args)
     return cmd_run(args)

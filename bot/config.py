@@ -7,6 +7,7 @@ would be valid.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -113,6 +114,110 @@ class PairingSettings(Section):
     default_round_days: int = Field(14, ge=1, le=365)
 
 
+class DiscordSettings(Section):
+    """The Discord adapter (`alongside run --adapter discord`). The token comes only from
+    ALONGSIDE_DISCORD_TOKEN."""
+
+    # The application's id (Developer Portal → General Information). Optional: when set, start-up
+    # checks that the token belongs to it; `alongside discord sync` and the invite URL use it.
+    application_id: int | None = Field(None, ge=1)
+    # Register commands per server (they apply at once) instead of globally.
+    guild_ids: list[int] = []
+    # Who is a facilitator in a server whose own rule (`setup facilitator-rule`) is unset:
+    # "manage-server" (members with the Manage Server permission) or "role:<role id>".
+    facilitator_rule: str = "manage-server"
+    # Advanced: a Discord REST proxy and gateway proxy (as large bots use to share rate limits).
+    api_base: str = "https://discord.com/api/v10"
+    gateway_url: str = "wss://gateway.discord.gg"
+    # Seconds to wait for servers to arrive after connecting before the bot counts as ready.
+    guild_ready_timeout: float = Field(2.0, ge=0, le=60)
+    # Seconds to wait before identifying again after a session could not be resumed.
+    reidentify_delay: float = Field(5.0, ge=0, le=60)
+    # A command still working after this many seconds is deferred (Discord allows 3).
+    defer_after: float = Field(1.5, ge=0.05, le=2.5)
+    # Seconds between retries of messages that could not be delivered yet.
+    retry_seconds: float = Field(30.0, ge=0.5, le=3600)
+
+    @field_validator("facilitator_rule")
+    @classmethod
+    def _rule(cls, value: str) -> str:
+        if not re.fullmatch(r"manage-server|role:\d{1,25}", value.strip()):
+            raise ValueError("use manage-server or role:<role id>")
+        return value.strip()
+
+    @field_validator("api_base")
+    @classmethod
+    def _api(cls, value: str) -> str:
+        if not re.fullmatch(r"https?://[^\s/]+(/[^\s]*)?", value):
+            raise ValueError("must be an http:// or https:// URL such as https://discord.com/api/v10")
+        return value.rstrip("/")
+
+    @field_validator("gateway_url")
+    @classmethod
+    def _gateway(cls, value: str) -> str:
+        if not re.fullmatch(r"wss?://[^\s/]+(/[^\s]*)?", value):
+            raise ValueError("must be a ws:// or wss:// URL such as wss://gateway.discord.gg")
+        return value
+
+
+class MatrixSettings(Section):
+    """The Matrix adapter (`alongside run --adapter matrix`). The access token comes only from
+    ALONGSIDE_MATRIX_ACCESS_TOKEN, or ALONGSIDE_MATRIX_PASSWORD for a first login."""
+
+    # The homeserver's client URL, e.g. https://matrix.example.org.
+    homeserver: str = ""
+    # The bot account, e.g. @alongside:example.org.
+    user_id: str = ""
+    # The bot's device. Optional with a token (the homeserver says which device it belongs to);
+    # kept in the store after a password login. It must stay the same: the keys belong to it.
+    device_id: str = ""
+    # Keys, device and login are kept here. Keep it, back it up, and keep it private (mode 0700).
+    store_path: Path = Path("data/matrix-store")
+    command_prefix: str = "!"
+    # Invites are accepted only from these accounts ("@*:example.org" for everyone on a server);
+    # empty = from anyone.
+    allowed_inviters: list[str] = []
+    # Power level that makes someone a facilitator, unless a community's `setup facilitator-rule`
+    # says otherwise (power:N or members:...).
+    facilitator_power_level: int = Field(50, ge=0, le=1000)
+    # A room inside a Matrix space shares one community with the other rooms of that space.
+    share_space_community: bool = False
+    # Private rooms and pair rooms are created end-to-end encrypted (unless the homeserver refuses).
+    encrypt_new_rooms: bool = True
+    device_name: str = "Alongside"
+    # Longest wait, in seconds, between attempts to reach the homeserver when it is away.
+    reconnect_max_seconds: float = Field(10.0, ge=0.5, le=600)
+
+    @field_validator("homeserver")
+    @classmethod
+    def _homeserver(cls, value: str) -> str:
+        if value and not re.fullmatch(r"https?://[^\s/]+(/[^\s]*)?", value.strip()):
+            raise ValueError("must be an http:// or https:// URL such as https://matrix.example.org")
+        return value.strip().rstrip("/")
+
+    @field_validator("user_id")
+    @classmethod
+    def _user_id(cls, value: str) -> str:
+        if value and not re.fullmatch(r"@[^\s:]+:[^\s]+", value.strip()):
+            raise ValueError("must be a full Matrix id such as @alongside:example.org")
+        return value.strip()
+
+    @field_validator("allowed_inviters")
+    @classmethod
+    def _inviters(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            if not re.fullmatch(r"@[^\s:]+:[^\s]+", entry.strip()):
+                raise ValueError(f"'{entry}' is not a Matrix id such as @sam:example.org or @*:example.org")
+        return [entry.strip() for entry in value]
+
+    @field_validator("command_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        if not re.fullmatch(r"[^\s\w]{1,3}", value):
+            raise ValueError("must be one to three punctuation characters, such as ! or ?")
+        return value
+
+
 class ConsoleSettings(Section):
     community: str = "demo"
     channel: str = "circle"
@@ -139,6 +244,8 @@ class Settings(BaseSettings):
     agreements: AgreementSettings = AgreementSettings()
     pairing: PairingSettings = PairingSettings()
     console: ConsoleSettings = ConsoleSettings()
+    discord: DiscordSettings = DiscordSettings()
+    matrix: MatrixSettings = MatrixSettings()
 
     # Secrets: environment only (ALONGSIDE_DATA_KEY, ALONGSIDE_DISCORD_TOKEN, ...).
     data_key: SecretStr | None = None

@@ -1,7 +1,7 @@
 """A loopback Discord (REST v10 + gateway) for testing the Discord adapter with unmodified discord.py.
 
-Exports are resolved lazily so that collecting the tests does not need aiohttp
-(the test modules skip themselves when discord.py is not installed).
+Exports are resolved lazily, so importing the package costs nothing until a name is used.
+discord.py (and aiohttp with it) is a project dependency: these tests always run, never skip.
 """
 
 from __future__ import annotations

@@ -9,15 +9,13 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator
 
+import discord
 import pytest
+from discord import app_commands
 
-discord = pytest.importorskip("discord", minversion="2.7")
-
-from discord import app_commands  # noqa: E402
-
-from .conftest import World  # noqa: E402
-from .payloads import PRIVILEGED_INTENTS  # noqa: E402
-from .server import LoopbackDiscord  # noqa: E402
+from .conftest import World
+from .payloads import PRIVILEGED_INTENTS
+from .server import LoopbackDiscord
 
 pytestmark = pytest.mark.timeout(20)
 

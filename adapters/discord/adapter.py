@@ -1,0 +1,432 @@
+"""The Discord adapter: interactions in, intents out. Features never see discord types.
+
+* Slash commands → `app.handle_structured` with the options typed as the registry says.
+* Buttons → `app.press_button` (the core's ids) or the yes/no step (`~yes:<id>`); the core
+  re-checks everything in storage, so a forged, copied or replayed id changes nothing.
+* Modal submits → `app.submit_form`.
+* Anything still working after `defer_after` seconds is deferred (ephemerally) and finished
+  with follow-ups, inside Discord's 3-second window.
+* Private answers are ephemeral. Messages for other people go through `Outgoing`.
+
+Each interaction is handled at most once, even if the gateway replays it after a resume.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections import OrderedDict, deque
+from collections.abc import Awaitable
+from typing import Any
+
+import discord
+
+from adapters.discord.autocomplete import suggestions
+from adapters.discord.outgoing import Outgoing, message_kwargs
+from adapters.discord.render import (
+    FORM_PREFIX,
+    NO_PREFIX,
+    YES_PREFIX,
+    Button,
+    Piece,
+    plan_reply,
+    unwrap,
+    wrap,
+)
+from adapters.discord.tree import CommandTree, build_tree
+from adapters.discord.views import FormModal, modal_values
+from bot.app import App
+from bot.commands.spec import ArgType
+from bot.config import DiscordSettings
+from bot.context import Actor, CommunityRef, Invocation
+from bot.replies import Delivery, FormRequest, Intent
+from bot.storage.adapter_state import AdapterState
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "discord"
+FORMS_KEPT = 1000
+
+
+def resolve_mention(token: str) -> str | None:
+    """A user id as Discord sends it ("123"), or a typed mention ("<@123>", "<@!123>")."""
+    token = token.strip()
+    if token.startswith("<@") and token.endswith(">"):
+        token = token[2:-1].removeprefix("!")
+    return token if token.isdigit() and 5 <= len(token) <= 25 else None
+
+
+class _Seen:
+    """Interaction ids already handled (bounded): a replayed event is ignored."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._order: deque[int] = deque()
+        self._ids: set[int] = set()
+        self._size = size
+
+    def first(self, ident: int) -> bool:
+        if ident in self._ids:
+            return False
+        self._ids.add(ident)
+        self._order.append(ident)
+        if len(self._order) > self._size:
+            self._ids.discard(self._order.popleft())
+        return True
+
+
+class DiscordAdapter:
+    def __init__(self, app: App, settings: DiscordSettings) -> None:
+        from adapters.discord.client import AlongsideClient
+
+        self.app = app
+        self.settings = settings
+        self.state = AdapterState(app.db, PLATFORM)
+        self.client = AlongsideClient(
+            self,
+            guild_ready_timeout=settings.guild_ready_timeout,
+            reidentify_delay=settings.reidentify_delay,
+        )
+        self.tree: CommandTree = build_tree(
+            app.registry.specs(), app.catalog, facilitator_hint=settings.facilitator_rule == "manage-server"
+        )
+        self.outgoing = Outgoing(
+            self.client, self.state, app.cipher, self.t, self._community, self._form_opener
+        )
+        self._seen = _Seen()
+        self._forms: OrderedDict[str, tuple[str, str, FormRequest]] = OrderedDict()
+        self._delivery: asyncio.Task[None] | None = None
+        self._again = False
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.handled = 0  # interactions handled (for tests and the benchmark)
+        app.attach_sink(self)
+
+    # -- small helpers ---------------------------------------------------------------------------
+
+    def t(self, key: str, /, **params: Any) -> str:
+        return self.app.catalog.text(self.app.settings.community.locale, key, prefix="/", **params)
+
+    async def _community(self, guild_id: str) -> Any:
+        return await self.app.communities.find(self.app.db, PLATFORM, guild_id)
+
+    def _form_opener(self, guild_id: int | str, form: FormRequest) -> Piece:
+        token = secrets.token_urlsafe(9)
+        self._forms[token] = (str(guild_id), form.user_id, form)
+        while len(self._forms) > FORMS_KEPT:
+            self._forms.popitem(last=False)
+        custom_id = wrap(guild_id, f"{FORM_PREFIX}{token}")
+        return Piece(self.t("discord.form_ready"), True, (Button(custom_id, self.t("discord.form_button"), True),))
+
+    def _spawn(self, work: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- the outbox sink and delivery scheduling -------------------------------------------------
+
+    async def deliver(self, delivery: Delivery) -> None:
+        await self.outgoing.deliver(delivery)
+
+    def kick_delivery(self) -> None:
+        """Deliver what is pending soon, without holding up the interaction at hand."""
+        if self._delivery is not None and not self._delivery.done():
+            self._again = True
+            return
+        self._delivery = asyncio.ensure_future(self._deliver_now())
+
+    async def _deliver_now(self) -> None:
+        while True:
+            self._again = False
+            try:
+                await self.app.deliver_pending()
+            except Exception:
+                log.exception("delivering pending messages failed; will try again")
+            if not self._again:
+                return
+
+    async def settle(self) -> None:
+        """Wait until nothing the adapter started is still running (tests, shutdown)."""
+        me = asyncio.current_task()
+        while True:
+            pending = [t for t in (*self._tasks, self._delivery) if t is not None and not t.done() and t is not me]
+            if not pending:
+                return
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    async def retry_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.retry_seconds)
+            self.kick_delivery()
+
+    # -- events ----------------------------------------------------------------------------------
+
+    async def on_ready(self) -> None:
+        log.info("connected to Discord; in %d server(s)", len(self.client.guilds))
+        self.kick_delivery()
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        kind = interaction.type
+        if kind is discord.InteractionType.autocomplete:
+            await self._autocomplete(interaction)
+        elif kind is discord.InteractionType.application_command:
+            await self._guarded(interaction, self._command)
+        elif kind is discord.InteractionType.modal_submit:
+            await self._guarded(interaction, self._modal)
+        elif kind is discord.InteractionType.component and not _view_store_takes(interaction):
+            # Not on the message it claims to come from: nothing to act on.
+            await self._guarded(interaction, self._neutral)
+
+    async def on_button(self, interaction: discord.Interaction, custom_id: str) -> None:
+        await self._guarded(interaction, lambda i: self._component(i, custom_id))
+
+    async def _guarded(self, interaction: discord.Interaction, handler: Any) -> None:
+        if not self._seen.first(interaction.id):
+            return
+        self.handled += 1
+        current = asyncio.current_task()
+        if current is not None:
+            self._tasks.add(current)
+        try:
+            await handler(interaction)
+        except Exception:
+            # Never log option values or form contents: they may be someone's words.
+            log.exception("interaction %s failed", interaction.type.name)
+            await self._apologise(interaction)
+        finally:
+            if current is not None:
+                self._tasks.discard(current)
+
+    async def _apologise(self, interaction: discord.Interaction) -> None:
+        try:
+            text = self.t("error.internal")
+            if interaction.response.is_done():
+                await interaction.followup.send(text, ephemeral=True)
+            else:
+                await interaction.response.send_message(text, ephemeral=True)
+        except discord.HTTPException:
+            pass
+
+    async def _neutral(self, interaction: discord.Interaction) -> None:
+        await interaction.response.send_message(self.t("discord.neutral"), ephemeral=True)
+
+    # -- who is asking ---------------------------------------------------------------------------
+
+    async def _is_facilitator(self, guild_id: int, member: discord.Member, permissions: discord.Permissions) -> bool:
+        community = await self._community(str(guild_id))
+        rule = (community.facilitator_rule if community is not None else "") or self.settings.facilitator_rule
+        if rule.startswith("role:"):
+            wanted = int(rule.removeprefix("role:") or 0)
+            return permissions.administrator or any(role.id == wanted for role in member.roles)
+        if rule.startswith("members:"):
+            return str(member.id) in rule.removeprefix("members:").split(",")
+        # manage-server (and Matrix's power:N, which means nothing here): the platform default
+        return permissions.manage_guild or permissions.administrator
+
+    async def _invocation(
+        self, interaction: discord.Interaction, guild_id: int | None
+    ) -> Invocation | None:
+        """Who is asking, in which community. Pressed outside its server (a direct message), the
+        presser must still be a member of the server the button belongs to."""
+        if guild_id is None:
+            return None
+        user = interaction.user
+        if interaction.guild_id == guild_id and isinstance(user, discord.Member):
+            member, permissions = user, interaction.permissions
+            channel: str | None = str(interaction.channel_id)
+            private = False
+        else:
+            guild = self.client.get_guild(guild_id)
+            if guild is None:
+                return None
+            try:
+                member = await guild.fetch_member(user.id)
+            except (discord.NotFound, discord.Forbidden):
+                return None
+            permissions = member.guild_permissions
+            channel, private = None, True
+        guild_obj = self.client.get_guild(guild_id)
+        facilitator = await self._is_facilitator(guild_id, member, permissions)
+        return Invocation(
+            community=CommunityRef(PLATFORM, str(guild_id), guild_obj.name if guild_obj else ""),
+            actor=Actor(str(user.id), member.display_name, facilitator),
+            channel=channel,
+            private=private,
+            prefix="/",
+        )
+
+    async def _meet_mentioned(self, interaction: discord.Interaction, inv: Invocation, user_ids: list[str]) -> None:
+        """Members named in a command's options become known to the core (only those who are in
+        this server and not bots), so they can be invited to an agreement or left out of pairs."""
+        resolved = (interaction.data or {}).get("resolved") or {}
+        members, users = resolved.get("members") or {}, resolved.get("users") or {}
+        wanted = [u for u in user_ids if u in members and not (users.get(u) or {}).get("bot")]
+        if not wanted:
+            return
+        community = await self.app.community_for(inv)
+        for user_id in wanted:
+            user = users.get(user_id) or {}
+            name = (members[user_id] or {}).get("nick") or user.get("global_name") or user.get("username") or ""
+            other = Invocation(inv.community, Actor(user_id, name, False), inv.channel, inv.private, inv.prefix)
+            await self.app.member_for(community, other)
+
+    # -- slash commands --------------------------------------------------------------------------
+
+    async def _command(self, interaction: discord.Interaction) -> None:
+        inv = await self._invocation(interaction, interaction.guild_id)
+        if inv is None:
+            await interaction.response.send_message(self.t("discord.server_only"), ephemeral=True)
+            return
+        route, values, _ = self.tree.route(interaction.data or {})
+        if route is None:
+            await interaction.response.send_message(self.t("discord.unknown_command"), ephemeral=True)
+            return
+        mentioned = [
+            str(values[name])
+            for name, arg in route.arguments.items()
+            if arg.type is ArgType.MEMBER and values.get(name) is not None
+        ]
+        if mentioned:
+            await self._meet_mentioned(interaction, inv, mentioned)
+        options = self.tree.core_options(route, values)
+        work = self.app.handle_structured(inv, route.spec.name, options, resolve_mention)
+        await self._reply(interaction, inv, work, modal_ok=True)
+
+    async def _autocomplete(self, interaction: discord.Interaction) -> None:
+        route, values, focused = self.tree.route(interaction.data or {})
+        choices: list[tuple[str, str]] = []
+        if route is not None and focused is not None and interaction.guild_id is not None:
+            try:
+                choices = await suggestions(
+                    self.app, route, values, focused, str(interaction.guild_id), str(interaction.user.id)
+                )
+            except Exception:
+                log.exception("suggestions failed")
+        try:
+            await interaction.response.autocomplete(
+                [discord.app_commands.Choice(name=name[:100], value=value[:100]) for name, value in choices[:25]]
+            )
+        except discord.HTTPException:
+            pass  # the member typed on; Discord dropped this round of suggestions
+
+    # -- buttons and forms -----------------------------------------------------------------------
+
+    async def _component(self, interaction: discord.Interaction, custom_id: str) -> None:
+        guild_id, inner = unwrap(custom_id, interaction.guild_id)
+        inv = await self._invocation(interaction, guild_id)
+        if inv is None:
+            await self._neutral(interaction)
+            return
+        if inner.startswith((YES_PREFIX, NO_PREFIX)):
+            answer, _, number = inner[1:].partition(":")
+            if not number.isdigit():
+                await self._neutral(interaction)
+                return
+            work = self.app.handle_structured(inv, answer, {"id": int(number)}, resolve_mention)
+        elif inner.startswith(FORM_PREFIX):
+            await self._open_kept_form(interaction, inv, inner.removeprefix(FORM_PREFIX))
+            return
+        elif inner.startswith("~"):
+            await self._neutral(interaction)
+            return
+        else:
+            work = self.app.press_button(inv, inner)
+        await self._reply(interaction, inv, work, modal_ok=True)
+
+    async def _open_kept_form(self, interaction: discord.Interaction, inv: Invocation, token: str) -> None:
+        kept = self._forms.get(token)
+        if kept is None or kept[0] != inv.community.external_id or kept[1] != inv.actor.user_id:
+            await interaction.response.send_message(self.t("discord.form_gone"), ephemeral=True)
+            return
+        form = kept[2]
+        await interaction.response.send_modal(FormModal(form, self._form_id(interaction, inv, form)))
+
+    def _form_id(self, interaction: discord.Interaction, inv: Invocation, form: FormRequest) -> str:
+        if interaction.guild_id is not None and str(interaction.guild_id) == inv.community.external_id:
+            return form.form_id
+        return wrap(inv.community.external_id, form.form_id)
+
+    async def _modal(self, interaction: discord.Interaction) -> None:
+        data = interaction.data or {}
+        guild_id, form_id = unwrap(str(data.get("custom_id", "")), interaction.guild_id)
+        inv = await self._invocation(interaction, guild_id)
+        if inv is None or form_id.startswith("~"):
+            await self._neutral(interaction)
+            return
+        values = modal_values(list(data.get("components") or []))
+        await self._reply(interaction, inv, self.app.submit_form(inv, form_id, values), modal_ok=False)
+
+    # -- answering -------------------------------------------------------------------------------
+
+    async def _reply(
+        self, interaction: discord.Interaction, inv: Invocation, work: Awaitable[list[Intent]], *, modal_ok: bool
+    ) -> None:
+        task = asyncio.ensure_future(work)
+        done, _ = await asyncio.wait({task}, timeout=self.settings.defer_after)
+        deferred = False
+        if not done:
+            # Still working: tell Discord so within its 3 seconds, then finish with follow-ups.
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            deferred = True
+        intents = await task
+        await self._answer(interaction, inv, intents, deferred=deferred, modal_ok=modal_ok)
+        self.kick_delivery()
+
+    async def _answer(
+        self,
+        interaction: discord.Interaction,
+        inv: Invocation,
+        intents: list[Intent],
+        *,
+        deferred: bool,
+        modal_ok: bool,
+    ) -> None:
+        plan = plan_reply(intents, inv.actor.user_id, yes=self.t("discord.yes"), no=self.t("discord.no"))
+        guild_id = int(inv.community.external_id)
+        if plan.form is not None:
+            if modal_ok and not deferred and not plan.pieces:
+                await interaction.response.send_modal(FormModal(plan.form, self._form_id(interaction, inv, plan.form)))
+                await self._deliver_others(guild_id, plan.others)
+                return
+            plan.pieces.append(self._form_opener(guild_id, plan.form))
+        pieces = plan.pieces
+        if await self.outgoing.has_missed(guild_id, inv.actor.user_id):
+            pieces = pieces + await self.outgoing.take_missed(guild_id, inv.actor.user_id)
+        if not pieces:
+            pieces = [Piece(self.t("discord.neutral"))]
+        first, rest = pieces[0], pieces[1:]
+        if not deferred:
+            await interaction.response.send_message(ephemeral=first.ephemeral, **message_kwargs(first))
+        elif first.ephemeral:
+            await interaction.followup.send(ephemeral=True, **message_kwargs(first))
+        else:
+            # The deferral was ephemeral; a public answer must not take its place.
+            await interaction.delete_original_response()
+            await interaction.followup.send(ephemeral=False, **message_kwargs(first))
+        for piece in rest:
+            await interaction.followup.send(ephemeral=piece.ephemeral, **message_kwargs(piece))
+        await self._deliver_others(guild_id, plan.others)
+
+    async def _deliver_others(self, guild_id: int, intents: list[Intent]) -> None:
+        for intent in intents:
+            try:
+                await self.outgoing.send(guild_id, intent)
+            except discord.HTTPException as error:
+                log.warning("could not send %s: %s %s", type(intent).__name__, error.status, error.code)
+
+
+def _view_store_takes(interaction: discord.Interaction) -> bool:
+    """Whether discord.py will hand this press to a CoreButton (the id is on its message)."""
+    custom_id = (interaction.data or {}).get("custom_id")
+    message = interaction.message
+    if message is None or not custom_id:
+        return False
+
+    def walk(components: list[Any]) -> bool:
+        for component in components:
+            if getattr(component, "custom_id", None) == custom_id:
+                return True
+            if walk(list(getattr(component, "children", []) or [])):
+                return True
+        return False
+
+    return walk(list(message.components))

@@ -1,0 +1,103 @@
+"""The discord.py side: endpoints, the Client, and the persistent button.
+
+The adapter HAS a client; it is not the bot through inheritance. `AlongsideClient` only sets
+discord.py up (no privileged intents, no message cache, how long to wait for servers and before
+re-identifying) and forwards the few events the adapter needs to an `EventHandler`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any, Protocol
+
+import discord
+import discord.gateway
+import discord.http
+import yarl
+
+
+def configure_discord_endpoints(api_base: str, gateway_url: str) -> None:
+    """Point discord.py at a REST base and gateway (Discord's own by default, or a proxy).
+
+    Process-global: discord.py builds every REST route (interaction callbacks and webhooks too)
+    on `Route.BASE`, and a non-sharded client connects to `DEFAULT_GATEWAY`; resumes then use
+    the `resume_gateway_url` READY gives."""
+    discord.http.Route.BASE = api_base.rstrip("/")
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
+
+
+def intents() -> discord.Intents:
+    """Servers and their channels only: no message content, no member list, no presences."""
+    return discord.Intents(guilds=True)
+
+
+class EventHandler(Protocol):
+    async def on_interaction(self, interaction: discord.Interaction) -> None: ...
+
+    async def on_button(self, interaction: discord.Interaction, custom_id: str) -> None: ...
+
+    async def on_ready(self) -> None: ...
+
+
+class AlongsideClient(discord.Client):
+    def __init__(
+        self,
+        handler: EventHandler,
+        *,
+        guild_ready_timeout: float = 2.0,
+        reidentify_delay: float = 5.0,
+    ) -> None:
+        super().__init__(
+            intents=intents(),
+            guild_ready_timeout=guild_ready_timeout,
+            max_messages=None,  # keep no message cache: the bot reads commands, not conversations
+            chunk_guilds_at_startup=False,
+            member_cache_flags=discord.MemberCacheFlags.none(),
+            allowed_mentions=discord.AllowedMentions(everyone=False, roles=False, users=True),
+        )
+        self.alongside = handler
+        self._reidentify_delay = reidentify_delay
+
+    async def setup_hook(self) -> None:
+        # Buttons from before a restart still reach the adapter: their ids carry what they need.
+        self.add_dynamic_items(CoreButton)
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        # discord.py's default waits 5 s before every non-initial IDENTIFY (Discord's pacing).
+        if not initial and self._reidentify_delay:
+            await asyncio.sleep(self._reidentify_delay)
+
+    async def on_ready(self) -> None:
+        await self.alongside.on_ready()
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        await self.alongside.on_interaction(interaction)
+
+
+# Every button the bot renders is this one persistent item. Its custom id is all it needs after
+# a restart: the core's own id (e.g. "agreement:accept:K7M2Q:1a2b3c4d"), the adapter's yes/no and
+# form ids ("~yes:12"), and in direct messages the server it belongs to ("@<guild id>/...").
+BUTTON_TEMPLATE = re.compile(r"(?P<custom_id>[^\s]{1,100})")
+
+
+class CoreButton(discord.ui.DynamicItem[discord.ui.Button], template=BUTTON_TEMPLATE):
+    def __init__(self, custom_id: str, label: str = "", style: discord.ButtonStyle | None = None) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=label[:80] or None,
+                custom_id=custom_id,
+                style=style or discord.ButtonStyle.secondary,
+            )
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> CoreButton:
+        return cls(match["custom_id"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        handler = getattr(interaction.client, "alongside", None)
+        if handler is not None:
+            await handler.on_button(interaction, self.custom_id)

@@ -1,0 +1,375 @@
+"""Messages the bot sends on its own: outbox deliveries and intents for people other than the
+one who ran a command.
+
+* ChannelPost → the channel (a name from `setup`, or an id), a public thread when asked, a pin.
+* Anything for one member → a direct message; buttons carry their server in their ids.
+* A pair's space → a private thread in the pairing channel with its members added; a member who
+  cannot be added gets the messages by direct message instead.
+* When a member's direct messages are closed too, the message is kept (encrypted) and shown to
+  them, only to them, the next time they use a command.
+
+discord.py waits out 429s itself. Server errors, network trouble and a gateway that is not
+ready raise TransientDeliveryError, so the outbox tries again later, in order; permanent
+problems (a deleted channel, missing permissions) are logged without any content.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import discord
+
+from adapters.discord.render import Piece, personal_pieces, recipient, split_text
+from adapters.discord.views import build_view
+from bot.outbox import TransientDeliveryError
+from bot.replies import (
+    Answer,
+    ChannelPost,
+    Delivery,
+    FormRequest,
+    Intent,
+    PairSpaceClose,
+    PairSpaceOpen,
+    PairSpacePost,
+    PrivateMessage,
+    intent_from_json,
+    intent_to_json,
+)
+from bot.storage.adapter_state import AdapterState
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "discord"
+MISSED_PURPOSE = "discord.missed"
+MISSED_KEEP = 20
+MISSED_INDEX = "missed-index"
+THREAD_ARCHIVE_MINUTES = 10080  # a week, the longest Discord allows
+DM_CLOSED = 50007  # "Cannot send messages to this user"
+
+
+@dataclass
+class _Progress:
+    """How far a delivery got before a transient failure, so a retry does not repeat it."""
+
+    message: discord.Message | None = None
+    thread_id: int | None = None
+    added: set[str] | None = None
+    posted: bool = False
+
+
+class Outgoing:
+    def __init__(
+        self,
+        client: discord.Client,
+        state: AdapterState,
+        cipher: Any,
+        text: Callable[..., str],
+        community_lookup: Callable[[str], Awaitable[Any]],
+        form_opener: Callable[[int | str, FormRequest], Piece],
+    ) -> None:
+        self._client = client
+        self._state = state
+        self._cipher = cipher
+        self._text = text
+        self._community = community_lookup
+        self._form_opener = form_opener
+        self._progress: dict[int, _Progress] = {}
+        self._missed: set[str] | None = None
+        self._missed_lock = asyncio.Lock()
+
+    # -- the outbox sink -------------------------------------------------------------------------
+
+    async def deliver(self, delivery: Delivery) -> None:
+        if delivery.platform != PLATFORM:
+            log.warning("delivery %s is for %s, not discord; skipped", delivery.outbox_id, delivery.platform)
+            return
+        if not self._client.is_ready():
+            raise TransientDeliveryError("gateway not ready")
+        try:
+            await self.send(int(delivery.community_external_id), delivery.intent, delivery.outbox_id)
+        except discord.HTTPException as error:
+            if error.status >= 500 or error.status == 429:
+                raise TransientDeliveryError(f"discord {error.status}") from None
+            log.warning(
+                "delivery %s (%s) refused by Discord: %s %s; not retried",
+                delivery.outbox_id,
+                type(delivery.intent).__name__,
+                error.status,
+                error.code,
+            )
+        except (TimeoutError, aiohttp.ClientError, OSError, discord.GatewayNotFound) as error:
+            raise TransientDeliveryError(type(error).__name__) from None
+        self._progress.pop(delivery.outbox_id, None)
+
+    async def send(self, guild_id: int, intent: Intent, key: int | None = None) -> None:
+        """Send one intent that is not an answer to an interaction."""
+        progress = self._progress.setdefault(key, _Progress()) if key is not None else _Progress()
+        match intent:
+            case ChannelPost():
+                await self._channel_post(guild_id, intent, progress)
+            case PairSpaceOpen():
+                await self._pair_open(guild_id, intent, progress)
+            case PairSpacePost():
+                await self._pair_post(guild_id, intent.space_key, intent.text, progress)
+            case PairSpaceClose():
+                await self._pair_post(guild_id, intent.space_key, intent.text, progress)
+                await self._pair_close(guild_id, intent.space_key)
+            case Answer():
+                log.warning("an answer reached the outbox; nobody to show it to, skipped")
+            case _:
+                user = recipient(intent)
+                if user is None:
+                    log.warning("cannot deliver %s on Discord; skipped", type(intent).__name__)
+                    return
+                await self.to_member(guild_id, user, intent)
+
+    # -- channels --------------------------------------------------------------------------------
+
+    def guild(self, guild_id: int) -> discord.Guild | None:
+        return self._client.get_guild(guild_id)
+
+    def resolve_channel(self, guild: discord.Guild, ref: str) -> discord.TextChannel | discord.Thread | None:
+        """A channel by id (`123`, `<#123>`) or by name (`circle`, `#circle`)."""
+        ref = ref.strip()
+        if ref.startswith("<#") and ref.endswith(">"):
+            ref = ref[2:-1]
+        ref = ref.removeprefix("#")
+        if ref.isdigit():
+            found = guild.get_channel_or_thread(int(ref))
+            return found if isinstance(found, discord.TextChannel | discord.Thread) else None
+        wanted = ref.lower()
+        for channel in guild.text_channels:
+            if channel.name.lower() == wanted:
+                return channel
+        return None
+
+    async def _channel_post(self, guild_id: int, post: ChannelPost, progress: _Progress) -> None:
+        guild = self.guild(guild_id)
+        if guild is None:
+            log.warning("not in server %s any more; a channel post was skipped", guild_id)
+            return
+        channel = self.resolve_channel(guild, post.channel)
+        if channel is None:
+            log.warning("server %s has no text channel %r; a channel post was skipped", guild_id, post.channel)
+            return
+        if progress.message is None:
+            first: discord.Message | None = None
+            for piece in _chunks(post.text):
+                sent = await channel.send(piece)
+                first = first or sent
+            progress.message = first
+        message = progress.message
+        assert message is not None
+        if post.thread_title and not isinstance(channel, discord.Thread) and progress.thread_id is None:
+            thread = await message.create_thread(
+                name=post.thread_title[:100], auto_archive_duration=THREAD_ARCHIVE_MINUTES
+            )
+            progress.thread_id = thread.id
+        if post.pin and not progress.posted:
+            try:
+                await message.pin()
+            except discord.Forbidden:
+                log.warning("no permission to pin in server %s; the post stays unpinned", guild_id)
+            progress.posted = True
+
+    # -- one member ------------------------------------------------------------------------------
+
+    def member_pieces(self, guild_id: int | str, intent: Intent, *, dm: bool) -> list[Piece]:
+        if isinstance(intent, FormRequest):
+            return [self._form_opener(guild_id, intent)]
+        found = personal_pieces(
+            intent,
+            yes=self._text("discord.yes"),
+            no=self._text("discord.no"),
+            guild_id=guild_id if dm else None,
+            ephemeral=not dm,
+        )
+        return found or []
+
+    async def to_member(self, guild_id: int, user_id: str, intent: Intent) -> None:
+        """A direct message; if their DMs are closed, keep it for their next command."""
+        pieces = self.member_pieces(guild_id, intent, dm=True)
+        try:
+            await self.direct(user_id, pieces)
+        except discord.Forbidden as error:
+            if error.code != DM_CLOSED:
+                raise
+            log.info("a member's direct messages are closed; keeping a message for their next command")
+            await self.keep_missed(guild_id, user_id, intent)
+
+    async def direct(self, user_id: str, pieces: list[Piece]) -> None:
+        channel = await self._client.create_dm(discord.Object(int(user_id)))
+        for piece in pieces:
+            await channel.send(**message_kwargs(piece))
+
+    # -- pair spaces -----------------------------------------------------------------------------
+
+    def _pair_key(self, guild_id: int, space_key: str) -> str:
+        return f"pair:{guild_id}:{space_key}"
+
+    async def _pair_info(self, guild_id: int, space_key: str) -> dict[str, Any]:
+        raw = await self._state.get(self._pair_key(guild_id, space_key))
+        return json.loads(raw) if raw else {"members": [], "fallback": []}
+
+    async def _pair_channel(self, guild: discord.Guild) -> discord.TextChannel | None:
+        community = await self._community(str(guild.id))
+        for ref in (getattr(community, "pairing_channel", ""), getattr(community, "question_channel", "")):
+            if not ref:
+                continue
+            channel = self.resolve_channel(guild, ref)
+            if isinstance(channel, discord.Thread):
+                channel = channel.parent if isinstance(channel.parent, discord.TextChannel) else None
+            if channel is not None:
+                return channel
+        return None
+
+    async def _pair_open(self, guild_id: int, space: PairSpaceOpen, progress: _Progress) -> None:
+        guild = self.guild(guild_id)
+        members = [str(m) for m in space.member_ids]
+        info = {"members": members, "fallback": []}
+        thread: discord.Thread | None = None
+        existing = await self._state.pair_space(str(guild_id), space.space_key)
+        if progress.thread_id is None and existing:
+            progress.thread_id = int(existing)
+        if guild is not None and progress.thread_id is None:
+            channel = await self._pair_channel(guild)
+            if channel is not None:
+                try:
+                    thread = await channel.create_thread(
+                        name=space.title[:100] or space.space_key,
+                        type=discord.ChannelType.private_thread,
+                        invitable=False,
+                        auto_archive_duration=THREAD_ARCHIVE_MINUTES,
+                    )
+                    progress.thread_id = thread.id
+                    await self._state.set_pair_space(str(guild_id), space.space_key, str(thread.id))
+                except discord.Forbidden:
+                    log.warning("no permission for private threads in server %s; pairs meet by DM", guild_id)
+        fallback: list[str] = []
+        if progress.thread_id is not None:
+            thread_ref = self._client.get_partial_messageable(progress.thread_id, guild_id=guild_id)
+            progress.added = progress.added or set()
+            for user in members:
+                if user in progress.added:
+                    continue
+                try:
+                    await self._client.http.add_user_to_thread(progress.thread_id, int(user))
+                    progress.added.add(user)
+                except (discord.Forbidden, discord.NotFound):
+                    fallback.append(user)
+            info["fallback"] = fallback
+            await self._state.put(self._pair_key(guild_id, space.space_key), json.dumps(info))
+            if not progress.posted:
+                for piece in _chunks(space.text):
+                    await thread_ref.send(piece)
+                progress.posted = True
+        else:
+            fallback = members
+            info["fallback"] = fallback
+            await self._state.put(self._pair_key(guild_id, space.space_key), json.dumps(info))
+        for user in fallback:
+            await self._pair_dm(guild_id, user, self._text("discord.pair_space_by_dm"), space.text)
+
+    async def _pair_dm(self, guild_id: int, user: str, lead: str, text: str) -> None:
+        await self.to_member(guild_id, user, PrivateMessage(user, f"{lead}\n\n{text}"))
+
+    async def _pair_post(self, guild_id: int, space_key: str, text: str, progress: _Progress) -> None:
+        info = await self._pair_info(guild_id, space_key)
+        thread_id = await self._state.pair_space(str(guild_id), space_key)
+        if thread_id and not progress.posted:
+            messageable = self._client.get_partial_messageable(int(thread_id), guild_id=guild_id)
+            for piece in _chunks(text):
+                await messageable.send(piece)
+            progress.posted = True
+        for user in info.get("fallback", []):
+            await self._pair_dm(guild_id, user, self._text("discord.pair_space_by_dm_post"), text)
+
+    async def _pair_close(self, guild_id: int, space_key: str) -> None:
+        thread_id = await self._state.pair_space(str(guild_id), space_key)
+        if thread_id:
+            try:
+                await self._client.http.edit_channel(int(thread_id), archived=True, locked=True)
+            except discord.Forbidden:
+                try:  # locking needs Manage Threads; the thread's owner may still archive it
+                    await self._client.http.edit_channel(int(thread_id), archived=True)
+                except discord.HTTPException:
+                    log.warning("could not archive a pair's thread in server %s", guild_id)
+            except discord.NotFound:
+                pass
+        await self._state.close_pair_space(str(guild_id), space_key, discord.utils.utcnow())
+
+    # -- messages kept for members whose DMs are closed ------------------------------------------
+
+    async def _index(self) -> set[str]:
+        if self._missed is None:
+            raw = await self._state.get(MISSED_INDEX)
+            self._missed = set(json.loads(raw)) if raw else set()
+        return self._missed
+
+    async def keep_missed(self, guild_id: int | str, user_id: str, intent: Intent) -> None:
+        key = f"missed:{guild_id}:{user_id}"
+        blob = self._cipher.encrypt(intent_to_json(intent), MISSED_PURPOSE)
+        async with self._missed_lock:
+            raw = await self._state.get(key)
+            kept = json.loads(raw) if raw else {"items": [], "dropped": 0}
+            kept["items"].append(base64.b64encode(blob).decode())
+            extra = len(kept["items"]) - MISSED_KEEP
+            if extra > 0:
+                kept["items"] = kept["items"][extra:]
+                kept["dropped"] += extra
+            await self._state.put(key, json.dumps(kept))
+            index = await self._index()
+            if key not in index:
+                index.add(key)
+                await self._state.put(MISSED_INDEX, json.dumps(sorted(index)))
+
+    async def has_missed(self, guild_id: int | str, user_id: str) -> bool:
+        return f"missed:{guild_id}:{user_id}" in await self._index()
+
+    async def take_missed(self, guild_id: int | str, user_id: str) -> list[Piece]:
+        """What was kept for this member (as ephemeral pieces, buttons intact), then forgotten."""
+        key = f"missed:{guild_id}:{user_id}"
+        async with self._missed_lock:
+            index = await self._index()
+            if key not in index:
+                return []
+            raw = await self._state.get(key)
+            await self._state.put(key, "")
+            index.discard(key)
+            await self._state.put(MISSED_INDEX, json.dumps(sorted(index)))
+        kept = json.loads(raw) if raw else {"items": [], "dropped": 0}
+        pieces = [Piece(self._text("discord.dms_closed"))]
+        if kept.get("dropped"):
+            pieces.append(Piece(self._text("discord.dms_closed_more", count=kept["dropped"])))
+        for item in kept["items"]:
+            try:
+                intent = intent_from_json(self._cipher.decrypt(base64.b64decode(item), MISSED_PURPOSE))
+            except Exception:
+                log.warning("a kept message could not be read; skipped")
+                continue
+            # Pressed inside the same server, so ids need not carry it; wrapping keeps them exact.
+            pieces.extend(self.member_pieces(guild_id, intent, dm=True))
+        return [Piece(p.text, True, p.buttons, p.file) for p in pieces]
+
+
+def _chunks(text: str) -> list[str]:
+    return split_text(text)
+
+
+def message_kwargs(piece: Piece) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"content": piece.text}
+    view = build_view(piece.buttons)
+    if view is not None:
+        kwargs["view"] = view
+    if piece.file is not None:
+        name, data = piece.file
+        kwargs["file"] = discord.File(io.BytesIO(data), filename=name)
+    return kwargs

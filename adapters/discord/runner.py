@@ -1,0 +1,88 @@
+"""`alongside run --adapter discord`: the composition root for Discord.
+
+Problems found before the bot is connected (no token, a token Discord refuses, an unreachable
+Discord, a bad config) end with one clear line and exit code 2 (ConfigError). Once connected,
+discord.py reconnects and resumes on its own; what could not be sent is retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from datetime import timedelta
+from pathlib import Path
+
+import discord
+
+from adapters.discord.adapter import DiscordAdapter
+from adapters.discord.client import configure_discord_endpoints
+from adapters.discord.sync import login, scopes, token_from, unsynced
+from alongside.runtime import build_core
+from bot.clock import SystemClock
+from bot.config import ConfigError, Settings
+from bot.scheduling.timeline import RealtimeDriver
+
+log = logging.getLogger(__name__)
+
+
+async def warn_if_unsynced(adapter: DiscordAdapter) -> list[int | None]:
+    problems = adapter.tree.problems()
+    for problem in problems:
+        log.warning("the slash-command list breaks Discord's limits: %s", problem)
+    stale = await unsynced(adapter.state, adapter.tree, scopes(adapter.settings))
+    for scope in stale:
+        where = "global commands" if scope is None else f"commands of server {scope}"
+        log.warning(
+            "the slash-command list differs from the %s last synced; run `alongside discord sync` to update Discord",
+            where,
+        )
+    return stale
+
+
+async def run_discord(settings: Settings, *, db_path: Path | None, seed: int) -> int:
+    token = token_from(settings)
+    configure_discord_endpoints(settings.discord.api_base, settings.discord.gateway_url)
+    clock = SystemClock()
+    core = await build_core(settings, clock, db_path=db_path, seed=seed)
+    adapter = DiscordAdapter(core.app, settings.discord)
+    driver: RealtimeDriver | None = None
+    retry: asyncio.Task[None] | None = None
+    loop = asyncio.get_running_loop()
+    try:
+        await login(adapter.client, token, settings.discord)
+        await warn_if_unsynced(adapter)
+
+        async def after_job() -> None:
+            adapter.kick_delivery()
+
+        driver = RealtimeDriver(
+            core.timeline, clock, grace=timedelta(minutes=settings.scheduling.grace_minutes), after_each=after_job
+        )
+        driver.start()
+        await core.app.start()
+        retry = asyncio.create_task(adapter.retry_forever())
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, lambda: asyncio.ensure_future(adapter.client.close()))
+        try:
+            await adapter.client.connect(reconnect=True)
+        except discord.ConnectionClosed as error:
+            if error.code == 4004:
+                raise ConfigError(["Discord's gateway did not accept the token in ALONGSIDE_DISCORD_TOKEN"]) from None
+            raise ConfigError([f"Discord's gateway closed the connection ({error.code})"]) from None
+        except discord.GatewayNotFound:
+            raise ConfigError([f"cannot reach Discord's gateway at {settings.discord.gateway_url}"]) from None
+        return 0
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(sig)
+        if retry is not None:
+            retry.cancel()
+        if driver is not None:
+            driver.shutdown()
+        await adapter.client.close()
+        await adapter.settle()
+        await core.close()
