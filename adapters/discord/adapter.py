@@ -380,8 +380,15 @@ class DiscordAdapter:
         deferred: bool,
         modal_ok: bool,
     ) -> None:
-        plan = plan_reply(intents, inv.actor.user_id, yes=self.t("discord.yes"), no=self.t("discord.no"))
         guild_id = int(inv.community.external_id)
+        outside = interaction.guild_id != guild_id  # a DM: ids must carry their server
+        plan = plan_reply(
+            intents,
+            inv.actor.user_id,
+            yes=self.t("discord.yes"),
+            no=self.t("discord.no"),
+            guild_id=guild_id if outside else None,
+        )
         if plan.form is not None:
             if modal_ok and not deferred and not plan.pieces:
                 await interaction.response.send_modal(FormModal(plan.form, self._form_id(interaction, inv, plan.form)))

@@ -147,7 +147,10 @@ def recipient(intent: Intent) -> str | None:
     return None
 
 
-def plan_reply(intents: Iterable[Intent], invoker: str, *, yes: str, no: str) -> ReplyPlan:
+def plan_reply(
+    intents: Iterable[Intent], invoker: str, *, yes: str, no: str, guild_id: int | str | None = None
+) -> ReplyPlan:
+    """Sort intents into the reply; `guild_id` when the reply lands outside its server (a DM)."""
     plan = ReplyPlan()
     for intent in intents:
         target = recipient(intent)
@@ -155,7 +158,7 @@ def plan_reply(intents: Iterable[Intent], invoker: str, *, yes: str, no: str) ->
             plan.form = intent
             continue
         if isinstance(intent, Answer) or (target == invoker and not isinstance(intent, FormRequest)):
-            found = personal_pieces(intent, yes=yes, no=no)
+            found = personal_pieces(intent, yes=yes, no=no, guild_id=guild_id)
             if found:
                 plan.pieces.extend(found)
                 continue
