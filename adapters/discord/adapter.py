@@ -23,6 +23,7 @@ from typing import Any
 import discord
 
 from adapters.discord.autocomplete import suggestions
+from adapters.discord.client import AlongsideClient, make_client
 from adapters.discord.outgoing import Outgoing, message_kwargs
 from adapters.discord.render import (
     FORM_PREFIX,
@@ -76,17 +77,12 @@ class _Seen:
 
 
 class DiscordAdapter:
-    def __init__(self, app: App, settings: DiscordSettings) -> None:
-        from adapters.discord.client import AlongsideClient
-
+    def __init__(self, app: App, settings: DiscordSettings, client: AlongsideClient | None = None) -> None:
         self.app = app
         self.settings = settings
         self.state = AdapterState(app.db, PLATFORM)
-        self.client = AlongsideClient(
-            self,
-            guild_ready_timeout=settings.guild_ready_timeout,
-            reidentify_delay=settings.reidentify_delay,
-        )
+        self.client = client or make_client(settings)
+        self.client.alongside = self
         self.tree: CommandTree = build_tree(
             app.registry.specs(), app.catalog, facilitator_hint=settings.facilitator_rule == "manage-server"
         )
@@ -99,6 +95,7 @@ class DiscordAdapter:
         self._again = False
         self._tasks: set[asyncio.Task[Any]] = set()
         self.handled = 0  # interactions handled (for tests and the benchmark)
+        self._closing = False
         app.attach_sink(self)
 
     # -- small helpers ---------------------------------------------------------------------------
@@ -165,6 +162,8 @@ class DiscordAdapter:
         self.kick_delivery()
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
+        if self._closing:
+            return  # unanswered, Discord tells the member it failed; nothing was changed
         kind = interaction.type
         if kind is discord.InteractionType.autocomplete:
             await self._autocomplete(interaction)
@@ -177,6 +176,8 @@ class DiscordAdapter:
             await self._guarded(interaction, self._neutral)
 
     async def on_button(self, interaction: discord.Interaction, custom_id: str) -> None:
+        if self._closing:
+            return
         await self._guarded(interaction, lambda i: self._component(i, custom_id))
 
     async def _guarded(self, interaction: discord.Interaction, handler: Any) -> None:
@@ -203,8 +204,17 @@ class DiscordAdapter:
                 await interaction.followup.send(text, ephemeral=True)
             else:
                 await interaction.response.send_message(text, ephemeral=True)
-        except discord.HTTPException:
-            pass
+        except Exception:  # shutting down, or Discord unreachable: nothing more to do
+            log.info("could not tell the member something went wrong")
+
+    async def shutdown(self, grace: float = 5.0) -> None:
+        """Stop taking interactions, let those under way finish (briefly), then disconnect."""
+        self._closing = True
+        try:
+            await asyncio.wait_for(self.settle(), grace)
+        except TimeoutError:
+            log.warning("stopping with work still under way")
+        await self.client.close()
 
     async def _neutral(self, interaction: discord.Interaction) -> None:
         await interaction.response.send_message(self.t("discord.neutral"), ephemeral=True)

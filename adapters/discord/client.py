@@ -8,6 +8,7 @@ re-identifying) and forwards the few events the adapter needs to an `EventHandle
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from typing import Any, Protocol
 
@@ -15,6 +16,8 @@ import discord
 import discord.gateway
 import discord.http
 import yarl
+
+from bot.config import DiscordSettings
 
 
 def configure_discord_endpoints(api_base: str, gateway_url: str) -> None:
@@ -40,10 +43,26 @@ class EventHandler(Protocol):
     async def on_ready(self) -> None: ...
 
 
+class _NoVoiceNotes(logging.Filter):
+    """The bot never joins voice: discord.py's notes about missing voice libraries are noise."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "voice will NOT be supported" not in record.getMessage()
+
+
+logging.getLogger("discord.client").addFilter(_NoVoiceNotes())
+
+
+def make_client(settings: DiscordSettings) -> AlongsideClient:
+    return AlongsideClient(
+        None, guild_ready_timeout=settings.guild_ready_timeout, reidentify_delay=settings.reidentify_delay
+    )
+
+
 class AlongsideClient(discord.Client):
     def __init__(
         self,
-        handler: EventHandler,
+        handler: EventHandler | None,
         *,
         guild_ready_timeout: float = 2.0,
         reidentify_delay: float = 5.0,
@@ -69,10 +88,12 @@ class AlongsideClient(discord.Client):
             await asyncio.sleep(self._reidentify_delay)
 
     async def on_ready(self) -> None:
-        await self.alongside.on_ready()
+        if self.alongside is not None:
+            await self.alongside.on_ready()
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
-        await self.alongside.on_interaction(interaction)
+        if self.alongside is not None:
+            await self.alongside.on_interaction(interaction)
 
 
 # Every button the bot renders is this one persistent item. Its custom id is all it needs after

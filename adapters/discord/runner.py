@@ -17,7 +17,7 @@ from pathlib import Path
 import discord
 
 from adapters.discord.adapter import DiscordAdapter
-from adapters.discord.client import configure_discord_endpoints
+from adapters.discord.client import configure_discord_endpoints, make_client
 from adapters.discord.sync import login, scopes, token_from, unsynced
 from alongside.runtime import build_core
 from bot.clock import SystemClock
@@ -44,14 +44,24 @@ async def warn_if_unsynced(adapter: DiscordAdapter) -> list[int | None]:
 async def run_discord(settings: Settings, *, db_path: Path | None, seed: int) -> int:
     token = token_from(settings)
     configure_discord_endpoints(settings.discord.api_base, settings.discord.gateway_url)
+    client = make_client(settings.discord)
+    try:
+        # Credentials first: a refused token or an unreachable Discord creates nothing locally.
+        await login(client, token, settings.discord)
+    except BaseException:
+        await client.close()
+        raise
     clock = SystemClock()
-    core = await build_core(settings, clock, db_path=db_path, seed=seed)
-    adapter = DiscordAdapter(core.app, settings.discord)
+    try:
+        core = await build_core(settings, clock, db_path=db_path, seed=seed)
+    except BaseException:
+        await client.close()
+        raise
+    adapter = DiscordAdapter(core.app, settings.discord, client)
     driver: RealtimeDriver | None = None
     retry: asyncio.Task[None] | None = None
     loop = asyncio.get_running_loop()
     try:
-        await login(adapter.client, token, settings.discord)
         await warn_if_unsynced(adapter)
 
         async def after_job() -> None:
@@ -65,7 +75,7 @@ async def run_discord(settings: Settings, *, db_path: Path | None, seed: int) ->
         retry = asyncio.create_task(adapter.retry_forever())
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(sig, lambda: asyncio.ensure_future(adapter.client.close()))
+                loop.add_signal_handler(sig, lambda: asyncio.ensure_future(adapter.shutdown()))
         try:
             await adapter.client.connect(reconnect=True)
         except discord.ConnectionClosed as error:
@@ -83,6 +93,5 @@ async def run_discord(settings: Settings, *, db_path: Path | None, seed: int) ->
             retry.cancel()
         if driver is not None:
             driver.shutdown()
-        await adapter.client.close()
-        await adapter.settle()
+        await adapter.shutdown()
         await core.close()

@@ -96,15 +96,16 @@ async def login(client: discord.Client, token: str, settings: DiscordSettings) -
 async def run_sync(settings: Settings, *, guild: int | None, db_path: Path | None) -> int:
     token = token_from(settings)
     configure_discord_endpoints(settings.discord.api_base, settings.discord.gateway_url)
-    core = await build_core(settings, SystemClock(), db_path=db_path)
     client = discord.Client(intents=intents())
+    core = None
     try:
+        application_id = await login(client, token, settings.discord)
+        core = await build_core(settings, SystemClock(), db_path=db_path)
         tree = build_tree(
             core.app.registry.specs(),
             core.app.catalog,
             facilitator_hint=settings.discord.facilitator_rule == "manage-server",
         )
-        application_id = await login(client, token, settings.discord)
         state = AdapterState(core.db, "discord")
         try:
             lines = await sync_tree(client, state, tree, application_id, scopes(settings.discord, guild))
@@ -115,4 +116,5 @@ async def run_sync(settings: Settings, *, guild: int | None, db_path: Path | Non
         return 0
     finally:
         await client.close()
-        await core.close()
+        if core is not None:
+            await core.close()
