@@ -1,0 +1,274 @@
+"""Logging in to the homeserver and opening the bot's device and crypto store.
+
+Secrets come from the environment only: ``ALONGSIDE_MATRIX_ACCESS_TOKEN``, or
+``ALONGSIDE_MATRIX_PASSWORD`` for a first login, whose access token and device are then kept in
+``store_path/credentials.json`` (mode 0600) and used from then on. The crypto store (the
+device's keys and the room keys it has received) lives in ``store_path`` too; losing it means a
+new device that members' clients do not know.
+
+Anything that stops the bot from starting (no homeserver configured, a wrong token, a server
+that cannot be reached) raises ``ConfigError`` with one clear line: the CLI prints it and exits
+with code 2. Tokens and passwords are never logged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from aiohttp import ClientConnectionError
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    ErrorResponse,
+    LoginResponse,
+    WhoamiResponse,
+)
+from pydantic import SecretStr
+
+from bot.config import ConfigError, MatrixSettings
+
+log = logging.getLogger(__name__)
+
+CREDENTIALS_FILE = "credentials.json"
+REQUEST_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class Credentials:
+    homeserver: str
+    user_id: str
+    device_id: str
+    access_token: str
+
+
+def client_config(settings: MatrixSettings, *, encryption: bool = True) -> AsyncClientConfig:
+    """The bot's nio configuration.
+
+    * ``max_limit_exceeded=0``: a 429 comes back to us (the sender waits ``retry_after_ms``,
+      keeps order and drops nothing) instead of nio retrying it invisibly;
+    * connection errors are retried without end, backing off to ``reconnect_max_seconds``, so
+      the bot rides out a homeserver restart;
+    * the sync token is kept in the core's database, not by nio.
+    """
+    return AsyncClientConfig(
+        encryption_enabled=encryption,
+        store_sync_tokens=False,
+        max_limit_exceeded=0,
+        max_timeouts=None,
+        backoff_factor=0.1,
+        max_timeout_retry_wait_time=settings.reconnect_max_seconds,
+        request_timeout=REQUEST_TIMEOUT,
+    )
+
+
+def _store_dir(settings: MatrixSettings) -> Path:
+    store = Path(settings.store_path).expanduser()
+    try:
+        store.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with contextlib.suppress(OSError):
+            os.chmod(store, 0o700)
+        probe = store / ".alongside-write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as error:
+        raise ConfigError(
+            [f"[matrix] store_path: cannot use {store} for the bot's keys ({error.strerror or error})"]
+        ) from None
+    return store
+
+
+def read_credentials(store: Path) -> Credentials | None:
+    path = store / CREDENTIALS_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return Credentials(
+            data["homeserver"], data["user_id"], data["device_id"], data["access_token"]
+        )
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError):
+        log.warning("%s is unreadable; ignoring it", path)
+        return None
+
+
+def write_credentials(store: Path, credentials: Credentials) -> None:
+    path = store / CREDENTIALS_FILE
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(credentials.__dict__, handle)
+    os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def _quiet_nio():
+    """nio logs a warning per retry; during the start-up check one clear line is enough."""
+    logger = logging.getLogger("nio")
+    before = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(before)
+
+
+def _unreachable(homeserver: str, error: BaseException) -> ConfigError:
+    reason = str(error).strip() or type(error).__name__
+    if isinstance(error, TimeoutError):
+        reason = "no answer in time"
+    return ConfigError([f"cannot reach the Matrix homeserver at {homeserver} ({reason})"])
+
+
+async def _check_token(probe: AsyncClient, settings: MatrixSettings, where: str) -> str | ErrorResponse:
+    """The device id the token belongs to, or the homeserver's refusal."""
+    response = await probe.whoami()
+    if not isinstance(response, WhoamiResponse):
+        return response
+    if response.user_id != settings.user_id:
+        raise ConfigError(
+            [
+                f"{where} belongs to {response.user_id}, but [matrix] user_id is "
+                f"{settings.user_id}; use the bot account's own token"
+            ]
+        )
+    device = response.device_id or settings.device_id
+    if settings.device_id and response.device_id and response.device_id != settings.device_id:
+        raise ConfigError(
+            [
+                f"{where} belongs to device {response.device_id}, but [matrix] device_id is "
+                f"{settings.device_id}; the bot's keys belong to one device, so use a token for it"
+            ]
+        )
+    if not device:
+        raise ConfigError(
+            ["the homeserver did not say which device the token belongs to; set [matrix] device_id"]
+        )
+    return device
+
+
+def _refusal(response: ErrorResponse) -> str:
+    return str(response.status_code or "no Matrix error code")
+
+
+async def login(
+    settings: MatrixSettings,
+    access_token: SecretStr | None,
+    password: SecretStr | None,
+) -> Credentials:
+    """Check the configured account can log in; returns the credentials to use."""
+    problems = []
+    if not settings.homeserver:
+        problems.append('[matrix] homeserver is not set (e.g. homeserver = "https://matrix.example.org")')
+    if not settings.user_id:
+        problems.append('[matrix] user_id is not set (e.g. user_id = "@alongside:example.org")')
+    if problems:
+        raise ConfigError(problems)
+    store = _store_dir(settings)
+    stored = read_credentials(store)
+    if stored is not None and (
+        stored.user_id != settings.user_id or stored.homeserver != settings.homeserver
+    ):
+        stored = None
+    if access_token is None and password is None and stored is None:
+        raise ConfigError(
+            [
+                "no Matrix login: set ALONGSIDE_MATRIX_ACCESS_TOKEN, or ALONGSIDE_MATRIX_PASSWORD "
+                "for a first login"
+            ]
+        )
+    probe_config = replace(
+        client_config(settings, encryption=False), max_timeouts=1, request_timeout=15
+    )
+    probe = AsyncClient(settings.homeserver, settings.user_id, config=probe_config)
+    try:
+        with _quiet_nio():
+            if access_token is not None:
+                probe.access_token = access_token.get_secret_value()
+                result = await _check_token(probe, settings, "ALONGSIDE_MATRIX_ACCESS_TOKEN")
+                if isinstance(result, ErrorResponse):
+                    raise ConfigError(
+                        [
+                            f"the homeserver at {settings.homeserver} did not accept "
+                            f"ALONGSIDE_MATRIX_ACCESS_TOKEN ({_refusal(result)})"
+                        ]
+                    )
+                return Credentials(settings.homeserver, settings.user_id, result, probe.access_token)
+            if stored is not None:
+                probe.access_token = stored.access_token
+                result = await _check_token(probe, settings, "the stored access token")
+                if not isinstance(result, ErrorResponse):
+                    return replace(stored, device_id=result)
+                if password is None:
+                    raise ConfigError(
+                        [
+                            f"the homeserver no longer accepts the access token kept in {store} "
+                            f"({_refusal(result)}); set ALONGSIDE_MATRIX_PASSWORD to log in again"
+                        ]
+                    )
+                probe.access_token = ""
+            assert password is not None
+            probe.device_id = settings.device_id or (stored.device_id if stored else "")
+            response = await probe.login(password.get_secret_value(), device_name=settings.device_name)
+            if not isinstance(response, LoginResponse):
+                raise ConfigError(
+                    [
+                        f"the homeserver at {settings.homeserver} refused the password login for "
+                        f"{settings.user_id} ({_refusal(response)})"
+                    ]
+                )
+            if response.user_id != settings.user_id:
+                raise ConfigError(
+                    [f"the password logged in {response.user_id}, not {settings.user_id}"]
+                )
+            credentials = Credentials(
+                settings.homeserver, response.user_id, response.device_id, response.access_token
+            )
+            write_credentials(store, credentials)
+            log.info("logged in as %s; token and device kept in %s", response.user_id, store)
+            return credentials
+    except (ClientConnectionError, TimeoutError, OSError) as error:
+        raise _unreachable(settings.homeserver, error) from None
+    finally:
+        await probe.close()
+
+
+async def connect(
+    settings: MatrixSettings,
+    access_token: SecretStr | None,
+    password: SecretStr | None,
+) -> AsyncClient:
+    """A logged-in client with its crypto store open and its device keys uploaded."""
+    credentials = await login(settings, access_token, password)
+    store = _store_dir(settings)
+    client = AsyncClient(
+        settings.homeserver,
+        credentials.user_id,
+        device_id=credentials.device_id,
+        store_path=str(store),
+        config=client_config(settings),
+    )
+    try:
+        client.restore_login(credentials.user_id, credentials.device_id, credentials.access_token)
+    except Exception as error:
+        await client.close()
+        raise ConfigError(
+            [f"[matrix] store_path: cannot open the crypto store in {store} ({type(error).__name__})"]
+        ) from None
+    if client.olm is not None and client.should_upload_keys:
+        with _quiet_nio():
+            client.config = replace(client.config, max_timeouts=1)
+            try:
+                response = await client.keys_upload()
+            except (ClientConnectionError, TimeoutError, OSError) as error:
+                await client.close()
+                raise _unreachable(settings.homeserver, error) from None
+            finally:
+                client.config = replace(client.config, max_timeouts=None)
+        if isinstance(response, ErrorResponse):
+            log.warning("uploading the device keys failed: %s", response.status_code)
+    return client

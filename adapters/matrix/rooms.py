@@ -1,0 +1,342 @@
+"""Rooms the bot keeps: each member's private room (one per community), each pair's room, and
+what the bot knows about community rooms (names, power levels, parent space).
+
+Private and pair rooms are created on first need, end-to-end encrypted unless configured
+otherwise or refused by the homeserver, and remembered in the core's database (AdapterState),
+so a restart reuses them. A room is only written to once the bot's sync has seen it with the
+people it invited: an encrypted message needs the recipients' devices to get its key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from nio import AsyncClient, ErrorResponse, RoomCreateResponse, RoomPreset, RoomVisibility
+
+from adapters.matrix import PLATFORM
+from adapters.matrix.sender import PermanentSendError, TransientSendError, with_rate_limit
+from bot.storage.adapter_state import AdapterState
+from bot.storage.db import Database
+
+log = logging.getLogger(__name__)
+
+MEGOLM = "m.megolm.v1.aes-sha2"
+ENCRYPTION_STATE = {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": MEGOLM}}
+READY_TIMEOUT = 30.0
+CREATOR_POWER = 2**53  # "infinite": a room creator in room version 12 and later
+
+
+def creators_privileged(room_version: str) -> bool:
+    """Room versions in which the creators hold unlimited power (MSC4289)."""
+    if room_version.isdigit():
+        return int(room_version) >= 12
+    return "hydra" in room_version
+
+
+def private_key(community: str, user_id: str) -> str:
+    return f"{community}|{user_id}"
+
+
+@dataclass(frozen=True)
+class PrivateRoom:
+    community: str
+    user_id: str
+
+
+@dataclass(frozen=True)
+class PairRoom:
+    community: str
+    space_key: str
+
+
+@dataclass
+class _Expected:
+    encrypted: bool
+    invited: tuple[str, ...]
+
+
+class Rooms:
+    def __init__(
+        self,
+        client: AsyncClient,
+        db: Database,
+        state: AdapterState,
+        *,
+        encrypt_new_rooms: bool,
+        share_space_community: bool,
+    ) -> None:
+        self.client = client
+        self._db = db
+        self._state = state
+        self._encrypt = encrypt_new_rooms
+        self._share_space = share_space_community
+        self.private: dict[str, PrivateRoom] = {}  # room id -> whose, for which community
+        self.pairs: dict[str, PairRoom] = {}
+        self.direct: dict[str, str] = {}  # rooms a member opened as a DM with the bot -> inviter
+        self._parents: dict[str, str | None] = {}
+        self._creators: dict[str, set[str]] = {}
+        self._expect: dict[str, _Expected] = {}
+        self._synced = asyncio.Event()
+        self.first_sync = asyncio.Event()
+        self._keys_lock = asyncio.Lock()
+        self._create_lock = asyncio.Lock()
+
+    # -- loading and sync notifications --------------------------------------------------------
+
+    async def load(self) -> None:
+        rows = await self._db.fetchall(
+            "SELECT key, value FROM adapter_state WHERE platform = ?"
+            " AND (key LIKE 'private:%' OR key LIKE 'direct:%')",
+            (PLATFORM,),
+        )
+        for key, value in rows:
+            kind, _, room_id = key.partition(":")
+            if kind == "private" and "|" in value:
+                community, _, user_id = value.partition("|")
+                self.private[room_id] = PrivateRoom(community, user_id)
+            elif kind == "direct":
+                self.direct[room_id] = value
+        pairs = await self._db.fetchall(
+            "SELECT community_external_id, space_key, channel_id FROM pair_space_channels"
+            " WHERE platform = ? AND closed_at IS NULL",
+            (PLATFORM,),
+        )
+        for community, space_key, room_id in pairs:
+            self.pairs[room_id] = PairRoom(community, space_key)
+
+    def synced(self) -> None:
+        """Called after every sync: wakes whoever waits for a room to appear."""
+        event, self._synced = self._synced, asyncio.Event()
+        self.first_sync.set()
+        event.set()
+
+    async def _next_sync(self, timeout: float) -> None:
+        try:
+            await asyncio.wait_for(self._synced.wait(), timeout)
+        except TimeoutError:
+            pass
+
+    def expect(self, room_id: str, *, encrypted: bool = False, invited: tuple[str, ...] = ()) -> None:
+        """A room the bot just created or joined: the next syncs will bring it."""
+        self._expect[room_id] = _Expected(encrypted, invited)
+
+    async def wait_ready(self, room_id: str, timeout: float = READY_TIMEOUT) -> None:
+        """Return once the bot's sync knows the room (and whom it invited there)."""
+        await self.first_sync.wait()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            room = self.client.rooms.get(room_id)
+            expected = self._expect.get(room_id)
+            if room is not None and (
+                expected is None
+                or (
+                    (room.encrypted or not expected.encrypted)
+                    and all(user in room.users for user in expected.invited)
+                )
+            ):
+                self._expect.pop(room_id, None)
+                return
+            if room is None and expected is None:
+                raise PermanentSendError("M_FORBIDDEN")  # not a room the bot is in
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise TransientSendError("room not synced yet")
+            await self._next_sync(remaining)
+
+    async def query_keys(self) -> None:
+        """Fetch the device keys of people the bot has not seen yet (before encrypting)."""
+        if self.client.olm is None:
+            return
+        async with self._keys_lock:
+            if self.client.should_query_keys:
+                response = await self.client.keys_query()
+                if isinstance(response, ErrorResponse):
+                    log.warning("device key query failed: %s", response.status_code)
+
+    async def before_send(self, room_id: str) -> None:
+        room = self.client.rooms.get(room_id)
+        if room is not None and room.encrypted:
+            await self.query_keys()
+
+    # -- what a room is --------------------------------------------------------------------------
+
+    def names(self) -> dict[str, str]:
+        return {room_id: room.display_name for room_id, room in self.client.rooms.items()}
+
+    def note_create(self, room_id: str, source: dict) -> None:
+        """From room version 12 on, a room's creators outrank every power level and are not
+        listed in `m.room.power_levels`; remember who they are."""
+        content = source.get("content") or {}
+        if not creators_privileged(str(content.get("room_version", "1"))):
+            return
+        extra = content.get("additional_creators")
+        creators = {source.get("sender")} | set(extra if isinstance(extra, list) else [])
+        self._creators[room_id] = {c for c in creators if isinstance(c, str)}
+
+    def power(self, room_id: str, user_id: str) -> int | None:
+        room = self.client.rooms.get(room_id)
+        if room is None:
+            return None
+        if user_id in self._creators.get(room_id, ()):
+            return CREATOR_POWER
+        return room.power_levels.get_user_level(user_id)
+
+    def display_name(self, room_ids: list[str], user_id: str) -> str:
+        for room_id in room_ids:
+            room = self.client.rooms.get(room_id)
+            if room is not None and user_id in room.users:
+                name = room.user_name(user_id)
+                if name:
+                    return name
+        return ""
+
+    def members(self, room_ids: list[str]) -> list[tuple[str, str | None]]:
+        found: dict[str, str | None] = {}
+        for room_id in room_ids:
+            room = self.client.rooms.get(room_id)
+            if room is None:
+                continue
+            for user_id, user in room.users.items():
+                found.setdefault(user_id, user.display_name)
+        return list(found.items())
+
+    async def community_of(self, room_id: str) -> tuple[str, str]:
+        """(community external id, name) for a community room: the room itself, or its parent
+        space when `share_space_community` is on and the room names one."""
+        room = self.client.rooms.get(room_id)
+        name = room.display_name if room is not None else room_id
+        if not self._share_space:
+            return room_id, name
+        if room_id not in self._parents:
+            self._parents[room_id] = await self._parent_space(room_id)
+        parent = self._parents[room_id]
+        if parent is None:
+            return room_id, name
+        space = self.client.rooms.get(parent)
+        return parent, space.display_name if space is not None else name
+
+    def forget_parent(self, room_id: str) -> None:
+        self._parents.pop(room_id, None)
+
+    async def _parent_space(self, room_id: str) -> str | None:
+        response = await with_rate_limit(lambda: self.client.room_get_state(room_id), what="room state")
+        events = getattr(response, "events", None)
+        if not isinstance(events, list):
+            return None
+        parents = [
+            event
+            for event in events
+            if event.get("type") == "m.space.parent"
+            and event.get("state_key")
+            and event.get("content", {}).get("via")
+        ]
+        parents.sort(key=lambda e: (not e.get("content", {}).get("canonical"), e["state_key"]))
+        return parents[0]["state_key"] if parents else None
+
+    # -- creating rooms --------------------------------------------------------------------------
+
+    async def create(
+        self, *, name: str, topic: str, invite: tuple[str, ...], direct: bool
+    ) -> str:
+        """A new private room with `invite` invited, encrypted unless that is refused."""
+        encrypted = self._encrypt
+        while True:
+
+            def call(encrypted: bool = encrypted):  # noqa: ANN202
+                return self.client.room_create(
+                    visibility=RoomVisibility.private,
+                    name=name[:250],
+                    topic=topic[:1000] or None,
+                    preset=RoomPreset.trusted_private_chat if direct else RoomPreset.private_chat,
+                    invite=list(invite),
+                    is_direct=direct,
+                    initial_state=[ENCRYPTION_STATE] if encrypted else [],
+                )
+
+            response = await with_rate_limit(call, what="room creation")
+            if isinstance(response, RoomCreateResponse):
+                self.expect(response.room_id, encrypted=encrypted, invited=invite)
+                return response.room_id
+            code = getattr(response, "status_code", None)
+            if encrypted and code in ("M_FORBIDDEN", "M_UNKNOWN", "M_INVALID_PARAM", "M_BAD_JSON"):
+                log.warning("the homeserver refused an encrypted room (%s); creating it without", code)
+                encrypted = False
+                continue
+            if code in ("M_FORBIDDEN", "M_NOT_FOUND", "M_BAD_JSON"):
+                raise PermanentSendError(str(code))
+            raise TransientSendError(f"room creation failed: {code}")
+
+    def _usable(self, room_id: str | None, user_id: str) -> bool:
+        if not room_id:
+            return False
+        if room_id in self._expect:
+            return True
+        room = self.client.rooms.get(room_id)
+        return room is not None and user_id in room.users
+
+    async def private_room(self, community: str, user_id: str, name: str, topic: str) -> str:
+        """The member's private room for this community, created on first need."""
+        key = private_key(community, user_id)
+        await self.first_sync.wait()
+        async with self._create_lock:
+            existing = await self._state.private_channel(key)
+            if self._usable(existing, user_id):
+                assert existing is not None
+                return existing
+            if existing:
+                log.info("private room %s is no longer shared with its member; opening another", existing)
+                await self.leave(existing)
+            room_id = await self.create(name=name, topic=topic, invite=(user_id,), direct=True)
+            await self.remember_private(room_id, community, user_id)
+            return room_id
+
+    async def remember_private(self, room_id: str, community: str, user_id: str) -> None:
+        await self._state.set_private_channel(private_key(community, user_id), room_id)
+        await self._state.put(f"private:{room_id}", private_key(community, user_id))
+        self.private[room_id] = PrivateRoom(community, user_id)
+        self.direct.pop(room_id, None)
+
+    async def forget_private(self, room_id: str) -> None:
+        """The member left their private room: the next private message opens a new one."""
+        known = self.private.get(room_id)
+        if known is None:
+            return
+        key = private_key(known.community, known.user_id)
+        if await self._state.private_channel(key) == room_id:
+            await self._state.set_private_channel(key, "")
+
+    async def remember_direct(self, room_id: str, inviter: str) -> None:
+        await self._state.put(f"direct:{room_id}", inviter)
+        self.direct[room_id] = inviter
+
+    async def pair_room(self, community: str, space_key: str) -> str | None:
+        return await self._state.pair_space(community, space_key)
+
+    async def open_pair_room(
+        self, community: str, space_key: str, members: tuple[str, ...], name: str, topic: str
+    ) -> str:
+        await self.first_sync.wait()
+        async with self._create_lock:
+            existing = await self._state.pair_space(community, space_key)
+            if existing and (existing in self._expect or existing in self.client.rooms):
+                return existing
+            room_id = await self.create(name=name, topic=topic, invite=members, direct=False)
+            await self._state.set_pair_space(community, space_key, room_id)
+            self.pairs[room_id] = PairRoom(community, space_key)
+            return room_id
+
+    async def close_pair_room(self, community: str, space_key: str, now: datetime) -> None:
+        room_id = await self._state.pair_space(community, space_key)
+        await self._state.close_pair_space(community, space_key, now)
+        if room_id:
+            self.pairs.pop(room_id, None)
+            await self.leave(room_id)
+
+    async def leave(self, room_id: str) -> None:
+        response = await with_rate_limit(lambda: self.client.room_leave(room_id), what="leaving a room")
+        if isinstance(response, ErrorResponse):
+            log.info("leaving %s: %s", room_id, response.status_code)

@@ -1,0 +1,69 @@
+"""`alongside run --adapter matrix`: log in, build the core, sync until told to stop.
+
+A wrong token, an unreachable homeserver or a bad `[matrix]` section raise ConfigError before
+anything else starts; the CLI prints its one line and exits with code 2. SIGINT and SIGTERM
+stop the bot gracefully: what was received is handled, what was queued is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from datetime import timedelta
+from pathlib import Path
+
+from adapters.matrix.adapter import MatrixAdapter
+from adapters.matrix.client import connect
+from alongside.runtime import build_core
+from bot.clock import SystemClock
+from bot.config import ConfigError, Settings
+from bot.scheduling.timeline import RealtimeDriver
+
+log = logging.getLogger(__name__)
+
+
+async def run_matrix(settings: Settings, *, db_path: Path | None, seed: int) -> int:
+    # nio's own logs are chatty at INFO and could name rooms in detail; keep them to warnings.
+    logging.getLogger("nio").setLevel(max(logging.WARNING, logging.getLogger().level))
+    client = await connect(settings.matrix, settings.matrix_access_token, settings.matrix_password)
+    core = None
+    adapter: MatrixAdapter | None = None
+    driver: RealtimeDriver | None = None
+    try:
+        clock = SystemClock()
+        core = await build_core(settings, clock, db_path=db_path, seed=seed)
+        driver = RealtimeDriver(
+            core.timeline,
+            clock,
+            grace=timedelta(minutes=settings.scheduling.grace_minutes),
+            after_each=core.app.deliver_pending,
+        )
+        adapter = MatrixAdapter(core.app, client, settings.matrix, clock=clock)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(signum, stop.set)
+        driver.start()
+        await adapter.start()
+        log.info("connected to %s as %s (device %s)", settings.matrix.homeserver, client.user_id, client.device_id)
+        stopping = asyncio.create_task(stop.wait())
+        failed = asyncio.create_task(adapter.stopped.wait())
+        await asyncio.wait({stopping, failed}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (stopping, failed):
+            task.cancel()
+        if adapter.fatal:
+            raise ConfigError([adapter.fatal])
+        log.info("stopping")
+        return 0
+    finally:
+        if driver is not None:
+            driver.shutdown()
+        if adapter is not None:
+            await adapter.stop()
+        else:
+            await client.close()
+        if core is not None:
+            await core.close()
