@@ -130,6 +130,8 @@ def make_resolver(
         by_local = {uid for uid, _ in members() if localpart(uid).lower() == name}
         if len(by_local) == 1:
             return by_local.pop()
+        if by_local:
+            return None  # ambiguous: ask for the full id rather than guess
         by_name = {uid for uid, shown in members() if (shown or "").strip().lower() == name}
         if len(by_name) == 1:
             return by_name.pop()

@@ -25,6 +25,7 @@ from bot.app import App
 from bot.clock import FakeClock
 from bot.config import MatrixSettings, Settings, load_settings
 from bot.scheduling.timeline import SimulatedDriver, Timeline
+from bot.storage.adapter_state import AdapterState
 from bot.storage.crypto import FieldCipher
 from bot.storage.db import Database
 from bot.texts.catalog import Catalog
@@ -85,6 +86,15 @@ class Bot:
     async def restart(self) -> None:
         await self.stop()
         await self.start()
+
+    async def set_state(self, key: str, value: str) -> None:
+        """Change the adapter's stored state while the bot is stopped."""
+        assert self.adapter is None, "stop the bot first"
+        db = await Database.open(self.db_path)
+        try:
+            await AdapterState(db, "matrix").put(key, value)
+        finally:
+            await db.close()
 
     async def advance(self, delta: timedelta) -> None:
         assert self.driver is not None and self.app is not None
