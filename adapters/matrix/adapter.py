@@ -97,7 +97,6 @@ SYNC_FILTER: dict[str, Any] = {
     },
 }
 BACKFILL_PAGES = 10  # a limited timeline is filled in from /messages, up to this many pages
-SEEN_KEEP = timedelta(days=14)
 NOTE_EVERY = timedelta(minutes=10)  # the undecryptable / unlinked notes, per room and member
 
 Job = Callable[[], Awaitable[Any]]
@@ -452,11 +451,15 @@ class MatrixAdapter:
         if content.get("msgtype") != "m.text" or is_edit(content):
             return
         where = self.where(room_id)
+        # Only the member's own private room with the bot takes commands without the prefix
+        # (and step-by-step answers); a pair room is the pair's conversation, read like a
+        # community room: prefixed commands only.
+        one_to_one = where.kind in ("private", "direct")
         private = where.kind != "room"
         if where.user is not None and event.sender != where.user:
             return  # a private room is one member's; nobody else's lines count there
         text = command_source(content)
-        command = command_text(text, self.prefix, private=private, groups=self.groups)
+        command = command_text(text, self.prefix, private=one_to_one, groups=self.groups)
         if command is None:
             return  # not for the bot: not read further, not stored
         if where.kind == "direct":
@@ -470,7 +473,7 @@ class MatrixAdapter:
             community = where.community
             community_name = await self._community_name(community)
         plain = False
-        if private and not text.strip().startswith(self.prefix):
+        if one_to_one and not text.strip().startswith(self.prefix):
             if first_word(text) not in self._dialog_words and await self._dialog_open(
                 community, event.sender
             ):
@@ -625,16 +628,12 @@ class MatrixAdapter:
         return found.locale if found is not None else "en"
 
     async def _ticker(self) -> None:
-        """Retry postponed deliveries now and then; forget old event ids."""
-        last_purge = None
+        """Retry postponed deliveries now and then. (Old event ids are forgotten by the core's
+        retention job, after [retention] seen_events_days.)"""
         while True:
             await asyncio.sleep(self.retry_seconds)
             try:
                 await self.app.deliver_pending()
-                now = self.clock.now()
-                if last_purge is None or now - last_purge > timedelta(hours=1):
-                    await self.state.forget_seen_before(now - SEEN_KEEP)
-                    last_purge = now
             except asyncio.CancelledError:
                 raise
             except Exception:

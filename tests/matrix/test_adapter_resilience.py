@@ -155,3 +155,40 @@ async def test_undecryptable_command_gets_a_private_note(synapse, matrix_localpa
     finally:
         await bot.stop()
         await kit.close_clients(sam)
+
+
+async def test_a_long_gap_is_filled_in_from_history(synapse, matrix_localpart, tmp_path):
+    """More messages arrived while the bot was away than one sync carries: the command among
+    them is still found (from the room's history) and handled once."""
+    sam = await kit.connect_member(synapse, matrix_localpart("sam"), tmp_path)
+    bot = await bk.start_bot(synapse, tmp_path, matrix_localpart("bot"))
+    try:
+        room = await bk.community_room(bot, [sam], encrypted=False)
+        await bk.say(sam, room, "!help")
+        private, _ = await bk.wait_bot(sam, bot.user_id, "Here is what you can use")
+        await bot.stop()
+        await bk.say(sam, room, "!help pair not-with")
+        for n in range(70):  # more than the sync filter's timeline limit (50)
+            await bk.say(sam, room, f"chatter {n}")
+        await bot.start()
+        await bk.wait_bot(sam, bot.user_id, "!pair not-with", room_id=private, timeout=30)
+        await bot.idle()
+        assert await bot.scalar("SELECT COUNT(*) FROM seen_events") == 2
+    finally:
+        await bot.stop()
+        await kit.close_clients(sam)
+
+
+async def test_a_revoked_token_stops_the_bot_with_one_clear_reason(synapse, matrix_localpart, tmp_path):
+    sam = await kit.connect_member(synapse, matrix_localpart("sam"), tmp_path)
+    bot = await bk.start_bot(synapse, tmp_path, matrix_localpart("bot"))
+    try:
+        await asyncio.to_thread(
+            synapse.request, "POST", "/_matrix/client/v3/logout", {}, access_token=bot.user.access_token
+        )
+        await asyncio.wait_for(bot.adapter.stopped.wait(), 30)
+        assert bot.adapter.fatal is not None and "M_UNKNOWN_TOKEN" in bot.adapter.fatal
+        assert bot.user.access_token not in bot.adapter.fatal
+    finally:
+        await bot.stop()
+        await kit.close_clients(sam)

@@ -126,6 +126,18 @@ async def test_pair_join_with_consent_and_a_round(synapse, matrix_localpart, tmp
         assert welcome.source["content"]["msgtype"] == "m.text"
         assert pair_room not in alex.client.rooms and pair_room not in alex.client.invited_rooms
 
+        # The pair's conversation is theirs: the bot reads only prefixed commands there, and
+        # answers them privately.
+        handled = await bot.scalar("SELECT COUNT(*) FROM seen_events")
+        await kit.wait_for_member(sam.client, pair_room, sam.user_id)
+        await bk.say(sam, pair_room, "hello jo, help me think about this week")
+        await bk.say(sam, pair_room, "!pair status")
+        sam_private, status = await bk.wait_bot(sam, bot.user_id, "Your current pair")
+        assert sam_private not in (pair_room, room)
+        await bot.idle()
+        assert await bot.scalar("SELECT COUNT(*) FROM seen_events") == handled + 1
+        assert [e.body for e in bk.bot_messages(sam, bot.user_id, room_id=pair_room)] == [welcome.body]
+
         await bot.advance(timedelta(days=15))  # past the round's end (14 days by default)
         await bk.wait_bot(sam, bot.user_id, "this space is closing", room_id=pair_room)
         await kit.wait_until(
