@@ -234,6 +234,11 @@ class PairAgreements:
         if ident is None:
             mine = await self.repo.for_member(db, ctx.member.id)
             if not mine:
+                # Until its text is deleted, a withdrawn agreement can still be read, and
+                # anything else gets the specific "it was withdrawn" answer.
+                everything = await self.repo.for_member(db, ctx.member.id, include_withdrawn=True)
+                if everything:
+                    return everything[-1]
                 raise Refusal("agreement.none")
             if len(mine) > 1:
                 ids = ", ".join(f"#{a.short_id}" for a in mine)

@@ -97,7 +97,8 @@ async def test_a_full_negotiation(harness):
     # The other party can still read it until it is deleted; nobody can change it.
     assert "withdrawn on" in await say(h, "sam", f"agreement view #{short_id}")
     assert "was withdrawn" in await say(h, "sam", f"agreement amend #{short_id} 3 more")
-    assert "not part of an agreement" in await say(h, "sam", "agreement view")
+    assert "withdrawn on" in await say(h, "sam", "agreement view")
+    assert "was withdrawn" in await say(h, "sam", "agreement edit 1 more")
 
 
 async def test_a_three_person_agreement_needs_all_three(harness):
@@ -151,6 +152,8 @@ async def test_declining_a_pair_closes_it_with_a_neutral_notice(harness):
     notice = notices(h)["alex"][0]
     assert "sam isn't joining" in notice and "No reason is asked for" in notice
     assert await status(h, short_id) == "withdrawn"
+    assert "was withdrawn" in await say(h, "alex", "agreement propose")
+    await h.advance(timedelta(days=31))
     assert "not part of an agreement" in await say(h, "alex", "agreement view")
 
 
