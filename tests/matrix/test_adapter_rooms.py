@@ -229,3 +229,67 @@ async def test_facilitator_commands_follow_power_levels(synapse, matrix_localpar
     finally:
         await bot.stop()
         await kit.close_clients(alex, sam)
+
+
+async def test_rooms_of_a_space_share_one_community(synapse, matrix_localpart, tmp_path):
+    alex = await kit.connect_member(synapse, matrix_localpart("alex"), tmp_path)
+    sam = await kit.connect_member(synapse, matrix_localpart("sam"), tmp_path)
+    bot = await bk.start_bot(synapse, tmp_path, matrix_localpart("bot"), share_space_community=True)
+    try:
+        created = await alex.client.room_create(name="our space", space=True, invite=[bot.user_id])
+        space = created.room_id
+        parent = {"type": "m.space.parent", "state_key": space, "content": {"via": ["localhost"], "canonical": True}}
+        rooms = []
+        for name in ("lounge", "circle"):
+            room_id = await kit.create_room(
+                alex.client, name=name, invite=[bot.user_id, sam.user_id], initial_state=[parent]
+            )
+            await kit.accept_invite(sam.client, room_id)
+            await kit.wait_for_member(alex.client, room_id, bot.user_id, timeout=30)
+            rooms.append(room_id)
+        await kit.wait_for_member(alex.client, space, bot.user_id, timeout=30)
+        lounge, circle = rooms
+
+        await bk.say(sam, lounge, "!pair join")
+        private, _ = await bk.wait_bot(sam, bot.user_id, "Would you like to join?")
+        await bk.say(sam, private, "yes")
+        await bk.wait_bot(sam, bot.user_id, "You're in", room_id=private)
+        await bk.say(sam, circle, "!pair status")
+        _, status = await bk.wait_bot(sam, bot.user_id, "You're in pairing", room_id=private)
+
+        # The space's creator is a facilitator in every room of it.
+        await bk.say(alex, circle, "!questions now")
+        await bk.wait_bot(sam, bot.user_id, "A question for the space", room_id=circle)
+        await bot.idle()
+        assert await bot.scalar("SELECT GROUP_CONCAT(external_id) FROM communities") == space
+    finally:
+        await bot.stop()
+        await kit.close_clients(alex, sam)
+
+
+async def test_a_private_file_arrives_encrypted(synapse, matrix_localpart, tmp_path):
+    from nio.crypto.attachments import decrypt_attachment
+
+    from bot.replies import Delivery, PrivateFile
+
+    sam = await kit.connect_member(synapse, matrix_localpart("sam"), tmp_path)
+    bot = await bk.start_bot(synapse, tmp_path, matrix_localpart("bot"))
+    try:
+        room = await bk.community_room(bot, [sam], encrypted=True)
+        await bk.say(sam, room, "!help")
+        private, _ = await bk.wait_bot(sam, bot.user_id, "Here is what you can use")
+        data = '{"what": "everything I keep about you"}'
+        await bot.adapter.deliver(
+            Delivery(9999, "matrix", room, PrivateFile(sam.user_id, "my-data.json", data, "Your data is attached."))
+        )
+        await bk.wait_bot(sam, bot.user_id, "Your data is attached.", room_id=private)
+        file_event = await kit.wait_for_event(
+            sam.client, private, lambda e: getattr(e, "body", "") == "my-data.json"
+        )
+        assert type(file_event).__name__ == "RoomEncryptedFile"
+        download = await sam.client.download(mxc=file_event.url)
+        plain = decrypt_attachment(download.body, file_event.key["k"], file_event.hashes["sha256"], file_event.iv)
+        assert plain.decode() == data
+    finally:
+        await bot.stop()
+        await kit.close_clients(sam)
