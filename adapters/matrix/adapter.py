@@ -325,6 +325,17 @@ class MatrixAdapter:
             events = list(info.timeline.events)
             if info.timeline.limited and info.timeline.prev_batch:
                 events = await self._backfill(room_id, info.timeline.prev_batch, since) + events
+            # In a room the bot has just joined, what was said before it came was not said to it.
+            for index in range(len(events) - 1, -1, -1):
+                event = events[index]
+                if (
+                    isinstance(event, RoomMemberEvent)
+                    and event.state_key == me
+                    and event.membership == "join"
+                    and event.prev_membership != "join"
+                ):
+                    events = events[index + 1 :]
+                    break
             for event in events:
                 if getattr(event, "sender", None) == me:
                     continue

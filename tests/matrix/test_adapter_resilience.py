@@ -192,3 +192,22 @@ async def test_a_revoked_token_stops_the_bot_with_one_clear_reason(synapse, matr
     finally:
         await bot.stop()
         await kit.close_clients(sam)
+
+
+async def test_what_was_said_before_the_bot_joined_is_not_for_it(synapse, matrix_localpart, tmp_path):
+    sam = await kit.connect_member(synapse, matrix_localpart("sam"), tmp_path)
+    bot = await bk.start_bot(synapse, tmp_path, matrix_localpart("bot"))
+    try:
+        room = await kit.create_room(sam.client, name="circle")
+        await bk.say(sam, room, "!help resources")  # the bot is not in the room yet
+        await kit.invite(sam.client, room, bot.user_id)
+        await kit.wait_for_member(sam.client, room, bot.user_id, timeout=30)
+        await bk.say(sam, room, "!help pair status")
+        private, _ = await bk.wait_bot(sam, bot.user_id, "!pair status")
+        await bot.idle()
+        await bk.quiet(0.5)
+        assert details(sam, bot.user_id, private, "resources") == []
+        assert await bot.scalar("SELECT COUNT(*) FROM seen_events") == 1
+    finally:
+        await bot.stop()
+        await kit.close_clients(sam)
