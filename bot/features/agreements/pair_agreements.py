@@ -66,6 +66,10 @@ JOB_KEY = "agreements:pair"
 FORM_LABEL_MAX = 45  # Discord's limit for a modal title or field label
 FORM_PARTS = (("1", "2", "3", "4", "5"), ("6", "7", "8", "9", "10"), ("11", DATE_STEP))
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Platforms whose adapters resolve a mention only to a member of the community (a Discord guild
+# member, a Matrix room member): someone mentioned there belongs even if they have not used the
+# bot yet. The console resolves any name, so there only members the bot has met count.
+MENTIONS_ARE_MEMBERS = frozenset({"discord", "matrix"})
 
 
 def prefix_for(platform: str) -> str:
@@ -401,6 +405,8 @@ class PairAgreements:
             invitees: list[Member] = []
             for user_id in wanted:
                 member = await self._members.find(tx, ctx.community.id, user_id)
+                if member is None and ctx.community.platform in MENTIONS_ARE_MEMBERS:
+                    member = await self._members.ensure(tx, ctx.community.id, user_id, "", ctx.now)
                 if member is None:
                     raise Refusal("agreement.start_not_member", name=user_id)
                 invitees.append(member)

@@ -268,3 +268,12 @@ async def test_a_button_on_a_text_platform_opens_the_dialog(harness):
 async def test_meet_helper_members_exist(harness):
     await meet(harness, "alex")
     assert await harness.db.fetchone("SELECT 1 FROM members WHERE platform_user_id = 'alex'") is not None
+
+
+async def test_on_discord_a_mentioned_member_who_never_used_the_bot_can_be_invited(harness):
+    h = harness
+    await h.app.context(discord(h, "alex"))
+    [answer] = await discord_say(h, "alex", "agreement start @123456789")
+    assert "asked 123456789 privately" in answer.text
+    prompts = [i for i in h.sink.take() if isinstance(i, ConfirmPrompt)]
+    assert [p.user_id for p in prompts] == ["123456789"]
