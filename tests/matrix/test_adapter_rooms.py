@@ -225,7 +225,26 @@ async def test_facilitator_commands_follow_power_levels(synapse, matrix_localpar
         )
         await bk.say(sam, room, "!questions now")
         await bk.wait_bot(sam, bot.user_id, "A question for the space", room_id=room)
-        await bk.wait_bot(sam, bot.user_id, "I've posted a question in #circle")
+        sam_private, _ = await bk.wait_bot(sam, bot.user_id, "I've posted a question in #circle")
+
+        # In a private room, the power level in the community's room still counts.
+        seen = bk.mark(sam)
+        await bk.say(alex, room, "!help")
+        alex_private, listing = await bk.wait_bot(alex, bot.user_id, "Here is what you can use")
+        assert "!questions now" in listing.body and "!setup" in listing.body
+        await bk.say(alex, alex_private, "questions now")
+        await bk.wait_bot(sam, bot.user_id, "A question for the space", room_id=room, after=seen)
+        content["users"][sam.user_id] = 0
+        await alex.client.room_put_state(room, "m.room.power_levels", content)
+        await kit.wait_until(
+            sam.client,
+            lambda: bot_rooms[room].power_levels.get_user_level(sam.user_id) == 0,
+            20,
+            "the bot to see the lowered power level",
+        )
+        seen = bk.mark(sam)
+        await bk.say(sam, sam_private, "questions now")
+        await bk.wait_bot(sam, bot.user_id, "is for the space's facilitators", after=seen)
     finally:
         await bot.stop()
         await kit.close_clients(alex, sam)
@@ -293,3 +312,29 @@ async def test_a_private_file_arrives_encrypted(synapse, matrix_localpart, tmp_p
     finally:
         await bot.stop()
         await kit.close_clients(sam)
+
+
+async def test_a_dm_opened_by_a_member_becomes_their_private_room(synapse, matrix_localpart, tmp_path):
+    sam = await kit.connect_member(synapse, matrix_localpart("sam"), tmp_path)
+    newcomer = await kit.connect_member(synapse, matrix_localpart("newcomer"), tmp_path)
+    bot = await bk.start_bot(synapse, tmp_path, matrix_localpart("bot"))
+    try:
+        room = await bk.community_room(bot, [sam], encrypted=False)
+        await bk.say(sam, room, "!pair status")
+        await bk.wait_bot(sam, bot.user_id, "pair")
+        dm = await kit.create_room(sam.client, invite=[bot.user_id], direct=True, encrypted=True)
+        await kit.wait_for_member(sam.client, dm, bot.user_id, timeout=30)
+        await kit.trust_all_devices(sam.client, [bot.user_id])
+        await bk.say(sam, dm, "help resources")
+        await bk.wait_bot(sam, bot.user_id, "!resources", room_id=dm)
+
+        # Someone the bot knows in no community gets a pointer, and nothing else happens.
+        other = await kit.create_room(newcomer.client, invite=[bot.user_id], direct=True)
+        await kit.wait_for_member(newcomer.client, other, bot.user_id, timeout=30)
+        await bk.say(newcomer, other, "help")
+        await bk.wait_bot(newcomer, bot.user_id, "I work in community rooms", room_id=other)
+        await bot.idle()
+        assert await bot.scalar("SELECT COUNT(*) FROM members WHERE platform_user_id = ?", (newcomer.user_id,)) == 0
+    finally:
+        await bot.stop()
+        await kit.close_clients(sam, newcomer)
