@@ -565,7 +565,11 @@ class PairAgreements:
             if step is None:
                 raise Refusal("agreement.section_needed", id=row.short_id)
             value = self._value(ctx, step, text)
-            return await self._apply_changes(tx, ctx, row, {step: value})
+            intents = await self._apply_changes(tx, ctx, row, {step: value})
+        if not ctx.invocation.private and ctx.invocation.community.platform not in FORM_PLATFORMS:
+            # Typed in a shared channel, the words were visible there; say so, gently.
+            intents.append(Answer(ctx.t("agreement.typed_in_channel")))
+        return intents
 
     def _check_editable(self, row: AgreementRow) -> None:
         if row.status is Status.WITHDRAWN:
@@ -819,8 +823,14 @@ class PairAgreements:
 
     async def _on_withdraw_confirmed(self, tx: Tx, ctx: Ctx, payload: dict[str, Any], yes: bool) -> list[Intent]:
         row = await self.repo.get(tx, int(payload.get("agreement", 0)))
-        if row is None or row.community_id != ctx.community.id or ctx.member.id not in row.joined:
-            raise Refusal("agreement.no_such")
+        if (
+            row is None
+            or row.community_id != ctx.community.id
+            or ctx.member.id not in row.joined
+            or row.status is Status.WITHDRAWN
+        ):
+            # Answered, so the question is used up either way; nothing else happens.
+            return [Answer(ctx.t("agreement.no_such"))]
         if not yes:
             return [Answer(ctx.t("agreement.withdraw_kept", id=row.short_id))]
         return await self._withdraw(tx, ctx, row)

@@ -277,3 +277,16 @@ async def test_on_discord_a_mentioned_member_who_never_used_the_bot_can_be_invit
     assert "asked 123456789 privately" in answer.text
     prompts = [i for i in h.sink.take() if isinstance(i, ConfirmPrompt)]
     assert [p.user_id for p in prompts] == ["123456789"]
+
+
+async def test_a_withdraw_confirmation_for_an_agreement_already_ended_is_used_up(harness):
+    h = harness
+    short_id = await discord_pair(h)
+    await discord_say(h, "alex", "agreement edit 1 words")
+    await discord_say(h, "alex", "agreement propose")
+    [sent] = h.sink.take()
+    await h.app.press_button(discord(h, "sam"), sent.buttons[2][0])
+    await discord_say(h, "alex", "agreement withdraw")
+    assert "can't find that agreement" in answers(await discord_say(h, "sam", "yes"))[0]
+    assert "nothing waiting" in answers(await discord_say(h, "sam", "yes"))[0]
+    assert await status(h, short_id) == "withdrawn"

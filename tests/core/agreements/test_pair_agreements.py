@@ -453,3 +453,10 @@ async def test_notices_to_others_are_private_messages_only(harness):
         assert isinstance(intent, PrivateMessage | ActionButtons | ConfirmPrompt)
     for intent in await h.run("alex", "agreement view", channel="circle"):
         assert isinstance(intent, Answer) and intent.private
+
+
+async def test_words_typed_in_a_channel_get_a_gentle_note(harness):
+    h = harness
+    await start_pair(h)
+    assert "can be read there" in await say(h, "alex", "agreement edit 1 words", private=False)
+    assert "can be read there" not in await say(h, "alex", "agreement edit 2 words")
