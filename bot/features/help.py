@@ -17,6 +17,9 @@ COMMANDS = (CommandSpec("help", "commands.help", (Arg("command", ArgType.TEXT, r
 class HelpFeature:
     def __init__(self, registry: Registry) -> None:
         self._registry = registry
+        # The overview depends only on these (the registry and the prompts never change while
+        # running), and `help` is the command members run most: render it once per kind.
+        self._overviews: dict[tuple[str, str, bool], str] = {}
 
     def bind(self, registry: Registry) -> None:
         registry.bind("help", self.help)
@@ -48,13 +51,19 @@ class HelpFeature:
                     )
                 )
             ]
+        key = (ctx.locale, ctx.prefix, ctx.is_facilitator)
+        if key not in self._overviews:
+            self._overviews[key] = self._overview(ctx)
+        return [Answer(self._overviews[key])]
+
+    def _overview(self, ctx: Ctx) -> str:
         lines = [ctx.t("help.intro")]
-        visible = self.visible(ctx)
+        visible = {spec.name for spec in self.visible(ctx)}  # a set: `in` on specs compares fields
         sections: dict[str, list[CommandSpec]] = {}
         for group, specs in self._registry.groups().items():
             # Groups may share a heading (yes and no are both "Answering me").
             heading = ctx.t(f"help.group.{group.replace('-', '_')}")
-            sections.setdefault(heading, []).extend(spec for spec in specs if spec in visible)
+            sections.setdefault(heading, []).extend(spec for spec in specs if spec.name in visible)
         for heading, shown in sections.items():
             if not shown:
                 continue
@@ -66,4 +75,4 @@ class HelpFeature:
             )
         lines.append("")
         lines.append(ctx.t("help.outro"))
-        return [Answer("\n".join(lines))]
+        return "\n".join(lines)
