@@ -94,6 +94,7 @@ class DiscordAdapter:
         self._delivery: asyncio.Task[None] | None = None
         self._again = False
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._yes, self._no = self.t("discord.yes"), self.t("discord.no")
         self.handled = 0  # interactions handled (for tests and the benchmark)
         self._closing = False
         app.attach_sink(self)
@@ -370,15 +371,22 @@ class DiscordAdapter:
     async def _reply(
         self, interaction: discord.Interaction, inv: Invocation, work: Awaitable[list[Intent]], *, modal_ok: bool
     ) -> None:
-        task = asyncio.ensure_future(work)
-        done, _ = await asyncio.wait({task}, timeout=self.settings.defer_after)
-        deferred = False
-        if not done:
+        deferring: asyncio.Future[Any] | None = None
+
+        def defer() -> None:
             # Still working: tell Discord so within its 3 seconds, then finish with follow-ups.
-            await interaction.response.defer(ephemeral=True, thinking=True)
-            deferred = True
-        intents = await task
-        await self._answer(interaction, inv, intents, deferred=deferred, modal_ok=modal_ok)
+            nonlocal deferring
+            deferring = asyncio.ensure_future(interaction.response.defer(ephemeral=True, thinking=True))
+
+        # A timer rather than a task: the usual fast answer costs no extra scheduling.
+        timer = asyncio.get_running_loop().call_later(self.settings.defer_after, defer)
+        try:
+            intents = await work
+        finally:
+            timer.cancel()
+        if deferring is not None:
+            await deferring
+        await self._answer(interaction, inv, intents, deferred=deferring is not None, modal_ok=modal_ok)
         self.kick_delivery()
 
     async def _answer(
@@ -393,11 +401,7 @@ class DiscordAdapter:
         guild_id = int(inv.community.external_id)
         outside = interaction.guild_id != guild_id  # a DM: ids must carry their server
         plan = plan_reply(
-            intents,
-            inv.actor.user_id,
-            yes=self.t("discord.yes"),
-            no=self.t("discord.no"),
-            guild_id=guild_id if outside else None,
+            intents, inv.actor.user_id, yes=self._yes, no=self._no, guild_id=guild_id if outside else None
         )
         if plan.form is not None:
             if modal_ok and not deferred and not plan.pieces:
