@@ -25,6 +25,7 @@ import discord
 from adapters.discord.autocomplete import suggestions
 from adapters.discord.client import AlongsideClient, make_client
 from adapters.discord.outgoing import Outgoing, message_kwargs
+from adapters.discord.personal_data import DiscordData
 from adapters.discord.render import (
     FORM_PREFIX,
     NO_PREFIX,
@@ -87,8 +88,17 @@ class DiscordAdapter:
             app.registry.specs(), app.catalog, facilitator_hint=settings.facilitator_rule == "manage-server"
         )
         self.outgoing = Outgoing(
-            self.client, self.state, app.cipher, self.t, self._community, self._form_opener
+            self.client, self.state, app.cipher, self.t, self._community, self._form_opener, app.clock
         )
+        # Take part in `mydata export/forget` and retention, when the core offers it.
+        source = getattr(app, "_discord_personal_data", None)
+        add_source = getattr(getattr(app, "mydata", None), "add_source", None)
+        if source is not None:
+            source.outgoing = self.outgoing  # a new adapter on the same core (a reconnect)
+        elif add_source is not None:
+            source = DiscordData(app.db, self.outgoing)
+            add_source(source)
+            app._discord_personal_data = source  # type: ignore[attr-defined]
         self._seen = _Seen()
         self._forms: OrderedDict[str, tuple[str, str, FormRequest]] = OrderedDict()
         self._delivery: asyncio.Task[None] | None = None

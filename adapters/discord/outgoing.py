@@ -29,6 +29,7 @@ import discord
 
 from adapters.discord.render import Piece, personal_pieces, recipient, split_text
 from adapters.discord.views import build_view
+from bot.clock import Clock
 from bot.outbox import TransientDeliveryError
 from bot.replies import (
     Answer,
@@ -74,7 +75,9 @@ class Outgoing:
         text: Callable[..., str],
         community_lookup: Callable[[str], Awaitable[Any]],
         form_opener: Callable[[int | str, FormRequest], Piece],
+        clock: Clock,
     ) -> None:
+        self._clock = clock
         self._client = client
         self._state = state
         self._cipher = cipher
@@ -304,7 +307,7 @@ class Outgoing:
                     log.warning("could not archive a pair's thread in server %s", guild_id)
             except discord.NotFound:
                 pass
-        await self._state.close_pair_space(str(guild_id), space_key, discord.utils.utcnow())
+        await self._state.close_pair_space(str(guild_id), space_key, self._clock.now())
 
     # -- messages kept for members whose DMs are closed ------------------------------------------
 
@@ -320,6 +323,7 @@ class Outgoing:
         async with self._missed_lock:
             raw = await self._state.get(key)
             kept = json.loads(raw) if raw else {"items": [], "dropped": 0}
+            kept.setdefault("since", self._clock.now().isoformat())
             kept["items"].append(base64.b64encode(blob).decode())
             extra = len(kept["items"]) - MISSED_KEEP
             if extra > 0:
@@ -330,6 +334,21 @@ class Outgoing:
             if key not in index:
                 index.add(key)
                 await self._state.put(MISSED_INDEX, json.dumps(sorted(index)))
+
+    def read_kept(self, raw: str | None) -> list[Intent]:
+        kept = json.loads(raw) if raw else {"items": []}
+        out = []
+        for item in kept.get("items", []):
+            try:
+                out.append(intent_from_json(self._cipher.decrypt(base64.b64decode(item), MISSED_PURPOSE)))
+            except Exception:
+                log.warning("a kept message could not be read; skipped")
+        return out
+
+    def forgotten(self, keys: list[str]) -> None:
+        """Keys deleted behind the index's back (mydata forget, retention): drop them from it."""
+        if self._missed is not None:
+            self._missed.difference_update(keys)
 
     async def has_missed(self, guild_id: int | str, user_id: str) -> bool:
         return f"missed:{guild_id}:{user_id}" in await self._index()
@@ -342,20 +361,18 @@ class Outgoing:
             if key not in index:
                 return []
             raw = await self._state.get(key)
-            await self._state.put(key, "")
+            if raw:
+                await self._state.put(key, "")
             index.discard(key)
             await self._state.put(MISSED_INDEX, json.dumps(sorted(index)))
-        kept = json.loads(raw) if raw else {"items": [], "dropped": 0}
+        if not raw:
+            return []
+        kept = json.loads(raw)
         pieces = [Piece(self._text("discord.dms_closed"))]
         if kept.get("dropped"):
             pieces.append(Piece(self._text("discord.dms_closed_more", count=kept["dropped"])))
-        for item in kept["items"]:
-            try:
-                intent = intent_from_json(self._cipher.decrypt(base64.b64decode(item), MISSED_PURPOSE))
-            except Exception:
-                log.warning("a kept message could not be read; skipped")
-                continue
-            # Pressed inside the same server, so ids need not carry it; wrapping keeps them exact.
+        for intent in self.read_kept(raw):
+            # Ids carry the server, as in a DM, so the buttons act exactly where they belong.
             pieces.extend(self.member_pieces(guild_id, intent, dm=True))
         return [Piece(p.text, True, p.buttons, p.file) for p in pieces]
 

@@ -18,6 +18,7 @@ import discord
 
 from adapters.discord.adapter import DiscordAdapter
 from adapters.discord.client import configure_discord_endpoints, make_client
+from adapters.discord.invite import invite_url
 from adapters.discord.sync import login, scopes, token_from, unsynced
 from alongside.runtime import build_core
 from bot.clock import SystemClock
@@ -47,7 +48,7 @@ async def run_discord(settings: Settings, *, db_path: Path | None, seed: int) ->
     client = make_client(settings.discord)
     try:
         # Credentials first: a refused token or an unreachable Discord creates nothing locally.
-        await login(client, token, settings.discord)
+        application_id = await login(client, token, settings.discord)
     except BaseException:
         await client.close()
         raise
@@ -62,6 +63,7 @@ async def run_discord(settings: Settings, *, db_path: Path | None, seed: int) ->
     retry: asyncio.Task[None] | None = None
     loop = asyncio.get_running_loop()
     try:
+        log.info("invite URL for this application: %s", invite_url(application_id))
         await warn_if_unsynced(adapter)
 
         async def after_job() -> None:
