@@ -1,15 +1,14 @@
 """Persistent views (buttons) and modals (forms), built from render's plain descriptions.
 
-Every button is a `CoreButton`: a discord.py DynamicItem, so presses reach the adapter after a
-restart too, and nothing per message is kept in memory. A press is only a request: the core
-re-checks in storage that the presser may do it.
+Every press is dispatched by `CoreButton`, a discord.py DynamicItem registered once at start, so
+presses reach the adapter after a restart too, and nothing per message is kept in memory. A
+press is only a request: the core re-checks in storage that the presser may do it.
 """
 
 from __future__ import annotations
 
 import discord
 
-from adapters.discord.client import CoreButton
 from adapters.discord.payload_limits import (
     MAX_INPUT_LABEL,
     MAX_INPUT_LENGTH,
@@ -20,16 +19,33 @@ from adapters.discord.render import Button, button_rows
 from bot.replies import FormRequest
 
 
+class SentView(discord.ui.View):
+    """Buttons as sent: a description only. discord.py keeps no per-message state for it (no
+    view store entry, no timeout), so nothing grows with every message and nothing expires.
+    Presses are dispatched by the one registered `CoreButton` (a DynamicItem), which is never
+    unregistered: discord.py drops a view's dynamic items from its store when that view times
+    out, which is what a stored ephemeral view does after 15 minutes."""
+
+    def __init__(self) -> None:
+        super().__init__(timeout=None)
+
+    def is_finished(self) -> bool:
+        return True
+
+    def is_dispatchable(self) -> bool:
+        return False
+
+
 def build_view(buttons: tuple[Button, ...]) -> discord.ui.View | None:
     if not buttons:
         return None
-    view = discord.ui.View(timeout=None)
+    view = SentView()
     for row, items in enumerate(button_rows(buttons)):
         for button in items:
             style = discord.ButtonStyle.primary if button.primary else discord.ButtonStyle.secondary
-            item = CoreButton(button.custom_id, button.label, style)
-            item.row = row
-            view.add_item(item)
+            view.add_item(
+                discord.ui.Button(label=button.label[:80] or None, custom_id=button.custom_id, style=style, row=row)
+            )
     return view
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from adapters.discord.client import CoreButton
 from tests.discord.conftest import Bot, all_buttons, buttons, last_with_buttons, texts
 
 EPHEMERAL = 1 << 6
@@ -83,6 +84,11 @@ async def test_pair_agreement_negotiated_with_modals_and_buttons(bot: Bot) -> No
     # nothing about the agreement was ever posted where others could read it
     assert all("listened" not in m["content"] for m in bot.posts(bot.circle))
     assert bot.server.unhandled == []
+    # discord.py keeps nothing per sent message, and the one persistent item stays registered
+    # (a stored ephemeral view would unregister it when it timed out after 15 minutes)
+    store = bot.adapter.client._connection._view_store
+    assert list(store._dynamic_items.values()) == [CoreButton]
+    assert not any(store._views.values()) and store._synced_message_views == {}
 
 
 async def test_persistent_button_survives_a_restart_between_proposal_and_acceptance(bot: Bot) -> None:

@@ -10,7 +10,8 @@ import pytest
 
 from adapters.discord.tree import TIMEZONE_OPTION
 from bot.commands.spec import Arg, ArgType, CommandSpec, Who
-from tests.discord.conftest import Bot, texts
+from bot.replies import Answer, PrivateFile
+from tests.discord.conftest import Bot, all_buttons, texts
 
 EPHEMERAL = 1 << 6
 
@@ -195,3 +196,58 @@ async def test_answers_are_ephemeral(bot: Bot, who: str) -> None:
     handle = await bot.slash(who, "resources")
     assert handle.ephemeral
     assert bot.posts(bot.circle) == []
+
+
+async def test_a_form_after_a_deferral_comes_as_a_button_that_opens_it(bot: Bot, monkeypatch) -> None:
+    assert bot.adapter is not None
+    await bot.say("alice", "agreement start", {"member": bot.uid("bob")})
+    bot.adapter.settings = bot.adapter.settings.model_copy(update={"defer_after": 0.05})
+    real = bot.app.handle_structured
+
+    async def slow(*args):
+        await asyncio.sleep(0.2)
+        return await real(*args)
+
+    monkeypatch.setattr(bot.app, "handle_structured", slow)
+    handle = await bot.slash("alice", "agreement edit", {"section": "2"})
+    assert (await handle.response()).json["type"] == 5  # deferred: a modal can't follow that
+    opener = next(cid for cid in all_buttons(handle).values() if "~form:" in cid)
+    assert "Open the form" in all_buttons(handle)
+    opened = await bot.press("alice", opener)
+    assert (await opened.response()).json["type"] == 9
+    assert [c["custom_id"] for row in opened.modal["components"] for c in row["components"]] == ["2"]
+    # the opener is alice's alone
+    assert "isn't open any more" in texts(await bot.press("bob", opener))
+
+
+async def test_public_answers_and_files(bot: Bot, monkeypatch) -> None:
+    assert bot.adapter is not None
+    uid = str(bot.uid("alice"))
+
+    async def answers(inv, name, options, resolve):
+        return [
+            Answer("Shared with the channel.", private=False),
+            PrivateFile(uid, "mine.json", '{"kept": []}', "Everything I hold about you."),
+        ]
+
+    monkeypatch.setattr(bot.app, "handle_structured", answers)
+    quick = await bot.slash("alice", "resources")
+    assert not quick.ephemeral and quick.original_message["content"] == "Shared with the channel."
+    upload = quick.followups()[-1]
+    assert upload.json["flags"] & EPHEMERAL and upload.files[0].filename == "mine.json"
+    assert upload.files[0].data == b'{"kept": []}'
+
+    bot.adapter.settings = bot.adapter.settings.model_copy(update={"defer_after": 0.05})
+
+    async def slow(*args):
+        await asyncio.sleep(0.2)
+        return await answers(*args)
+
+    monkeypatch.setattr(bot.app, "handle_structured", slow)
+    late = await bot.slash("alice", "resources")
+    assert late.ephemeral  # the deferral is always private...
+    await late.wait_followups(2)
+    public = [r for r in late.followups() if r.json.get("content") == "Shared with the channel."]
+    assert public and not public[0].json.get("flags", 0) & EPHEMERAL  # ...a public answer is not
+    deleted = bot.server.requests_to("DELETE", f"/webhooks/{bot.server.application_id}/{late.token}/messages/@original")
+    assert deleted and deleted[0].ok
