@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 from datetime import UTC, datetime
+from logging.handlers import TimedRotatingFileHandler
 from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings, resolve_config_path
@@ -62,6 +63,23 @@ def _parse_start(text: str | None) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+def _configure_logging(settings: Settings) -> None:
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if settings.log_file is not None:
+        settings.log_file.parent.mkdir(parents=True, exist_ok=True)
+        # Rotated at midnight; files older than the retention setting are deleted.
+        handlers.append(
+            TimedRotatingFileHandler(
+                settings.log_file, when="midnight", backupCount=settings.retention.log_days, utc=True
+            )
+        )
+    logging.basicConfig(
+        level=getattr(logging, settings.log_level),
+        handlers=handlers,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     problems: list[str] = []
     try:
@@ -101,11 +119,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return _fail(error.problems)
     except ValueError:
         return _fail([f"--start: '{args.start}' is not a date and time like 2026-01-05T09:00"])
-    logging.basicConfig(
-        level=getattr(logging, settings.log_level),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    _configure_logging(settings)
     if args.adapter == "console":
         logging.getLogger().setLevel(max(logging.WARNING, getattr(logging, settings.log_level)))
         from adapters.console.runner import run_console

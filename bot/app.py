@@ -27,8 +27,11 @@ from bot.context import Ctx, Invocation
 from bot.errors import Refusal
 from bot.features.agreements import AgreementsFeature
 from bot.features.confirmations import Confirmations
+from bot.features.core_data import CoreData
 from bot.features.dialogs import Dialogs
 from bot.features.help import HelpFeature
+from bot.features.member_data import AgreementsData, PairingData
+from bot.features.mydata import MyDataFeature
 from bot.features.pairing import CheckinFeature, PairingFeature
 from bot.features.questions import QuestionsFeature
 from bot.features.resources import ResourcesFeature
@@ -116,9 +119,29 @@ class App:
             settings=settings,
             seed=seed,
         )
+        retention = settings.retention
+        self.mydata = MyDataFeature(
+            db=db,
+            clock=clock,
+            cipher=cipher,
+            outbox=self.outbox,
+            timeline=timeline,
+            confirmations=self.confirmations,
+            sources=[
+                CoreData(
+                    db,
+                    cipher,
+                    receipts=timedelta(days=retention.delivery_receipts_days),
+                    seen_events=timedelta(days=retention.seen_events_days),
+                    decisions=timedelta(days=retention.suggestion_decisions_days),
+                ),
+                PairingData(self.pairing, timedelta(days=settings.pairing.retention_days)),
+                AgreementsData(self.agreements, db),
+            ],
+        )
         self.features: list[Any] = [self.help, self.setup, self.questions, self.confirmations]
         self.features += [self.checkins, self.pairing]
-        self.features += [self.dialogs, self.agreements, self.resources]
+        self.features += [self.dialogs, self.agreements, self.resources, self.mydata]
         for feature in self.features:
             feature.bind(self.registry)
         missing = self.registry.unbound()

@@ -218,6 +218,20 @@ class MatrixSettings(Section):
         return value
 
 
+class RetentionSettings(Section):
+    """How long things are kept (a daily job purges what is past them). Pairing history and
+    withdrawn agreements have their own settings: [pairing] and [agreements] retention_days."""
+
+    # Delivery receipts (the outbox rows left once a message was delivered, without content).
+    delivery_receipts_days: int = Field(7, ge=1, le=365)
+    # Platform event ids remembered so each event is handled at most once.
+    seen_events_days: int = Field(30, ge=1, le=365)
+    # Declined question suggestions (their text is deleted at once; this is the bare record).
+    suggestion_decisions_days: int = Field(180, ge=1, le=3650)
+    # Log files, when log_file is set (rotated daily; older files are deleted).
+    log_days: int = Field(14, ge=1, le=365)
+
+
 class ConsoleSettings(Section):
     community: str = "demo"
     channel: str = "circle"
@@ -235,6 +249,8 @@ class Settings(BaseSettings):
 
     prompts_dir: Path = DEFAULT_PROMPTS_DIR
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Also write logs to this file, rotated daily and kept for [retention] log_days.
+    log_file: Path | None = None
     storage: StorageSettings = StorageSettings()
     community: CommunityDefaults = CommunityDefaults()
     duty_of_care: DutyOfCare = DutyOfCare()
@@ -243,6 +259,7 @@ class Settings(BaseSettings):
     questions: QuestionSettings = QuestionSettings()
     agreements: AgreementSettings = AgreementSettings()
     pairing: PairingSettings = PairingSettings()
+    retention: RetentionSettings = RetentionSettings()
     console: ConsoleSettings = ConsoleSettings()
     discord: DiscordSettings = DiscordSettings()
     matrix: MatrixSettings = MatrixSettings()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.commands.spec import CommandSpec
-from bot.features import confirmations, dialogs, help, questions, resources, setup
+from bot.features import confirmations, dialogs, help, mydata, questions, resources, setup
 from bot.features.agreements import commands as agreements
 from bot.features.pairing import commands as pairing
 
@@ -18,4 +18,5 @@ def all_commands() -> tuple[CommandSpec, ...]:
         *resources.COMMANDS,
         *dialogs.COMMANDS,
         *pairing.COMMANDS,
+        *mydata.COMMANDS,
     )

@@ -71,10 +71,12 @@ class Database:
 
     async def migrate(self, target_version: int | None = None) -> list[int]:
         """Apply every migration above the current version (up to `target_version`)."""
-        current = await self.schema_version()
+        await self.schema_version()  # creates the table on a new database
+        done = {row[0] for row in await self.fetchall("SELECT version FROM schema_version")}
         applied = []
         for version, name, sql in available_migrations():
-            if version <= current or (target_version is not None and version > target_version):
+            # Every missing migration runs, even one numbered below the newest applied.
+            if version in done or (target_version is not None and version > target_version):
                 continue
             async with self.transaction() as tx:
                 # executescript would COMMIT our transaction; run statement by statement instead.

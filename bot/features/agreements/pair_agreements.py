@@ -945,11 +945,12 @@ class PairAgreements:
             row = await self._resolve(tx, ctx, args.get("id"), "agreement withdraw")
             return await self._withdraw(tx, ctx, row)
 
-    async def _withdraw(self, tx: Tx, ctx: Ctx, row: AgreementRow) -> list[Intent]:
+    async def _withdraw(self, tx: Tx, ctx: Ctx, row: AgreementRow, *, erase_now: bool = False) -> list[Intent]:
         self._transition(state.withdraw, row, ctx.member.id)
         await self.repo.event(tx, row.id, ctx.now, ctx.member.id, "withdrawn")
         await self._close(tx, ctx.now, row)
-        days = self._settings.retention_days
+        # `mydata forget` deletes the agreement at once, so the notice must not promise 30 days.
+        days = 0 if erase_now else self._settings.retention_days
         others = [m for m in row.ordered_joined if m != ctx.member.id]
         await self._notify(
             tx,
@@ -957,7 +958,12 @@ class PairAgreements:
             others,
             lambda member: PrivateMessage(
                 member.platform_user_id,
-                ctx.t("agreement.withdrawn_notice", name=ctx.member.label, id=row.short_id, days=days),
+                ctx.t(
+                    "agreement.withdrawn_notice" if days else "agreement.withdrawn_notice_now",
+                    name=ctx.member.label,
+                    id=row.short_id,
+                    days=days,
+                ),
             ),
         )
         return [Answer(ctx.t("agreement.withdrawn" if days else "agreement.withdrawn_now", id=row.short_id, days=days))]
@@ -1158,7 +1164,7 @@ class PairAgreements:
                     await self._decline(tx, ctx, row)
                 continue
             if row.status is not Status.WITHDRAWN:
-                await self._withdraw(tx, ctx, row)
+                await self._withdraw(tx, ctx, row, erase_now=True)
             await self.repo.purge(tx, row.id)
             self._forget_due(row.id)
 

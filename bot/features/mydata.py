@@ -1,0 +1,145 @@
+"""`mydata export` and `mydata forget`: every member can take or erase what Alongside holds about
+them in a community, and a daily job purges what is past its retention period.
+
+Forget uses the generic confirmation step. It erases the member's own answers, preferences,
+not-with entries they made, suggestions, consents and pending steps, withdraws each agreement they
+were in (the others get a neutral notice), and finally the member row itself; what must remain for
+others stays, unattributed (an approved, published question). SQLite's secure_delete is on and the
+WAL is checkpointed afterwards, so erased text does not linger in free pages."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from bot.clock import Clock
+from bot.commands.registry import Registry
+from bot.commands.spec import CommandSpec, Where
+from bot.context import Ctx
+from bot.features.confirmations import Confirmations
+from bot.features.personal_data import PersonalDataSource
+from bot.outbox import Outbox
+from bot.replies import Answer, Intent, PrivateFile
+from bot.scheduling.timeline import Job, Timeline
+from bot.storage.crypto import FieldCipher
+from bot.storage.db import Database, Tx
+
+log = logging.getLogger(__name__)
+
+COMMANDS = (
+    CommandSpec("mydata export", "commands.mydata_export", where=Where.PRIVATE),
+    CommandSpec("mydata forget", "commands.mydata_forget", where=Where.PRIVATE),
+)
+
+FORGET_ACTION = "mydata.forget"
+PURGE_AT = time(3, 15)  # daily, UTC: a quiet hour for most spaces
+
+
+class MyDataFeature:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        clock: Clock,
+        cipher: FieldCipher,
+        outbox: Outbox,
+        timeline: Timeline,
+        confirmations: Confirmations,
+        sources: list[PersonalDataSource],
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._cipher = cipher
+        self._outbox = outbox
+        self._timeline = timeline
+        self._confirmations = confirmations
+        self._sources = sources
+        confirmations.on(FORGET_ACTION, self._forget_confirmed)
+
+    def add_source(self, source: PersonalDataSource) -> None:
+        self._sources.append(source)
+
+    def bind(self, registry: Registry) -> None:
+        registry.bind("mydata export", self.export)
+        registry.bind("mydata forget", self.forget)
+
+    async def start(self) -> None:
+        self._timeline.put(Job("retention:daily", self._next_purge, self.purge))
+
+    # -- export --------------------------------------------------------------------------------
+
+    async def export(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
+        document: dict[str, Any] = {
+            "format": "alongside-export-1",
+            "exported_at": ctx.now.isoformat(),
+            "community": {"platform": ctx.community.platform, "id": ctx.community.external_id},
+            "member": {
+                "platform_user_id": ctx.member.platform_user_id,
+                "display_name": ctx.member.display_name,
+            },
+        }
+        counts = []
+        for source in self._sources:
+            section = await source.export_member(ctx)
+            document[source.name] = section
+            counts.append(
+                ctx.t("mydata.summary_line", section=source.name, items=sum(_count(v) for v in section.values()))
+            )
+        summary = ctx.t("mydata.export_summary", lines="\n".join(counts))
+        filename = f"alongside-{ctx.community.platform}-{ctx.now:%Y%m%d}.json"
+        content = json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True)
+        return [PrivateFile(ctx.member.platform_user_id, filename, content, summary)]
+
+    # -- forget --------------------------------------------------------------------------------
+
+    async def forget(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
+        async with self._db.transaction() as tx:
+            prompt = await self._confirmations.request(
+                tx,
+                ctx.community.id,
+                ctx.member.id,
+                ctx.member.platform_user_id,
+                FORGET_ACTION,
+                {},
+                ctx.t("mydata.forget_confirm"),
+                ctx.t("mydata.forget_yes"),
+                ctx.t("mydata.forget_no"),
+            )
+        return [prompt]
+
+    async def _forget_confirmed(self, tx: Tx, ctx: Ctx, payload: dict[str, Any], yes: bool) -> list[Intent]:
+        if not yes:
+            return [Answer(ctx.t("mydata.forget_kept"))]
+        for source in self._sources:
+            await source.forget_member(tx, ctx)
+        # Rows that only point at the member go with them (ON DELETE CASCADE / SET NULL).
+        await tx.execute("DELETE FROM members WHERE id = ?", (ctx.member.id,))
+        tx.request_checkpoint()
+        log.info("a member's data was erased in community %s", ctx.community.id)
+        return [Answer(ctx.t("mydata.forgotten"))]
+
+    # -- retention -----------------------------------------------------------------------------
+
+    def _next_purge(self, after: datetime) -> datetime:
+        candidate = datetime.combine(after.date(), PURGE_AT, tzinfo=after.tzinfo)
+        return candidate if candidate > after else candidate + timedelta(days=1)
+
+    async def purge(self, instant: datetime) -> None:
+        removed = 0
+        async with self._db.transaction() as tx:
+            for source in self._sources:
+                removed += await source.purge(tx, instant)
+        await self._db.checkpoint()
+        log.info("retention purge removed %d rows", removed)
+
+
+def _count(value: Any) -> int:
+    if isinstance(value, list):
+        return len(value)
+    if isinstance(value, dict):
+        return 1 if value else 0
+    if isinstance(value, bool):
+        return int(value)
+    return 1 if value not in (None, "") else 0
