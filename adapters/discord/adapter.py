@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable
 from typing import Any
@@ -49,6 +50,7 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "discord"
 FORMS_KEPT = 1000
+FORM_MINUTES = 15
 
 
 def resolve_mention(token: str) -> str | None:
@@ -100,7 +102,7 @@ class DiscordAdapter:
             add_source(source)
             app._discord_personal_data = source  # type: ignore[attr-defined]
         self._seen = _Seen()
-        self._forms: OrderedDict[str, tuple[str, str, FormRequest]] = OrderedDict()
+        self._forms: OrderedDict[str, tuple[float, str, str, FormRequest]] = OrderedDict()
         self._delivery: asyncio.Task[None] | None = None
         self._again = False
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -118,17 +120,15 @@ class DiscordAdapter:
         return await self.app.communities.find(self.app.db, PLATFORM, guild_id)
 
     def _form_opener(self, guild_id: int | str, form: FormRequest) -> Piece:
-        token = secrets.token_urlsafe(9)
-        self._forms[token] = (str(guild_id), form.user_id, form)
-        while len(self._forms) > FORMS_KEPT:
+        """A button that opens `form` (when it could not be opened at once). The form, with any
+        words already in it, stays in memory only, for FORM_MINUTES, for its member only."""
+        now = time.monotonic()
+        while self._forms and (len(self._forms) >= FORMS_KEPT or next(iter(self._forms.values()))[0] < now):
             self._forms.popitem(last=False)
+        token = secrets.token_urlsafe(9)
+        self._forms[token] = (now + FORM_MINUTES * 60, str(guild_id), form.user_id, form)
         custom_id = wrap(guild_id, f"{FORM_PREFIX}{token}")
         return Piece(self.t("discord.form_ready"), True, (Button(custom_id, self.t("discord.form_button"), True),))
-
-    def _spawn(self, work: Awaitable[Any]) -> None:
-        task = asyncio.ensure_future(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     # -- the outbox sink and delivery scheduling -------------------------------------------------
 
@@ -355,10 +355,15 @@ class DiscordAdapter:
 
     async def _open_kept_form(self, interaction: discord.Interaction, inv: Invocation, token: str) -> None:
         kept = self._forms.get(token)
-        if kept is None or kept[0] != inv.community.external_id or kept[1] != inv.actor.user_id:
+        if (
+            kept is None
+            or kept[0] < time.monotonic()
+            or kept[1] != inv.community.external_id
+            or kept[2] != inv.actor.user_id
+        ):
             await interaction.response.send_message(self.t("discord.form_gone"), ephemeral=True)
             return
-        form = kept[2]
+        form = kept[3]
         await interaction.response.send_modal(FormModal(form, self._form_id(interaction, inv, form)))
 
     def _form_id(self, interaction: discord.Interaction, inv: Invocation, form: FormRequest) -> str:
