@@ -110,6 +110,9 @@ class Outgoing:
             )
         except (TimeoutError, aiohttp.ClientError, OSError, discord.GatewayNotFound) as error:
             raise TransientDeliveryError(type(error).__name__) from None
+        except Exception:
+            # A message this adapter cannot render must not hold up everything queued after it.
+            log.exception("delivery %s (%s) failed; not retried", delivery.outbox_id, type(delivery.intent).__name__)
         self._progress.pop(delivery.outbox_id, None)
 
     async def send(self, guild_id: int, intent: Intent, key: int | None = None) -> None:

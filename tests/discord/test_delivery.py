@@ -163,3 +163,21 @@ async def test_nothing_is_lost_over_a_fresh_session(bot: Bot) -> None:
     await bot.settle()
     assert len(bot.posts(bot.circle)) == 1
     assert "posted" not in await bot.say("alice", "pair status")  # commands work again
+
+
+async def test_a_message_that_cannot_be_rendered_does_not_block_the_queue(bot: Bot, monkeypatch) -> None:
+    assert bot.adapter is not None
+    real = bot.adapter.outgoing.send
+    calls = []
+
+    async def broken_once(guild_id, intent, key=None):
+        calls.append(type(intent).__name__)
+        if len(calls) == 1:
+            raise RuntimeError("a bug in rendering")
+        return await real(guild_id, intent, key)
+
+    monkeypatch.setattr(bot.adapter.outgoing, "send", broken_once)
+    await bot.say("fay", "questions now")  # its post hits the bug: logged, skipped
+    await bot.say("alice", "agreement start", {"member": bot.uid("bob")})
+    assert "negotiate an agreement" in bot.dm_text("bob")
+    assert (await bot.app.db.fetchone("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL"))[0] == 0
