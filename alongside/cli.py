@@ -7,9 +7,9 @@ import asyncio
 import logging
 import sys
 from datetime import UTC, datetime
-from logging.handlers import TimedRotatingFileHandler
 from pathlib import Path
 
+from alongside.logging_setup import configure_logging
 from bot.config import ConfigError, Settings, load_settings, resolve_config_path
 from bot.storage.crypto import DataKeyError
 from bot.texts.catalog import Catalog, CatalogError
@@ -63,23 +63,6 @@ def _parse_start(text: str | None) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _configure_logging(settings: Settings) -> None:
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
-    if settings.log_file is not None:
-        settings.log_file.parent.mkdir(parents=True, exist_ok=True)
-        # Rotated at midnight; files older than the retention setting are deleted.
-        handlers.append(
-            TimedRotatingFileHandler(
-                settings.log_file, when="midnight", backupCount=settings.retention.log_days, utc=True
-            )
-        )
-    logging.basicConfig(
-        level=getattr(logging, settings.log_level),
-        handlers=handlers,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-
-
 def cmd_check(args: argparse.Namespace) -> int:
     problems: list[str] = []
     try:
@@ -119,9 +102,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         return _fail(error.problems)
     except ValueError:
         return _fail([f"--start: '{args.start}' is not a date and time like 2026-01-05T09:00"])
-    _configure_logging(settings)
+    configure_logging(settings, terminal_level=logging.WARNING if args.adapter == "console" else None)
     if args.adapter == "console":
-        logging.getLogger().setLevel(max(logging.WARNING, getattr(logging, settings.log_level)))
         from adapters.console.runner import run_console
 
         runner = run_console(settings, db_path=args.db, seed=args.seed, start=start)

@@ -304,6 +304,7 @@ class App:
         self._observers.append(observer)
 
     def _observe(self, outcome: str, name: str) -> None:
+        log.debug("command %s: %s", name or "(unknown)", outcome)
         for observer in self._observers:
             observer(outcome, name)
 

@@ -45,6 +45,9 @@ class Database:
     @classmethod
     async def open(cls, path: str | Path, *, target_version: int | None = None) -> Database:
         path = str(path)
+        # At DEBUG aiosqlite logs every SQL parameter, i.e. members' words: never let it.
+        if logging.getLogger("aiosqlite").level < logging.WARNING:
+            logging.getLogger("aiosqlite").setLevel(logging.WARNING)
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         conn = await aiosqlite.connect(path, isolation_level=None)

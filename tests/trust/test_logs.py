@@ -1,0 +1,110 @@
+"""Logs never contain message text, agreement or check-in content, tokens or keys: full flows are
+run with logging at DEBUG, and every record is searched for the secrets and texts used."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import re
+from datetime import timedelta
+
+from alongside.logging_setup import SecretMask, quiet_libraries
+from bot.config import load_settings
+from tests.e2e.console import run_console
+from tests.harness import TEST_KEY, make_harness
+
+TEXTS = {
+    "suggestion": "What garden xq19 do you tend when nobody is watching?",
+    "agreement": "Please check in with me before advice zz42.",
+    "checkin": "the long walk kk31 helped",
+    "objection": "Let us slow down on this pp07.",
+    "space": "A place where we listen first mm63.",
+}
+SECRETS = {
+    "discord": "discord-token-Tq8w1X",
+    "matrix": "syt_bWF0cml4_secretToken_9z",
+    "password": "matrix-password-Vv3",
+}
+
+
+def leaked(text: str) -> list[str]:
+    found = [name for name, value in {**TEXTS, **SECRETS}.items() if value in text]
+    found += [name for name, value in TEXTS.items() if re.search(r"[a-z]{2}\d{2}", value).group() in text]
+    key_forms = (TEST_KEY.hex(), base64.urlsafe_b64encode(TEST_KEY).decode().rstrip("="))
+    found += ["data key" for form in key_forms if form in text]
+    return found
+
+
+async def test_core_flows_at_debug_log_nothing_private(tmp_path, caplog, monkeypatch):
+    monkeypatch.setenv("ALONGSIDE_DISCORD_TOKEN", SECRETS["discord"])
+    monkeypatch.setenv("ALONGSIDE_MATRIX_ACCESS_TOKEN", SECRETS["matrix"])
+    caplog.set_level(logging.DEBUG)
+    quiet_libraries()
+    h = await make_harness(tmp_path, settings=load_settings(None))
+    for user in ("alex", "sam", "jo"):
+        await h.app.context(h.inv(user))
+    await h.say("sam", f"/questions suggest {TEXTS['suggestion']}")
+    await h.say("alex", "/questions approve 1")
+    await h.say("alex", "/questions schedule daily 18:00")
+    for user in ("sam", "jo"):
+        await h.say(user, "/pair join", channel=None)
+        await h.say(user, "/yes", channel=None)
+    await h.say("alex", "/pair now")
+    await h.advance(timedelta(days=8))
+    await h.say("sam", "/checkin", channel=None)
+    await h.say("sam", "/checkin 3", channel=None)
+    await h.say("sam", f"/checkin share {TEXTS['checkin']}", channel=None)
+    out = await h.say("sam", "/agreement start @jo", channel=None)
+    short_id = re.search(r"#([0-9A-Z]{5})", out).group(1)
+    await h.say("jo", "/yes", channel=None)
+    await h.say("sam", f"/agreement edit 2 {TEXTS['agreement']}", channel=None)
+    await h.say("sam", "/agreement propose", channel=None)
+    await h.say("jo", f"/agreement accept #{short_id}", channel=None)
+    await h.say("alex", "/space-agreement draft")
+    await h.say("jo", f"/space-agreement propose purpose {TEXTS['space']}")
+    await h.say("sam", f"/space-agreement object 1 {TEXTS['objection']}")
+    await h.say("sam", "/mydata export", channel=None)
+    await h.say("sam", "/mydata forget", channel=None)
+    await h.say("sam", "/yes", channel=None)
+    # An internal error is logged with its traceback, still without the arguments.
+    await h.close()
+    records = "\n".join(f"{r.name} {r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
+    assert caplog.records, "the flows were expected to log something"
+    assert leaked(records) == []
+
+
+def test_console_process_logging_to_a_file_at_debug(tmp_path):
+    config = tmp_path / "config.toml"
+    log_file = tmp_path / "alongside.log"
+    config.write_text(f'log_level = "DEBUG"\nlog_file = "{log_file}"\n')
+    script = "\n".join(
+        [
+            f"/questions suggest {TEXTS['suggestion']}",
+            "/questions approve 1",
+            "/questions now",
+            "/as sam",
+            "/agreement start @jo",
+            "/as jo",
+            "/yes",
+            f"/agreement edit 1 {TEXTS['agreement']}",
+            "/agreement propose",
+            "/mydata forget",
+            "/yes",
+        ]
+    )
+    result = run_console(
+        script + "\n",
+        tmp_path / "a.db",
+        extra_args=("--config", str(config)),
+        env={"ALONGSIDE_DISCORD_TOKEN": SECRETS["discord"], "ALONGSIDE_MATRIX_PASSWORD": SECRETS["password"]},
+    )
+    assert result.returncode == 0, result.stderr
+    logged = log_file.read_text() + result.stderr
+    assert "DEBUG" in logged or "INFO" in logged
+    assert leaked(logged) == []
+
+
+def test_secret_mask_redacts_what_slips_through():
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "token is %s", (SECRETS["discord"],), None)
+    SecretMask([SECRETS["discord"]]).filter(record)
+    assert SECRETS["discord"] not in record.getMessage() and "[redacted]" in record.getMessage()
