@@ -26,19 +26,23 @@ import discord
 from adapters.discord.autocomplete import suggestions
 from adapters.discord.client import AlongsideClient, make_client
 from adapters.discord.outgoing import Outgoing, message_kwargs
+from adapters.discord.payload_limits import MAX_INPUT_LENGTH
 from adapters.discord.personal_data import DiscordData
 from adapters.discord.render import (
+    COMMAND_FORM_PREFIX,
     FORM_PREFIX,
     NO_PREFIX,
     YES_PREFIX,
     Button,
     Piece,
+    command_form_id,
+    parse_command_form_id,
     plan_reply,
     unwrap,
     wrap,
 )
 from adapters.discord.tree import CommandTree, build_tree
-from adapters.discord.views import FormModal, modal_values
+from adapters.discord.views import FormModal, TextModal, modal_values
 from bot.app import App
 from bot.commands.spec import ArgType
 from bot.config import DiscordSettings
@@ -309,6 +313,17 @@ class DiscordAdapter:
         if mentioned:
             await self._meet_mentioned(interaction, inv, mentioned)
         options = self.tree.core_options(route, values)
+        form_arg = route.form_arg
+        if form_arg is not None and not str(options.get(form_arg.name) or "").strip():
+            custom_id = command_form_id(route.spec.name, options)
+            if custom_id is not None:
+                # The long text was left out: a form with room to write it finishes the command.
+                label_key = f"discord.labels.{route.spec.key}.{form_arg.name}"
+                label = self.t(label_key) if self.app.catalog.has(label_key) else form_arg.name
+                maximum = form_arg.max if form_arg.max is not None else MAX_INPUT_LENGTH
+                modal = TextModal(custom_id, f"/{route.spec.name}", form_arg.name, label, form_arg.min, maximum)
+                await interaction.response.send_modal(modal)
+                return
         work = self.app.handle_structured(inv, route.spec.name, options, resolve_mention)
         await self._reply(interaction, inv, work, modal_ok=True)
 
@@ -375,10 +390,17 @@ class DiscordAdapter:
         data = interaction.data or {}
         guild_id, form_id = unwrap(str(data.get("custom_id", "")), interaction.guild_id)
         inv = await self._invocation(interaction, guild_id)
+        values = modal_values(list(data.get("components") or []))
+        if inv is not None and form_id.startswith(COMMAND_FORM_PREFIX):
+            # A slash command finished in a form: the same validation as any command.
+            name, options = parse_command_form_id(form_id)
+            options = {**options, **values}
+            work = self.app.handle_structured(inv, name, options, resolve_mention)
+            await self._reply(interaction, inv, work, modal_ok=False)
+            return
         if inv is None or form_id.startswith("~"):
             await self._neutral(interaction)
             return
-        values = modal_values(list(data.get("components") or []))
         await self._reply(interaction, inv, self.app.submit_form(inv, form_id, values), modal_ok=False)
 
     # -- answering -------------------------------------------------------------------------------

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from adapters.discord.payload_limits import (
     MAX_BUTTONS_PER_ROW,
@@ -32,6 +34,7 @@ from bot.replies import (
 YES_PREFIX = "~yes:"
 NO_PREFIX = "~no:"
 FORM_PREFIX = "~form:"
+COMMAND_FORM_PREFIX = "~cmd:"  # a modal finishing a slash command: ~cmd:space-agreement.object?id=3
 _WRAPPED = re.compile(r"^@(\d{1,25})/(.+)$", re.DOTALL)
 
 
@@ -74,6 +77,20 @@ def unwrap(custom_id: str, guild_id: int | None) -> tuple[int | None, str]:
     if match:
         return int(match.group(1)), match.group(2)
     return guild_id, custom_id
+
+
+def command_form_id(command: str, options: dict[str, Any]) -> str | None:
+    """The custom id of a modal that finishes `command` with `options` (None if too long)."""
+    query = urlencode({k: str(v) for k, v in options.items() if v is not None})
+    custom_id = f"{COMMAND_FORM_PREFIX}{command.replace(' ', '.')}" + (f"?{query}" if query else "")
+    return custom_id if len(custom_id) <= MAX_CUSTOM_ID else None
+
+
+def parse_command_form_id(custom_id: str) -> tuple[str, dict[str, str]]:
+    """(command name, options given with it). Only a request: the core validates all of it."""
+    body = custom_id.removeprefix(COMMAND_FORM_PREFIX)
+    name, _, query = body.partition("?")
+    return name.replace(".", " "), dict(parse_qsl(query, keep_blank_values=True))
 
 
 def split_text(text: str, limit: int = MAX_CONTENT) -> list[str]:

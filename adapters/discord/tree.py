@@ -48,6 +48,8 @@ class Route:
     # Discord option name → the core argument it feeds.
     arguments: dict[str, Arg]
     recurrence_arg: str | None = None  # the core argument a separate `timezone` option joins
+    # A long free text the member may leave out of the command to write it in a form instead.
+    form_arg: Arg | None = None
 
 
 @dataclass
@@ -131,10 +133,15 @@ def build_tree(
         options: list[dict[str, Any]] = []
         arguments: dict[str, Arg] = {}
         recurrence_arg = None
+        form_arg = None
         for arg in spec.args:
             name = arg.name.lower()
             arguments[name] = arg
-            options.append(_option(spec, arg, name, describe(spec, name)))
+            option = _option(spec, arg, name, describe(spec, name))
+            if is_long_text(spec, arg):
+                option["required"] = False  # left out, a form asks for it
+                form_arg = arg
+            options.append(option)
             if arg.type is ArgType.RECURRENCE and TIMEZONE_OPTION not in {a.name for a in spec.args}:
                 recurrence_arg = arg.name
         if recurrence_arg is not None:
@@ -148,7 +155,7 @@ def build_tree(
                     "autocomplete": True,
                 }
             )
-        return options, Route(spec, arguments, recurrence_arg)
+        return options, Route(spec, arguments, recurrence_arg, form_arg)
 
     for top, members in by_top.items():
         summary_key = f"help.group.{top.replace('-', '_')}"
@@ -198,6 +205,13 @@ def build_tree(
             command["default_member_permissions"] = str(MANAGE_GUILD)
         tree.payload.append(command)
     return tree
+
+
+def is_long_text(spec: CommandSpec, arg: Arg) -> bool:
+    """A required free text longer than a line (it takes the rest of the line, so it is the last
+    argument), not one picked from suggestions: on Discord it may be written in a form instead."""
+    long = arg.max is None or arg.max > WORD_MAX
+    return arg.type is ArgType.TEXT and arg.required and long and arg.name not in spec.autocomplete
 
 
 def _option(spec: CommandSpec, arg: Arg, name: str, description: str) -> dict[str, Any]:

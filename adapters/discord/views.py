@@ -86,3 +86,20 @@ def modal_values(components: list[dict]) -> dict[str, str]:
 
     walk(components)
     return values
+
+
+class TextModal(discord.ui.Modal):
+    """One long text that a slash command left out (a suggestion, a proposed wording, a note)."""
+
+    def __init__(self, custom_id: str, title: str, key: str, label: str, minimum: int | None, maximum: int) -> None:
+        super().__init__(title=title[:MAX_MODAL_TITLE], custom_id=custom_id, timeout=15 * 60)
+        self.add_item(
+            discord.ui.TextInput(
+                label=label[:MAX_INPUT_LABEL],
+                custom_id=key,
+                style=discord.TextStyle.paragraph,
+                required=True,
+                min_length=minimum,
+                max_length=max(1, min(maximum, MAX_INPUT_LENGTH)),
+            )
+        )

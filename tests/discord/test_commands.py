@@ -251,3 +251,27 @@ async def test_public_answers_and_files(bot: Bot, monkeypatch) -> None:
     assert public and not public[0].json.get("flags", 0) & EPHEMERAL  # ...a public answer is not
     deleted = bot.server.requests_to("DELETE", f"/webhooks/{bot.server.application_id}/{late.token}/messages/@original")
     assert deleted and deleted[0].ok
+
+
+async def test_a_long_text_left_out_is_written_in_a_form(bot: Bot) -> None:
+    opened = await bot.slash("alice", "questions suggest")
+    assert (await opened.response()).json["type"] == 9
+    box = opened.modal["components"][0]["components"][0]
+    assert (box["custom_id"], box["style"], box["min_length"], box["max_length"]) == ("text", 2, 10, 280)
+    short = await bot.submit("alice", opened.modal["custom_id"], {"text": "why?"})
+    assert "at least 10 characters" in texts(short)  # the core's own check, as for any command
+    done = await bot.submit("alice", opened.modal["custom_id"], {"text": "What does rest look like for you lately?"})
+    assert "suggest" in texts(done).lower()
+    assert (await bot.app.db.fetchone("SELECT COUNT(*) FROM question_suggestions"))[0] == 1
+
+    await bot.say("fay", "setup", {"setting": "question-channel", "value": "circle"})
+    await bot.say("fay", "space-agreement draft")
+    proposing = await bot.slash("alice", "space-agreement propose", {"section": "purpose"})
+    assert (await proposing.response()).json["type"] == 9
+    assert proposing.modal["custom_id"] == "~cmd:space-agreement.propose?section=purpose"
+    proposed = await bot.submit("alice", proposing.modal["custom_id"], {"text": "A place to think out loud, together."})
+    assert "Your change is #1" in texts(proposed)
+    # a forged form id is just another command: the core checks it like any other
+    forged = await bot.submit("alice", "~cmd:questions.now", {"text": "x"})
+    assert "wasn't expecting" in texts(forged)
+    assert not any("A question for the space" in m["content"] for m in bot.posts(bot.circle))

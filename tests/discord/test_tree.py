@@ -87,6 +87,9 @@ def test_argument_types_become_typed_options(tree):
     assert focus["type"] == 3 and [c["value"] for c in focus["choices"]][:2] == ["connection", "worldview"]
     suggest = option(("questions", "suggest"), "text")
     assert (suggest["min_length"], suggest["max_length"]) == (10, 280)
+    # a long text may be left out of the command and written in a form instead
+    assert suggest["required"] is False and tree.routes[("questions", "suggest")].form_arg.name == "text"
+    assert option(("pair", "schedule"), "recurrence")["required"] is True  # picked from suggestions
     schedule = _node(tree.payload, ("questions", "schedule"))["options"]
     assert schedule[0]["autocomplete"] is True and schedule[0]["required"] is True
     assert schedule[1]["name"] == TIMEZONE_OPTION and schedule[1]["autocomplete"] is True
