@@ -54,6 +54,7 @@ from adapters.matrix.events import (
     replied_to,
     thread_root,
 )
+from adapters.matrix.personal_data import MatrixData
 from adapters.matrix.render import NOTICE, TEXT, Renderer
 from adapters.matrix.rooms import Rooms
 from adapters.matrix.sender import (
@@ -124,7 +125,9 @@ class _Token:
 class Where:
     """What kind of room a message came from."""
 
-    kind: str  # "room" (a community room), "private", "pair", "direct" (not linked yet)
+    # "room" (a community room), "private", "pair", "direct" (a DM a member opened, not linked
+    # yet), "own" (a private room whose link was forgotten)
+    kind: str
     community: str | None
     user: str | None = None
 
@@ -186,6 +189,16 @@ class MatrixAdapter:
         self.stopped = asyncio.Event()
         self.fatal: str | None = None
         self.handled = 0  # commands handled (for tests and the benchmark)
+        # Take part in `mydata export/forget` when the core offers it (once per core: a new
+        # adapter on the same core, after a reconnect, takes the existing source over).
+        source = getattr(app, "_matrix_personal_data", None)
+        add_source = getattr(getattr(app, "mydata", None), "add_source", None)
+        if source is not None:
+            source.rooms = self.rooms
+        elif add_source is not None:
+            source = MatrixData(app.db, self.rooms)
+            add_source(source)
+            app._matrix_personal_data = source  # type: ignore[attr-defined]
 
     @property
     def user_id(self) -> str:
@@ -454,7 +467,9 @@ class MatrixAdapter:
         if pair is not None:
             return Where("pair", pair.community)
         if room_id in self.rooms.direct:
-            return Where("direct", None, self.rooms.direct[room_id])
+            return Where("direct", None, self.rooms.direct[room_id] or None)
+        if room_id in self.rooms.own:
+            return Where("own", self.rooms.own[room_id])  # a private room whose link was forgotten
         return Where("room", None)
 
     async def _on_message(self, room_id: str, event: RoomMessageText) -> None:
@@ -465,7 +480,7 @@ class MatrixAdapter:
         # Only the member's own private room with the bot takes commands without the prefix
         # (and step-by-step answers); a pair room is the pair's conversation, read like a
         # community room: prefixed commands only.
-        one_to_one = where.kind in ("private", "direct")
+        one_to_one = where.kind in ("private", "direct", "own")
         private = where.kind != "room"
         if where.user is not None and event.sender != where.user:
             return  # a private room is one member's; nobody else's lines count there
@@ -473,10 +488,18 @@ class MatrixAdapter:
         command = command_text(text, self.prefix, private=one_to_one, groups=self.groups)
         if command is None:
             return  # not for the bot: not read further, not stored
-        if where.kind == "direct":
-            where = await self._link_direct(room_id, event.sender)
-            if where is None:
-                return
+        if where.kind in ("direct", "own"):
+            if self.rooms.sole_member(room_id) != event.sender:
+                return  # only a one-to-one room with the bot can be someone's private room
+            if where.kind == "own":
+                assert where.community is not None
+                await self.rooms.remember_private(room_id, where.community, event.sender)
+                where = Where("private", where.community, event.sender)
+            else:
+                linked = await self._link_direct(room_id, event.sender)
+                if linked is None:
+                    return
+                where = linked
         if where.kind == "room":
             community, community_name = await self.rooms.community_of(room_id)
         else:
@@ -683,12 +706,16 @@ class MatrixAdapter:
         texts: list[tuple[str, str]],
         txn: Callable[[], str],
         file: tuple[str, str] | None = None,
+        room_id: str | None = None,
     ) -> tuple[str, Job]:
+        """Messages for one member's private room in one community (`room_id` when the room
+        is already known: the answer to a command typed there goes back there)."""
         txns = [txn() for _ in texts]
         file_txn = txn() if file is not None else ""
+        known = room_id
 
         async def job() -> None:
-            room_id = await self._private_room(community, user_id)
+            room_id = known or await self._private_room(community, user_id)
             for (text, msgtype), txn_id in zip(texts, txns, strict=True):
                 await self._send(room_id, self._content(text, msgtype), txn_id)
             if file is not None:
@@ -794,7 +821,8 @@ class MatrixAdapter:
                 if origin is None:
                     log.warning("an answer without anyone to answer; not sent")
                     return None
-                return self._private_job(community, origin.user, [(intent.text, NOTICE)], txn)
+                here = origin.room_id if origin.kind == "private" else None
+                return self._private_job(community, origin.user, [(intent.text, NOTICE)], txn, room_id=here)
             case PrivateMessage() | FormRequest() | ActionButtons():
                 text = intent.text or getattr(intent, "title", "")
                 return self._private_job(community, intent.user_id, [(text, NOTICE)], txn)

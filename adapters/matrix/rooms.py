@@ -74,8 +74,12 @@ class Rooms:
         self._encrypt = encrypt_new_rooms
         self._share_space = share_space_community
         self.private: dict[str, PrivateRoom] = {}  # room id -> whose, for which community
+        # Every private room (made by the bot, or a DM it adopted) -> its community. Unlike
+        # `private` this names nobody, so it outlives `mydata forget`: a line typed in such a
+        # room later links it again instead of making it a community.
+        self.own: dict[str, str] = {}
         self.pairs: dict[str, PairRoom] = {}
-        self.direct: dict[str, str] = {}  # rooms a member opened as a DM with the bot -> inviter
+        self.direct: dict[str, str] = {}  # DMs a member opened with the bot -> who ("" forgotten)
         self._parents: dict[str, str | None] = {}
         self._creators: dict[str, set[str]] = {}
         self._expect: dict[str, _Expected] = {}
@@ -89,7 +93,7 @@ class Rooms:
     async def load(self) -> None:
         rows = await self._db.fetchall(
             "SELECT key, value FROM adapter_state WHERE platform = ?"
-            " AND (key LIKE 'private:%' OR key LIKE 'direct:%')",
+            " AND (key LIKE 'private:%' OR key LIKE 'direct:%' OR key LIKE 'own:%')",
             (PLATFORM,),
         )
         for key, value in rows:
@@ -97,6 +101,8 @@ class Rooms:
             if kind == "private" and "|" in value:
                 community, _, user_id = value.partition("|")
                 self.private[room_id] = PrivateRoom(community, user_id)
+            elif kind == "own":
+                self.own[room_id] = value
             elif kind == "direct":
                 self.direct[room_id] = value
         pairs = await self._db.fetchall(
@@ -278,6 +284,14 @@ class Rooms:
         room = self.client.rooms.get(room_id)
         return room is not None and user_id in room.users
 
+    def sole_member(self, room_id: str) -> str | None:
+        """The one person other than the bot in a room (joined or invited), if there is one."""
+        room = self.client.rooms.get(room_id)
+        if room is None:
+            return None
+        others = [user for user in room.users if user != self.client.user_id]
+        return others[0] if len(others) == 1 else None
+
     async def private_room(self, community: str, user_id: str, name: str, topic: str) -> str:
         """The member's private room for this community, created on first need."""
         key = private_key(community, user_id)
@@ -290,6 +304,11 @@ class Rooms:
             if existing:
                 log.info("private room %s is no longer shared with its member; opening another", existing)
                 await self.leave(existing)
+            for room_id, owner in self.own.items():
+                # A private room whose link was forgotten (`mydata forget`) is used again.
+                if owner == community and room_id not in self.private and self.sole_member(room_id) == user_id:
+                    await self.remember_private(room_id, community, user_id)
+                    return room_id
             room_id = await self.create(name=name, topic=topic, invite=(user_id,), direct=True)
             await self.remember_private(room_id, community, user_id)
             return room_id
@@ -297,8 +316,14 @@ class Rooms:
     async def remember_private(self, room_id: str, community: str, user_id: str) -> None:
         await self._state.set_private_channel(private_key(community, user_id), room_id)
         await self._state.put(f"private:{room_id}", private_key(community, user_id))
+        await self._state.put(f"own:{room_id}", community)
+        if room_id in self.direct:
+            await self._db.execute(
+                "DELETE FROM adapter_state WHERE platform = ? AND key = ?", (PLATFORM, f"direct:{room_id}")
+            )
+            self.direct.pop(room_id, None)
         self.private[room_id] = PrivateRoom(community, user_id)
-        self.direct.pop(room_id, None)
+        self.own[room_id] = community
 
     async def forget_private(self, room_id: str) -> None:
         """The member left their private room: the next private message opens a new one."""
@@ -308,6 +333,15 @@ class Rooms:
         key = private_key(known.community, known.user_id)
         if await self._state.private_channel(key) == room_id:
             await self._state.set_private_channel(key, "")
+
+    def forgotten(self, community: str, user_id: str) -> None:
+        """After `mydata forget` (the stored rows are already gone): forget the links here too."""
+        for room_id, known in list(self.private.items()):
+            if known == PrivateRoom(community, user_id):
+                del self.private[room_id]
+        for room_id, who in list(self.direct.items()):
+            if who == user_id:
+                self.direct[room_id] = ""
 
     async def remember_direct(self, room_id: str, inviter: str) -> None:
         await self._state.put(f"direct:{room_id}", inviter)

@@ -335,6 +335,23 @@ async def test_a_dm_opened_by_a_member_becomes_their_private_room(synapse, matri
         await bk.wait_bot(newcomer, bot.user_id, "I work in community rooms", room_id=other)
         await bot.idle()
         assert await bot.scalar("SELECT COUNT(*) FROM members WHERE platform_user_id = ?", (newcomer.user_id,)) == 0
+
+        # After `mydata forget` the link between sam and the room is gone; the room stays, and
+        # the next line sam types there links it again (it does not become a community).
+        from adapters.matrix.personal_data import MatrixData
+        from bot.context import Actor, CommunityRef, Invocation
+
+        ctx = await bot.app.context(
+            Invocation(CommunityRef("matrix", room, "circle"), Actor(sam.user_id), None, private=True)
+        )
+        async with bot.db.transaction() as tx:
+            await MatrixData(bot.db, bot.adapter.rooms).forget_member(tx, ctx)
+        assert await bot.scalar("SELECT COUNT(*) FROM private_channels") == 0
+        await bk.say(sam, dm, "help pair leave")
+        await bk.wait_bot(sam, bot.user_id, "!pair leave", room_id=dm)
+        await bot.idle()
+        assert await bot.scalar("SELECT COUNT(*) FROM communities") == 1
+        assert await bot.scalar("SELECT channel_id FROM private_channels") == dm
     finally:
         await bot.stop()
         await kit.close_clients(sam, newcomer)

@@ -281,3 +281,41 @@ async def test_outbox_delivery_retries_use_the_same_transaction_ids(harness):
     txns = {txn for _, body, txn in client.attempts if body == "A question"}
     assert len(txns) == 1 and next(iter(txns)).endswith(".o7.0.0")
     await adapter.queues.close()
+
+
+async def test_forget_removes_every_link_that_names_the_member(harness):
+    from adapters.matrix.personal_data import MatrixData
+    from adapters.matrix.rooms import Rooms
+    from bot.context import Actor, CommunityRef, Invocation
+    from bot.storage.adapter_state import AdapterState
+
+    app = harness.app
+    client = ScriptedClient()
+    rooms = Rooms(client, app.db, AdapterState(app.db, "matrix"), encrypt_new_rooms=True, share_space_community=False)  # type: ignore[arg-type]
+    await rooms.remember_private("!sam-a:x", "!a:x", "@sam:x")
+    await rooms.remember_private("!sam-b:x", "!b:x", "@sam:x")
+    await rooms.remember_private("!jo-a:x", "!a:x", "@jo:x")
+    await rooms.remember_direct("!dm:x", "@sam:x")
+    source = MatrixData(app.db, rooms)
+    ctx = await app.context(
+        Invocation(CommunityRef("matrix", "!a:x", "a"), Actor("@sam:x", "sam"), None, private=True)
+    )
+    exported = await source.export_member(ctx)
+    assert exported == {
+        "your_private_room_with_the_bot": "!sam-a:x",
+        "direct_rooms_you_opened_with_the_bot": ["!dm:x"],
+    }
+    async with app.db.transaction() as tx:
+        await source.forget_member(tx, ctx)
+    rows = await app.db.fetchall(
+        "SELECT key, value FROM adapter_state WHERE platform = 'matrix' ORDER BY key"
+    )
+    stored = " ".join(f"{k}={v}" for k, v in rows)
+    links = await app.db.fetchall("SELECT user_id, channel_id FROM private_channels ORDER BY user_id")
+    assert [tuple(r) for r in links] == [("!a:x|@jo:x", "!jo-a:x"), ("!b:x|@sam:x", "!sam-b:x")]
+    assert "!sam-a:x" not in [k.removeprefix("private:") for k, _ in rows if k.startswith("private:")]
+    assert "direct:!dm:x=" in stored and "direct:!dm:x=@sam" not in stored
+    assert "own:!sam-a:x=!a:x" in stored  # the room stays known, by community only
+    assert "!sam-a:x" not in rooms.private and rooms.own["!sam-a:x"] == "!a:x"
+    assert rooms.direct["!dm:x"] == "" and "!sam-b:x" in rooms.private
+    assert (await MatrixData(app.db, rooms).export_member(ctx))["your_private_room_with_the_bot"] is None
