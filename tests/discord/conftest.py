@@ -29,8 +29,6 @@ from tests.discord_loopback.interactions import InteractionHandle
 from tests.discord_loopback.server import LoopbackDiscord
 from tests.harness import START, TEST_KEY
 
-pytestmark = pytest.mark.timeout(60)
-
 MANAGE_GUILD = 1 << 5
 
 
