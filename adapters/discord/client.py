@@ -87,6 +87,14 @@ class AlongsideClient(discord.Client):
         if not initial and self._reidentify_delay:
             await asyncio.sleep(self._reidentify_delay)
 
+    async def close(self) -> None:
+        # discord.py 2.7 leaves its "wait for servers, then READY" task running when closed early;
+        # it then fails on the closed client. Stop it first so a quick shutdown stays quiet.
+        ready_task = getattr(self._connection, "_ready_task", None)
+        if ready_task is not None and not ready_task.done():
+            ready_task.cancel()
+        await super().close()
+
     async def on_ready(self) -> None:
         if self.alongside is not None:
             await self.alongside.on_ready()

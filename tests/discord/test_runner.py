@@ -163,3 +163,17 @@ async def test_the_bot_runs_as_a_process_and_stops_cleanly(loopback: LoopbackDis
     assert process.returncode == 0, err_bytes.decode()
     assert "Traceback" not in err_bytes.decode(), err_bytes.decode()[-3000:]
     assert "differs from" not in err_bytes.decode()  # synced just before: no warning
+
+
+async def test_closing_before_ready_is_quiet(loopback: LoopbackDiscord, caplog) -> None:
+    from adapters.discord.client import AlongsideClient
+
+    loopback.add_guild("Peer Space")
+    client = AlongsideClient(None, guild_ready_timeout=0.5)
+    await client.login(loopback.token)
+    task = asyncio.create_task(client.connect())
+    await eventually(lambda: loopback.identify_payloads, timeout=5)
+    await client.close()  # e.g. SIGTERM while still waiting for servers
+    await asyncio.wait_for(task, 5)
+    await asyncio.sleep(0.7)
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
