@@ -311,6 +311,7 @@ class Outgoing:
             except discord.NotFound:
                 pass
         await self._state.close_pair_space(str(guild_id), space_key, self._clock.now())
+        await self._state.put(self._pair_key(guild_id, space_key), "")  # its member list goes too
 
     # -- messages kept for members whose DMs are closed ------------------------------------------
 
