@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from adapters.discord.personal_data import DiscordData
 from bot.context import Actor, CommunityRef, Invocation
-from tests.discord.conftest import Bot
+from tests.discord.conftest import Bot, all_buttons
 
 
 async def kept_invitation(bot: Bot) -> tuple[DiscordData, object]:
@@ -51,3 +51,25 @@ async def test_the_adapter_registers_with_mydata_when_the_core_has_it(bot: Bot) 
         return
     source = bot.app._discord_personal_data
     assert isinstance(source, DiscordData) and source.outgoing is bot.adapter.outgoing
+
+
+async def test_mydata_export_and_forget_through_discord(bot: Bot) -> None:
+    bot.server.close_dms(bot.uid("bob"))
+    await bot.say("alice", "agreement start", {"member": bot.uid("bob")})
+    exported = await bot.slash("bob", "mydata export")
+    files = [f for r in exported.followups() for f in r.files] + list(exported.callback.files)
+    assert files, "the export arrives as a private file"
+    assert all(r.json.get("flags", 0) & (1 << 6) for r in exported.followups())
+    body = files[0].data.decode()
+    assert '"discord"' in body and "negotiate an agreement" in body
+
+    bot.server.close_dms(bot.uid("carol"))
+    await bot.say("alice", "agreement start", {"member": bot.uid("carol")})
+    asked = await bot.slash("carol", "mydata forget")
+    yes = next(cid for cid in all_buttons(asked).values() if cid.startswith("~yes:"))
+    await bot.press("carol", yes)
+    row = await bot.app.db.fetchone(
+        "SELECT value FROM adapter_state WHERE platform = 'discord' AND key = ?",
+        (f"missed:{bot.guild.id}:{bot.uid('carol')}",),
+    )
+    assert row is None
