@@ -62,7 +62,7 @@ def resolve_mention(token: str) -> str | None:
     token = token.strip()
     if token.startswith("<@") and token.endswith(">"):
         token = token[2:-1].removeprefix("!")
-    return token if token.isdigit() and 5 <= len(token) <= 25 else None
+    return token if token.isascii() and token.isdigit() and 5 <= len(token) <= 25 else None
 
 
 class _Seen:
@@ -354,7 +354,7 @@ class DiscordAdapter:
             return
         if inner.startswith((YES_PREFIX, NO_PREFIX)):
             answer, _, number = inner[1:].partition(":")
-            if not number.isdigit():
+            if not (number.isascii() and number.isdigit()):
                 await self._neutral(interaction)
                 return
             work = self.app.handle_structured(inv, answer, {"id": int(number)}, resolve_mention)

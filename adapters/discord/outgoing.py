@@ -148,7 +148,7 @@ class Outgoing:
         if ref.startswith("<#") and ref.endswith(">"):
             ref = ref[2:-1]
         ref = ref.removeprefix("#")
-        if ref.isdigit():
+        if ref.isascii() and ref.isdigit():
             found = guild.get_channel_or_thread(int(ref))
             return found if isinstance(found, discord.TextChannel | discord.Thread) else None
         wanted = ref.lower()

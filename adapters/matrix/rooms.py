@@ -31,7 +31,7 @@ CREATOR_POWER = 2**53  # "infinite": a room creator in room version 12 and later
 
 def creators_privileged(room_version: str) -> bool:
     """Room versions in which the creators hold unlimited power (MSC4289)."""
-    if room_version.isdigit():
+    if room_version.isascii() and room_version.isdigit():
         return int(room_version) >= 12
     return "hydra" in room_version
 

@@ -114,7 +114,7 @@ def parse_text(registry: Registry, text: str, resolve_mention: MentionResolver) 
 
 def _looks_like(arg: Arg, token: str) -> bool:
     if arg.type is ArgType.INT:
-        return token.lstrip("-").isdigit()
+        return token.isascii() and token.lstrip("-").isdigit()
     if arg.type is ArgType.CHOICE:
         return token.lower() in arg.choices
     if arg.type is ArgType.MEMBER:

@@ -81,7 +81,7 @@ def section_step(token: str | None) -> str | None:
     if token is None:
         return None
     word = token.strip().lower()
-    if word.isdigit() and 1 <= int(word) <= SECTION_COUNT:
+    if word.isascii() and word.isdigit() and 1 <= int(word) <= SECTION_COUNT:
         return str(int(word))
     if word in SECTION_KEYS:
         return str(SECTION_KEYS.index(word) + 1)

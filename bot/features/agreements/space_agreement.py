@@ -94,7 +94,7 @@ class SpaceAgreement:
 
     def _section_key(self, token: str) -> str | None:
         word = token.strip().lower()
-        if word.isdigit() and 1 <= int(word) <= len(SPACE_KEYS):
+        if word.isascii() and word.isdigit() and 1 <= int(word) <= len(SPACE_KEYS):
             return SPACE_KEYS[int(word) - 1]
         return word if word in SPACE_KEYS else None
 

@@ -149,7 +149,7 @@ class PairCheckins:
                 value = None
             elif step.get("kind") == "scale":
                 scale = step.get("scale", [])
-                number = int(lowered) if lowered.isdigit() else 0
+                number = int(lowered) if lowered.isascii() and lowered.isdigit() else 0
                 if not 1 <= number <= len(scale):
                     raise Refusal(
                         "checkin.bad_scale", max=len(scale), scale=_scale_text(ctx.t, step)
