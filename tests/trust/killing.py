@@ -6,20 +6,29 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from tests.e2e.console import ROOT
 
 
 def run_and_kill(
-    script: str, db: Path, *, start: str, kill_after_lines: int, seed: int = 1, pipe_bytes: int = -1
+    script: str,
+    db: Path,
+    *,
+    start: str,
+    kill_after_lines: int,
+    seed: int = 1,
+    pipe_bytes: int = -1,
+    delay: float = 0.0,
 ) -> str:
     """Start `alongside run`, feed it `script`, and kill -9 it once it has printed
     `kill_after_lines` lines (or let it finish if it prints fewer). Returns what it printed.
 
     The process runs on while the signal is on its way, by at most what fits in its stdout pipe:
     a small `pipe_bytes` (e.g. 4096) keeps the actual kill point close to the chosen one. It
-    sizes the stdin pipe too, so the script must fit in it."""
+    sizes the stdin pipe too, so the script must fit in it. `delay` (seconds) waits that long after
+    the chosen line before killing: a way to land inside the work that line announced."""
     process = subprocess.Popen(
         [sys.executable, "-m", "alongside", "run", "--db", str(db), "--seed", str(seed), "--start", start],
         stdin=subprocess.PIPE,
@@ -38,6 +47,8 @@ def run_and_kill(
     for line in process.stdout:
         lines.append(line)
         if len(lines) >= kill_after_lines:
+            if delay > 0:
+                time.sleep(delay)
             process.send_signal(signal.SIGKILL)
             break
     # Whatever it managed to write before the signal landed is part of the transcript too.
