@@ -127,6 +127,7 @@ class App:
             outbox=self.outbox,
             timeline=timeline,
             confirmations=self.confirmations,
+            members=self.members,
             sources=[
                 CoreData(
                     db,

@@ -23,6 +23,7 @@ from bot.features.personal_data import PersonalDataSource
 from bot.outbox import Outbox
 from bot.replies import Answer, Intent, PrivateFile
 from bot.scheduling.timeline import Job, Timeline
+from bot.storage.communities import MemberRepo
 from bot.storage.crypto import FieldCipher
 from bot.storage.db import Database, Tx
 
@@ -47,6 +48,7 @@ class MyDataFeature:
         outbox: Outbox,
         timeline: Timeline,
         confirmations: Confirmations,
+        members: MemberRepo,
         sources: list[PersonalDataSource],
     ) -> None:
         self._db = db
@@ -55,6 +57,7 @@ class MyDataFeature:
         self._outbox = outbox
         self._timeline = timeline
         self._confirmations = confirmations
+        self._members = members
         self._sources = sources
         confirmations.on(FORGET_ACTION, self._forget_confirmed)
 
@@ -116,6 +119,7 @@ class MyDataFeature:
             await source.forget_member(tx, ctx)
         # Rows that only point at the member go with them (ON DELETE CASCADE / SET NULL).
         await tx.execute("DELETE FROM members WHERE id = ?", (ctx.member.id,))
+        tx.after_commit(lambda: self._members.evict(ctx.member))
         tx.request_checkpoint()
         log.info("a member's data was erased in community %s", ctx.community.id)
         return [Answer(ctx.t("mydata.forgotten"))]

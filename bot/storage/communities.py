@@ -130,14 +130,33 @@ class CommunityRepo:
 
 
 class MemberRepo:
+    """Members are looked up on every command, so committed rows are cached (one process owns a
+    database). Only reads outside a transaction fill the cache, and writes update it after commit,
+    so a rolled-back insert never lingers; `mydata forget` evicts the member it deletes."""
+
+    def __init__(self) -> None:
+        self._by_ref: dict[tuple[int, str], Member] = {}
+
+    def _remember(self, member: Member) -> None:
+        self._by_ref[(member.community_id, member.platform_user_id)] = member
+
+    def evict(self, member: Member) -> None:
+        self._by_ref.pop((member.community_id, member.platform_user_id), None)
+
     async def find(self, db: Reader, community_id: int, platform_user_id: str) -> Member | None:
-        return _member(
+        cached = self._by_ref.get((community_id, platform_user_id))
+        if cached is not None:
+            return cached
+        found = _member(
             await db.fetchone(
                 "SELECT id, community_id, platform_user_id, display_name FROM members"
                 " WHERE community_id = ? AND platform_user_id = ?",
                 (community_id, platform_user_id),
             )
         )
+        if found is not None and not isinstance(db, Tx):
+            self._remember(found)
+        return found
 
     async def get(self, db: Reader, member_id: int) -> Member | None:
         return _member(
@@ -154,7 +173,9 @@ class MemberRepo:
         if found is not None:
             if display_name and display_name != found.display_name:
                 await tx.execute("UPDATE members SET display_name = ? WHERE id = ?", (display_name, found.id))
-                return Member(found.id, community_id, platform_user_id, display_name)
+                renamed = Member(found.id, community_id, platform_user_id, display_name)
+                tx.after_commit(lambda: self._remember(renamed))
+                return renamed
             return found
         await tx.execute(
             "INSERT INTO members (community_id, platform_user_id, display_name, created_at)"
@@ -163,4 +184,5 @@ class MemberRepo:
         )
         member = await self.find(tx, community_id, platform_user_id)
         assert member is not None
+        tx.after_commit(lambda: self._remember(member))
         return member
