@@ -330,8 +330,11 @@ class MatrixAdapter:
             items.append(_Invite(room_id, inviter, is_direct))
         for room_id, info in response.rooms.join.items():
             for event in (*info.state, *info.timeline.events):
-                if getattr(event, "source", {}).get("type") == "m.room.create":
+                kind = getattr(event, "source", {}).get("type")
+                if kind == "m.room.create":
                     self.rooms.note_create(room_id, event.source)
+                elif kind == "m.room.power_levels":
+                    self.rooms.note_power_levels(room_id, event.source)
         if since is None:
             return items
         for room_id, info in response.rooms.join.items():

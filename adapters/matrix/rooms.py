@@ -82,6 +82,7 @@ class Rooms:
         self.direct: dict[str, str] = {}  # DMs a member opened with the bot -> who ("" forgotten)
         self._parents: dict[str, str | None] = {}
         self._creators: dict[str, set[str]] = {}
+        self._power: dict[str, tuple[int, dict]] = {}
         self._expect: dict[str, _Expected] = {}
         self._synced = asyncio.Event()
         self.first_sync = asyncio.Event()
@@ -183,13 +184,33 @@ class Rooms:
         creators = {source.get("sender")} | set(extra if isinstance(extra, list) else [])
         self._creators[room_id] = {c for c in creators if isinstance(c, str)}
 
+    def note_power_levels(self, room_id: str, source: dict) -> None:
+        """Keep the newest `m.room.power_levels` of a room whole. (nio merges each new one into
+        the old, so someone taken out of `users` would keep their level; and a homeserver may
+        repeat an older power-levels event in a later sync's state, which must not win.)"""
+        stamp = source.get("origin_server_ts")
+        stamp = stamp if isinstance(stamp, int) else 0
+        known = self._power.get(room_id)
+        if known is None or stamp >= known[0]:
+            content = source.get("content")
+            self._power[room_id] = (stamp, content if isinstance(content, dict) else {})
+
     def power(self, room_id: str, user_id: str) -> int | None:
         room = self.client.rooms.get(room_id)
         if room is None:
             return None
         if user_id in self._creators.get(room_id, ()):
             return CREATOR_POWER
-        return room.power_levels.get_user_level(user_id)
+        known = self._power.get(room_id)
+        if known is None:
+            return room.power_levels.get_user_level(user_id)
+        content = known[1]
+        users = content.get("users") if isinstance(content.get("users"), dict) else {}
+        level = users.get(user_id, content.get("users_default", 0))
+        try:
+            return int(level)
+        except (TypeError, ValueError):
+            return 0
 
     def display_name(self, room_ids: list[str], user_id: str) -> str:
         for room_id in room_ids:

@@ -216,10 +216,9 @@ async def test_facilitator_commands_follow_power_levels(synapse, matrix_localpar
         content = dict(levels.content)
         content["users"] = {**content.get("users", {}), sam.user_id: 50}
         await alex.client.room_put_state(room, "m.room.power_levels", content)
-        bot_rooms = bot.adapter.client.rooms
         await kit.wait_until(
             sam.client,
-            lambda: bot_rooms[room].power_levels.get_user_level(sam.user_id) == 50,
+            lambda: bot.adapter.rooms.power(room, sam.user_id) == 50,
             20,
             "the bot to see the new power level",
         )
@@ -234,11 +233,12 @@ async def test_facilitator_commands_follow_power_levels(synapse, matrix_localpar
         assert "!questions now" in listing.body and "!setup" in listing.body
         await bk.say(alex, alex_private, "questions now")
         await bk.wait_bot(sam, bot.user_id, "A question for the space", room_id=room, after=seen)
-        content["users"][sam.user_id] = 0
+        # Taken out of `users` altogether: back to the default level (0).
+        content["users"] = {user: level for user, level in content["users"].items() if user != sam.user_id}
         await alex.client.room_put_state(room, "m.room.power_levels", content)
         await kit.wait_until(
             sam.client,
-            lambda: bot_rooms[room].power_levels.get_user_level(sam.user_id) == 0,
+            lambda: bot.adapter.rooms.power(room, sam.user_id) == 0,
             20,
             "the bot to see the lowered power level",
         )

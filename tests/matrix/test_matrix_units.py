@@ -319,3 +319,28 @@ async def test_forget_removes_every_link_that_names_the_member(harness):
     assert "!sam-a:x" not in rooms.private and rooms.own["!sam-a:x"] == "!a:x"
     assert rooms.direct["!dm:x"] == "" and "!sam-b:x" in rooms.private
     assert (await MatrixData(app.db, rooms).export_member(ctx))["your_private_room_with_the_bot"] is None
+
+
+def test_power_levels_newest_event_wins_whole():
+    from adapters.matrix.rooms import CREATOR_POWER, Rooms
+
+    client = ScriptedClient()
+    client.rooms["!r"] = MatrixRoom("!r", client.user_id)
+    rooms = Rooms(client, None, None, encrypt_new_rooms=True, share_space_community=False)  # type: ignore[arg-type]
+
+    def levels(ts: int, users: dict[str, int], default: int = 0) -> dict[str, Any]:
+        return {"origin_server_ts": ts, "content": {"users": users, "users_default": default}}
+
+    rooms.note_power_levels("!r", levels(10, {"@sam:x": 50}))
+    assert rooms.power("!r", "@sam:x") == 50
+    rooms.note_power_levels("!r", levels(20, {}))  # sam taken out of `users`
+    assert rooms.power("!r", "@sam:x") == 0
+    rooms.note_power_levels("!r", levels(10, {"@sam:x": 50}))  # an old event repeated later
+    assert rooms.power("!r", "@sam:x") == 0
+    rooms.note_power_levels("!r", levels(30, {}, default=10))
+    assert rooms.power("!r", "@jo:x") == 10
+    rooms.note_create("!r", {"sender": "@alex:x", "content": {"room_version": "12", "additional_creators": ["@rin:x"]}})
+    assert rooms.power("!r", "@alex:x") == rooms.power("!r", "@rin:x") == CREATOR_POWER
+    rooms.note_create("!old", {"sender": "@alex:x", "content": {"room_version": "10"}})
+    assert rooms.power("!old", "@alex:x") is None  # not a room the bot is in
+    assert rooms.power("!nowhere", "@sam:x") is None
