@@ -405,7 +405,12 @@ class QuestionsFeature:
         return [Answer(ctx.t("questions.focus_all" if task == "all" else "questions.focus_set", task=task))]
 
     async def status(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
-        schedule = await self._load_schedule(self._db, ctx.community.id)
+        # The cache is current (this process is the only writer) and holds the job's scan
+        # position; reloading from storage would move that position back to the last start.
+        if ctx.community.id in self._schedules:
+            schedule = self._schedules[ctx.community.id]
+        else:
+            schedule = await self._load_schedule(self._db, ctx.community.id)
         async with self._db.transaction() as tx:
             bank = await self._bank(tx, ctx.community)
             chosen = await self._choose(tx, ctx.community)
