@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 
 
 class Who(StrEnum):
@@ -70,7 +71,7 @@ class CommandSpec:
                 raise ValueError(f"{self.name}: required {arg.name} after an optional argument")
             seen_optional = seen_optional or not arg.required
 
-    @property
+    @cached_property  # the parser compares every spec's path on every command
     def path(self) -> tuple[str, ...]:
         return tuple(self.name.split())
 
