@@ -56,7 +56,7 @@ from adapters.matrix.events import (
 )
 from adapters.matrix.personal_data import MatrixData
 from adapters.matrix.render import NOTICE, TEXT, Renderer
-from adapters.matrix.rooms import Rooms
+from adapters.matrix.rooms import MARKER_TYPE, Rooms
 from adapters.matrix.sender import (
     PermanentSendError,
     SendQueues,
@@ -213,6 +213,7 @@ class MatrixAdapter:
         if not self._salt:
             self._salt = secrets.token_hex(4)
             await self.state.put("txn_salt", self._salt)
+        self.rooms.salt = self._salt
         await self.rooms.load()
         self.app.attach_sink(self)
         self._sync_task = asyncio.create_task(self._sync_loop(), name="matrix-sync")
@@ -335,6 +336,8 @@ class MatrixAdapter:
                     self.rooms.note_create(room_id, event.source)
                 elif kind == "m.room.power_levels":
                     self.rooms.note_power_levels(room_id, event.source)
+                elif kind == MARKER_TYPE:
+                    self.rooms.note_marker(room_id, event.source)
         if since is None:
             return items
         for room_id, info in response.rooms.join.items():

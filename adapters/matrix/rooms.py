@@ -10,6 +10,7 @@ people it invited: an encrypted message needs the recipients' devices to get its
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +25,10 @@ from bot.storage.db import Database
 log = logging.getLogger(__name__)
 
 MEGOLM = "m.megolm.v1.aes-sha2"
+# A state event the bot puts in every room it creates, naming (by an opaque hash) what the room
+# is for. If the bot is killed between creating a room and recording it, the next start finds
+# the room by it instead of creating a second one.
+MARKER_TYPE = "org.alongside.room"
 ENCRYPTION_STATE = {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": MEGOLM}}
 READY_TIMEOUT = 30.0
 CREATOR_POWER = 2**53  # "infinite": a room creator in room version 12 and later
@@ -83,6 +88,8 @@ class Rooms:
         self._parents: dict[str, str | None] = {}
         self._creators: dict[str, set[str]] = {}
         self._power: dict[str, tuple[int, dict]] = {}
+        self._marked: dict[str, str] = {}  # marker -> room id, for rooms the bot created
+        self.salt = ""
         self._expect: dict[str, _Expected] = {}
         self._synced = asyncio.Event()
         self.first_sync = asyncio.Event()
@@ -184,6 +191,20 @@ class Rooms:
         creators = {source.get("sender")} | set(extra if isinstance(extra, list) else [])
         self._creators[room_id] = {c for c in creators if isinstance(c, str)}
 
+    def marker(self, *parts: str) -> str:
+        return hashlib.sha256("|".join((self.salt, *parts)).encode()).hexdigest()[:32]
+
+    def note_marker(self, room_id: str, source: dict) -> None:
+        content = source.get("content")
+        key = content.get("key") if isinstance(content, dict) else None
+        if isinstance(key, str) and source.get("sender") == self.client.user_id:
+            self._marked[key] = room_id
+
+    def _made_before(self, marker: str) -> str | None:
+        """A room this bot created for `marker` and is still in (after a crash mid-way)."""
+        room_id = self._marked.get(marker)
+        return room_id if room_id is not None and room_id in self.client.rooms else None
+
     def note_power_levels(self, room_id: str, source: dict) -> None:
         """Keep the newest `m.room.power_levels` of a room whole. (nio merges each new one into
         the old, so someone taken out of `users` would keep their level; and a homeserver may
@@ -267,10 +288,11 @@ class Rooms:
     # -- creating rooms --------------------------------------------------------------------------
 
     async def create(
-        self, *, name: str, topic: str, invite: tuple[str, ...], direct: bool
+        self, *, name: str, topic: str, invite: tuple[str, ...], direct: bool, marker: str
     ) -> str:
         """A new private room with `invite` invited, encrypted unless that is refused."""
         encrypted = self._encrypt
+        marked = {"type": MARKER_TYPE, "state_key": "", "content": {"key": marker}}
         while True:
 
             def call(encrypted: bool = encrypted):  # noqa: ANN202
@@ -281,12 +303,13 @@ class Rooms:
                     preset=RoomPreset.trusted_private_chat if direct else RoomPreset.private_chat,
                     invite=list(invite),
                     is_direct=direct,
-                    initial_state=[ENCRYPTION_STATE] if encrypted else [],
+                    initial_state=[marked, ENCRYPTION_STATE] if encrypted else [marked],
                 )
 
             response = await with_rate_limit(call, what="room creation")
             if isinstance(response, RoomCreateResponse):
                 self.expect(response.room_id, encrypted=encrypted, invited=invite)
+                self._marked[marker] = response.room_id
                 return response.room_id
             code = getattr(response, "status_code", None)
             if encrypted and code in ("M_FORBIDDEN", "M_UNKNOWN", "M_INVALID_PARAM", "M_BAD_JSON"):
@@ -330,7 +353,10 @@ class Rooms:
                 if owner == community and room_id not in self.private and self.sole_member(room_id) == user_id:
                     await self.remember_private(room_id, community, user_id)
                     return room_id
-            room_id = await self.create(name=name, topic=topic, invite=(user_id,), direct=True)
+            marker = self.marker("private", community, user_id)
+            room_id = self._made_before(marker) or await self.create(
+                name=name, topic=topic, invite=(user_id,), direct=True, marker=marker
+            )
             await self.remember_private(room_id, community, user_id)
             return room_id
 
@@ -379,7 +405,10 @@ class Rooms:
             existing = await self._state.pair_space(community, space_key)
             if existing and (existing in self._expect or existing in self.client.rooms):
                 return existing
-            room_id = await self.create(name=name, topic=topic, invite=members, direct=False)
+            marker = self.marker("pair", community, space_key)
+            room_id = self._made_before(marker) or await self.create(
+                name=name, topic=topic, invite=members, direct=False, marker=marker
+            )
             await self._state.set_pair_space(community, space_key, room_id)
             self.pairs[room_id] = PairRoom(community, space_key)
             return room_id

@@ -8,6 +8,7 @@ import secrets
 
 import pytest
 
+from bot.storage.db import Database
 from tests.matrix import bot_kit as bk
 from tests.matrix_harness import nio_kit as kit
 
@@ -211,3 +212,41 @@ async def test_what_was_said_before_the_bot_joined_is_not_for_it(synapse, matrix
     finally:
         await bot.stop()
         await kit.close_clients(sam)
+
+
+async def test_a_room_created_just_before_a_crash_is_found_not_made_twice(synapse, matrix_localpart, tmp_path):
+    """Killed between creating a pair (or private) room and recording it, the bot finds the room
+    again on the next start by the marker it put in the room's state."""
+    sam = await kit.connect_member(synapse, matrix_localpart("sam"), tmp_path)
+    jo = await kit.connect_member(synapse, matrix_localpart("jo"), tmp_path)
+    bot = await bk.start_bot(synapse, tmp_path, matrix_localpart("bot"))
+    members = (sam.user_id, jo.user_id)
+    try:
+        pair_room = await bot.adapter.rooms.open_pair_room("!community", "pair-1-1", members, "Round 1", "")
+        private = await bot.adapter.rooms.private_room("!community", sam.user_id, "Alongside", "")
+        await kit.wait_for_invite(sam.client, pair_room)
+        await bot.stop()
+        # What a crash right after the two `createRoom` calls leaves behind: nothing recorded.
+        db = await Database.open(bot.db_path)
+        await db.execute("DELETE FROM pair_space_channels")
+        await db.execute("DELETE FROM private_channels")
+        await db.execute("DELETE FROM adapter_state WHERE key NOT IN ('sync_token', 'txn_salt')")
+        await db.close()
+        await bot.start()
+        again = await bot.adapter.rooms.open_pair_room("!community", "pair-1-1", members, "Round 1", "")
+        assert again == pair_room
+        assert await bot.adapter.rooms.private_room("!community", sam.user_id, "Alongside", "") == private
+        other = await bot.adapter.rooms.open_pair_room("!community", "pair-1-2", members, "Round 1", "")
+        assert other != pair_room  # a different pair gets its own room
+        await kit.wait_until(
+            sam.client,
+            lambda: len([r for r, room in sam.client.invited_rooms.items() if room.inviter == bot.user_id]) == 3,
+            20,
+            "three invites",
+        )
+        await bk.quiet(0.5)
+        bot_made = [r for r, room in sam.client.invited_rooms.items() if room.inviter == bot.user_id]
+        assert sorted(bot_made) == sorted({pair_room, private, other})
+    finally:
+        await bot.stop()
+        await kit.close_clients(sam, jo)
