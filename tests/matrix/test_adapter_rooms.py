@@ -355,3 +355,41 @@ async def test_a_dm_opened_by_a_member_becomes_their_private_room(synapse, matri
     finally:
         await bot.stop()
         await kit.close_clients(sam, newcomer)
+
+
+async def test_mydata_export_and_forget_through_matrix(synapse, matrix_localpart, tmp_path):
+    import json
+
+    from nio.crypto.attachments import decrypt_attachment
+
+    sam = await kit.connect_member(synapse, matrix_localpart("sam"), tmp_path)
+    bot = await bk.start_bot(synapse, tmp_path, matrix_localpart("bot"))
+    try:
+        room = await bk.community_room(bot, [sam], encrypted=False)
+        await bk.say(sam, room, "!pair join")
+        private, _ = await bk.wait_bot(sam, bot.user_id, "Would you like to join?")
+        await bk.say(sam, private, "yes")
+        await bk.wait_bot(sam, bot.user_id, "You're in", room_id=private)
+
+        await bk.say(sam, private, "mydata export")
+        file_event = await kit.wait_for_event(
+            sam.client, private, lambda e: type(e).__name__ == "RoomEncryptedFile", timeout=20
+        )
+        download = await sam.client.download(mxc=file_event.url)
+        exported = json.loads(
+            decrypt_attachment(download.body, file_event.key["k"], file_event.hashes["sha256"], file_event.iv)
+        )
+        assert json.dumps(exported).count(private) == 1  # the matrix section names the room
+
+        await bk.say(sam, private, "mydata forget")
+        await bk.wait_bot(sam, bot.user_id, "can't be undone", room_id=private)
+        await bk.say(sam, private, "yes")
+        await bk.wait_bot(sam, bot.user_id, "has been erased", room_id=private)  # answered where asked
+        await bot.idle()
+        assert await bot.scalar("SELECT COUNT(*) FROM private_channels") == 0
+        assert await bot.scalar("SELECT COUNT(*) FROM members") == 0
+        stored = await bot.scalar("SELECT GROUP_CONCAT(value, ' ') FROM adapter_state")
+        assert sam.user_id not in stored
+    finally:
+        await bot.stop()
+        await kit.close_clients(sam)
