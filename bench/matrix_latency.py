@@ -3,10 +3,11 @@
 Starts a local Synapse (the test harness's: its own virtualenv, SQLite, 127.0.0.1), and a member
 with a matrix-nio client. For an unencrypted and then an end-to-end encrypted room, it measures
 100 sequential round trips -- the member sends `!help` in the room, and the clock stops when the
-member's sync delivers the bot's reply -- first through a minimal echo bot written here with
-matrix-nio (it answers every `!help` at once in the same room: the floor this stack allows),
-then through Alongside (the Matrix adapter and the real core on SQLite, which answers in the
-member's private room). Each bot runs alone while it is measured. Figures only: nothing asserts.
+member's sync delivers the bot's reply -- through a minimal echo bot written here with
+matrix-nio (it answers every `!help` at once in the same room: the floor this stack allows) and
+through Alongside (the Matrix adapter and the real core on SQLite, which answers in the member's
+private room). Both bots stay connected and the round trips alternate between them in blocks of
+ten, so both meet the same machine and load. Figures only: nothing asserts.
 
     .venv/bin/python -m bench.matrix_latency [--count 100]
 """
@@ -19,7 +20,6 @@ import logging
 import statistics
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -95,46 +95,81 @@ async def _room(member: Member, bot: RegisteredUser, encrypted: bool) -> str:
     return room_id
 
 
-async def _measure(member: Member, room_id: str, count: int) -> list[float]:
-    for _ in range(WARMUP):
-        await member.round_trip(room_id)
-    return [await member.round_trip(room_id) for _ in range(count)]
+BLOCK = 10
 
 
-async def _echo(server: SynapseServer, member: Member, encrypted: bool, count: int, tmp: Path) -> list[float]:
-    bot = await asyncio.to_thread(server.register, f"echo-{'e2e' if encrypted else 'plain'}")
-    client = await kit.make_client(server, bot, tmp / bot.localpart, encrypted=encrypted)
-    EchoBot(client)
-    sync = await kit.start_sync_loop(client, timeout_ms=30_000)
-    member.bot_id = bot.user_id
-    try:
-        room_id = await _room(member, bot, encrypted)
-        return await _measure(member, room_id, count)
-    finally:
-        await sync.stop()
-        await client.close()
+class Echo:
+    """The echo bot, connected and syncing."""
+
+    def __init__(self, server: SynapseServer) -> None:
+        self.server = server
+        self.client: AsyncClient | None = None
+        self.sync: kit.SyncLoop | None = None
+
+    async def start(self, encrypted: bool, tmp: Path) -> RegisteredUser:
+        user = await asyncio.to_thread(self.server.register, f"echo-{'e2e' if encrypted else 'plain'}")
+        self.client = await kit.make_client(self.server, user, tmp / user.localpart, encrypted=encrypted)
+        EchoBot(self.client)
+        self.sync = await kit.start_sync_loop(self.client, timeout_ms=30_000)
+        return user
+
+    async def stop(self) -> None:
+        if self.sync is not None:
+            await self.sync.stop()
+        if self.client is not None:
+            await self.client.close()
 
 
-async def _alongside(
+class Alongside:
+    """Alongside's Matrix adapter and the real core, connected and syncing."""
+
+    def __init__(self, server: SynapseServer) -> None:
+        self.server = server
+        self.adapter: MatrixAdapter | None = None
+        self.core: Any = None
+
+    async def start(self, encrypted: bool, tmp: Path) -> RegisteredUser:
+        name = f"alongside-{'e2e' if encrypted else 'plain'}"
+        user = await asyncio.to_thread(self.server.register, name)
+        matrix = MatrixSettings(homeserver=self.server.base_url, user_id=user.user_id, store_path=tmp / name)
+        clock = SystemClock()
+        self.core = await build_core(load_settings(None), clock, db_path=tmp / f"{name}.db", seed=1)
+        client = await connect(matrix, SecretStr(user.access_token), None)
+        self.adapter = MatrixAdapter(self.core.app, client, matrix, clock=clock)
+        await self.adapter.start()
+        await self.adapter.wait_first_sync()
+        return user
+
+    async def stop(self) -> None:
+        if self.adapter is not None:
+            await self.adapter.stop()
+        if self.core is not None:
+            await self.core.close()
+
+
+async def _compare(
     server: SynapseServer, member: Member, encrypted: bool, count: int, tmp: Path
-) -> list[float]:
-    name = f"alongside-{'e2e' if encrypted else 'plain'}"
-    bot = await asyncio.to_thread(server.register, name)
-    settings = load_settings(None)
-    matrix = MatrixSettings(homeserver=server.base_url, user_id=bot.user_id, store_path=tmp / name)
-    clock = SystemClock()
-    core = await build_core(settings, clock, db_path=tmp / f"{name}.db", seed=1)
-    client = await connect(matrix, SecretStr(bot.access_token), None)
-    adapter = MatrixAdapter(core.app, client, matrix, clock=clock)
-    member.bot_id = bot.user_id
+) -> dict[str, list[float]]:
+    """Both bots stay connected (each idle while the other is measured) and the round trips
+    alternate between them in blocks of ten, so both meet the same machine, load included."""
+    echo, alongside = Echo(server), Alongside(server)
     try:
-        await adapter.start()
-        await adapter.wait_first_sync()
-        room_id = await _room(member, bot, encrypted)
-        return await _measure(member, room_id, count)
+        bots = {"echo bot": await echo.start(encrypted, tmp), "Alongside": await alongside.start(encrypted, tmp)}
+        rooms = {title: await _room(member, user, encrypted) for title, user in bots.items()}
+        times: dict[str, list[float]] = {title: [] for title in bots}
+        for title, user in bots.items():
+            member.bot_id = user.user_id
+            for _ in range(WARMUP):
+                await member.round_trip(rooms[title])
+        while any(len(values) < count for values in times.values()):
+            for title, user in bots.items():
+                member.bot_id = user.user_id
+                for _ in range(min(BLOCK, count - len(times[title]))):
+                    times[title].append(await member.round_trip(rooms[title]))
+        return times
     finally:
-        await adapter.stop()
-        await core.close()
+        await alongside.stop()
+        await echo.stop()
 
 
 def _p95(values: list[float]) -> float:
@@ -156,24 +191,19 @@ async def main(count: int) -> None:
             for encrypted in (False, True):
                 user = await asyncio.to_thread(server.register, f"member-{int(encrypted)}")
                 member = Member(await kit.connect_member(server, user.localpart, tmp, user=user))
+                label = "encrypted" if encrypted else "unencrypted"
                 try:
-                    runs: list[tuple[str, Callable[..., Awaitable[list[float]]]]] = [
-                        ("echo bot", _echo),
-                        ("Alongside", _alongside),
-                    ]
-                    medians, p95s = [], []
-                    label = "encrypted" if encrypted else "unencrypted"
-                    for title, run in runs:
-                        values = await run(server, member, encrypted, count, tmp)
-                        medians.append(statistics.median(values))
-                        p95s.append(_p95(values))
-                        print(f"{label:<12} {title:<10} {medians[-1]:>7.1f}ms {p95s[-1]:>7.1f}ms")
-                    print(
-                        f"{label:<12} ratio      {medians[1] / medians[0]:>8.2f}x {p95s[1] / p95s[0]:>8.2f}x"
-                        "   (Alongside / echo bot)"
-                    )
+                    times = await _compare(server, member, encrypted, count, tmp)
                 finally:
                     await member.member.close()
+                medians = {title: statistics.median(values) for title, values in times.items()}
+                p95s = {title: _p95(values) for title, values in times.items()}
+                for title in times:
+                    print(f"{label:<12} {title:<10} {medians[title]:>7.1f}ms {p95s[title]:>7.1f}ms")
+                print(
+                    f"{label:<12} ratio      {medians['Alongside'] / medians['echo bot']:>8.2f}x "
+                    f"{p95s['Alongside'] / p95s['echo bot']:>8.2f}x   (Alongside / echo bot)"
+                )
         finally:
             await asyncio.to_thread(server.cleanup)
 

@@ -89,6 +89,7 @@ class Rooms:
         self._creators: dict[str, set[str]] = {}
         self._power: dict[str, tuple[int, dict]] = {}
         self._marked: dict[str, str] = {}  # marker -> room id, for rooms the bot created
+        self._links: dict[str, str] = {}  # "<community>|<user>" -> their private room (as stored)
         self.salt = ""
         self._expect: dict[str, _Expected] = {}
         self._synced = asyncio.Event()
@@ -113,6 +114,10 @@ class Rooms:
                 self.own[room_id] = value
             elif kind == "direct":
                 self.direct[room_id] = value
+        links = await self._db.fetchall(
+            "SELECT user_id, channel_id FROM private_channels WHERE platform = ?", (PLATFORM,)
+        )
+        self._links = {key: room_id for key, room_id in links if room_id}
         pairs = await self._db.fetchall(
             "SELECT community_external_id, space_key, channel_id FROM pair_space_channels"
             " WHERE platform = ? AND closed_at IS NULL",
@@ -340,6 +345,9 @@ class Rooms:
         """The member's private room for this community, created on first need."""
         key = private_key(community, user_id)
         await self.first_sync.wait()
+        known = self._links.get(key)
+        if known is not None and self._usable(known, user_id):
+            return known  # the common case, without touching the database
         async with self._create_lock:
             existing = await self._state.private_channel(key)
             if self._usable(existing, user_id):
@@ -362,6 +370,7 @@ class Rooms:
 
     async def remember_private(self, room_id: str, community: str, user_id: str) -> None:
         await self._state.set_private_channel(private_key(community, user_id), room_id)
+        self._links[private_key(community, user_id)] = room_id
         await self._state.put(f"private:{room_id}", private_key(community, user_id))
         await self._state.put(f"own:{room_id}", community)
         if room_id in self.direct:
@@ -380,9 +389,12 @@ class Rooms:
         key = private_key(known.community, known.user_id)
         if await self._state.private_channel(key) == room_id:
             await self._state.set_private_channel(key, "")
+        if self._links.get(key) == room_id:
+            del self._links[key]
 
     def forgotten(self, community: str, user_id: str) -> None:
         """After `mydata forget` (the stored rows are already gone): forget the links here too."""
+        self._links.pop(private_key(community, user_id), None)
         for room_id, known in list(self.private.items()):
             if known == PrivateRoom(community, user_id):
                 del self.private[room_id]
