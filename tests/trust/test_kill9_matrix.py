@@ -239,7 +239,8 @@ async def test_pairing_round_survives_kill_9(synapse, matrix_localpart, tmp_path
             # About one room opens per kill after a visible step, so those kills are spread
             # over the rooms left; the others land while the process starts up again (loading
             # its store, logging in, syncing, catching up), so that twenty find work undelivered.
-            if landed == 0 or rng.random() < (ROOMS - rooms) / (KILLS - landed):
+            rooms_left, kills_left = ROOMS - rooms, KILLS - landed
+            if landed == 0 or (rooms_left > 1 and rng.random() < rooms_left / (kills_left + 2)):
                 # Just after the next visible step (a room created, recorded, a message delivered).
                 before = activity()
                 deadline = time.monotonic() + 10
@@ -248,7 +249,7 @@ async def test_pairing_round_survives_kill_9(synapse, matrix_localpart, tmp_path
                 await asyncio.sleep(rng.uniform(0.0, 0.15))
             else:
                 await asyncio.sleep(
-                    max(0.0, bot.started_at + rng.uniform(0.2, 1.0) - time.monotonic())
+                    max(0.0, bot.started_at + rng.uniform(0.2, 0.8) - time.monotonic())
                 )
             at = activity()
             await bot.kill()
