@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import secrets
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -45,11 +46,30 @@ def load_or_create_key(env_key: str | None, key_file: Path) -> bytes:
         return _decode_key(key_file.read_text())
     key_file.parent.mkdir(parents=True, exist_ok=True)
     text = generate_key_text()
-    # O_EXCL: two processes starting at once must not overwrite each other's fresh key.
-    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    # The key is written whole to a temporary file, then linked into place: a process killed at
+    # any moment leaves either no key file or a complete one (and at worst a stray temporary
+    # file), never an empty one that stops every later start. The link fails if another process made the key meanwhile: two processes
+    # starting at once then share the first one's key instead of overwriting it.
+    temp = key_file.with_name(f".{key_file.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        _write_new(temp, text)
+        try:
+            os.link(temp, key_file)
+        except FileExistsError:
+            return _decode_key(key_file.read_text())
+        except OSError:
+            _write_new(key_file, text)  # a file system without hard links: create it in place
+    finally:
+        temp.unlink(missing_ok=True)
+    return _decode_key(text)
+
+
+def _write_new(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(text + "\n")
-    return _decode_key(text)
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 class FieldCipher:
