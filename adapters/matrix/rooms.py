@@ -362,7 +362,8 @@ class Rooms:
                     await self.remember_private(room_id, community, user_id)
                     return room_id
             marker = self.marker("private", community, user_id)
-            room_id = self._made_before(marker) or await self.create(
+            made = self._made_before(marker)
+            room_id = made if made and self._usable(made, user_id) else await self.create(
                 name=name, topic=topic, invite=(user_id,), direct=True, marker=marker
             )
             await self.remember_private(room_id, community, user_id)
@@ -382,7 +383,8 @@ class Rooms:
         self.own[room_id] = community
 
     async def forget_private(self, room_id: str) -> None:
-        """The member left their private room: the next private message opens a new one."""
+        """The member left their private room (the bot leaves too): the next private message
+        opens a new one, and nothing about the old one is kept."""
         known = self.private.get(room_id)
         if known is None:
             return
@@ -391,6 +393,12 @@ class Rooms:
             await self._state.set_private_channel(key, "")
         if self._links.get(key) == room_id:
             del self._links[key]
+        await self._db.execute(
+            "DELETE FROM adapter_state WHERE platform = ? AND key IN (?, ?)",
+            (PLATFORM, f"private:{room_id}", f"own:{room_id}"),
+        )
+        self.private.pop(room_id, None)
+        self.own.pop(room_id, None)
 
     def forgotten(self, community: str, user_id: str) -> None:
         """After `mydata forget` (the stored rows are already gone): forget the links here too."""
@@ -433,6 +441,12 @@ class Rooms:
             await self.leave(room_id)
 
     async def leave(self, room_id: str) -> None:
+        """Leave a room and forget it (nio would otherwise keep it among its rooms)."""
         response = await with_rate_limit(lambda: self.client.room_leave(room_id), what="leaving a room")
         if isinstance(response, ErrorResponse):
             log.info("leaving %s: %s", room_id, response.status_code)
+        response = await with_rate_limit(lambda: self.client.room_forget(room_id), what="forgetting a room")
+        if isinstance(response, ErrorResponse):
+            log.info("forgetting %s: %s", room_id, response.status_code)
+        self.client.rooms.pop(room_id, None)
+        self._expect.pop(room_id, None)

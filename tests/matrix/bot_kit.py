@@ -189,6 +189,11 @@ async def wait_bot(
         await asyncio.sleep(0.05)
 
 
+def help_for(command: str) -> Callable[[str], bool]:
+    """Matches the bot's answer to `help <command>` (not the full list, which names it too)."""
+    return lambda body: body.startswith(f"!{command}") and "Who can use it" in body
+
+
 def mark(member: kit.Member) -> int:
     return len(seen(member.client))
 

@@ -34,13 +34,13 @@ async def test_bot_restart_neither_replays_nor_loses_commands(synapse, matrix_lo
         assert before_any
 
         await bk.say(sam, room, "!help questions now")
-        private, _ = await bk.wait_bot(sam, bot.user_id, "!questions now")
+        private, _ = await bk.wait_bot(sam, bot.user_id, bk.help_for("questions now"))
         await bot.stop()
 
         # Sent while the bot is away: handled once it is back (the crypto store kept its keys).
         await bk.say(sam, room, "!help pair join")
         await bot.start()
-        await bk.wait_bot(sam, bot.user_id, "!pair join", room_id=private)
+        await bk.wait_bot(sam, bot.user_id, bk.help_for("pair join"), room_id=private)
         await bot.idle()
 
         # Rewind the sync token to before both commands: the homeserver sends them again, and
@@ -49,7 +49,7 @@ async def test_bot_restart_neither_replays_nor_loses_commands(synapse, matrix_lo
         await bot.set_state("sync_token", before_any)
         await bot.start()
         await bk.say(sam, private, "help pair leave")
-        await bk.wait_bot(sam, bot.user_id, "!pair leave", room_id=private)
+        await bk.wait_bot(sam, bot.user_id, bk.help_for("pair leave"), room_id=private)
         await bot.idle()
         await bk.quiet(1.0)
         assert len(details(sam, bot.user_id, private, "questions now")) == 1
@@ -73,9 +73,9 @@ async def test_synapse_restart_while_the_bot_runs(synapse, matrix_localpart, tmp
         await asyncio.to_thread(synapse.restart)
 
         await bk.say(sam, room, "!help resources")
-        await bk.wait_bot(sam, bot.user_id, "!resources", room_id=private, timeout=60)
+        await bk.wait_bot(sam, bot.user_id, bk.help_for("resources"), room_id=private, timeout=60)
         await bk.say(sam, private, "help pair status")
-        await bk.wait_bot(sam, bot.user_id, "!pair status", room_id=private, timeout=30)
+        await bk.wait_bot(sam, bot.user_id, bk.help_for("pair status"), room_id=private, timeout=30)
     finally:
         await bot.stop()
         await kit.close_clients(sam)
@@ -172,7 +172,7 @@ async def test_a_long_gap_is_filled_in_from_history(synapse, matrix_localpart, t
         for n in range(70):  # more than the sync filter's timeline limit (50)
             await bk.say(sam, room, f"chatter {n}")
         await bot.start()
-        await bk.wait_bot(sam, bot.user_id, "!pair not-with", room_id=private, timeout=30)
+        await bk.wait_bot(sam, bot.user_id, bk.help_for("pair not-with"), room_id=private, timeout=30)
         await bot.idle()
         assert await bot.scalar("SELECT COUNT(*) FROM seen_events") == 2
     finally:
@@ -204,7 +204,7 @@ async def test_what_was_said_before_the_bot_joined_is_not_for_it(synapse, matrix
         await kit.invite(sam.client, room, bot.user_id)
         await kit.wait_for_member(sam.client, room, bot.user_id, timeout=30)
         await bk.say(sam, room, "!help pair status")
-        private, _ = await bk.wait_bot(sam, bot.user_id, "!pair status")
+        private, _ = await bk.wait_bot(sam, bot.user_id, bk.help_for("pair status"))
         await bot.idle()
         await bk.quiet(0.5)
         assert details(sam, bot.user_id, private, "resources") == []

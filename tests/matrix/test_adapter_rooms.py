@@ -53,8 +53,19 @@ async def test_invite_help_and_only_commands_are_read(synapse, matrix_localpart,
         await bk.say(sam, private, "help pair join")
         await bk.wait_bot(sam, bot.user_id, "Who can use it", room_id=private)
 
+        # Leaving the private room: the bot leaves too, and the next private answer opens a new one.
+        await sam.client.room_leave(private)
+        await kit.wait_until(
+            sam.client, lambda: private not in bot.adapter.client.rooms, 20, "the bot to leave too"
+        )
+        await bk.say(sam, room, "!help resources")
+        again, _ = await bk.wait_bot(sam, bot.user_id, bk.help_for("resources"))
+        assert again != private
+
         await bot.idle()
-        assert await bot.scalar("SELECT COUNT(*) FROM seen_events") == 2
+        assert await bot.scalar("SELECT COUNT(*) FROM seen_events") == 3
+        assert await bot.scalar("SELECT COUNT(*) FROM adapter_state WHERE value LIKE ?", (f"%{private}%",)) == 0
+        assert await bot.scalar("SELECT COUNT(*) FROM adapter_state WHERE key LIKE ?", (f"%{private}%",)) == 0
         members = await bot.scalar("SELECT GROUP_CONCAT(platform_user_id) FROM members")
         assert members == sam.user_id  # alex never used a command, so nothing about alex
         raw = bot.db_path.read_bytes() + bot.db_path.with_name(bot.db_path.name + "-wal").read_bytes()
@@ -326,7 +337,7 @@ async def test_a_dm_opened_by_a_member_becomes_their_private_room(synapse, matri
         await kit.wait_for_member(sam.client, dm, bot.user_id, timeout=30)
         await kit.trust_all_devices(sam.client, [bot.user_id])
         await bk.say(sam, dm, "help resources")
-        await bk.wait_bot(sam, bot.user_id, "!resources", room_id=dm)
+        await bk.wait_bot(sam, bot.user_id, bk.help_for("resources"), room_id=dm)
 
         # Someone the bot knows in no community gets a pointer, and nothing else happens.
         other = await kit.create_room(newcomer.client, invite=[bot.user_id], direct=True)
@@ -348,7 +359,7 @@ async def test_a_dm_opened_by_a_member_becomes_their_private_room(synapse, matri
             await MatrixData(bot.db, bot.adapter.rooms).forget_member(tx, ctx)
         assert await bot.scalar("SELECT COUNT(*) FROM private_channels") == 0
         await bk.say(sam, dm, "help pair leave")
-        await bk.wait_bot(sam, bot.user_id, "!pair leave", room_id=dm)
+        await bk.wait_bot(sam, bot.user_id, bk.help_for("pair leave"), room_id=dm)
         await bot.idle()
         assert await bot.scalar("SELECT COUNT(*) FROM communities") == 1
         assert await bot.scalar("SELECT channel_id FROM private_channels") == dm
