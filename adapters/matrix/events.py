@@ -116,14 +116,16 @@ def localpart(user_id: str) -> str:
 def make_resolver(
     members: Callable[[], Iterable[tuple[str, str | None]]],
 ) -> Callable[[str], str | None]:
-    """Turns a mention as typed into a user id: a full id (`@sam:example.org`) as it is;
-    otherwise `@sam` or `sam` when exactly one member of the room has that localpart or
-    display name. `members()` gives (user id, display name) pairs, read only when needed."""
+    """Turns a mention as typed into the id of a member of the community's rooms: a full id
+    (`@sam:example.org`), or `@sam` / `sam` when exactly one member has that localpart or display
+    name. Anyone else is no one: the core takes a resolved mention as a member of the community
+    (an agreement invitation goes to them), so a stranger's id must not resolve. `members()`
+    gives (user id, display name) pairs of the joined members, read only when needed."""
 
     def resolve(token: str) -> str | None:
         token = token.strip()
         if MXID.match(token):
-            return token
+            return token if any(uid == token for uid, _ in members()) else None
         name = token.removeprefix("@").strip().lower()
         if not name:
             return None

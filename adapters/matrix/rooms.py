@@ -248,13 +248,15 @@ class Rooms:
         return ""
 
     def members(self, room_ids: list[str]) -> list[tuple[str, str | None]]:
+        """(user id, display name) of everyone joined to these rooms, the bot excepted."""
         found: dict[str, str | None] = {}
         for room_id in room_ids:
             room = self.client.rooms.get(room_id)
             if room is None:
                 continue
             for user_id, user in room.users.items():
-                found.setdefault(user_id, user.display_name)
+                if user_id != self.client.user_id and user_id not in room.invited_users:
+                    found.setdefault(user_id, user.display_name)
         return list(found.items())
 
     async def community_of(self, room_id: str) -> tuple[str, str]:

@@ -3,6 +3,7 @@ pairing rounds, agreements and power levels — each in an unencrypted and an en
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -169,9 +170,11 @@ async def test_pair_agreement_negotiated_in_private_rooms(synapse, matrix_localp
     bot = await bk.start_bot(synapse, tmp_path, matrix_localpart("bot"))
     try:
         room = await bk.community_room(bot, [sam, jo], encrypted=encrypted)
-        # The core only knows members who have used the bot in the community.
-        await bk.say(jo, room, "!pair status")
-        jo_private, _ = await bk.wait_bot(jo, bot.user_id, "pair")
+        # Someone who is not in the community's room is no one to invite.
+        stranger = await asyncio.to_thread(synapse.register, matrix_localpart("stranger"))
+        await bk.say(sam, room, f"!agreement start {stranger.user_id}")
+        await bk.wait_bot(sam, bot.user_id, "I couldn't tell who")
+        # Jo has never used the bot, but is in the room: a mention of jo is enough.
         # Sam mentions jo with a pill, as Element does: the plain body holds only a name.
         await bk.say(
             sam,
@@ -181,8 +184,8 @@ async def test_pair_agreement_negotiated_in_private_rooms(synapse, matrix_localp
             formatted_body=f'!agreement start <a href="https://matrix.to/#/{jo.user_id}">jo</a>',
         )
         sam_private, _ = await bk.wait_bot(sam, bot.user_id, "is started")
-        room_of_invite, invite = await bk.wait_bot(jo, bot.user_id, "would like to negotiate an agreement")
-        assert room_of_invite == jo_private  # the member's private room is reused
+        jo_private, invite = await bk.wait_bot(jo, bot.user_id, "would like to negotiate an agreement")
+        assert jo_private not in (room, sam_private)
         assert "Answer yes or no here" in invite.body
         await bk.say(jo, jo_private, "yes")
         await bk.wait_bot(jo, bot.user_id, "You've joined agreement", room_id=jo_private)

@@ -67,7 +67,7 @@ def test_mentions_resolve_to_one_member_only():
     members = [("@sam:example.org", "Sam"), ("@jo:example.org", "Jo"), ("@jo:other.org", "Joanna")]
     resolve = make_resolver(lambda: members)
     assert resolve("@sam:example.org") == "@sam:example.org"
-    assert resolve("@nobody:example.org") == "@nobody:example.org"  # a full id is taken as given
+    assert resolve("@nobody:example.org") is None  # not in the community's rooms: no one
     assert resolve("@sam") == "@sam:example.org"
     assert resolve("Joanna") == "@jo:other.org"
     assert resolve("@jo") is None  # two members have that localpart
