@@ -24,7 +24,7 @@ from typing import Any
 import discord
 
 from adapters.discord.autocomplete import suggestions
-from adapters.discord.client import AlongsideClient, make_client
+from adapters.discord.client import BUTTON_TEMPLATE, AlongsideClient, make_client
 from adapters.discord.outgoing import Outgoing, message_kwargs
 from adapters.discord.payload_limits import MAX_INPUT_LENGTH
 from adapters.discord.personal_data import DiscordData
@@ -473,10 +473,11 @@ class DiscordAdapter:
 
 
 def _view_store_takes(interaction: discord.Interaction) -> bool:
-    """Whether discord.py will hand this press to a CoreButton (the id is on its message)."""
+    """Whether discord.py will hand this press to a CoreButton (the id is on its message, and
+    is one the button's template takes: an id with a space in it is ours to answer)."""
     custom_id = (interaction.data or {}).get("custom_id")
     message = interaction.message
-    if message is None or not custom_id:
+    if message is None or not isinstance(custom_id, str) or not BUTTON_TEMPLATE.fullmatch(custom_id):
         return False
 
     def walk(components: list[Any]) -> bool:

@@ -67,12 +67,17 @@ class CommandTree:
 
     def route(self, data: Mapping[str, Any]) -> tuple[Route | None, dict[str, Any], str | None]:
         """From an interaction's `data`: the route, the option values by name and the focused
-        option (autocomplete). Unknown paths give no route."""
+        option (autocomplete). Unknown paths, and options that are not a list of objects, give
+        no route."""
         path = [str(data.get("name", ""))]
-        options = list(data.get("options") or [])
+        options = data.get("options") or []
+        if not _objects(options):
+            return None, {}, None
         while options and options[0].get("type") in (limits.SUB_COMMAND, limits.SUB_COMMAND_GROUP):
             path.append(str(options[0].get("name", "")))
-            options = list(options[0].get("options") or [])
+            options = options[0].get("options") or []
+            if not _objects(options):
+                return None, {}, None
         values = {str(o.get("name")): o.get("value") for o in options}
         focused = next((str(o.get("name")) for o in options if o.get("focused")), None)
         return self.routes.get(tuple(path)), values, focused
@@ -97,6 +102,10 @@ class CommandTree:
             zone = str(values[TIMEZONE_OPTION]).strip()
             out[route.recurrence_arg] = f"{base} {zone}" if base else base
         return out
+
+
+def _objects(options: Any) -> bool:
+    return isinstance(options, list) and all(isinstance(o, Mapping) for o in options)
 
 
 def tree_hash(payload: Iterable[Mapping[str, Any]]) -> str:
