@@ -366,10 +366,22 @@ def private_blocks(lines: list[str], member: str) -> list[str]:
 # -- fingerprints ----------------------------------------------------------------------------
 
 
+_TABLES: list[str] = []
+_SCOPES: dict[str, str] = {}  # table -> WHERE clause picking one community's rows
+
+
+async def _tables(db: Database) -> list[str]:
+    # Every sandbox is a copy of one world, so the schema is read once.
+    if not _TABLES:
+        rows = await db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        _TABLES.extend(row[0] for row in rows)
+    return _TABLES
+
+
 async def fingerprint(db: Database) -> dict[str, list[tuple]]:
     """Every row of every table."""
     found = {}
-    for (table,) in await db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"):
+    for table in await _tables(db):
         found[table] = [tuple(row) for row in await db.fetchall(f"SELECT * FROM {table} ORDER BY rowid")]
     return found
 
@@ -384,18 +396,23 @@ _OWNERS = (
 )
 
 
-async def community_fingerprint(db: Database, community_id: int) -> dict[str, list[tuple]]:
-    """Every row that belongs to one community (tables that belong to none are left out)."""
-    found = {}
-    for (table,) in await db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"):
-        columns = {row[1] for row in await db.fetchall(f"PRAGMA table_info({table})")}
-        if table == "communities":
-            where = "id = ?"
-        else:
-            owner = next((sql.format(col=col) for col, sql in _OWNERS if col in columns), None)
-            if owner is None:
+async def _scopes(db: Database) -> dict[str, str]:
+    if not _SCOPES:
+        for table in await _tables(db):
+            columns = {row[1] for row in await db.fetchall(f"PRAGMA table_info({table})")}
+            if table == "communities":
+                _SCOPES[table] = "id = ?"
                 continue
-            where = f"{owner} = ?"
+            owner = next((sql.format(col=col) for col, sql in _OWNERS if col in columns), None)
+            if owner is not None:  # tables that belong to no community are left out
+                _SCOPES[table] = f"{owner} = ?"
+    return _SCOPES
+
+
+async def community_fingerprint(db: Database, community_id: int) -> dict[str, list[tuple]]:
+    """Every row that belongs to one community."""
+    found = {}
+    for table, where in (await _scopes(db)).items():
         rows = await db.fetchall(f"SELECT * FROM {table} WHERE {where} ORDER BY rowid", (community_id,))
         found[table] = [tuple(row) for row in rows]
     return found

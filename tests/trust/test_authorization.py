@@ -14,6 +14,9 @@ Each case runs on a fresh copy of one world, built once per module. For every ca
 from __future__ import annotations
 
 import asyncio
+import re
+import shutil
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -84,6 +87,24 @@ def world(tmp_path_factory) -> World:
 
 
 @pytest.fixture(scope="module")
+def scratch(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("authz-cases")
+
+
+@pytest.fixture
+async def sandbox(world, scratch, request) -> AsyncIterator[Sandbox]:
+    """A fresh copy of the world for one test (a plain directory: pytest's tmp_path costs more
+    than the case itself)."""
+    directory = scratch / re.sub(r"[^\w.-]", "_", request.node.name)
+    opened = await Sandbox.open(world, directory)
+    try:
+        yield opened
+    finally:
+        await opened.close()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
 def cases(world) -> dict[str, Case]:
     found = {case.id: case for case in build_cases(world)}
     assert list(found) == CASE_IDS
@@ -96,12 +117,8 @@ def unclassified(specs: tuple[CommandSpec, ...], cases: list[Case]) -> list[str]
     return [f"{spec.name} as {role}" for spec in specs for role in ROLES if (spec.name, role) not in covered]
 
 
-async def test_every_command_of_the_registry_is_classified_for_every_role(world, tmp_path):
-    sandbox = await Sandbox.open(world, tmp_path)
-    try:
-        specs = sandbox.app.registry.specs()
-    finally:
-        await sandbox.close()
+async def test_every_command_of_the_registry_is_classified_for_every_role(world, sandbox):
+    specs = sandbox.app.registry.specs()
     cases = build_cases(world, specs)
     assert unclassified(specs, cases) == []
     assert {case.command for case in cases} == {spec.name for spec in specs}
@@ -194,15 +211,11 @@ def _extra_checks(case: Case, run: Run) -> None:
 
 @pytest.mark.parametrize("entry", ["core", "console"])
 @pytest.mark.parametrize("case_id", CASE_IDS)
-async def test_authorization(world, cases, case_id, entry, tmp_path):
+async def test_authorization(cases, case_id, entry, sandbox):
     case = cases[case_id]
-    sandbox = await Sandbox.open(world, tmp_path)
-    try:
-        run = await _check(sandbox, case, entry)
-        if entry == "core" and run.outcome == "done":
-            _extra_checks(case, run)
-    finally:
-        await sandbox.close()
+    run = await _check(sandbox, case, entry)
+    if entry == "core" and run.outcome == "done":
+        _extra_checks(case, run)
 
 
 # -- buttons and forms: ids a platform hands back, forged, copied or replayed -----------------
@@ -223,42 +236,38 @@ INTERACTIONS = {
 
 @pytest.mark.parametrize("role", list(ROLES))
 @pytest.mark.parametrize("interaction", list(INTERACTIONS))
-async def test_buttons_and_forms_are_rechecked_against_storage(world, role, interaction, tmp_path):
+async def test_buttons_and_forms_are_rechecked_against_storage(world, role, interaction, sandbox):
     kind, template, values = INTERACTIONS[interaction]
-    sandbox = await Sandbox.open(world, tmp_path)
-    try:
-        row = await sandbox.db.fetchone(
-            "SELECT proposal_hash FROM agreements WHERE short_id = ?", (world.agreements["A"],)
-        )
-        rin = await sandbox.db.fetchone(
-            "SELECT id FROM members WHERE platform_user_id = 'rin4' AND community_id = ?", (world.community_ids["demo"],)
-        )
-        fill = {"A": world.agreements["A"], "hash": row[0][:8], "rin": rin[0]}
-        custom_id = template.format(**fill)
-        values = values and {key.format(**fill): value for key, value in values.items()}
-        party = role == "party" and not any(word in interaction for word in ("replayed", "another", "forged"))
-        if party:
-            expect = Expect(DONE)
-        elif "another" in interaction:
-            expect = Expect(REFUSED, "dialog.stale")
-        else:
-            expect = Expect(NOT_FOUND, "agreement.no_such")
-        case = Case(interaction, role, "own" if role == "party" else "others", custom_id, expect, True)
-        before = await fingerprint(sandbox.db)
-        other_before = await community_fingerprint(sandbox.db, world.community_ids[case.other_community])
-        if kind == "button":
-            run = await sandbox.press(case.actor, case.community, custom_id)
-        else:
-            run = await sandbox.submit(case.actor, case.community, custom_id, values)
-        where = f"{interaction} by {role}: {run.outcome} {run.answers}"
-        assert run.outcome == ("done" if party else "refused"), where
-        if not party:
-            assert run.answers == [expect.text()], where
-            assert await fingerprint(sandbox.db) == before, where
-        assert await community_fingerprint(sandbox.db, world.community_ids[case.other_community]) == other_before
-        assert leaks(case, run) == [], where
-    finally:
-        await sandbox.close()
+    row = await sandbox.db.fetchone(
+        "SELECT proposal_hash FROM agreements WHERE short_id = ?", (world.agreements["A"],)
+    )
+    rin = await sandbox.db.fetchone(
+        "SELECT id FROM members WHERE platform_user_id = 'rin4' AND community_id = ?", (world.community_ids["demo"],)
+    )
+    fill = {"A": world.agreements["A"], "hash": row[0][:8], "rin": rin[0]}
+    custom_id = template.format(**fill)
+    values = values and {key.format(**fill): value for key, value in values.items()}
+    party = role == "party" and not any(word in interaction for word in ("replayed", "another", "forged"))
+    if party:
+        expect = Expect(DONE)
+    elif "another" in interaction:
+        expect = Expect(REFUSED, "dialog.stale")
+    else:
+        expect = Expect(NOT_FOUND, "agreement.no_such")
+    case = Case(interaction, role, "own" if role == "party" else "others", custom_id, expect, True)
+    before = await fingerprint(sandbox.db)
+    other_before = await community_fingerprint(sandbox.db, world.community_ids[case.other_community])
+    if kind == "button":
+        run = await sandbox.press(case.actor, case.community, custom_id)
+    else:
+        run = await sandbox.submit(case.actor, case.community, custom_id, values)
+    where = f"{interaction} by {role}: {run.outcome} {run.answers}"
+    assert run.outcome == ("done" if party else "refused"), where
+    if not party:
+        assert run.answers == [expect.text()], where
+        assert await fingerprint(sandbox.db) == before, where
+    assert await community_fingerprint(sandbox.db, world.community_ids[case.other_community]) == other_before
+    assert leaks(case, run) == [], where
 
 
 # -- private commands typed in a shared channel ------------------------------------------------
@@ -272,14 +281,10 @@ async def test_buttons_and_forms_are_rechecked_against_storage(world, role, inte
         if case.role == "party" and case.target == "own" and case.private and case.command in PRIVATE_COMMANDS
     ],
 )
-async def test_private_commands_typed_in_a_channel_still_answer_privately(world, cases, case_id, tmp_path):
+async def test_private_commands_typed_in_a_channel_still_answer_privately(cases, case_id, sandbox):
     case = cases[case_id]
-    sandbox = await Sandbox.open(world, tmp_path)
-    try:
-        run = await sandbox.core(case.actor, case.community, case.line, private=False)
-        assert run.outcome not in ("error", "invalid"), run
-        shown = [seen for seen in run.seen if seen.what != "delivery"]
-        assert shown and all(seen.audience == {case.actor} for seen in shown), shown
-        assert leaks(case, run) == []
-    finally:
-        await sandbox.close()
+    run = await sandbox.core(case.actor, case.community, case.line, private=False)
+    assert run.outcome not in ("error", "invalid"), run
+    shown = [seen for seen in run.seen if seen.what != "delivery"]
+    assert shown and all(seen.audience == {case.actor} for seen in shown), shown
+    assert leaks(case, run) == []
