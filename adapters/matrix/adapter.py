@@ -364,6 +364,11 @@ class MatrixAdapter:
                     items.append(_Timeline(room_id, event))
                 elif getattr(event, "source", {}).get("type") == "m.space.parent":
                     self.rooms.forget_parent(room_id)
+                elif getattr(event, "source", {}).get("type") == "m.space.child":
+                    # A space listing (or unlisting) a room changes which community it is in.
+                    child = event.source.get("state_key")
+                    if isinstance(child, str):
+                        self.rooms.forget_parent(child)
         return items
 
     async def _backfill(self, room_id: str, start: str, since: str) -> list[Any]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -85,7 +86,7 @@ class Rooms:
         self.own: dict[str, str] = {}
         self.pairs: dict[str, PairRoom] = {}
         self.direct: dict[str, str] = {}  # DMs a member opened with the bot -> who ("" forgotten)
-        self._parents: dict[str, str | None] = {}
+        self._parents: dict[str, tuple[str | None, float]] = {}
         self._creators: dict[str, set[str]] = {}
         self._power: dict[str, tuple[int, dict]] = {}
         self._marked: dict[str, str] = {}  # marker -> room id, for rooms the bot created
@@ -266,9 +267,11 @@ class Rooms:
         name = room.display_name if room is not None else room_id
         if not self._share_space:
             return room_id, name
-        if room_id not in self._parents:
-            self._parents[room_id] = await self._parent_space(room_id)
-        parent = self._parents[room_id]
+        known = self._parents.get(room_id)
+        # "No parent" is checked again after a minute: a space may list the room only later.
+        if known is None or (known[0] is None and time.monotonic() - known[1] > 60):
+            known = self._parents[room_id] = (await self._parent_space(room_id), time.monotonic())
+        parent = known[0]
         if parent is None:
             return room_id, name
         space = self.client.rooms.get(parent)
@@ -290,7 +293,26 @@ class Rooms:
             and event.get("content", {}).get("via")
         ]
         parents.sort(key=lambda e: (not e.get("content", {}).get("canonical"), e["state_key"]))
-        return parents[0]["state_key"] if parents else None
+        # A room can name any space as its parent; only trust the claim when the space lists the
+        # room as its child too. Otherwise anyone could make a room, point it at a community's
+        # space and, by inviting the bot, act inside that community.
+        for parent in parents:
+            if await self._space_lists_child(parent["state_key"], room_id):
+                return parent["state_key"]
+        return None
+
+    async def _space_lists_child(self, space_id: str, room_id: str) -> bool:
+        response = await with_rate_limit(lambda: self.client.room_get_state(space_id), what="space state")
+        events = getattr(response, "events", None)
+        if not isinstance(events, list):
+            return False  # the bot cannot read the space: the claim cannot be checked
+        return any(
+            event.get("type") == "m.space.child"
+            and event.get("state_key") == room_id
+            and isinstance(event.get("content"), dict)
+            and event["content"].get("via")
+            for event in events
+        )
 
     # -- creating rooms --------------------------------------------------------------------------
 

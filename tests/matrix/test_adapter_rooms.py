@@ -277,6 +277,8 @@ async def test_rooms_of_a_space_share_one_community(synapse, matrix_localpart, t
             room_id = await kit.create_room(
                 alex.client, name=name, invite=[bot.user_id, sam.user_id], initial_state=[parent]
             )
+            # As Matrix clients do, the space lists the room too; the bot trusts only that pairing.
+            await alex.client.room_put_state(space, "m.space.child", {"via": ["localhost"]}, state_key=room_id)
             await kit.accept_invite(sam.client, room_id)
             await kit.wait_for_member(alex.client, room_id, bot.user_id, timeout=30)
             rooms.append(room_id)

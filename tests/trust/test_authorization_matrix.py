@@ -177,13 +177,6 @@ async def test_matrix_refuses_outsiders_and_foreign_ids_quietly(world: Rooms) ->
     assert "qv42" in view and "jx19" in view
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Matrix adapter: with share_space_community on, a room's own m.space.parent is trusted"
-    " without checking the space lists it (m.space.child) or that its sender may speak for the"
-    " space, so anyone can make their room part of a community (and, if the bot is not in the"
-    " space itself, be its facilitator there)",
-)
 async def test_a_room_cannot_join_a_space_by_naming_it_its_parent(synapse, matrix_localpart, tmp_path):  # noqa: F811
     alex = await kit.connect_member(synapse, matrix_localpart("alex"), tmp_path)
     sam = await kit.connect_member(synapse, matrix_localpart("sam"), tmp_path)
