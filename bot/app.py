@@ -137,7 +137,7 @@ class App:
                     decisions=timedelta(days=retention.suggestion_decisions_days),
                 ),
                 PairingData(self.pairing, timedelta(days=settings.pairing.retention_days)),
-                AgreementsData(self.agreements, db),
+                AgreementsData(self.agreements, db, cipher),
             ],
         )
         self.features: list[Any] = [self.help, self.setup, self.questions, self.confirmations]

@@ -7,8 +7,9 @@ from typing import Any
 
 from bot.context import Ctx
 from bot.features.agreements import AgreementsFeature
-from bot.features.agreements.repo import get_step
+from bot.features.agreements.repo import OBJECTION_PURPOSE, get_step
 from bot.features.pairing.service import PairingFeature
+from bot.storage.crypto import FieldCipher
 from bot.storage.db import Database, Tx
 
 
@@ -35,9 +36,10 @@ class PairingData:
 class AgreementsData:
     name = "agreements"
 
-    def __init__(self, agreements: AgreementsFeature, db: Database) -> None:
+    def __init__(self, agreements: AgreementsFeature, db: Database, cipher: FieldCipher) -> None:
         self._agreements = agreements
         self._db = db
+        self._cipher = cipher
 
     async def export_member(self, ctx: Ctx) -> dict[str, Any]:
         """Each agreement the member is in, with their own answers only (never another party's)."""
@@ -62,7 +64,7 @@ class AgreementsData:
                 }
             )
         responses = await db.fetchall(
-            "SELECT c.number, c.section, r.response, r.at FROM space_agreement_responses r"
+            "SELECT c.number, c.section, r.response, r.at, r.note_enc FROM space_agreement_responses r"
             " JOIN space_agreement_changes c ON c.id = r.change_id"
             " WHERE r.member_id = ? AND c.community_id = ? ORDER BY r.at",
             (ctx.member.id, ctx.community.id),
@@ -78,7 +80,14 @@ class AgreementsData:
                 {"change": r[0], "section": r[1], "text": r[2], "status": r[3], "opened_at": r[4]} for r in proposed
             ],
             "space_agreement_responses": [
-                {"change": r[0], "section": r[1], "response": r[2], "at": r[3]} for r in responses
+                {
+                    "change": r[0],
+                    "section": r[1],
+                    "response": r[2],
+                    "at": r[3],
+                    "your_note": self._cipher.decrypt(r[4], OBJECTION_PURPOSE) if r[4] is not None else None,
+                }
+                for r in responses
             ],
         }
 

@@ -57,7 +57,7 @@ async def test_export_holds_my_data_and_nobody_elses(tmp_path):
     assert export.user_id == ME
     document = json.loads(export.content)
     text = export.content
-    for words in (MY_WORDS["suggestion"], MY_WORDS["agreement"], MY_WORDS["checkin"]):
+    for words in (MY_WORDS["suggestion"], MY_WORDS["agreement"], MY_WORDS["checkin"], MY_WORDS["objection"]):
         assert words in text
     assert THEIR_WORDS not in text  # another party's answer is theirs
     assert document["pairing"]["joined"] is True
