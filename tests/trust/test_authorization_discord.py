@@ -19,10 +19,9 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip("discord")
-
-from adapters.discord.sync import sync_tree  # noqa: E402
-from tests.discord.conftest import (  # noqa: E402
+# discord.py is a project dependency: this file must run in CI, never skip.
+from adapters.discord.sync import sync_tree
+from tests.discord.conftest import (
     MANAGE_GUILD,
     Bot,
     buttons,
@@ -30,11 +29,11 @@ from tests.discord.conftest import (  # noqa: E402
     settings_for,
     texts,
 )
-from tests.discord_loopback import payloads as P  # noqa: E402
-from tests.discord_loopback.conftest import point_discord_py_at  # noqa: E402
-from tests.discord_loopback.interactions import InteractionHandle  # noqa: E402
-from tests.discord_loopback.server import LoopbackDiscord  # noqa: E402
-from tests.trust.authz_cases import fingerprint  # noqa: E402
+from tests.discord_loopback import payloads as P
+from tests.discord_loopback.conftest import point_discord_py_at
+from tests.discord_loopback.interactions import InteractionHandle
+from tests.discord_loopback.server import LoopbackDiscord
+from tests.trust.authz_cases import fingerprint
 
 pytestmark = pytest.mark.timeout(120)
 
