@@ -4,7 +4,7 @@
 -- `pair stats` 12 ms and every `questions suggest` a scan of all suggestions.
 
 CREATE INDEX pairs_community ON pairs (community_id);
-CREATE INDEX pair_checkins_community ON pair_checkins (community_id);
+CREATE INDEX pair_checkins_community ON pair_checkins (community_id, member_id);
 CREATE INDEX confirmations_member ON confirmations (member_id);
 CREATE INDEX question_suggestions_member ON question_suggestions (member_id, status);
 CREATE INDEX question_suggestions_community ON question_suggestions (community_id, status);
