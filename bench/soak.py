@@ -137,8 +137,8 @@ class SoakConfig:
     # Sessions (a member opening the bot and doing one thing, sometimes two commands) per member
     # per week, before the follow-ups that notices cause (answering an invitation, a proposal,
     # a check-in).
-    sessions_per_member_week: float = 0.25
-    pairing_share: float = 0.3  # members who want to be paired
+    sessions_per_member_week: float = 0.2
+    pairing_share: float = 0.25  # members who want to be paired
     seed: int = 1
     folder: Path | None = None  # where the database goes (a temporary folder by default)
     raw_write_seconds: float = 2.0
@@ -281,7 +281,7 @@ class Report:
 class MemberModel:
     __slots__ = (
         "user", "facilitator", "wants_pairing", "in_pairing", "paused_until", "prompts",
-        "checkin_step", "checkin_open", "agreements", "written",
+        "checkin_step", "checkin_open", "agreements",
     )
 
     def __init__(self, user: str, facilitator: bool, wants_pairing: bool) -> None:
@@ -294,7 +294,6 @@ class MemberModel:
         self.checkin_step = 0
         self.checkin_open = False
         self.agreements: list[str] = []  # short ids they are (or were) in, as party or invitee
-        self.written = 0
 
     def active_at(self, instant: datetime) -> bool:
         return self.in_pairing and (self.paused_until is None or self.paused_until <= instant)
@@ -380,9 +379,6 @@ class SoakSink:
             self.soak.violation(f"outbox message {outbox_id} delivered twice")
         self.delivered[byte] |= 1 << bit
         self.count += 1
-
-    def delivered_ids(self) -> int:
-        return sum(bin(b).count("1") for b in self.delivered)
 
     def missing_up_to(self, last: int) -> list[int]:
         return [
@@ -768,7 +764,7 @@ class Soak:
             if isinstance(intent, ConfirmPrompt):
                 member.prompts.append(intent.confirmation_id)
         if outcome == "done" and parsed is not None:
-            await self.apply(cm, member, parsed, intents, target, fuzzed)
+            self.apply(cm, member, parsed, intents, target)
         return outcome, intents
 
     # -- what a command that succeeded should have done ------------------------------------------
@@ -784,7 +780,7 @@ class Soak:
         ]
         return mine[0] if len(mine) == 1 else None
 
-    async def apply(self, cm: CommunityModel, member: MemberModel, parsed: ParsedCommand, intents: list[Intent], target: tuple | None, fuzzed: bool) -> None:
+    def apply(self, cm: CommunityModel, member: MemberModel, parsed: ParsedCommand, intents: list[Intent], target: tuple | None) -> None:
         name, args = parsed.spec.name, parsed.args
         now = self.clock.now()
         if name == "pair leave":
@@ -993,7 +989,7 @@ class Soak:
         rng = self.rng
         choices: list[tuple[float, str]] = [
             (1.0, "help"), (1.0, "resources"), (0.8, "questions status"), (0.6, "space-agreement show"),
-            (0.5, "space-agreement changes"), (0.5, "suggest"), (0.02, "mydata export"),
+            (0.5, "space-agreement changes"), (0.2, "suggest"), (0.02, "mydata export"),
         ]
         if cm.space_changes:
             choices.append((0.8, "space agree"))
@@ -1170,12 +1166,12 @@ class Soak:
         if roll < 0.35:
             outcome, intents = await self.command(cm, member, "/questions review")
             ids = SUGGESTION_ID.findall(" ".join(i.text for i in intents if isinstance(i, Answer)))
-            if ids:
-                if rng.random() < 0.6:
-                    await self.command(cm, member, f"/questions approve {ids[0]}")
-                    self.activity["suggestions approved"] += 1
+            for suggestion in ids[:3]:
+                if rng.random() < 0.4:
+                    outcome, _ = await self.command(cm, member, f"/questions approve {suggestion}")
+                    self.activity["suggestions approved"] += outcome == "done"
                 else:
-                    await self.command(cm, member, f"/questions decline {ids[0]} Thank you; it's close to one we have.")
+                    await self.command(cm, member, f"/questions decline {suggestion} Thank you; it's close to one we have.")
         elif roll < 0.5:
             await self.command(cm, member, "/pair stats")
         elif roll < 0.6 and cm.space_changes:
@@ -1680,7 +1676,7 @@ def main() -> None:
                         help="sessions per member per week, before follow-ups")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--folder", type=Path, default=None, help="keep the database here")
-    parser.add_argument("--quick", action="store_true", help="a smoke run: 10 communities, 600 members, 6 + 2 weeks")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 20 communities, 2,000 members, 8 + 2 weeks")
     parser.add_argument("--quiet", action="store_true", help="no weekly progress lines")
     args = parser.parse_args()
     config = SoakConfig(
@@ -1695,7 +1691,7 @@ def main() -> None:
         progress=None if args.quiet else (lambda line: print(line, flush=True)),
     )
     if args.quick:
-        config.communities, config.members, config.weeks, config.fuzz_weeks = 10, 600, 6, 2
+        config.communities, config.members, config.weeks, config.fuzz_weeks = 20, 2_000, 8, 2
         config.raw_write_seconds = 1.0
     report = asyncio.run(run_soak(config))
     print("\n".join(report.lines()))
