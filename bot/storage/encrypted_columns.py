@@ -30,7 +30,8 @@ class Layout:
 
 
 def _blob_unpack(value: object) -> list[bytes]:
-    return [bytes(value)] if isinstance(value, bytes | bytearray | memoryview) else []
+    # Empty is no ciphertext: a delivered outbox row keeps its receipt with the payload X''.
+    return [bytes(value)] if isinstance(value, bytes | bytearray | memoryview) and len(value) else []
 
 
 def _base64_unpack(value: object) -> list[bytes]:
