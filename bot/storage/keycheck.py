@@ -247,6 +247,11 @@ class KeyResolver:
         old key kept while one was confirmed, have no use any more."""
         choice = KeyChoice(key)
         leftovers = [path for path in (self.pending, self.old) if path.exists()]
+        # Half-written copies of them, from a rotation killed while writing one (only a rotation,
+        # which holds the lock exclusively, makes these: none can be in progress now).
+        folder = self.key_file.parent
+        for made in (self.pending, self.old):
+            leftovers += sorted(folder.glob(f".{made.name}.*.tmp"))
         if not leftovers:
             return choice
         if not self.write:
