@@ -48,12 +48,14 @@ async def open_store(
     make a new key beside stored data, or run while `alongside key rotate` does."""
     path = Path(db_path or settings.storage.path)
     key_file = key_file_for(settings, path)
+    resolver = KeyResolver(path, env_key_of(settings), key_file)
+    resolver.validate()
     lock = StoreLock(path)
     lock.acquire(exclusive=False)
     try:
         db = await Database.open(path)
         try:
-            choice = await KeyResolver(path, env_key_of(settings), key_file).resolve(db, clock.now())
+            choice = await resolver.resolve(db, clock.now())
         except BaseException:
             await db.close()
             raise

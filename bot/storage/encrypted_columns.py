@@ -96,7 +96,16 @@ ENCRYPTED_COLUMNS: tuple[EncryptedColumn, ...] = (
     EncryptedColumn(
         "adapter_state", "value", "discord.missed", "platform = 'discord' AND key LIKE 'missed:%'", JSON_ITEMS
     ),
+    # Matrix: the crypto store's pickle key (adapters/matrix/client.py, issue 11). The store itself
+    # is pickled with that key, not the data key, so re-encrypting this value is all it needs.
+    EncryptedColumn(
+        "adapter_state", "value", "matrix.pickle_key", "platform = 'matrix' AND key = 'crypto_store_pickle_key'", BASE64
+    ),
+    # The secret behind not-with entries' keyed hashes (bot/storage/blinding.py, issue 11): the
+    # hashes stay valid across a rotation because only this sealed secret is re-encrypted.
+    EncryptedColumn("blinding_secrets", "secret_enc", "blinding.secret"),
 )
+# Entries for tables this database may not have yet are skipped (see keycheck.present_columns).
 
 
 def blob_columns_without_ciphertext() -> frozenset[tuple[str, str]]:

@@ -143,6 +143,13 @@ class KeyResolver:
         self.old = old_key_file(key_file)
         self.write = write
 
+    def validate(self) -> None:
+        """Refuse a malformed key before anything (the database file included) is created."""
+        if self.env_key is not None:
+            decode_key(self.env_key, ENV_VAR)
+        else:
+            read_key_file(self.key_file)
+
     # -- the one-line refusals -----------------------------------------------------------------
 
     def _wrong_env(self) -> DataKeyError:
@@ -186,7 +193,7 @@ class KeyResolver:
             key = decode_key(self.env_key, ENV_VAR)
             if check is not None:
                 if opens(key, check):
-                    return self._done(key, db_check=True, pending=pending)
+                    return self._done(key, pending=pending)
                 if pending is not None and opens(pending, check):
                     raise self._rekeyed_env()
                 file_key = self._read_optional(self.key_file)
@@ -210,7 +217,7 @@ class KeyResolver:
             raise self._missing_file()
         if check is not None:
             if opens(file_key, check):
-                return self._done(file_key, db_check=True, pending=pending)
+                return self._done(file_key, pending=pending)
             if pending is not None and opens(pending, check):
                 return await self._finish_rotation(pending)
             raise self._wrong_file()
@@ -240,9 +247,9 @@ class KeyResolver:
                 " start again"
             )
         log.info("recorded the data key's check value")
-        return self._done(key, db_check=True, pending=pending)
+        return self._done(key, pending=pending)
 
-    def _done(self, key: bytes, *, db_check: bool, pending: bytes | None) -> KeyChoice:
+    def _done(self, key: bytes, *, pending: bytes | None) -> KeyChoice:
         """The key opens the database: a pending key from a rotation that never committed, and the
         old key kept while one was confirmed, have no use any more."""
         choice = KeyChoice(key)
@@ -270,7 +277,8 @@ class KeyResolver:
         """The database was committed under the pending key but the key file was not yet replaced
         (a crash between the two): replace it now."""
         if not self.write:
-            return KeyChoice(pending, [f"an interrupted `alongside key rotate` is finished at the next start ({self.pending} becomes {self.key_file})"])
+            note = f"an interrupted `alongside key rotate` is finished at the next start ({self.pending} becomes {self.key_file})"
+            return KeyChoice(pending, [note])
         try:
             os.replace(self.pending, self.key_file)
         except FileNotFoundError:  # another start finished it a moment ago

@@ -169,3 +169,12 @@ def test_check_verifies_the_key_against_the_database(tmp_path):
     assert missing.returncode == 2 and "missing" in missing.stdout, missing.stdout
     assert not (db.parent / "alongside.db.key").exists()
     assert dump(db) == before
+
+
+def test_a_malformed_key_is_refused_before_anything_is_created(tmp_path):
+    db = tmp_path / "alongside.db"
+    refused(run_console("/help\n", db, env={"ALONGSIDE_DATA_KEY": "c2hvcnQ"}), "ALONGSIDE_DATA_KEY", "32 bytes")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+    (tmp_path / "alongside.db.key").write_text("not a key at all\n")
+    refused(run_console("/help\n", db), "alongside.db.key")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["alongside.db.key"]
