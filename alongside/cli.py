@@ -1,4 +1,5 @@
-"""`alongside run | check | prompts lint` — start-up problems end with one clear message, exit 2."""
+"""`alongside run | check | key rotate | prompts lint` — start-up problems end with one clear
+message, exit 2."""
 
 from __future__ import annotations
 
@@ -29,8 +30,19 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=0, help="seed for question order and matching")
     run.add_argument("--start", help="console: the simulated clock's start, e.g. 2026-01-05T09:00")
 
-    check = commands.add_parser("check", help="validate the config and every prompt file")
+    check = commands.add_parser(
+        "check", help="validate the config and every prompt file, and that the data key opens the database"
+    )
     check.add_argument("--config", type=Path)
+    check.add_argument("--db", type=Path, help="SQLite database path (overrides the config)")
+
+    key_cmd = commands.add_parser("key", help="the data key")
+    key_commands = key_cmd.add_subparsers(dest="key_command", required=True)
+    rotate = key_commands.add_parser(
+        "rotate", help="re-encrypt everything under a new data key (stop the bot first)"
+    )
+    rotate.add_argument("--config", type=Path)
+    rotate.add_argument("--db", type=Path, help="SQLite database path (overrides the config)")
 
     discord_cmd = commands.add_parser("discord", help="Discord tools")
     discord_commands = discord_cmd.add_subparsers(dest="discord_command", required=True)
@@ -64,23 +76,96 @@ def _parse_start(text: str | None) -> datetime:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    """Exit 0: all fine (warnings may be printed); 1: config or prompt problems; 2: the data key
+    does not open the database (what `alongside run` would refuse)."""
     problems: list[str] = []
+    config_ok = True
     try:
         settings = _load(args.config)
     except ConfigError as error:
         problems.extend(error.problems)
         settings = Settings()
+        config_ok = False
     try:
         catalog = Catalog(settings.prompts_dir)
         problems.extend(catalog.placeholder_problems())
     except CatalogError as error:
         problems.append(str(error))
     problems.extend(str(problem) for problem in lint_path(settings.prompts_dir))
+    key_problem = None
+    notes: list[str] = []
+    if config_ok:
+        key_problem, notes = asyncio.run(_check_key(settings, args.db))
+    for note in notes:
+        print(note)
+    if key_problem is not None:
+        problems.append(key_problem)
     if problems:
         for problem in problems:
             print(problem)
-        return 1
+        return EXIT_CONFIG if key_problem is not None else 1
     print("ok")
+    return 0
+
+
+async def _check_key(settings: Settings, db_path: Path | None) -> tuple[str | None, list[str]]:
+    """Whether the configured key opens the database (when there is one); writes nothing."""
+    import aiosqlite
+
+    from alongside.runtime import env_key_of, key_file_for
+    from bot.storage.db import Database
+    from bot.storage.files import exposure_warning
+    from bot.storage.keycheck import KeyResolver, exposed_data_files
+
+    path = Path(db_path or settings.storage.path)
+    key_file = key_file_for(settings, path)
+    notes = []
+    exposed = exposed_data_files(path, key_file)
+    if exposed:
+        notes.append(f"warning: {exposure_warning(exposed)}")
+    if not path.exists():
+        return None, notes
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    try:
+        db = Database(conn, str(path))
+        choice = await KeyResolver(path, env_key_of(settings), key_file, write=False).resolve(
+            db, datetime.now(UTC)
+        )
+        notes.extend(f"note: {note}" for note in choice.notes)
+        return None, notes
+    except DataKeyError as error:
+        return str(error), notes
+    finally:
+        await conn.close()
+
+
+def cmd_key(args: argparse.Namespace) -> int:
+    try:
+        settings = _load(args.config)
+    except ConfigError as error:
+        return _fail(error.problems)
+    from alongside.runtime import env_key_of, key_file_for
+    from bot.storage.rotation import rotate
+
+    path = Path(args.db or settings.storage.path)
+    key_file = key_file_for(settings, path)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        done = asyncio.run(rotate(path, env_key_of(settings), key_file, datetime.now(UTC)))
+    except DataKeyError as error:
+        return _fail([str(error)])
+    print(f"re-encrypted {done.values} values under a new data key.")
+    if done.new_key_text is None:
+        print(f"The key file {done.key_file} holds the new key.")
+    else:
+        # Printed once, here: the key came from the environment, so the new one goes there too.
+        print("Set ALONGSIDE_DATA_KEY to this new key before the next start:")
+        print(done.new_key_text)
+        print(
+            f"Until the first start with it, it is also kept in {key_file.name}.new beside the key file"
+            " path; that start removes it."
+        )
+    print("Back up the database and the new key together: earlier backups open only with the old key.")
     return 0
 
 
@@ -148,4 +233,6 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_lint(args)
     if args.command == "discord":
         return cmd_discord(args)
+    if args.command == "key":
+        return cmd_key(args)
     return cmd_run(args)

@@ -10,8 +10,9 @@ from bot.app import App
 from bot.clock import Clock
 from bot.config import Settings
 from bot.scheduling.timeline import Timeline
-from bot.storage.crypto import FieldCipher, load_or_create_key
+from bot.storage.crypto import FieldCipher
 from bot.storage.db import Database
+from bot.storage.keycheck import KeyResolver, StoreLock, warn_if_exposed
 from bot.texts.catalog import Catalog
 
 
@@ -20,9 +21,12 @@ class Core:
     app: App
     db: Database
     timeline: Timeline
+    lock: StoreLock | None = None
 
     async def close(self) -> None:
         await self.db.close()
+        if self.lock is not None:
+            self.lock.release()
 
 
 def key_file_for(settings: Settings, db_path: Path) -> Path:
@@ -31,23 +35,51 @@ def key_file_for(settings: Settings, db_path: Path) -> Path:
     return db_path.with_name(db_path.name + ".key")
 
 
+def env_key_of(settings: Settings) -> str | None:
+    return settings.data_key.get_secret_value() if settings.data_key is not None else None
+
+
+async def open_store(
+    settings: Settings, clock: Clock, db_path: Path | None = None
+) -> tuple[Database, FieldCipher, StoreLock]:
+    """The database and the key that opens it; a DataKeyError (one line: what to fix) otherwise.
+
+    Every command that opens the database comes through here, so none can run with a wrong key,
+    make a new key beside stored data, or run while `alongside key rotate` does."""
+    path = Path(db_path or settings.storage.path)
+    key_file = key_file_for(settings, path)
+    resolver = KeyResolver(path, env_key_of(settings), key_file)
+    resolver.validate()
+    lock = StoreLock(path)
+    lock.acquire(exclusive=False)
+    try:
+        db = await Database.open(path)
+        try:
+            choice = await resolver.resolve(db, clock.now())
+        except BaseException:
+            await db.close()
+            raise
+    except BaseException:
+        lock.release()
+        raise
+    warn_if_exposed(path, key_file)
+    return db, FieldCipher(choice.key), lock
+
+
 async def build_core(settings: Settings, clock: Clock, *, db_path: Path | None = None, seed: int = 0) -> Core:
-    path = db_path or settings.storage.path
-    env_key = settings.data_key.get_secret_value() if settings.data_key is not None else None
-    key = load_or_create_key(env_key, key_file_for(settings, Path(path)))
     catalog = Catalog(settings.prompts_dir)
-    db = await Database.open(path)
+    db, cipher, lock = await open_store(settings, clock, db_path)
     timeline = Timeline()
     app = App(
         settings=settings,
         db=db,
         clock=clock,
         catalog=catalog,
-        cipher=FieldCipher(key),
+        cipher=cipher,
         timeline=timeline,
         seed=seed,
     )
-    return Core(app, db, timeline)
+    return Core(app, db, timeline, lock)
 
 
 def env_flag(name: str) -> bool:

@@ -1,9 +1,10 @@
 """Encryption at rest for sensitive text fields (agreements, check-ins, pending suggestions).
 
 AES-256-GCM with a random nonce per value. The key comes from ALONGSIDE_DATA_KEY or from a key
-file beside the database (created on first run, mode 0600); it is never written into the database.
-Each value is bound to its purpose (e.g. "suggestion.text") as associated data, so a ciphertext
-copied into another column does not decrypt.
+file beside the database (created for an empty database only, mode 0600); it is never written into
+the database, only a check value made with it (see `bot/storage/keycheck.py`). Each value is bound
+to its purpose (e.g. "suggestion.text") as associated data, so a ciphertext copied into another
+column does not decrypt.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from bot.storage.files import make_private_folder, sync_folder
 
 _FORMAT = b"\x01"
 _NONCE_BYTES = 12
@@ -39,26 +42,71 @@ def generate_key_text() -> str:
     return base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
 
 
+def decode_key(text: str, source: str) -> bytes:
+    """The key in `text`; a malformed one names where it came from."""
+    try:
+        return _decode_key(text)
+    except DataKeyError as error:
+        raise DataKeyError(f"{source}: {error}") from None
+
+
+def pending_key_file(key_file: Path) -> Path:
+    """Where `alongside key rotate` keeps the new key until the key file is replaced."""
+    return key_file.with_name(key_file.name + ".new")
+
+
+def old_key_file(key_file: Path) -> Path:
+    """Where `alongside key rotate` keeps the old key until the new one is confirmed."""
+    return key_file.with_name(key_file.name + ".old")
+
+
+def read_key_file(key_file: Path) -> bytes | None:
+    """The key in `key_file`, None if there is no such file."""
+    try:
+        text = key_file.read_text()
+    except FileNotFoundError:
+        return None
+    return decode_key(text, f"the key file {key_file}")
+
+
+def encode_key(key: bytes) -> str:
+    return base64.urlsafe_b64encode(key).decode().rstrip("=")
+
+
 def load_or_create_key(env_key: str | None, key_file: Path) -> bytes:
     if env_key:
         return _decode_key(env_key)
     if key_file.exists():
         return _decode_key(key_file.read_text())
-    key_file.parent.mkdir(parents=True, exist_ok=True)
-    text = generate_key_text()
+    return create_key_file(key_file)
+
+
+def create_key_file(key_file: Path, text: str | None = None, *, replace: bool = False) -> bytes:
+    """Write a new key file (a new random key unless `text` is given), whole or not at all.
+
+    Without `replace` an existing file wins (and its key is returned); with it, the new key
+    replaces whatever is there, atomically."""
+    make_private_folder(key_file.parent)
+    text = text or generate_key_text()
     # The key is written whole to a temporary file, then linked into place: a process killed at
     # any moment leaves either no key file or a complete one (and at worst a stray temporary
-    # file), never an empty one that stops every later start. The link fails if another process made the key meanwhile: two processes
-    # starting at once then share the first one's key instead of overwriting it.
+    # file), never an empty one that stops every later start. The link fails if another process made
+    # the key meanwhile: two processes starting at once then share the first one's key instead of
+    # overwriting it.
     temp = key_file.with_name(f".{key_file.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
         _write_new(temp, text)
+        if replace:
+            os.replace(temp, key_file)
+            sync_folder(key_file.parent)
+            return _decode_key(text)
         try:
             os.link(temp, key_file)
         except FileExistsError:
             return _decode_key(key_file.read_text())
         except OSError:
             _write_new(key_file, text)  # a file system without hard links: create it in place
+        sync_folder(key_file.parent)
     finally:
         temp.unlink(missing_ok=True)
     return _decode_key(text)
@@ -66,6 +114,7 @@ def load_or_create_key(env_key: str | None, key_file: Path) -> bytes:
 
 def _write_new(path: Path, text: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.fchmod(fd, 0o600)  # whatever the umask
     with os.fdopen(fd, "w") as handle:
         handle.write(text + "\n")
         handle.flush()

@@ -17,6 +17,8 @@ from typing import Any
 
 import aiosqlite
 
+from bot.storage.files import create_private_file
+
 log = logging.getLogger(__name__)
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
@@ -49,7 +51,10 @@ class Database:
         if logging.getLogger("aiosqlite").level < logging.WARNING:
             logging.getLogger("aiosqlite").setLevel(logging.WARNING)
         if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            # Created 0600 (in a 0700 folder when the bot makes it) before SQLite opens it, so the
+            # file, and the -wal and -shm files SQLite gives the same mode, are never readable by
+            # others, whatever the umask.
+            create_private_file(Path(path))
         conn = await aiosqlite.connect(path, isolation_level=None)
         conn.row_factory = aiosqlite.Row
         await conn.execute("PRAGMA journal_mode=WAL")
