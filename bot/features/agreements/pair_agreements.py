@@ -145,7 +145,7 @@ class PairAgreements:
         # next_fire answers synchronously from this cache: "review:<id>" / "purge:<id>" -> instant.
         self._due: dict[str, datetime] = {}
         confirmations.on(INVITE_ACTION, self._on_invite)
-        confirmations.on(WITHDRAW_ACTION, self._on_withdraw_confirmed)
+        confirmations.on(WITHDRAW_ACTION, self._on_withdraw_confirmed, destructive=True)
         dialogs.register("agreement", self)
         dialogs.on_form("agreement", self.submit_form)
         dialogs.on_button("agreement", self.press_button)
@@ -810,7 +810,11 @@ class PairAgreements:
                         ctx.member.platform_user_id,
                         WITHDRAW_ACTION,
                         {"agreement": row.id},
-                        ctx.t("agreement.withdraw_confirm", id=row.short_id),
+                        ctx.t(
+                            "agreement.withdraw_confirm",
+                            id=row.short_id,
+                            minutes=self._confirmations.fresh_minutes,
+                        ),
                         ctx.t("agreement.withdraw_yes"),
                         ctx.t("agreement.withdraw_no"),
                     )

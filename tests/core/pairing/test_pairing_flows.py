@@ -435,7 +435,11 @@ async def test_consent_text_change_asks_again_before_the_next_round(tmp_path):
         h.sink.take()
         await h.advance(timedelta(days=1))
         assert groups(h.sink.take()) == [frozenset({"sam", "rin"})]
-        assert "won't be paired until you agree" in await h.say("jo", "no", channel=None)
+        # A day later a bare "no" is no longer taken as about that question; its id answers it.
+        late = await h.say("jo", "no", channel=None)
+        assert "doesn't answer it any more" in late
+        cid = re.search(r"/no (\d+)", late).group(1)
+        assert "won't be paired until you agree" in await h.say("jo", f"no {cid}", channel=None)
     finally:
         await h.close()
 
