@@ -506,12 +506,14 @@ class Rounds:
                     text=text,
                 ),
             )
+        # One message for everyone left out, whatever the reason, so a block cannot be told
+        # apart from numbers or pauses.
         for member_id in result.unplaced:
             await self._tell(
                 tx,
                 community,
                 info[member_id].user_id,
-                self.t(community, prefix, "pairing.nobody_this_time"),
+                self.t(community, prefix, "pairing.not_placed"),
             )
         await self.repo.set_round_counts(
             tx, round_.id, len(result.groups), sum(len(group) for group in result.groups)

@@ -187,7 +187,7 @@ async def test_only_one_member_is_told_privately(harness):
     assert "Round 1 has begun" in await h.say("alex", "pair now")
     out = h.sink.take()
     assert opened(out) == []
-    assert any("nobody to pair you with" in text for text in private(out, "sam"))
+    assert any("not in a pair this round" in text for text in private(out, "sam"))
 
 
 async def test_scheduled_round_with_nobody_in(harness):
@@ -208,7 +208,7 @@ async def test_not_with_is_never_inferable(harness):
     out = h.sink.take()
     assert opened(out) == []
     assert private(out, "sam") == private(out, "jo")  # the same neutral words for both
-    assert "nobody to pair you with" in private(out, "jo")[0]
+    assert "not in a pair this round" in private(out, "jo")[0]
     row = await h.db.fetchone("SELECT other_enc FROM pair_not_with")
     assert b"jo" not in bytes(row[0]) and row[0][:1] == b"\x01"  # encrypted at rest
 
