@@ -454,11 +454,15 @@ class Rounds:
                 await self._outbox.add(tx, community.id, ChannelPost(channel=channel, text=text))
             return round_
 
+        # Not-with entries name people by a keyed hash of who they are in the community, so an
+        # entry finds them again after they erase their data and return, and never a stranger.
         eligible_set = set(eligible)
+        blind = await self.repo.blinder(tx, now)
+        by_hash = {blind(community.id, info[m].user_id): m for m in eligible}
         not_with = [
-            (owner, other)
-            for owner, other in await self.repo.all_not_with(tx, community.id)
-            if owner in eligible_set and other in eligible_set
+            (owner, by_hash[other])
+            for owner, other in await self.repo.all_not_with(tx, community.id, now)
+            if owner in eligible_set and other in by_hash
         ]
         result = match(
             eligible,

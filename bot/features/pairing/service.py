@@ -242,12 +242,14 @@ class PairingFeature:
                 raise Refusal(
                     "pairing.not_with_unknown", given=self.rounds.mention(ctx.community, target)
                 )
+            blind = await self.repo.blinder(tx, ctx.now)
+            other_hash = blind(ctx.community.id, other.platform_user_id)
             entries = [
                 entry
-                for entry, other_id in await self.repo.not_with_of(
-                    tx, ctx.community.id, ctx.member.id
+                for entry, entry_hash in await self.repo.not_with_of(
+                    tx, ctx.community.id, ctx.member.id, ctx.now
                 )
-                if other_id == other.id
+                if entry_hash == other_hash
             ]
             if removing:
                 if not entries:
@@ -257,7 +259,9 @@ class PairingFeature:
             else:
                 if entries:
                     raise Refusal("pairing.not_with_already", name=other.label)
-                await self.repo.add_not_with(tx, ctx.community.id, ctx.member.id, other.id, ctx.now)
+                await self.repo.add_not_with(
+                    tx, ctx.community.id, ctx.member.id, other_hash, ctx.now
+                )
             await self.repo.touch(tx, ctx.community.id, ctx.member.id, ctx.now)
             pair = await self.repo.active_pair_of(tx, ctx.community.id, ctx.member.id)
         if removing:
@@ -548,6 +552,7 @@ class PairingFeature:
             found = await self.repo.checkin(db, checkin_id)
             if found is not None:
                 answers.append({"kind": found.kind, "answers": found.answers})
+        not_with = await self.repo.not_with_count(db, ctx.community.id, ctx.member.id)
         return {
             "joined": participant is not None,
             "status": None if participant is None else participant.status,
@@ -555,11 +560,9 @@ class PairingFeature:
             if participant is None or participant.paused_until is None
             else participant.paused_until.isoformat(),
             "consents": [{"version": c[0], "given": c[1], "withdrawn": c[2]} for c in consents],
-            "not_with": [
-                info[other].label
-                for _, other in await self.repo.not_with_of(db, ctx.community.id, ctx.member.id)
-                if other in info
-            ],
+            # How many, never who: an entry holds only a keyed hash, and naming whoever it
+            # matches today could reveal someone else's return after erasing their data.
+            "not_with": {"entries": not_with} if not_with else {},
             "pairs": pairs,
             "checkins": answers,
         }

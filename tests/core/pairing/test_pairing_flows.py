@@ -209,8 +209,8 @@ async def test_not_with_is_never_inferable(harness):
     assert opened(out) == []
     assert private(out, "sam") == private(out, "jo")  # the same neutral words for both
     assert "not in a pair this round" in private(out, "jo")[0]
-    row = await h.db.fetchone("SELECT other_enc FROM pair_not_with")
-    assert b"jo" not in bytes(row[0]) and row[0][:1] == b"\x01"  # encrypted at rest
+    row = await h.db.fetchone("SELECT other_hash, other_enc FROM pair_not_with")
+    assert "jo" not in row[0] and len(row[0]) == 64 and row[1] is None  # a keyed hash only
 
 
 async def test_not_with_respected_over_many_rounds(harness):
