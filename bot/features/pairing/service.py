@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
+from bot.commands import parser
 from bot.commands.registry import Registry
 from bot.config import Settings
 from bot.context import Ctx
@@ -378,6 +379,12 @@ class PairingFeature:
         today = ctx.now.astimezone(tz).date()
         if start is not None and start < today:
             raise Refusal("pairing.schedule_in_past", date=start.isoformat())
+        if start is not None and start > parser.latest_schedule_start(today):
+            raise Refusal(
+                "pairing.schedule_too_far",
+                date=start.isoformat(),
+                latest=parser.latest_schedule_start(today).isoformat(),
+            )
         try:
             recurrence = parse_recurrence(" ".join(words), timezone, start or today)
         except RecurrenceError:
