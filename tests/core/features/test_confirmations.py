@@ -95,3 +95,22 @@ async def test_bare_yes_answers_only_the_newest_question(harness):
     # The forget question is now the newest; it is still fresh, so a bare no answers it.
     assert "Nothing was erased" in await h.say(ME, "no", channel=None)
     assert await member_exists(h, ME)
+
+
+async def test_withdrawing_by_button_expires_after_the_window(harness):
+    """The other destructive question: withdrawing from an agreement (Discord's button)."""
+    from tests.core.agreements.helpers import status
+    from tests.core.agreements.test_interactions import discord, discord_pair, discord_say
+
+    h = harness
+    short_id = await discord_pair(h)
+    await discord_say(h, "alex", "agreement edit 1 words")
+    await discord_say(h, "alex", "agreement propose")
+    [sent] = h.sink.take()
+    withdraw = sent.buttons[-1][0]
+    [confirm] = await h.app.press_button(discord(h, "sam"), withdraw)
+    assert isinstance(confirm, ConfirmPrompt) and "This stays open for 15 minutes." in confirm.text
+    h.clock.advance(timedelta(minutes=16))
+    late = await discord_say(h, "sam", f"yes {confirm.confirmation_id}")
+    assert "expired" in late[0].text
+    assert await status(h, short_id) == "proposed"
