@@ -111,7 +111,8 @@ class FieldCipher:
         return hmac.new(_blind_key(secret, purpose), value.encode("utf-8"), hashlib.sha256).digest()
 
 
-# Imports for the keyed hash are local to it, so this block stays self-contained.
+# The purpose the blinding secrets in `blinding_secrets.secret_enc` are encrypted with. (The keyed
+# hash's imports are local to it, so that it stays one self-contained block of this module.)
 BLINDING_SECRET_PURPOSE = "blinding.secret"
 
 
