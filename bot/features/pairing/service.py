@@ -239,12 +239,10 @@ class PairingFeature:
             if participant is None:
                 raise Refusal("pairing.not_in_not_with")
             other = await self._members.find(tx, ctx.community.id, target)
-            if other is None:
-                raise Refusal(
-                    "pairing.not_with_unknown", given=self.rounds.mention(ctx.community, target)
-                )
+            # The entry names the person by their platform id, so it can be found (and removed)
+            # even while they are unknown here, e.g. after they erased their data.
             blind = await self.repo.blinder(tx, ctx.now)
-            other_hash = blind(ctx.community.id, other.platform_user_id)
+            other_hash = blind(ctx.community.id, target)
             entries = [
                 entry
                 for entry, entry_hash in await self.repo.not_with_of(
@@ -252,9 +250,14 @@ class PairingFeature:
                 )
                 if entry_hash == other_hash
             ]
+            if other is None and not (removing and entries):
+                raise Refusal(
+                    "pairing.not_with_unknown", given=self.rounds.mention(ctx.community, target)
+                )
+            label = other.label if other is not None else self.rounds.mention(ctx.community, target)
             if removing:
                 if not entries:
-                    raise Refusal("pairing.not_with_absent", name=other.label)
+                    raise Refusal("pairing.not_with_absent", name=label)
                 for entry in entries:
                     await self.repo.remove_not_with(tx, entry)
             else:
@@ -266,7 +269,8 @@ class PairingFeature:
             await self.repo.touch(tx, ctx.community.id, ctx.member.id, ctx.now)
             pair = await self.repo.active_pair_of(tx, ctx.community.id, ctx.member.id)
         if removing:
-            return [Answer(ctx.t("pairing.not_with_removed", name=other.label))]
+            return [Answer(ctx.t("pairing.not_with_removed", name=label))]
+        assert other is not None
         text = ctx.t(
             "pairing.not_with_added",
             name=other.label,

@@ -68,6 +68,18 @@ async def test_the_block_can_be_undone_by_naming_the_person_again(harness):
     assert (await h.db.fetchone("SELECT COUNT(*) FROM pair_not_with"))[0] == 0
 
 
+async def test_the_block_can_be_undone_while_the_other_person_is_gone(harness):
+    h = harness
+    await join(h, A, B)
+    await h.say(A, f"pair not-with @{B}", channel=None)
+    await h.say(B, "mydata forget", channel=None)
+    await h.say(B, "yes", channel=None)
+    assert "I don't know anyone" in await h.say(A, "pair not-with @somebody-else", channel=None)
+    assert "I don't know anyone" in await h.say(A, "pair not-with @somebody-else remove", channel=None)
+    assert "is off your not-with list" in await h.say(A, f"pair not-with @{B} remove", channel=None)
+    assert (await h.db.fetchone("SELECT COUNT(*) FROM pair_not_with"))[0] == 0
+
+
 async def test_the_blocked_persons_forget_leaves_the_block_and_stores_no_readable_id(harness):
     h = harness
     await join(h, A, B)
