@@ -572,7 +572,7 @@ class Soak:
         self.driver = SimulatedDriver(self.timeline, self.clock)
         self._watch_rounds()
         await self.app.start()
-        self.nobody_text = self.catalog.text("en", "pairing.nobody_this_time", prefix="/")
+        self.nobody_text = self.catalog.text("en", "pairing.not_placed", prefix="/")
         self.checkin_how = self.catalog.text("en", "checkin.how", prefix="/")
         self.specs = sorted(self.registry.specs(), key=lambda s: s.name)
 

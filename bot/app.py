@@ -74,7 +74,9 @@ class App:
         self.communities = CommunityRepo()
         self.members = MemberRepo()
         self.outbox = Outbox(db, cipher, clock)
-        self.confirmations = Confirmations(db, cipher, clock)
+        self.confirmations = Confirmations(
+            db, cipher, clock, timedelta(minutes=settings.confirmations.fresh_minutes)
+        )
         self.help = HelpFeature(self.registry)
         self.setup = SetupFeature(db, self.communities, catalog)
         self.questions = QuestionsFeature(

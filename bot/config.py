@@ -84,6 +84,14 @@ class SchedulingSettings(Section):
     grace_minutes: int = Field(60, ge=0, le=24 * 60)
 
 
+class ConfirmationSettings(Section):
+    """Yes/no questions the bot asks (pairing consent, invitations, erasing your data, ...)."""
+
+    # Minutes a question can be answered by a bare yes or no (while it is the newest), and how
+    # long a destructive one (erasing your data, withdrawing from an agreement) stays open at all.
+    fresh_minutes: int = Field(15, ge=1, le=24 * 60)
+
+
 class QuestionSettings(Section):
     max_suggestion_length: int = Field(280, ge=20, le=1000)
 
@@ -256,6 +264,7 @@ class Settings(BaseSettings):
     duty_of_care: DutyOfCare = DutyOfCare()
     resources: list[Resource] = []
     scheduling: SchedulingSettings = SchedulingSettings()
+    confirmations: ConfirmationSettings = ConfirmationSettings()
     questions: QuestionSettings = QuestionSettings()
     agreements: AgreementSettings = AgreementSettings()
     pairing: PairingSettings = PairingSettings()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from bot.commands.registry import Registry
@@ -25,6 +26,13 @@ MentionResolver = Callable[[str], str | None]
 
 MAX_LINE = 4000
 INT_LIMIT = 1_000_000_000
+
+# Dates a member gives are bounded: a review date up to MAX_YEARS_AHEAD years ahead, the first
+# date of a schedule up to SCHEDULE_YEARS_AHEAD. Beyond such bounds a date means nothing to a
+# peer space, and near year 9999 time arithmetic overflows (a UTC+13 view of 9999-12-31 did).
+# Durations are bounded in their specs (e.g. `pair pause` 1-365 days).
+MAX_YEARS_AHEAD = 5
+SCHEDULE_YEARS_AHEAD = 1
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,22 @@ class ParseError(Exception):
 class ParsedCommand:
     spec: CommandSpec
     args: dict[str, Any]
+
+
+def years_after(day: date, years: int) -> date:
+    """The same day `years` later (28 February for a 29 February that does not recur)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
+def latest_review_date(today: date) -> date:
+    return years_after(today, MAX_YEARS_AHEAD)
+
+
+def latest_schedule_start(today: date) -> date:
+    return years_after(today, SCHEDULE_YEARS_AHEAD)
 
 
 def _bad_characters(text: str) -> bool:

@@ -3,13 +3,18 @@
 Pairing consent and `mydata forget` use it; each adapter renders the prompt (Discord buttons,
 `/yes` `/no` in the console, `!yes` `!no` or a plain yes/no in a Matrix private room). The stored
 payload is encrypted, and an answer is only ever taken from the member who was asked.
+
+A bare yes/no answers only the member's newest question, and only while it is fresh (minutes):
+a stray "yes" days later must never fire something the member has forgotten. A destructive
+question (erasing data, withdrawing) expires after those same minutes whichever way it is
+answered, and its prompt says so; others keep a longer life when answered by their id.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.clock import Clock
@@ -28,20 +33,34 @@ COMMANDS = (
 
 _PURPOSE = "confirmation.payload"
 EXPIRY = timedelta(days=7)
+FRESH = timedelta(minutes=15)
 
 # (transaction, context of the member answering, payload, their answer) -> what to tell them
 ConfirmHandler = Callable[[Tx, Ctx, dict[str, Any], bool], Awaitable[list[Intent]]]
 
 
 class Confirmations:
-    def __init__(self, db: Database, cipher: FieldCipher, clock: Clock) -> None:
+    def __init__(
+        self, db: Database, cipher: FieldCipher, clock: Clock, fresh: timedelta = FRESH
+    ) -> None:
         self._db = db
         self._cipher = cipher
         self._clock = clock
+        self._fresh = fresh
         self._handlers: dict[str, ConfirmHandler] = {}
+        self._destructive: set[str] = set()
 
-    def on(self, action: str, handler: ConfirmHandler) -> None:
+    @property
+    def fresh_minutes(self) -> int:
+        """How long a destructive question stays open, for its prompt to say so."""
+        return int(self._fresh.total_seconds() // 60)
+
+    def on(self, action: str, handler: ConfirmHandler, *, destructive: bool = False) -> None:
+        """`destructive`: a yes cannot be undone (erasing, withdrawing), so the question expires
+        after `fresh` minutes instead of days."""
         self._handlers[action] = handler
+        if destructive:
+            self._destructive.add(action)
 
     def bind(self, registry: Registry) -> None:
         registry.bind("yes", lambda ctx, args: self.answer(ctx, True, args["id"]))
@@ -76,7 +95,7 @@ class Confirmations:
                 action,
                 self._cipher.encrypt(json.dumps(payload), _PURPOSE),
                 now.isoformat(),
-                (now + EXPIRY).isoformat(),
+                (now + (self._fresh if action in self._destructive else EXPIRY)).isoformat(),
             ),
         )
         return ConfirmPrompt(user_id, text, confirmation_id, yes_label, no_label)
@@ -85,19 +104,24 @@ class Confirmations:
         async with self._db.transaction() as tx:
             if confirmation_id is None:
                 row = await tx.fetchone(
-                    "SELECT id, action, payload, expires_at FROM confirmations"
+                    "SELECT id, action, payload, expires_at, created_at FROM confirmations"
                     " WHERE member_id = ? ORDER BY id DESC LIMIT 1",
                     (ctx.member.id,),
                 )
             else:
                 # Only the member who was asked can answer: another member's id looks like nothing.
                 row = await tx.fetchone(
-                    "SELECT id, action, payload, expires_at FROM confirmations"
+                    "SELECT id, action, payload, expires_at, created_at FROM confirmations"
                     " WHERE id = ? AND member_id = ?",
                     (confirmation_id, ctx.member.id),
                 )
             if row is None:
                 raise Refusal("confirm.nothing_pending")
+            stale = datetime.fromisoformat(row[4]) + self._fresh < ctx.now
+            if confirmation_id is None and stale and row[3] >= ctx.now.isoformat():
+                # Still open, but asked too long ago for a bare yes/no to be about it: only its
+                # id answers it now. Nothing changes.
+                raise Refusal("confirm.not_fresh", id=row[0], minutes=self.fresh_minutes)
             await tx.execute("DELETE FROM confirmations WHERE id = ?", (row[0],))
             if row[3] < ctx.now.isoformat():
                 # Deleting the stale question is the only change; tell them how to ask again.

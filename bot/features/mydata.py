@@ -59,7 +59,7 @@ class MyDataFeature:
         self._confirmations = confirmations
         self._members = members
         self._sources = sources
-        confirmations.on(FORGET_ACTION, self._forget_confirmed)
+        confirmations.on(FORGET_ACTION, self._forget_confirmed, destructive=True)
 
     def add_source(self, source: PersonalDataSource) -> None:
         self._sources.append(source)
@@ -106,7 +106,7 @@ class MyDataFeature:
                 ctx.member.platform_user_id,
                 FORGET_ACTION,
                 {},
-                ctx.t("mydata.forget_confirm"),
+                ctx.t("mydata.forget_confirm", minutes=self._confirmations.fresh_minutes),
                 ctx.t("mydata.forget_yes"),
                 ctx.t("mydata.forget_no"),
             )

@@ -144,3 +144,40 @@ class FieldCipher:
 
     def decrypt_optional(self, blob: bytes | None, purpose: str) -> str | None:
         return None if blob is None else self.decrypt(blob, purpose)
+
+    def blind(self, value: str, purpose: str, sealed_secret: bytes) -> bytes:
+        """A keyed hash (HMAC-SHA256) of `value` for `purpose`: equal values give equal hashes, and
+        without the data key nobody can tell which value a hash is, nor test a guess.
+
+        The HMAC key is derived (HKDF, one label per purpose) from a long-lived random secret kept
+        encrypted under the data key (`sealed_secret`, see bot/storage/blinding.py), not from the
+        data key itself: rotating the data key re-encrypts that secret and every stored hash stays
+        valid."""
+        import hashlib
+        import hmac
+
+        secret = base64.urlsafe_b64decode(self.decrypt(sealed_secret, BLINDING_SECRET_PURPOSE) + "==")
+        return hmac.new(_blind_key(secret, purpose), value.encode("utf-8"), hashlib.sha256).digest()
+
+
+# The purpose the blinding secrets in `blinding_secrets.secret_enc` are encrypted with. (The keyed
+# hash's imports are local to it, so that it stays one self-contained block of this module.)
+BLINDING_SECRET_PURPOSE = "blinding.secret"
+
+
+def _blind_key(secret: bytes, purpose: str) -> bytes:
+    return _blind_keys.get((secret, purpose)) or _derive_blind_key(secret, purpose)
+
+
+_blind_keys: dict[tuple[bytes, str], bytes] = {}
+
+
+def _derive_blind_key(secret: bytes, purpose: str) -> bytes:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    label = f"alongside.blind:{purpose}".encode()
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=label).derive(secret)
+    if len(_blind_keys) < 64:  # a handful of secrets and purposes per process
+        _blind_keys[(secret, purpose)] = key
+    return key

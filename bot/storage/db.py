@@ -82,17 +82,28 @@ class Database:
         await self.schema_version()  # creates the table on a new database
         done = {row[0] for row in await self.fetchall("SELECT version FROM schema_version")}
         applied = []
-        for version, name, sql in available_migrations():
-            # Every missing migration runs, even one numbered below the newest applied.
-            if version in done or (target_version is not None and version > target_version):
-                continue
-            async with self.transaction() as tx:
-                # executescript would COMMIT our transaction; run statement by statement instead.
-                for statement in _split_sql(sql):
-                    await tx.execute(statement)
-                await tx.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
-            log.info("applied migration %s", name)
-            applied.append(version)
+        # Foreign keys are off while migrating (the pragma is a no-op inside a transaction, so it
+        # is set around them): a table rebuild (create new, copy, drop, rename) would otherwise
+        # cascade the DROP to every row that points at the table. They are checked before commit.
+        await self._conn.execute("PRAGMA foreign_keys=OFF")
+        try:
+            for version, name, sql in available_migrations():
+                # Every missing migration runs, even one numbered below the newest applied.
+                if version in done or (target_version is not None and version > target_version):
+                    continue
+                async with self.transaction() as tx:
+                    before = len(await tx.fetchall("PRAGMA foreign_key_check"))
+                    # executescript would COMMIT our transaction; run statement by statement.
+                    for statement in _split_sql(sql):
+                        await tx.execute(statement)
+                    broken = len(await tx.fetchall("PRAGMA foreign_key_check")) - before
+                    if broken > 0:
+                        raise RuntimeError(f"migration {name} broke {broken} foreign keys")
+                    await tx.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+                log.info("applied migration %s", name)
+                applied.append(version)
+        finally:
+            await self._conn.execute("PRAGMA foreign_keys=ON")
         return applied
 
     @asynccontextmanager

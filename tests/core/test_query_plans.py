@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import aiosqlite
 
-from bot.storage.db import Database
+from bot.storage.db import Database, _split_sql, available_migrations
 
 # Rows the retention purge deletes routinely: every foreign key pointing at them needs an index.
 PURGED = {"pairs", "pair_rounds", "agreements"}
@@ -105,8 +105,10 @@ async def test_no_statement_of_a_whole_flow_scans_a_growing_table(tmp_path, monk
     try:
         await run_flow(h)
         scans = []
+        # Migrations run once per database (and may name tables they have since renamed).
+        migrating = {" ".join(st.split()) for _, _, sql in available_migrations() for st in _split_sql(sql)}
         for sql, parameters in recorder.statements.items():
-            if ALLOWED.match(sql):
+            if ALLOWED.match(sql) or sql in migrating:
                 continue
             plan = await h.db.fetchall("EXPLAIN QUERY PLAN " + sql, parameters)
             for step in (row[3] for row in plan):

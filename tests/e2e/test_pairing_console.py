@@ -198,7 +198,7 @@ def test_every_bad_input_gets_a_kind_answer_and_changes_nothing(tmp_path):
     one = after(blocks, "alex", "/pair now", 1)
     assert (
         "Round 1 has begun" in one
-        and "(private to sam) There was nobody to pair you with this time" in one
+        and "(private to sam) You're not in a pair this round" in one
     )
     assert "A round is already running" in after(blocks, "alex", "/pair now", 2)
     assert "members in: fewer than 5" in after(blocks, "alex", "/pair stats")
@@ -232,13 +232,14 @@ def test_changed_consent_text_asks_again_before_the_next_round(tmp_path):
     assert "won't be paired until you say yes again" in after(blocks, "sam", "/pair status")
     assert "in under the new words" in after(blocks, "sam", "/yes")
     round2 = after(blocks, "jo", "/clock +1d")
-    assert "(private to sam) There was nobody to pair you with this time" in round2
+    assert "(private to sam) You're not in a pair this round" in round2
     assert "[pair space pair-2" not in round2  # jo has not agreed yet, so is not paired
+    # jo answers while the question is fresh (a bare no a day later would not answer it).
     assert "you won't be paired until you agree to the new words" in after(blocks, "jo", "/no")
     assert "won't be paired until you say yes again" in after(blocks, "jo", "/pair status")
     assert "have changed" in after(blocks, "jo", "/pair join")
     assert "in under the new words" in after(blocks, "jo", "/yes")
-    assert "won't be paired" not in after(blocks, "jo", "/pair status", 2)
+    assert "won't be paired" not in after(blocks, "jo", "/pair status", 1)
     versions = rows(db, "SELECT text_version, withdrawn_at IS NULL FROM pair_consents ORDER BY id")
     assert len(versions) == 4 and len({v for v, _ in versions}) == 2
     assert [current for _, current in versions] == [0, 0, 1, 1]

@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
+from bot.commands import parser
 from bot.commands.registry import Registry
 from bot.config import AgreementSettings
 from bot.context import Ctx
@@ -145,7 +146,7 @@ class PairAgreements:
         # next_fire answers synchronously from this cache: "review:<id>" / "purge:<id>" -> instant.
         self._due: dict[str, datetime] = {}
         confirmations.on(INVITE_ACTION, self._on_invite)
-        confirmations.on(WITHDRAW_ACTION, self._on_withdraw_confirmed)
+        confirmations.on(WITHDRAW_ACTION, self._on_withdraw_confirmed, destructive=True)
         dialogs.register("agreement", self)
         dialogs.on_form("agreement", self.submit_form)
         dialogs.on_button("agreement", self.press_button)
@@ -199,7 +200,10 @@ class PairAgreements:
 
     def _day(self, ctx: Ctx, iso: str) -> str:
         moment = datetime.fromisoformat(iso)
-        return f"{moment.astimezone(self._tz(ctx.community)):%a %d %b %Y}"
+        try:
+            return f"{moment.astimezone(self._tz(ctx.community)):%a %d %b %Y}"
+        except OverflowError:  # a far date stored before dates were bounded
+            return f"{moment:%a %d %b %Y}"
 
     def _when(self, ctx: Ctx, iso: str) -> str:
         moment = datetime.fromisoformat(iso)
@@ -272,6 +276,12 @@ class PairAgreements:
             today = ctx.now.astimezone(self._tz(ctx.community)).date()
             if day <= today:
                 raise Refusal("agreement.date_past", given=text)
+            if day > parser.latest_review_date(today):
+                raise Refusal(
+                    "agreement.date_too_far",
+                    years=parser.MAX_YEARS_AHEAD,
+                    latest=parser.latest_review_date(today).isoformat(),
+                )
             return day.isoformat()
         limit = self._settings.max_section_length
         if len(text) > limit:
@@ -810,7 +820,11 @@ class PairAgreements:
                         ctx.member.platform_user_id,
                         WITHDRAW_ACTION,
                         {"agreement": row.id},
-                        ctx.t("agreement.withdraw_confirm", id=row.short_id),
+                        ctx.t(
+                            "agreement.withdraw_confirm",
+                            id=row.short_id,
+                            minutes=self._confirmations.fresh_minutes,
+                        ),
                         ctx.t("agreement.withdraw_yes"),
                         ctx.t("agreement.withdraw_no"),
                     )
@@ -1084,7 +1098,10 @@ class PairAgreements:
         self._due.pop(f"review:{agreement_id}", None)
         if review:
             at = datetime.combine(date.fromisoformat(review), REVIEW_HOUR, ZoneInfo(timezone))
-            self._due[f"review:{agreement_id}"] = at.astimezone(UTC)
+            try:
+                self._due[f"review:{agreement_id}"] = at.astimezone(UTC)
+            except OverflowError:  # a far date stored before dates were bounded: never due
+                pass
         self._put_job()
 
     async def _schedule(self, agreement_id: int, *, put: bool = True) -> None:

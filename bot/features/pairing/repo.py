@@ -1,7 +1,8 @@
 """Storage for pairing: every SQL statement of the feature lives here.
 
-Not-with entries and check-in answers are sensitive, so they are stored encrypted; this module
-takes and returns them in the clear and does the encryption itself.
+Check-in answers are sensitive, so they are stored encrypted; this module takes and returns them
+in the clear and does the encryption itself. A not-with entry holds a keyed hash of the other
+person's identity, so it names nobody in readable form.
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot.storage.blinding import IdentityBlinder
 from bot.storage.communities import Reader
 from bot.storage.crypto import FieldCipher
 from bot.storage.db import Tx
 
-NOT_WITH_PURPOSE = "pairing.not_with"
+NOT_WITH_PURPOSE = "pairing.not_with"  # entries made before migration 0008 only
+NOT_WITH_HASH_PURPOSE = "pairing.not_with.identity"  # the keyed hash's label
 ANSWERS_PURPOSE = "pairing.checkin_answers"
 
 
@@ -304,38 +307,79 @@ class PairingRepo:
         return _dt(row[0]) if row is not None else None
 
     # -- not-with lists ------------------------------------------------------------------------
+    # An entry holds a keyed hash of the other person's identity in the community (see
+    # bot/storage/blinding.py), never a member row id: it keeps working after they erase their
+    # data and come back, and it can never land on someone else.
+
+    async def blinder(self, tx: Tx, now: datetime) -> IdentityBlinder:
+        return await IdentityBlinder.open(tx, self._cipher, NOT_WITH_HASH_PURPOSE, now)
 
     async def not_with_of(
-        self, db: Reader, community_id: int, member_id: int
-    ) -> list[tuple[int, int]]:
-        """(entry id, other member id) for one member's list."""
-        rows = await db.fetchall(
-            "SELECT id, other_enc FROM pair_not_with WHERE community_id = ? AND member_id = ? ORDER BY id",
+        self, tx: Tx, community_id: int, member_id: int, now: datetime
+    ) -> list[tuple[int, str]]:
+        """(entry id, other person's hash) for one member's list."""
+        await self._convert_legacy(tx, community_id, now)
+        rows = await tx.fetchall(
+            "SELECT id, other_hash FROM pair_not_with WHERE community_id = ? AND member_id = ?"
+            " ORDER BY id",
             (community_id, member_id),
         )
-        return [(row[0], int(self._cipher.decrypt(row[1], NOT_WITH_PURPOSE))) for row in rows]
+        return [(row[0], row[1]) for row in rows]
+
+    async def not_with_count(self, db: Reader, community_id: int, member_id: int) -> int:
+        row = await db.fetchone(
+            "SELECT COUNT(*) FROM pair_not_with WHERE community_id = ? AND member_id = ?",
+            (community_id, member_id),
+        )
+        return int(row[0]) if row is not None else 0
 
     async def add_not_with(
-        self, tx: Tx, community_id: int, member_id: int, other_id: int, now: datetime
+        self, tx: Tx, community_id: int, member_id: int, other_hash: str, now: datetime
     ) -> None:
         await tx.execute(
-            "INSERT INTO pair_not_with (community_id, member_id, other_enc, created_at) VALUES (?, ?, ?, ?)",
-            (
-                community_id,
-                member_id,
-                self._cipher.encrypt(str(other_id), NOT_WITH_PURPOSE),
-                now.isoformat(),
-            ),
+            "INSERT INTO pair_not_with (community_id, member_id, other_hash, created_at)"
+            " VALUES (?, ?, ?, ?)",
+            (community_id, member_id, other_hash, now.isoformat()),
         )
 
     async def remove_not_with(self, tx: Tx, entry_id: int) -> None:
         await tx.execute("DELETE FROM pair_not_with WHERE id = ?", (entry_id,))
 
-    async def all_not_with(self, db: Reader, community_id: int) -> list[tuple[int, int]]:
-        rows = await db.fetchall(
-            "SELECT member_id, other_enc FROM pair_not_with WHERE community_id = ?", (community_id,)
+    async def all_not_with(self, tx: Tx, community_id: int, now: datetime) -> list[tuple[int, str]]:
+        """(member who made the entry, other person's hash) for the whole community."""
+        await self._convert_legacy(tx, community_id, now)
+        rows = await tx.fetchall(
+            "SELECT member_id, other_hash FROM pair_not_with WHERE community_id = ?",
+            (community_id,),
         )
-        return [(row[0], int(self._cipher.decrypt(row[1], NOT_WITH_PURPOSE))) for row in rows]
+        return [(row[0], row[1]) for row in rows]
+
+    async def _convert_legacy(self, tx: Tx, community_id: int, now: datetime) -> None:
+        """Entries made before migration 0008 name a member row id (encrypted). Each becomes a
+        hash of that member's identity, if the row is still theirs: a member row created after
+        the entry is a newcomer who was given an erased member's id, and the person the entry
+        meant is gone beyond recognition, so the entry is dropped rather than block a stranger."""
+        rows = await tx.fetchall(
+            "SELECT id, other_enc, created_at FROM pair_not_with"
+            " WHERE community_id = ? AND other_hash IS NULL",
+            (community_id,),
+        )
+        if not rows:
+            return
+        blind = await self.blinder(tx, now)
+        for entry_id, other_enc, created_at in rows:
+            other_id = int(self._cipher.decrypt(other_enc, NOT_WITH_PURPOSE))
+            member = await tx.fetchone(
+                "SELECT platform_user_id, created_at FROM members WHERE id = ? AND community_id = ?",
+                (other_id, community_id),
+            )
+            if member is None or datetime.fromisoformat(member[1]) > datetime.fromisoformat(created_at):
+                await tx.execute("DELETE FROM pair_not_with WHERE id = ?", (entry_id,))
+                continue
+            await tx.execute(
+                "UPDATE pair_not_with SET other_hash = ?, other_enc = NULL WHERE id = ?",
+                (blind(community_id, member[0]), entry_id),
+            )
 
     # -- rounds --------------------------------------------------------------------------------
 

@@ -454,11 +454,15 @@ class Rounds:
                 await self._outbox.add(tx, community.id, ChannelPost(channel=channel, text=text))
             return round_
 
+        # Not-with entries name people by a keyed hash of who they are in the community, so an
+        # entry finds them again after they erase their data and return, and never a stranger.
         eligible_set = set(eligible)
+        blind = await self.repo.blinder(tx, now)
+        by_hash = {blind(community.id, info[m].user_id): m for m in eligible}
         not_with = [
-            (owner, other)
-            for owner, other in await self.repo.all_not_with(tx, community.id)
-            if owner in eligible_set and other in eligible_set
+            (owner, by_hash[other])
+            for owner, other in await self.repo.all_not_with(tx, community.id, now)
+            if owner in eligible_set and other in by_hash
         ]
         result = match(
             eligible,
@@ -506,12 +510,14 @@ class Rounds:
                     text=text,
                 ),
             )
+        # One message for everyone left out, whatever the reason, so a block cannot be told
+        # apart from numbers or pauses.
         for member_id in result.unplaced:
             await self._tell(
                 tx,
                 community,
                 info[member_id].user_id,
-                self.t(community, prefix, "pairing.nobody_this_time"),
+                self.t(community, prefix, "pairing.not_placed"),
             )
         await self.repo.set_round_counts(
             tx, round_.id, len(result.groups), sum(len(group) for group in result.groups)

@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
+from bot.commands import parser
 from bot.commands.registry import Registry
 from bot.config import Settings
 from bot.context import Ctx
@@ -238,30 +239,38 @@ class PairingFeature:
             if participant is None:
                 raise Refusal("pairing.not_in_not_with")
             other = await self._members.find(tx, ctx.community.id, target)
-            if other is None:
+            # The entry names the person by their platform id, so it can be found (and removed)
+            # even while they are unknown here, e.g. after they erased their data.
+            blind = await self.repo.blinder(tx, ctx.now)
+            other_hash = blind(ctx.community.id, target)
+            entries = [
+                entry
+                for entry, entry_hash in await self.repo.not_with_of(
+                    tx, ctx.community.id, ctx.member.id, ctx.now
+                )
+                if entry_hash == other_hash
+            ]
+            if other is None and not (removing and entries):
                 raise Refusal(
                     "pairing.not_with_unknown", given=self.rounds.mention(ctx.community, target)
                 )
-            entries = [
-                entry
-                for entry, other_id in await self.repo.not_with_of(
-                    tx, ctx.community.id, ctx.member.id
-                )
-                if other_id == other.id
-            ]
+            label = other.label if other is not None else self.rounds.mention(ctx.community, target)
             if removing:
                 if not entries:
-                    raise Refusal("pairing.not_with_absent", name=other.label)
+                    raise Refusal("pairing.not_with_absent", name=label)
                 for entry in entries:
                     await self.repo.remove_not_with(tx, entry)
             else:
                 if entries:
                     raise Refusal("pairing.not_with_already", name=other.label)
-                await self.repo.add_not_with(tx, ctx.community.id, ctx.member.id, other.id, ctx.now)
+                await self.repo.add_not_with(
+                    tx, ctx.community.id, ctx.member.id, other_hash, ctx.now
+                )
             await self.repo.touch(tx, ctx.community.id, ctx.member.id, ctx.now)
             pair = await self.repo.active_pair_of(tx, ctx.community.id, ctx.member.id)
         if removing:
-            return [Answer(ctx.t("pairing.not_with_removed", name=other.label))]
+            return [Answer(ctx.t("pairing.not_with_removed", name=label))]
+        assert other is not None
         text = ctx.t(
             "pairing.not_with_added",
             name=other.label,
@@ -374,6 +383,12 @@ class PairingFeature:
         today = ctx.now.astimezone(tz).date()
         if start is not None and start < today:
             raise Refusal("pairing.schedule_in_past", date=start.isoformat())
+        if start is not None and start > parser.latest_schedule_start(today):
+            raise Refusal(
+                "pairing.schedule_too_far",
+                date=start.isoformat(),
+                latest=parser.latest_schedule_start(today).isoformat(),
+            )
         try:
             recurrence = parse_recurrence(" ".join(words), timezone, start or today)
         except RecurrenceError:
@@ -548,6 +563,7 @@ class PairingFeature:
             found = await self.repo.checkin(db, checkin_id)
             if found is not None:
                 answers.append({"kind": found.kind, "answers": found.answers})
+        not_with = await self.repo.not_with_count(db, ctx.community.id, ctx.member.id)
         return {
             "joined": participant is not None,
             "status": None if participant is None else participant.status,
@@ -555,11 +571,9 @@ class PairingFeature:
             if participant is None or participant.paused_until is None
             else participant.paused_until.isoformat(),
             "consents": [{"version": c[0], "given": c[1], "withdrawn": c[2]} for c in consents],
-            "not_with": [
-                info[other].label
-                for _, other in await self.repo.not_with_of(db, ctx.community.id, ctx.member.id)
-                if other in info
-            ],
+            # How many, never who: an entry holds only a keyed hash, and naming whoever it
+            # matches today could reveal someone else's return after erasing their data.
+            "not_with": {"entries": not_with} if not_with else {},
             "pairs": pairs,
             "checkins": answers,
         }

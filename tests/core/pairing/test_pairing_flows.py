@@ -187,7 +187,7 @@ async def test_only_one_member_is_told_privately(harness):
     assert "Round 1 has begun" in await h.say("alex", "pair now")
     out = h.sink.take()
     assert opened(out) == []
-    assert any("nobody to pair you with" in text for text in private(out, "sam"))
+    assert any("not in a pair this round" in text for text in private(out, "sam"))
 
 
 async def test_scheduled_round_with_nobody_in(harness):
@@ -208,9 +208,9 @@ async def test_not_with_is_never_inferable(harness):
     out = h.sink.take()
     assert opened(out) == []
     assert private(out, "sam") == private(out, "jo")  # the same neutral words for both
-    assert "nobody to pair you with" in private(out, "jo")[0]
-    row = await h.db.fetchone("SELECT other_enc FROM pair_not_with")
-    assert b"jo" not in bytes(row[0]) and row[0][:1] == b"\x01"  # encrypted at rest
+    assert "not in a pair this round" in private(out, "jo")[0]
+    row = await h.db.fetchone("SELECT other_hash, other_enc FROM pair_not_with")
+    assert "jo" not in row[0] and len(row[0]) == 64 and row[1] is None  # a keyed hash only
 
 
 async def test_not_with_respected_over_many_rounds(harness):
@@ -435,7 +435,11 @@ async def test_consent_text_change_asks_again_before_the_next_round(tmp_path):
         h.sink.take()
         await h.advance(timedelta(days=1))
         assert groups(h.sink.take()) == [frozenset({"sam", "rin"})]
-        assert "won't be paired until you agree" in await h.say("jo", "no", channel=None)
+        # A day later a bare "no" is no longer taken as about that question; its id answers it.
+        late = await h.say("jo", "no", channel=None)
+        assert "doesn't answer it any more" in late
+        cid = re.search(r"/no (\d+)", late).group(1)
+        assert "won't be paired until you agree" in await h.say("jo", f"no {cid}", channel=None)
     finally:
         await h.close()
 
