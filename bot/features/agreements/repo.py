@@ -686,6 +686,21 @@ class SpaceRepo:
         assert change is not None
         return change
 
+    async def open_by(self, db: Reader, member_id: int) -> tuple[int, str | None]:
+        """How many changes the member has open, and when the first of their rounds closes."""
+        row = await db.fetchone(
+            "SELECT COUNT(*), MIN(closes_at) FROM space_agreement_changes WHERE proposer_id = ? AND status = 'open'",
+            (member_id,),
+        )
+        return (int(row[0]), row[1]) if row is not None else (0, None)
+
+    async def latest_by(self, db: Reader, member_id: int) -> str | None:
+        """When the member last proposed a change (any status)."""
+        row = await db.fetchone(
+            "SELECT MAX(opened_at) FROM space_agreement_changes WHERE proposer_id = ?", (member_id,)
+        )
+        return row[0] if row is not None else None
+
     async def change(self, db: Reader, community_id: int, number: int) -> Change | None:
         row = await db.fetchone(
             f"SELECT {_CHANGE_COLUMNS} FROM space_agreement_changes WHERE community_id = ? AND number = ?",
