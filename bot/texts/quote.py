@@ -57,5 +57,7 @@ def inline(text: str) -> str:
 def quote(text: str) -> str:
     """Member-written `text` as an inert quotation: each line after "> ", trailing blank lines
     dropped. Prompts put it on lines of its own."""
+    if not text.strip():
+        return ""
     lines = inert(text.strip("\n")).split("\n")
     return "\n".join(f"> {line}".rstrip() if line.strip() else ">" for line in lines)

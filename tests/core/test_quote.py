@@ -57,6 +57,7 @@ def test_a_quote_puts_each_line_after_a_marker_and_drops_trailing_blank_lines():
     assert quote("one\n\ntwo\n\n") == "> one\n>\n> two"
     assert quote("a\r\nb\rc\u2028d") == "> a\n> b\n> c\n> d"
     assert quote("# x") == "> \\# x"
+    assert quote("") == quote(" \n ") == ""
 
 
 def test_inline_keeps_a_name_on_one_line():
@@ -74,7 +75,8 @@ def test_nothing_is_lost_and_nothing_stays_live(text):
         assert re.match(r"[ \t]*(#|-#|>+|-|\+|\d+\.)(\s|$|#)", line) is None, line
         assert re.search("@[\\w&!#:.\\-]", line) is None, line
     quoted = quote(text)
-    assert all(line == ">" or line.startswith("> ") for line in quoted.split("\n"))
+    if text.strip():
+        assert all(line == ">" or line.startswith("> ") for line in quoted.split("\n"))
 
 
 def test_it_is_linear_on_hostile_input():

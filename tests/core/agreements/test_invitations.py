@@ -180,3 +180,15 @@ def test_the_neutral_answer_says_nothing_about_why():
         assert word not in catalog_text
     assert re.search(r"they can start one with you", catalog_text)
     assert ID.search(NOT_NOW) is None
+
+
+async def test_an_invitation_already_waiting_stays_answerable_after_turning_them_off(harness):
+    h = harness
+    await meet(h, "alex", "sam")
+    out = await say(h, "alex", "agreement start @sam")
+    short_id = ID.search(out).group(1)
+    h.sink.take()
+    await say(h, "sam", "agreement invitations off")
+    assert "You've joined agreement" in await say(h, "sam", "yes")
+    row = await h.db.fetchone("SELECT status FROM agreements WHERE short_id = ?", (short_id,))
+    assert row[0] == "draft"
