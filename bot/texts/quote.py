@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 
 ZWSP = "\u200b"
-_INLINE = re.compile(r"([\\*_~`|\[\]<])")
+_INLINE = str.maketrans({ch: "\\" + ch for ch in "\\*_~`|[]<"})
 # A block marker at the start of a line (after any indentation): heading, subtext, quote, list.
 _BLOCK = re.compile(r"^([ \t]*)(#|-#|>+|-|\+|\d+\.)(?=\s|$|#)")
 _MENTION = re.compile(r"@(?=[\w&!#:.\-])")
@@ -39,9 +39,11 @@ def _block(match: re.Match[str]) -> str:
 
 
 def _line(line: str) -> str:
-    line = _INLINE.sub(r"\\\1", line)
-    line = _BLOCK.sub(_block, line, count=1)
-    return _MENTION.sub("@" + ZWSP, line)
+    line = line.translate(_INLINE)
+    block = _BLOCK.match(line)
+    if block is not None:
+        line = _block(block) + line[block.end() :]
+    return _MENTION.sub("@" + ZWSP, line) if "@" in line else line
 
 
 def inert(text: str) -> str:
