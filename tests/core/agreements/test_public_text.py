@@ -142,3 +142,22 @@ async def test_an_approved_suggestion_is_posted_as_an_inert_quotation(harness):
     assert "suggested by one of its members" in post.text
     assert "> What does \\*\\*care\\*\\* look like" in post.text
     assert "@everyone" not in post.text and "<@123>" not in post.text
+
+
+async def test_a_shared_check_in_answer_is_posted_to_the_pair_as_an_inert_quotation(harness):
+    """Not public, but a pair's space is shared (on Discord a private thread, where a mention of
+    someone outside the pair could even add them to it): the member's words are made inert."""
+    from bot.replies import PairSpacePost
+    from tests.core.pairing.helpers import join
+
+    h = harness
+    await join(h, "sam", "jo")
+    await h.say("alex", "pair schedule weekly mon 10:00")
+    await h.advance(timedelta(days=3, hours=13))
+    h.sink.take()
+    await h.say("sam", "checkin 4", channel=None)
+    out = await h.say("sam", "checkin share **walks** helped <@123> @everyone", channel=None)
+    assert "shared in your pair's space" in out
+    [post] = [i for i in h.sink.take() if isinstance(i, PairSpacePost)]
+    assert "> \\*\\*walks\\*\\* helped" in post.text
+    assert "<@123>" not in post.text and "@everyone" not in post.text
