@@ -812,7 +812,7 @@ class Soak:
             self._answered(cm, member, name == "yes", target)
         elif name == "agreement start":
             self._started(cm, member, args, intents)
-        elif name.startswith("agreement ") and name not in ("agreement view", "agreement history"):
+        elif name.startswith("agreement ") and name not in ("agreement view", "agreement history", "agreement invitations"):
             ident = args.get("id")
             text = args.get("text")
             if name in ("agreement edit", "agreement amend") and ident is not None and section_step(ident) is not None:
@@ -917,6 +917,12 @@ class Soak:
                     cm.by_user[user].agreements.append(short)
             self.activity["agreements started"] += 1
 
+    async def accept_line(self, agreement: AgreementModel, ref: str) -> str:
+        """Accepting names the version the member was sent (`agreement accept #id v2`)."""
+        row = await self.db.fetchone("SELECT proposal_version FROM agreements WHERE id = ?", (agreement.db_id,))
+        version = row[0] if row is not None and row[0] is not None else 1
+        return f"/agreement accept {ref} v{version}"
+
     def _agreement_step(self, agreement: AgreementModel, user: str, name: str, text: str | None, now: datetime) -> None:
         if name in ("agreement edit", "agreement amend"):
             if text is not None and agreement.proposal:
@@ -971,7 +977,7 @@ class Soak:
         if waiting and rng.random() < 0.8:
             agreement = waiting[0]
             if rng.random() < 0.8:
-                await self.command(cm, member, f"/agreement accept #{agreement.short}")
+                await self.command(cm, member, await self.accept_line(agreement, f"#{agreement.short}"))
             else:
                 await self.write_section(cm, member, agreement, amend=True)
             return
@@ -1104,7 +1110,7 @@ class Soak:
         elif agreement.proposal:
             if member.user not in agreement.accepted:
                 if roll < 0.75:
-                    await self.command(cm, member, f"/agreement accept {ref}")
+                    await self.command(cm, member, await self.accept_line(agreement, ref))
                 else:
                     await self.write_section(cm, member, agreement, amend=True)
             else:

@@ -107,6 +107,13 @@ class AgreementSettings(Section):
     consent_min_agree: int = Field(3, ge=1, le=1000)
     # Longest answer to one agreement section, in characters (Discord modals allow 4000).
     max_section_length: int = Field(1000, ge=50, le=4000)
+    # Days after a declined invitation before the same person can invite that member again
+    # (0: at once). Anyone can also turn invitations off for themselves.
+    reinvite_after_days: int = Field(14, ge=0, le=365)
+    # Changes to the space agreement one member may have open at once.
+    max_open_proposals: int = Field(3, ge=1, le=100)
+    # Minutes a member waits after proposing a change before proposing another (0: no wait).
+    proposal_interval_minutes: int = Field(10, ge=0, le=7 * 24 * 60)
 
 
 class PairingSettings(Section):

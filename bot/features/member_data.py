@@ -74,8 +74,27 @@ class AgreementsData:
             " WHERE proposer_id = ? AND community_id = ? ORDER BY number",
             (ctx.member.id, ctx.community.id),
         )
+        wait = self._agreements.pair.reinvite_wait
+        declines = await repo.declines_of(db, ctx.member.id)
+        invitations = {
+            "off_since": await repo.invitations_off_since(db, ctx.member.id),
+            "invitations_you_declined": [
+                {"from": inviter, "declined_at": at} for inviter, _, at, mine in declines if mine
+            ],
+            # They were told of each decline when it happened; this is only how long it holds.
+            "declined_your_invitation": [
+                {
+                    "member": invitee,
+                    "declined_at": at,
+                    "can_invite_again_from": (datetime.fromisoformat(at) + wait).isoformat(),
+                }
+                for _, invitee, at, mine in declines
+                if not mine
+            ],
+        }
         return {
             "pair_agreements": exported,
+            "agreement_invitations": invitations,
             "space_agreement_changes_you_proposed": [
                 {"change": r[0], "section": r[1], "text": r[2], "status": r[3], "opened_at": r[4]} for r in proposed
             ],
@@ -117,4 +136,6 @@ class AgreementsData:
         )
         for (agreement_id,) in rows:
             await self._agreements.pair.repo.purge(tx, agreement_id)
-        return len(rows)
+        # A decline older than the re-invite wait holds nothing off: it goes.
+        declines = await self._agreements.pair.repo.purge_declines(tx, now - self._agreements.pair.reinvite_wait)
+        return len(rows) + declines

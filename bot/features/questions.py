@@ -30,11 +30,13 @@ from bot.storage.crypto import FieldCipher
 from bot.storage.db import Database, Tx
 from bot.texts.catalog import TASKS, Catalog, Question
 from bot.texts.lint import avoided_terms_in
+from bot.texts.quote import quote
 
 log = logging.getLogger(__name__)
 
 FOCUS_CHOICES = (*TASKS, "all")
 SUGGESTION_PURPOSE = "suggestion.text"
+SUGGESTED_PREFIX = "suggested-"  # the id of an approved suggestion in the community's bank
 
 COMMANDS = (
     CommandSpec("questions now", "commands.questions_now", who=Who.FACILITATOR, where=Where.CHANNEL),
@@ -302,12 +304,17 @@ class QuestionsFeature:
             if question.content_note
             else ""
         )
+        if question.id.startswith(SUGGESTED_PREFIX):
+            # A member's words, approved but not rewritten: posted as an inert quotation.
+            text = self._catalog.text(locale, "questions.posted_suggested", question=quote(question.text))
+        else:
+            text = self._catalog.text(locale, "questions.posted", question=question.text, note=note)
         await self._outbox.add(
             tx,
             community.id,
             ChannelPost(
                 channel=channel,
-                text=self._catalog.text(locale, "questions.posted", question=question.text, note=note),
+                text=text,
                 thread_title=self._catalog.text(locale, "questions.thread_title", id=question.id),
                 thread_key=f"question-{posting_id}",
             ),
@@ -500,7 +507,7 @@ class QuestionsFeature:
 
     async def approve(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
         suggestion_id, task = args["id"], args["task"] or "connection"
-        question_id = f"suggested-{ctx.community.id}-{suggestion_id}"
+        question_id = f"{SUGGESTED_PREFIX}{ctx.community.id}-{suggestion_id}"
         async with self._db.transaction() as tx:
             author_id, text = await self._take_pending(tx, ctx, suggestion_id)
             # Once approved it is a published question of this community's bank, in plain text.

@@ -149,7 +149,7 @@ async def run_flow(h) -> None:
     await h.run("rin", "/agreement edit 2 I go quiet.", None)
     await h.run("sam", "/agreement propose", None)
     await h.run("rin", "/agreement amend 3 A walk helps.", None)
-    await h.run("sam", "/agreement accept", None)
+    await h.run("sam", "/agreement accept v2", None)
     await h.run("sam", "/agreement view", None)
     await h.run("sam", "/agreement history", None)
     await h.run("rin", "/agreement revisit", None)

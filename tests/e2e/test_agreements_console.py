@@ -97,13 +97,13 @@ def test_a_full_negotiation(tmp_path):
 
     proposed = after(t, "alex", "/agreement propose")
     assert "Version 1" in proposed and "(private to sam) alex has proposed version 1" in proposed
-    assert "/agreement accept #" + short_id in proposed
+    assert f"/agreement accept #{short_id} v1 accepts this version" in proposed
     amended = after(t, "sam", "/agreement amend 5 Evenings are best; mornings are hard for me.")
     assert "Version 2" in amended and "(private to alex) sam has amended" in amended
     noted = after(t, "sam", "/agreement amend 1 @alex That matters to me too.")
     assert "your note on alex's answer to section 1" in noted
-    assert "counts as your acceptance" in after(t, "sam", "/agreement accept")
-    agreed = after(t, "alex", "/agreement accept")
+    assert "counts as your acceptance" in after(t, "sam", "/agreement accept v3")
+    agreed = after(t, "alex", "/agreement accept v3")
     assert f"agreement #{short_id} is agreed" in agreed and "(private to sam) alex has accepted version 3" in agreed
     assert "sam's note on alex's answer: That matters to me too." in after(t, "alex", "/agreement view", nth=1)
 
@@ -113,7 +113,7 @@ def test_a_full_negotiation(tmp_path):
     assert "In force meanwhile: version 3" in in_force and "pause" not in in_force
     assert 'A message with "pause" means we stop for now' in negotiating
     assert "Version 4" in after(t, "sam", "/agreement propose")
-    assert "is agreed" in after(t, "alex", "/agreement accept")
+    assert "is agreed" in after(t, "alex", "/agreement accept v4")
     history = after(t, "alex", "/agreement history")
     assert "sam opened it for revisiting (version 3 stayed in force)" in history
     assert "everyone had accepted version 4: agreed" in history
@@ -147,10 +147,10 @@ def test_a_three_person_agreement(tmp_path):
     assert "still waiting for sam and rin" in after(t, "alex", "/agreement propose")
     proposed = after(t, "rin", "/agreement propose")
     assert "on its way to alex and sam" in proposed
-    assert "Still to accept it: alex" in after(t, "sam", "/agreement accept")
+    assert "Still to accept it: alex" in after(t, "sam", "/agreement accept v1")
     assert "on its way to sam and rin" in after(t, "alex", "/agreement amend 6 @rin Could a heart mean the same?")
-    assert "Still to accept it: sam" in after(t, "rin", "/agreement accept")
-    agreed = after(t, "sam", "/agreement accept", nth=1)
+    assert "Still to accept it: sam" in after(t, "rin", "/agreement accept v2")
+    agreed = after(t, "sam", "/agreement accept v2")
     assert "is agreed" in agreed
     assert "(private to alex)" in agreed and "(private to rin)" in agreed
     view = after(t, "sam", "/agreement view")

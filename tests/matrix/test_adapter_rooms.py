@@ -203,7 +203,7 @@ async def test_pair_agreement_negotiated_in_private_rooms(synapse, matrix_localp
         await bk.say(sam, sam_private, "!agreement propose")
         _, proposal = await bk.wait_bot(jo, bot.user_id, "has proposed version 1", room_id=jo_private)
         assert "being asked first" in proposal.body and "quiet time matters" in proposal.body
-        await bk.say(jo, jo_private, "agreement accept")
+        await bk.say(jo, jo_private, "agreement accept v1")
         await bk.wait_bot(jo, bot.user_id, "is agreed", room_id=jo_private)
         await bk.wait_bot(sam, bot.user_id, "it is agreed", room_id=sam_private)
         if encrypted:

@@ -138,7 +138,9 @@ _ID = re.compile(r"#([0-9A-Z]{5})")
 @functools.cache
 def shared() -> tuple[Settings, Catalog]:
     """Settings and texts are read once: parsing the prompts is most of an App's start-up."""
-    settings = load_settings(None)
+    # The world has one member propose several space-agreement changes at once, and every role
+    # propose one more: the per-member proposal limits (tested on their own) are lifted here.
+    settings = load_settings(None, agreements={"max_open_proposals": 100, "proposal_interval_minutes": 0})
     return settings, Catalog(settings.prompts_dir)
 
 
@@ -690,9 +692,16 @@ def build_cases(world: World, specs: tuple[CommandSpec, ...] | None = None) -> l
                     add(spec, role, "others", f"{name} @{others_user(role)}", done())
                     away = foreign_user(role)
                     add(spec, role, "foreign", f"{name} @{away}", refused("agreement.start_not_member", name=away))
+                case "agreement invitations":
+                    # About the actor alone: there is nobody else's to reach.
+                    add(spec, role, "own", f"{name} off", done())
                 case _ if spec.group == "agreement":
                     verb = spec.path[-1]
-                    tail = {"edit": " 2 I notice when I go quiet.", "amend": " 5 Evenings suit me better."}.get(verb, "")
+                    tail = {
+                        "edit": " 2 I notice when I go quiet.",
+                        "amend": " 5 Evenings suit me better.",
+                        "accept": " v1",  # agreement A's proposal is version 1
+                    }.get(verb, "")
                     nothing = f"{name} #{MISSING_AGREEMENT}{tail}"
                     mine = own_agreement(role)
                     if mine is None:

@@ -33,7 +33,7 @@ SCRIPT = """\
 /agreement edit 4 A short message first, then a call if we both want one.
 /agreement propose
 /as sam
-/agreement accept
+/agreement accept v1
 /agreement view
 /as alex
 /agreement view
@@ -42,7 +42,7 @@ SCRIPT = """\
 /as sam
 /agreement history
 """
-ACCEPT_LINE = "[private] sam> /agreement accept"
+ACCEPT_LINE = "[private] sam> /agreement accept v1"
 CATALOG = Catalog(Settings().prompts_dir)
 
 
@@ -196,7 +196,7 @@ def test_agreement_acceptance_survives_kill_9_at_twenty_points(tmp_path):
 
         # Restart a day later. sam, who saw no answer, types the command again, as anyone would;
         # then both look at the agreement.
-        retry = "" if sam_told else "/agreement accept\n"
+        retry = "" if sam_told else "/agreement accept v1\n"
         second = run_console(
             f"/as sam\n/in private\n{retry}/agreement view\n/as alex\n/in private\n/agreement view\n",
             db,
@@ -235,14 +235,14 @@ async def test_an_acceptance_committed_just_before_a_crash_is_told_once_after_re
     await say(h, "sam", f"agreement edit #{short_id} 1 Being heard without being fixed.")
     await say(h, "alex", f"agreement propose #{short_id}")
     h.sink.take()
-    await h.app.handle_text(h.inv("sam", None), f"agreement accept #{short_id}", lambda _: None)
+    await h.app.handle_text(h.inv("sam", None), f"agreement accept #{short_id} v1", lambda _: None)
     await h.close()  # died here: the answer was never shown, the notice never delivered
 
     h = await make_harness(tmp_path, start=START_AWARE + timedelta(hours=1))
     told = [i for i in h.sink.take() if isinstance(i, PrivateMessage)]
     notice = _text("agreement.agreed_notice", name="sam", id=short_id, version=1)
     assert [(i.user_id, i.text) for i in told] == [("alex", notice)]
-    assert await say(h, "sam", f"agreement accept #{short_id}") == _text(
+    assert await say(h, "sam", f"agreement accept #{short_id} v1") == _text(
         "agreement.refused_is_agreed", id=short_id
     )
     assert h.sink.take() == []

@@ -59,7 +59,7 @@ async def test_core_flows_at_debug_log_nothing_private(tmp_path, caplog, monkeyp
     await h.say("jo", "/yes", channel=None)
     await h.say("sam", f"/agreement edit 2 {TEXTS['agreement']}", channel=None)
     await h.say("sam", "/agreement propose", channel=None)
-    await h.say("jo", f"/agreement accept #{short_id}", channel=None)
+    await h.say("jo", f"/agreement accept #{short_id} v1", channel=None)
     await h.say("alex", "/space-agreement draft")
     await h.say("jo", f"/space-agreement propose purpose {TEXTS['space']}")
     await h.say("sam", f"/space-agreement object 1 {TEXTS['objection']}")

@@ -41,7 +41,7 @@ async def build(tmp_path):
     await h.say(ME, f"/agreement edit 1 {MY_WORDS['agreement']}", channel=None)
     await h.say("jo", f"/agreement edit 1 {THEIR_WORDS}", channel=None)
     await h.say(ME, "/agreement propose", channel=None)
-    await h.say("jo", "/agreement accept", channel=None)
+    await h.say("jo", "/agreement accept v1", channel=None)
     # The space agreement: a change proposed by alex, and an objection of mine.
     await h.say("alex", "/space-agreement draft")
     await h.say("alex", "/space-agreement propose purpose A place to think together.")

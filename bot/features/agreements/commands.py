@@ -68,7 +68,14 @@ COMMANDS = (
     ),
     CommandSpec("agreement propose", "commands.agreement_propose", (_id(),), who=Who.PARTIES),
     CommandSpec("agreement view", "commands.agreement_view", (_id(),), who=Who.PARTIES),
-    CommandSpec("agreement accept", "commands.agreement_accept", (_id(),), who=Who.PARTIES),
+    # The version names what the member read (`agreement accept #K7M2Q v2`): a bare accept, or
+    # one naming a replaced version, shows the version out for acceptance and accepts nothing.
+    CommandSpec(
+        "agreement accept",
+        "commands.agreement_accept",
+        (_id(), Arg("version", ArgType.WORD, required=False)),
+        who=Who.PARTIES,
+    ),
     CommandSpec(
         "agreement amend",
         "commands.agreement_amend",
@@ -83,6 +90,12 @@ COMMANDS = (
     CommandSpec("agreement revisit", "commands.agreement_revisit", (_id(),), who=Who.PARTIES),
     CommandSpec("agreement withdraw", "commands.agreement_withdraw", (_id(),), who=Who.PARTIES),
     CommandSpec("agreement history", "commands.agreement_history", (_id(),), who=Who.PARTIES),
+    # About the member themselves: whether others may invite them to negotiate an agreement.
+    CommandSpec(
+        "agreement invitations",
+        "commands.agreement_invitations",
+        (Arg("setting", ArgType.CHOICE, required=False, choices=("on", "off")),),
+    ),
     CommandSpec("space-agreement show", "commands.space_agreement_show"),
     CommandSpec(
         "space-agreement propose",

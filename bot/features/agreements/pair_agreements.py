@@ -67,6 +67,8 @@ JOB_KEY = "agreements:pair"
 FORM_LABEL_MAX = 45  # Discord's limit for a modal title or field label
 FORM_PARTS = (("1", "2", "3", "4", "5"), ("6", "7", "8", "9", "10"), ("11", DATE_STEP))
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# A version as typed after `agreement accept`: "v2" (as the prompts show it) or just "2".
+_VERSION = re.compile(r"^[vV]?(\d{1,9})$")
 # Platforms whose adapters resolve a mention only to a member of the community (a Discord guild
 # member, a Matrix room member): someone mentioned there belongs even if they have not used the
 # bot yet. The console resolves any name, so there only members the bot has met count.
@@ -151,6 +153,11 @@ class PairAgreements:
         dialogs.on_form("agreement", self.submit_form)
         dialogs.on_button("agreement", self.press_button)
 
+    @property
+    def reinvite_wait(self) -> timedelta:
+        """How long a declined invitation holds off the next one from the same person."""
+        return timedelta(days=self._settings.reinvite_after_days)
+
     def bind(self, registry: Registry) -> None:
         for name, handler in {
             "agreement start": self.start_cmd,
@@ -162,6 +169,7 @@ class PairAgreements:
             "agreement revisit": self.revisit,
             "agreement withdraw": self.withdraw,
             "agreement history": self.history,
+            "agreement invitations": self.invitations,
         }.items():
             registry.bind(name, handler)
 
@@ -439,9 +447,12 @@ class PairAgreements:
                 for member_id in lapsed:
                     member = await self._members.get(tx, member_id)
                     assert member is not None
+                    await self._check_invitable(tx, ctx, member)
                     await self._ask(tx, ctx, existing.id, member)
                 return [Answer(ctx.t("agreement.asked_again", id=existing.short_id, names=self._names(labels, lapsed)))]
             state.start(ctx.member.id, frozenset(people - {ctx.member.id}))
+            for invitee in invitees:
+                await self._check_invitable(tx, ctx, invitee)
             row_id = await self.repo.create(tx, ctx.community.id, ctx.member.id, [m.id for m in invitees], ctx.now)
             await self.repo.event(tx, row_id, ctx.now, ctx.member.id, "started")
             for invitee in invitees:
@@ -452,6 +463,30 @@ class PairAgreements:
         labels.update({m.id: m.label for m in invitees})
         names = self._names(labels, [m.id for m in invitees])
         return [Answer(ctx.t("agreement.started", id=row.short_id, names=names))]
+
+    async def _check_invitable(self, tx: Tx, ctx: Ctx, invitee: Member) -> None:
+        """Refuse to invite someone who turned invitations off, or who declined an invitation from
+        this member within `reinvite_after_days`. Both get the same answer, which says no more
+        than "not now; they can start one with you": the starter cannot tell a recent decline
+        (which they were told of anyway) from invitations being off, nor for how long."""
+        off = await self.repo.invitations_off_since(tx, invitee.id) is not None
+        wait = self.reinvite_wait
+        declined = bool(wait) and await self.repo.declined_since(tx, ctx.member.id, invitee.id, ctx.now - wait)
+        if off or declined:
+            raise Refusal("agreement.start_not_now", name=invitee.label)
+
+    async def invitations(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
+        """`agreement invitations [on|off]`: the member's own choice, shown when none is given."""
+        setting = args.get("setting")
+        async with self._db.transaction() as tx:
+            off = await self.repo.invitations_off_since(tx, ctx.member.id) is not None
+            if setting is None:
+                return [Answer(ctx.t("agreement.invitations_are_off" if off else "agreement.invitations_are_on"))]
+            if (setting == "off") == off:
+                key = "agreement.invitations_already_off" if off else "agreement.invitations_already_on"
+                return [Answer(ctx.t(key))]
+            await self.repo.set_invitations(tx, ctx.member.id, setting == "off", ctx.now)
+        return [Answer(ctx.t("agreement.invitations_turned_off" if setting == "off" else "agreement.invitations_turned_on"))]
 
     async def _on_invite(self, tx: Tx, ctx: Ctx, payload: dict[str, Any], yes: bool) -> list[Intent]:
         row = await self.repo.get(tx, int(payload.get("agreement", 0)))
@@ -467,6 +502,9 @@ class PairAgreements:
             intents.extend(await self._join(tx, ctx, row))
         else:
             intents.extend(await self._decline(tx, ctx, row))
+            if row.started_by is not None and row.started_by != ctx.member.id:
+                # Holds off the next invitation from the same person (`reinvite_after_days`).
+                await self.repo.record_decline(tx, row.started_by, ctx.member.id, ctx.now)
         for queued in await self.repo.queued_invitations(tx, ctx.member.id):
             intents.append(await self._invite_prompt(tx, ctx, queued, ctx.member))
             break
@@ -651,7 +689,7 @@ class PairAgreements:
     ) -> None:
         body = self.render_content(ctx, content, row.ordered_joined, labels)
         head = ctx.t(key, name=ctx.member.label, id=row.short_id, version=number)
-        hint = ctx.t("agreement.respond_hint", id=row.short_id)
+        hint = ctx.t("agreement.respond_hint", id=row.short_id, version=number)
         sid, short_hash = row.short_id, digest[:8]
         buttons = (
             (f"agreement:accept:{sid}:{short_hash}", ctx.t("agreement.button_accept")),
@@ -875,10 +913,49 @@ class PairAgreements:
         others = [m for m in row.ordered_joined if m != ctx.member.id]
         return [Answer(ctx.t("agreement.proposed", id=row.short_id, version=number, names=self._names(labels, others)))]
 
+    def _split_version(self, args: dict[str, Any]) -> tuple[str | None, str | None]:
+        """(agreement id, version word). `agreement accept v2` arrives as id="v2": a version is
+        never an agreement id (ids are five characters; an all-digit one stays an id), so the words
+        are put where they belong, in either order."""
+        ident, version = args.get("id"), args.get("version")
+        moved = ident is not None and _VERSION.match(ident) and normalise_short_id(ident) is None
+        if moved and (version is None or normalise_short_id(version)):
+            ident, version = version, ident
+        return ident, version
+
     async def accept(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
+        ident, version = self._split_version(args)
         async with self._db.transaction() as tx:
-            row = await self._resolve(tx, ctx, args.get("id"), "agreement accept")
-            return await self._accept(tx, ctx, row)
+            row = await self._resolve(tx, ctx, ident, "agreement accept")
+            labels = await self._labels(tx, ctx.locale, row.ordered_ids)
+            # Whatever the version says, a step the state refuses (nothing proposed, withdrawn,
+            # already accepted) gets that answer first. Only a check: nothing is stored here.
+            self._transition(state.accept, row, ctx.member.id, None, labels=labels)
+            assert row.proposal_version is not None and row.proposal_hash is not None
+            match = _VERSION.match(version) if version is not None else None
+            if version is not None and match is None:
+                raise Refusal(
+                    "agreement.bad_version",
+                    given=version[:24],
+                    id=row.short_id,
+                    version=row.proposal_version,
+                )
+            seen = int(match.group(1)) if match is not None else None
+            if seen != row.proposal_version:
+                # Not the version out for acceptance (or none named): accept nothing, and show
+                # that version with the command that accepts it.
+                proposal = await self.repo.version(tx, row.id, row.proposal_version)
+                assert proposal is not None
+                changed = seen is not None and 0 < seen < row.proposal_version
+                raise Refusal(
+                    "agreement.accept_changed" if changed else "agreement.accept_which",
+                    id=row.short_id,
+                    version=row.proposal_version,
+                    seen=seen or "",
+                    name=labels.get(row.proposed_by or 0, "?"),
+                    content=self.render_content(ctx, proposal.content, row.ordered_joined, labels),
+                )
+            return await self._accept(tx, ctx, row, seen=row.proposal_hash)
 
     async def _accept(self, tx: Tx, ctx: Ctx, row: AgreementRow, seen: str | None = None) -> list[Intent]:
         labels = await self._labels(tx, ctx.locale, row.ordered_ids)
@@ -1033,7 +1110,7 @@ class PairAgreements:
                 )
             )
             lines.append(self.render_content(ctx, row.draft, order, labels))
-            lines.append(ctx.t("agreement.view_hint_proposed", id=row.short_id))
+            lines.append(ctx.t("agreement.view_hint_proposed", id=row.short_id, version=row.proposal_version))
         elif row.status is Status.AGREED:
             version = await self.repo.version(tx, row.id, row.in_force_version or 0)
             assert version is not None

@@ -468,6 +468,60 @@ class AgreementRepo:
         """Delete an agreement and everything in it (versions, answers, history, check-ins)."""
         await tx.execute("DELETE FROM agreements WHERE id = ?", (agreement_id,))
 
+    # invitations ----------------------------------------------------------------------------
+
+    async def invitations_off_since(self, db: Reader, member_id: int) -> str | None:
+        """When the member turned agreement invitations off, or None while they are on."""
+        row = await db.fetchone("SELECT off_since FROM agreement_invitation_settings WHERE member_id = ?", (member_id,))
+        return row[0] if row is not None else None
+
+    async def set_invitations(self, tx: Tx, member_id: int, off: bool, now: datetime) -> None:
+        if off:
+            await tx.execute(
+                "INSERT OR IGNORE INTO agreement_invitation_settings (member_id, off_since) VALUES (?, ?)",
+                (member_id, now.isoformat()),
+            )
+        else:
+            await tx.execute("DELETE FROM agreement_invitation_settings WHERE member_id = ?", (member_id,))
+
+    async def record_decline(self, tx: Tx, inviter_id: int, invitee_id: int, now: datetime) -> None:
+        await tx.execute(
+            "INSERT INTO agreement_invitation_declines (inviter_id, invitee_id, declined_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (inviter_id, invitee_id) DO UPDATE SET declined_at = excluded.declined_at",
+            (inviter_id, invitee_id, now.isoformat()),
+        )
+
+    async def declined_since(self, db: Reader, inviter_id: int, invitee_id: int, since: datetime) -> bool:
+        """Whether `invitee` declined an invitation from `inviter` after `since`."""
+        row = await db.fetchone(
+            "SELECT 1 FROM agreement_invitation_declines WHERE inviter_id = ? AND invitee_id = ? AND declined_at > ?",
+            (inviter_id, invitee_id, since.isoformat()),
+        )
+        return row is not None
+
+    async def declines_of(self, db: Reader, member_id: int) -> list[tuple[str, str, str, bool]]:
+        """(who invited, who declined, when, whether the member declined) for every decline the
+        member is part of, people named by their labels."""
+        rows = await db.fetchall(
+            "SELECT CASE WHEN i.display_name != '' THEN i.display_name ELSE i.platform_user_id END,"
+            " CASE WHEN e.display_name != '' THEN e.display_name ELSE e.platform_user_id END, d.declined_at,"
+            " d.invitee_id = ?"
+            " FROM agreement_invitation_declines d JOIN members i ON i.id = d.inviter_id"
+            " JOIN members e ON e.id = d.invitee_id WHERE d.inviter_id = ? OR d.invitee_id = ?"
+            " ORDER BY d.declined_at",
+            (member_id, member_id, member_id),
+        )
+        return [(r[0], r[1], r[2], bool(r[3])) for r in rows]
+
+    async def purge_declines(self, tx: Tx, before: datetime) -> int:
+        """Declines older than the re-invite wait hold nothing off any more: delete them."""
+        rows = await tx.fetchall(
+            "SELECT inviter_id, invitee_id FROM agreement_invitation_declines WHERE declined_at <= ?",
+            (before.isoformat(),),
+        )
+        await tx.execute("DELETE FROM agreement_invitation_declines WHERE declined_at <= ?", (before.isoformat(),))
+        return len(rows)
+
     # check-ins and reminders ------------------------------------------------------------------
 
     async def claim_reminder(self, tx: Tx, slot_key: str, agreement_id: int, now: datetime) -> bool:
@@ -631,6 +685,21 @@ class SpaceRepo:
         change = await self.change_by_id(tx, change_id)
         assert change is not None
         return change
+
+    async def open_by(self, db: Reader, member_id: int) -> tuple[int, str | None]:
+        """How many changes the member has open, and when the first of their rounds closes."""
+        row = await db.fetchone(
+            "SELECT COUNT(*), MIN(closes_at) FROM space_agreement_changes WHERE proposer_id = ? AND status = 'open'",
+            (member_id,),
+        )
+        return (int(row[0]), row[1]) if row is not None else (0, None)
+
+    async def latest_by(self, db: Reader, member_id: int) -> str | None:
+        """When the member last proposed a change (any status)."""
+        row = await db.fetchone(
+            "SELECT MAX(opened_at) FROM space_agreement_changes WHERE proposer_id = ?", (member_id,)
+        )
+        return row[0] if row is not None else None
 
     async def change(self, db: Reader, community_id: int, number: int) -> Change | None:
         row = await db.fetchone(

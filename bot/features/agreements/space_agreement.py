@@ -30,6 +30,7 @@ from bot.scheduling.timeline import Job, Timeline
 from bot.storage.communities import Community, CommunityRepo, MemberRepo
 from bot.storage.db import Database, Tx
 from bot.texts.catalog import Catalog
+from bot.texts.quote import inline, quote
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +105,10 @@ class SpaceAgreement:
                 return f"{section['number']}. {section['title']}"
         return key
 
-    def render(self, community: Community, version: SpaceVersion) -> str:
+    def render(self, community: Community, version: SpaceVersion, *, public: bool = False) -> str:
+        """The agreement as text. `public` (the post pinned in the channel): each section's words,
+        which members wrote, as an inert quotation; privately (`show`) they read as written, so
+        they can be copied into a proposal."""
         lines = [
             self._text(
                 community,
@@ -121,7 +125,8 @@ class SpaceAgreement:
             if section["key"] == DUTY_KEY:
                 lines.append(self._text(community, "space_agreement.duty", text=duty.text, version=duty.version))
             else:
-                lines.append(version.content.get(section["key"], ""))
+                words = version.content.get(section["key"], "")
+                lines.append(quote(words) if public else words)
         return "\n".join(lines)
 
     def _day(self, community: Community, iso: str) -> str:
@@ -156,7 +161,7 @@ class SpaceAgreement:
         return [Answer(ctx.t("space_agreement.drafted", channel=channel))]
 
     async def _post(self, tx: Tx, community: Community, channel: str, version: SpaceVersion) -> None:
-        await self._outbox.add(tx, community.id, ChannelPost(channel, self.render(community, version), pin=True))
+        await self._outbox.add(tx, community.id, ChannelPost(channel, self.render(community, version, public=True), pin=True))
 
     async def show(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
         version = await self.repo.current(self._db, ctx.community.id)
@@ -210,6 +215,7 @@ class SpaceAgreement:
             current = await self.repo.current(tx, ctx.community.id)
             if current is None:
                 raise Refusal("space_agreement.none")
+            await self._check_limits(tx, ctx)
             if current.content.get(key, "").strip() == text:
                 raise Refusal("space_agreement.no_change")
             closes = ctx.now + timedelta(days=self._days)
@@ -223,10 +229,10 @@ class SpaceAgreement:
                         channel,
                         ctx.t(
                             "space_agreement.proposed_post",
-                            name=ctx.member.label,
+                            name=inline(ctx.member.label),
                             number=change.number,
                             section=self._title(ctx.locale, key),
-                            text=text,
+                            text=quote(text),
                             closes=self._when(ctx.community, change.closes_at),
                             needed=self._min_agree,
                         ),
@@ -244,6 +250,28 @@ class SpaceAgreement:
                 )
             )
         ]
+
+    async def _check_limits(self, tx: Tx, ctx: Ctx) -> None:
+        """A proposal is posted publicly at once, so each member has a few open at a time and
+        one every few minutes; the refusal says when there is room again."""
+        settings = self._settings.agreements
+        count, first_close = await self.repo.open_by(tx, ctx.member.id)
+        if count >= settings.max_open_proposals:
+            raise Refusal(
+                "space_agreement.too_many_open",
+                count=count,
+                closes=self._when(ctx.community, first_close or ctx.now.isoformat()),
+            )
+        interval = timedelta(minutes=settings.proposal_interval_minutes)
+        latest = await self.repo.latest_by(tx, ctx.member.id)
+        if interval and latest is not None:
+            next_at = datetime.fromisoformat(latest) + interval
+            if ctx.now < next_at:
+                raise Refusal(
+                    "space_agreement.too_soon",
+                    minutes=settings.proposal_interval_minutes,
+                    when=self._when(ctx.community, next_at.isoformat()),
+                )
 
     async def changes(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
         all_changes = await self.repo.changes(self._db, ctx.community.id, open_only=False)

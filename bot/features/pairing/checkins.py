@@ -24,6 +24,7 @@ from bot.outbox import Outbox
 from bot.replies import Answer, Intent, PairSpacePost
 from bot.storage.db import Database
 from bot.texts.catalog import Catalog
+from bot.texts.quote import inline, quote
 
 SKIP_WORDS = ("skip", "pass")
 DONE_WORDS = ("done", "stop")
@@ -158,13 +159,14 @@ class PairCheckins:
                 shown = ctx.t("checkin.shared_scale", number=number, label=scale[number - 1])
             else:
                 value = text
-                shown = text
+                # Shared into the pair's space in the bot's voice: an inert quotation.
+                shown = quote(text)
             if share:
                 pair = await self._repo.pair(tx, found.pair_id)
                 if pair is None or pair.state != "active":
                     raise Refusal("checkin.share_closed")
                 post = ctx.t(
-                    "checkin.share_post", name=ctx.member.label, question=step["text"], answer=shown
+                    "checkin.share_post", name=inline(ctx.member.label), question=step["text"], answer=shown
                 )
                 await self._outbox.add(tx, ctx.community.id, PairSpacePost(pair.space_key, post))
             answers = [

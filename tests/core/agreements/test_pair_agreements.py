@@ -54,8 +54,8 @@ async def test_a_full_negotiation(harness):
     out = await say(h, "sam", "agreement amend 5 Evenings only, and never about work.")
     assert "Version 2" in out
     assert "sam has amended" in notices(h)["alex"][0]
-    assert "You made version 2" in await say(h, "sam", "agreement accept")
-    out = await say(h, "alex", "agreement accept")
+    assert "You made version 2" in await say(h, "sam", "agreement accept v2")
+    out = await say(h, "alex", "agreement accept v2")
     assert "agreement #" + short_id + " is agreed" in out
     assert "it is agreed" in notices(h)["sam"][0]
     assert await status(h, short_id) == "agreed"
@@ -71,7 +71,7 @@ async def test_a_full_negotiation(harness):
     assert "Version 3" in await say(h, "alex", "agreement propose")
     row = await h.db.fetchone("SELECT in_force_version, status FROM agreements WHERE short_id = ?", (short_id,))
     assert tuple(row) == (2, "revisiting")
-    assert "is agreed" in await say(h, "sam", "agreement accept")
+    assert "is agreed" in await say(h, "sam", "agreement accept v3")
     row = await h.db.fetchone("SELECT in_force_version, status FROM agreements WHERE short_id = ?", (short_id,))
     assert tuple(row) == (3, "agreed")
 
@@ -117,13 +117,13 @@ async def test_a_three_person_agreement_needs_all_three(harness):
     await say(h, "rin", "agreement edit 6 A thumbs-up emoji means I'm fine to keep going.")
     assert "on its way to sam and rin" in await say(h, "jo", "agreement propose")
     h.sink.take()
-    assert "Still to accept it: rin" in await say(h, "sam", "agreement accept")
+    assert "Still to accept it: rin" in await say(h, "sam", "agreement accept v1")
     assert await status(h, short_id) == "proposed"
     # A note on someone else's answer makes a new version; earlier acceptances no longer count.
     out = await say(h, "jo", "agreement amend 6 @rin Could a heart emoji mean the same?")
     assert "Version 2" in out and "on its way to sam and rin" in out
-    assert "Still to accept it: sam" in await say(h, "rin", "agreement accept")
-    assert "is agreed" in await say(h, "sam", "agreement accept")
+    assert "Still to accept it: sam" in await say(h, "rin", "agreement accept v2")
+    assert "is agreed" in await say(h, "sam", "agreement accept v2")
     view = await say(h, "rin", "agreement view")
     assert "jo's note on rin's answer: Could a heart emoji mean the same?" in view
     assert "between jo, sam and rin" in view
@@ -325,7 +325,7 @@ async def test_no_section_text_is_stored_in_plain_form(harness):
     await say(h, "sam", f"agreement amend 1 @alex {marker} note")
     await say(h, "alex", "agreement propose")
     await say(h, "sam", f"agreement amend 3 {marker} three")
-    await say(h, "alex", "agreement accept")
+    await say(h, "alex", "agreement accept v2")
     await say(h, "alex", "agreement revisit")
     await say(h, "alex", "agreement edit")  # a dialog, in private
     await h.app.handle_plain(h.inv("alex", channel=None), f"{marker} via dialog")
@@ -354,7 +354,7 @@ async def test_review_date_reminds_both_and_opens_a_checkin(harness):
     await say(h, "alex", "agreement edit revisit-date 2026-01-08")
     await say(h, "alex", "agreement edit 7 We each name it when a message felt off.")
     await say(h, "alex", "agreement propose")
-    await say(h, "sam", "agreement accept")
+    await say(h, "sam", "agreement accept v1")
     h.sink.take()
     await h.advance(timedelta(days=2, hours=23))  # Thu 08 Jan 08:00: not yet
     assert h.sink.take() == []
@@ -381,7 +381,7 @@ async def test_the_reminder_is_sent_once_across_restarts(tmp_path):
     await say(h, "alex", "agreement edit revisit-date 2026-01-08")
     await say(h, "alex", "agreement edit 7 We each name it when a message felt off.")
     await say(h, "alex", "agreement propose")
-    await say(h, "sam", "agreement accept")
+    await say(h, "sam", "agreement accept v1")
     await h.close()
     # Down through the review date; at start the reminder goes out once.
     from datetime import UTC, datetime
@@ -402,7 +402,7 @@ async def test_checkin_on_request_and_the_provider_directly(harness):
     assert "no check-in waiting" in await say(h, "alex", "checkin")
     await say(h, "alex", "agreement edit 1 words")
     await say(h, "alex", "agreement propose")
-    await say(h, "sam", "agreement accept")
+    await say(h, "sam", "agreement accept v1")
     provider = h.app.agreements.checkin_provider
     ctx = await h.app.context(h.inv("alex", channel=None))
     found = await provider.open_checkin(ctx)
@@ -448,7 +448,7 @@ async def test_notices_to_others_are_private_messages_only(harness):
     await start_pair(h)
     await say(h, "alex", "agreement edit 1 words", private=False)
     await say(h, "alex", "agreement propose", private=False)
-    await say(h, "sam", "agreement accept", private=False)
+    await say(h, "sam", "agreement accept v1", private=False)
     for intent in h.sink.take():
         assert isinstance(intent, PrivateMessage | ActionButtons | ConfirmPrompt)
     for intent in await h.run("alex", "agreement view", channel="circle"):

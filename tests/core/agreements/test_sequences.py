@@ -81,7 +81,7 @@ class AgreementSequences(RuleBasedStateMachine):
         as much exercise as the early ones."""
         if start in ("agreed", "revisiting"):
             self.say("sam", f"agreement propose #{self.short_id}")
-            self.say("rin", f"agreement accept #{self.short_id}")
+            self.say("rin", f"agreement accept #{self.short_id} v{self.row()['proposal_version']}")
         if start == "revisiting":
             self.say("rin", f"agreement revisit #{self.short_id}")
             self.in_force_when_revisit_began = self.row()["in_force_version"]
@@ -111,16 +111,29 @@ class AgreementSequences(RuleBasedStateMachine):
     def propose(self, member):
         self.say(member, f"agreement propose #{self.short_id}")
 
-    @rule(member=PARTIES)
-    def accept(self, member):
-        self.say(member, f"agreement accept #{self.short_id}")
+    @rule(member=PARTIES, which=st.sampled_from(["current", "earlier", "none"]))
+    def accept(self, member, which):
+        """Only the version out for acceptance, named, is accepted; a bare accept or an earlier
+        version's number shows the current one and changes nothing."""
+        before_row = self.row()
+        current = before_row["proposal_version"] if before_row else None
+        if which == "current" or current is None:
+            self.say(member, f"agreement accept #{self.short_id} v{current or 1}")
+            return
+        before = self.run(dump(self.h))
+        version = f" v{current - 1}" if which == "earlier" else ""
+        out = self.say(member, f"agreement accept #{self.short_id}{version}")
+        assert self.run(dump(self.h)) == before
+        if "accept" in out and "already" not in out and "counts as your acceptance" not in out:
+            assert f"agreement accept #{self.short_id} v{current}" in out
 
     @rule(member=PARTIES)
     def propose_and_accept(self, member):
         """The common path: one proposes, the other accepts (each may be refused)."""
         other = "rin" if member == "sam" else "sam"
         self.say(member, f"agreement propose #{self.short_id}")
-        self.say(other, f"agreement accept #{self.short_id}")
+        current = (self.row() or {"proposal_version": None})["proposal_version"]
+        self.say(other, f"agreement accept #{self.short_id} v{current or 1}")
 
     @rule(member=PARTIES)
     def revisit(self, member):
