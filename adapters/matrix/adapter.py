@@ -50,6 +50,7 @@ from adapters.matrix.events import (
     command_text,
     first_word,
     is_edit,
+    is_room_state,
     make_resolver,
     replied_to,
     thread_root,
@@ -331,7 +332,11 @@ class MatrixAdapter:
             items.append(_Invite(room_id, inviter, is_direct))
         for room_id, info in response.rooms.join.items():
             for event in (*info.state, *info.timeline.events):
-                kind = getattr(event, "source", {}).get("type")
+                # Room state only from real state events: a message event of a state type, or a
+                # decrypted one (whatever its payload says), is anyone's to make.
+                if not is_room_state(event):
+                    continue
+                kind = event.source["type"]
                 if kind == "m.room.create":
                     self.rooms.note_create(room_id, event.source)
                 elif kind == "m.room.power_levels":
@@ -349,6 +354,7 @@ class MatrixAdapter:
                 event = events[index]
                 if (
                     isinstance(event, RoomMemberEvent)
+                    and is_room_state(event)
                     and event.state_key == me
                     and event.membership == "join"
                     and event.prev_membership != "join"
@@ -360,11 +366,13 @@ class MatrixAdapter:
                     continue
                 if isinstance(event, RoomMessageText | MegolmEvent):
                     items.append(_Timeline(room_id, event))
+                elif not is_room_state(event):
+                    continue
                 elif isinstance(event, RoomMemberEvent) and room_id in self.rooms.private:
                     items.append(_Timeline(room_id, event))
-                elif getattr(event, "source", {}).get("type") == "m.space.parent":
+                elif event.source["type"] == "m.space.parent":
                     self.rooms.forget_parent(room_id)
-                elif getattr(event, "source", {}).get("type") == "m.space.child":
+                elif event.source["type"] == "m.space.child":
                     # A space listing (or unlisting) a room changes which community it is in.
                     child = event.source.get("state_key")
                     if isinstance(child, str):

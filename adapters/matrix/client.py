@@ -19,6 +19,7 @@ import logging
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from aiohttp import ClientConnectionError
 from nio import (
@@ -26,10 +27,13 @@ from nio import (
     AsyncClientConfig,
     ErrorResponse,
     LoginResponse,
+    MatrixRoom,
+    MegolmEvent,
     WhoamiResponse,
 )
 from pydantic import SecretStr
 
+from adapters.matrix.events import is_room_state
 from bot.config import ConfigError, MatrixSettings
 
 log = logging.getLogger(__name__)
@@ -44,6 +48,29 @@ class Credentials:
     user_id: str
     device_id: str
     access_token: str
+
+
+class BotClient(AsyncClient):
+    """nio's client, but its rooms take state only from genuine state events.
+
+    nio hands every timeline event to its room objects (power levels, creator, members,
+    encryption), decrypted ones included, and only checks that an event has the fields of its
+    type: a member could encrypt an `m.room.power_levels` payload with a `state_key` giving
+    themselves 100, or an `m.room.member` one adding or removing anyone. Here a decrypted event
+    is only ever a message, and a timeline event changes room state only when it is a real state
+    event (see :func:`adapters.matrix.events.is_room_state`)."""
+
+    def _handle_timeline_event(
+        self, event: Any, room_id: str, room: MatrixRoom, encrypted_rooms: set[str]
+    ) -> Any:
+        if isinstance(event, MegolmEvent):
+            if self.olm is None:
+                return None
+            event.room_id = room_id
+            return self.olm._decrypt_megolm_no_error(event)  # what nio does, minus the room update
+        if not is_room_state(event):
+            return None
+        return super()._handle_timeline_event(event, room_id, room, encrypted_rooms)
 
 
 def client_config(settings: MatrixSettings, *, encryption: bool = True) -> AsyncClientConfig:
@@ -245,7 +272,7 @@ async def connect(
     """A logged-in client with its crypto store open and its device keys uploaded."""
     credentials = await login(settings, access_token, password)
     store = _store_dir(settings)
-    client = AsyncClient(
+    client = BotClient(
         settings.homeserver,
         credentials.user_id,
         device_id=credentials.device_id,

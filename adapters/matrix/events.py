@@ -25,6 +25,22 @@ _BREAK = re.compile(r"<br\s*/?>|</p>|</li>|</div>", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]+>")
 
 
+def is_room_state(event: Any) -> bool:
+    """Whether an event is genuine room state: it has a `state_key` and came from the homeserver
+    as it is, not out of a decrypted event. Anyone in a room can send a message event of any
+    type, and can encrypt any payload (a `state_key` too); the homeserver applies the room's
+    auth rules to real state events only, so nothing else may change who holds power, who made
+    the room, which space it is in or whether it is encrypted."""
+    source = getattr(event, "source", None)
+    return (
+        isinstance(source, dict)
+        and isinstance(source.get("state_key"), str)
+        and isinstance(source.get("type"), str)
+        and source.get("type") != "m.room.encrypted"
+        and not getattr(event, "decrypted", False)
+    )
+
+
 def relates_to(content: Mapping[str, Any]) -> Mapping[str, Any]:
     relation = content.get("m.relates_to")
     return relation if isinstance(relation, Mapping) else {}
