@@ -46,12 +46,11 @@ from nio import (
 
 from adapters.matrix import PLATFORM
 from adapters.matrix.events import (
-    command_source,
-    command_text,
     first_word,
     is_edit,
     is_room_state,
     make_resolver,
+    read_command,
     replied_to,
     thread_root,
 )
@@ -503,10 +502,10 @@ class MatrixAdapter:
         private = where.kind != "room"
         if where.user is not None and event.sender != where.user:
             return  # a private room is one member's; nobody else's lines count there
-        text = command_source(content)
-        command = command_text(text, self.prefix, private=one_to_one, groups=self.groups)
-        if command is None:
+        read = read_command(content, self.prefix, private=one_to_one, groups=self.groups)
+        if read is None:
             return  # not for the bot: not read further, not stored
+        text, command = read.text, read.command
         if where.kind in ("direct", "own"):
             if self.rooms.sole_member(room_id) != event.sender:
                 return  # only a one-to-one room with the bot can be someone's private room
@@ -526,7 +525,7 @@ class MatrixAdapter:
             community = where.community
             community_name = await self._community_name(community)
         plain = False
-        if one_to_one and not text.strip().startswith(self.prefix):
+        if one_to_one and not read.too_long and not text.strip().startswith(self.prefix):
             if first_word(text) not in self._dialog_words and await self._dialog_open(
                 community, event.sender
             ):
