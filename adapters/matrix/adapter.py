@@ -55,7 +55,7 @@ from adapters.matrix.events import (
     thread_root,
 )
 from adapters.matrix.personal_data import MatrixData
-from adapters.matrix.render import NOTICE, TEXT, Renderer
+from adapters.matrix.render import NO_MENTIONS, NOTICE, TEXT, Renderer
 from adapters.matrix.rooms import MARKER_TYPE, Rooms
 from adapters.matrix.sender import (
     PermanentSendError,
@@ -774,6 +774,7 @@ class MatrixAdapter:
             "body": filename,
             "filename": filename,
             "info": {"mimetype": "text/plain", "size": len(data)},
+            "m.mentions": dict(NO_MENTIONS),
         }
         if encrypt and keys:
             content["file"] = {**keys, "url": response.content_uri}
