@@ -1,7 +1,8 @@
 """Logging for a running bot: never message text, content, tokens or keys.
 
 The core logs ids and counts only. Libraries are the risk: at DEBUG, aiosqlite logs every SQL
-parameter, discord.py logs gateway payloads and request bodies, matrix-nio logs events. They are
+parameter, discord.py logs gateway payloads and request bodies, matrix-nio logs events, peewee
+(under nio's crypto store) logs SQL with the pickled keys as parameters. They are
 held at a level where they log neither, whatever `log_level` says, and a filter masks any secret
 from the settings that still slips into a record."""
 
@@ -20,6 +21,13 @@ LIBRARY_LEVELS = {
     "discord.http": logging.WARNING,
     "discord.gateway": logging.INFO,
     "nio": logging.WARNING,
+    # The Matrix crypto store: at DEBUG peewee logs every SQL statement with its parameters
+    # (pickled account and room keys, identity keys), and nio's crypto and store loggers name
+    # keys and sessions. Held by name too, so a level set on "nio" alone cannot free them.
+    "peewee": logging.WARNING,
+    "nio.crypto": logging.WARNING,
+    "nio.store": logging.WARNING,
+    "hpack": logging.WARNING,  # HTTP/2 header coding: would log headers, tokens included
     "aiohttp": logging.WARNING,
     "apscheduler": logging.WARNING,
     "asyncio": logging.WARNING,
