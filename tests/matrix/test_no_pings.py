@@ -11,12 +11,16 @@ import re
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from nio import Event, MatrixRoom, RoomSendResponse
 
 from adapters.matrix.adapter import MatrixAdapter
 from adapters.matrix.render import Renderer
 from bot.config import MatrixSettings
+from tests.matrix import bot_kit as bk
 from tests.matrix.test_matrix_units import ScriptedClient
+from tests.matrix_harness import nio_kit as kit
+from tests.matrix_harness.fixtures import matrix_localpart, synapse  # noqa: F401
 
 ROOM = "!circle:example.org"
 PING = re.compile(r"@room\b", re.IGNORECASE)
@@ -94,3 +98,36 @@ async def test_member_text_posted_publicly_pings_nobody(harness):
     for _, content in client.contents:
         assert not PING.search(content.get("body", "")) and not PING.search(content.get("formatted_body", ""))
     await adapter.queues.close()
+
+
+@pytest.mark.timeout(120)
+async def test_a_post_naming_someone_does_not_notify_them_on_synapse(synapse, matrix_localpart, tmp_path):  # noqa: F811
+    """On the real homeserver, which evaluates the push rules of an unencrypted room: a member's
+    proposal quoting another member's display name, user id and `@room` highlights nobody."""
+    alex = await kit.connect_member(synapse, matrix_localpart("alex"), tmp_path)
+    sam = await kit.connect_member(synapse, matrix_localpart("sam"), tmp_path)
+    bot = await bk.start_bot(synapse, tmp_path, matrix_localpart("bot"))
+    try:
+        await alex.client.set_displayname("Alexandra Quill")
+        room = await bk.community_room(bot, [alex, sam], encrypted=False)
+        seen = bk.mark(alex)
+        await bk.say(alex, room, "!space-agreement draft")
+        await bk.wait_bot(alex, bot.user_id, "agreement, version 1", room_id=room, after=seen, timeout=30)
+        # sam proposes from her private room (her own line there notifies nobody in the room).
+        mark = bk.mark(sam)
+        await bk.say(sam, room, "!help resources")
+        private, _ = await bk.wait_bot(sam, bot.user_id, bk.help_for("resources"), after=mark, timeout=30)
+        await bot.idle()
+        await bk.quiet(1.0)
+        assert alex.client.rooms[room].unread_highlights == 0
+        seen = bk.mark(alex)
+        words = f"Alexandra Quill and {alex.user_id} and @room, we listen first."
+        await bk.say(sam, private, f"space-agreement propose purpose {words}")
+        _, post = await bk.wait_bot(alex, bot.user_id, "listen first", room_id=room, after=seen, timeout=30)
+        assert post.source["content"].get("m.mentions") == {}
+        await bot.idle()
+        await bk.quiet(1.0)  # a later sync carries the room's counts
+        assert alex.client.rooms[room].unread_highlights == 0
+    finally:
+        await bot.stop()
+        await kit.close_clients(alex, sam)
