@@ -3,7 +3,9 @@
 The bot reads commands, not conversations: in a community room only a message that starts with
 the prefix *and* names one of the bot's command groups is a command (so another bot's `!ban`
 is left alone); anything else is ignored on the spot and never stored. In a member's private
-room with the bot no prefix is needed.
+room with the bot no prefix is needed. Every message in every room comes through here, so the
+decision is cheap (`read_command`) and nothing run on member text can be made slow by crafting it.
+Which events are room state at all is decided here too (`is_room_state`).
 """
 
 from __future__ import annotations
@@ -31,12 +33,14 @@ _BREAKS = frozenset({"br", "p", "li", "div"})  # <br>, and the end of a paragrap
 # than this (room for markup and a quoted reply) is never a command the bot reads.
 MAX_SOURCE = 4 * MAX_LINE
 
+
 def is_room_state(event: Any) -> bool:
     """Whether an event is genuine room state: it has a `state_key` and came from the homeserver
     as it is, not out of a decrypted event. Anyone in a room can send a message event of any
-    type, and can encrypt any payload (a `state_key` too); the homeserver applies the room's
-    auth rules to real state events only, so nothing else may change who holds power, who made
-    the room, which space it is in or whether it is encrypted."""
+    type, and can encrypt any payload (a `state_key` too); only real state events are the room's
+    state as the homeserver checked it against the room's rules, so nothing else may change who
+    holds power, who made the room, who is in it, which space it is in or whether it is
+    encrypted."""
     source = getattr(event, "source", None)
     return (
         isinstance(source, dict)
