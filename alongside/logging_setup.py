@@ -41,6 +41,10 @@ class SecretMask(logging.Filter):
         super().__init__()
         self._secrets = [s for s in secrets if len(s) >= 6]
 
+    def add(self, secret: str) -> None:
+        if len(secret) >= 6 and secret not in self._secrets:
+            self._secrets.append(secret)
+
     def filter(self, record: logging.LogRecord) -> bool:
         if not self._secrets:
             return True
@@ -51,6 +55,14 @@ class SecretMask(logging.Filter):
         if masked != message:
             record.msg, record.args = masked, None
         return True
+
+
+def mask_secret(secret: str) -> None:
+    """Mask a secret learnt after logging was set up (the Matrix crypto store's pickle key)."""
+    for handler in logging.getLogger().handlers:
+        for found in handler.filters:
+            if isinstance(found, SecretMask):
+                found.add(secret)
 
 
 def secrets_of(settings: Settings) -> list[str]:

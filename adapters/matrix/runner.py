@@ -16,6 +16,7 @@ from pathlib import Path
 
 from adapters.matrix.adapter import MatrixAdapter
 from adapters.matrix.client import crypto_store_key, login, open_client
+from alongside.logging_setup import mask_secret
 from alongside.runtime import build_core
 from bot.clock import SystemClock
 from bot.config import ConfigError, Settings
@@ -37,6 +38,7 @@ async def run_matrix(settings: Settings, *, db_path: Path | None, seed: int) -> 
     driver: RealtimeDriver | None = None
     try:
         pickle_key = await crypto_store_key(core.app.db, core.app.cipher)
+        mask_secret(pickle_key)
         client = await open_client(settings.matrix, credentials, pickle_key=pickle_key)
         driver = RealtimeDriver(
             core.timeline,

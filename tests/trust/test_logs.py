@@ -114,6 +114,12 @@ def test_secret_mask_redacts_what_slips_through():
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "token is %s", (SECRETS["discord"],), None)
     SecretMask([SECRETS["discord"]]).filter(record)
     assert SECRETS["discord"] not in record.getMessage() and "[redacted]" in record.getMessage()
+    # A secret learnt later (the Matrix crypto store's pickle key) is masked from then on.
+    mask = SecretMask([])
+    mask.add("pickle-key-learnt-late")
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "key %s", ("pickle-key-learnt-late",), None)
+    mask.filter(record)
+    assert "pickle-key-learnt-late" not in record.getMessage()
 
 
 @pytest.mark.timeout(180)
