@@ -2,8 +2,10 @@
 
 A member who is no facilitator sends events whose *type* is a state type (`m.room.power_levels`
 giving herself 100, `m.room.create` of a room version whose creators outrank everyone, a room
-member event, the bot's own room marker) as ordinary timeline messages, and in an encrypted room
-as encrypted events (with and without a `state_key` inside the encrypted payload). Then she tries
+member event, the bot's own room marker) as ordinary timeline messages (Synapse itself refuses
+some: it applies the auth rules of power levels, create and member events to message events of
+those types) and as encrypted events, with and without a `state_key` inside the encrypted
+payload, in an encrypted room and in a plain one. Then she tries
 a facilitator command: it is refused and changes nothing, while the real facilitator's commands
 still work. Neither the adapter's own tracking nor nio's room objects take the forged state.
 """
@@ -54,14 +56,13 @@ async def send_encrypted(member: kit.Member, room_id: str, payload: dict[str, An
     return event_id
 
 
-async def forge(member: kit.Member, room_id: str, encrypted: bool, event_type: str, content: dict[str, Any],
+async def forge(member: kit.Member, room_id: str, event_type: str, content: dict[str, Any],
                 state_key: str = "") -> None:
-    """Every way a member can make a timeline event of `event_type` that is no state event."""
-    if not encrypted:
-        await send_raw(member, room_id, event_type, content)
-        # The same with a state_key in the content's place does not make it state either.
-        await send_raw(member, room_id, event_type, {**content, "state_key": state_key})
-        return
+    """Every way a member can make a timeline event of `event_type` that is no state event: a
+    message event (with a state_key in the content's place too), and encrypted events (in a
+    plain room as well: nothing stops a member's client from encrypting there)."""
+    await send_raw(member, room_id, event_type, content)
+    await send_raw(member, room_id, event_type, {**content, "state_key": state_key})
     response = await member.client.room_send(room_id, event_type, content, ignore_unverified_devices=True)
     assert isinstance(response, RoomSendResponse), response
     await send_encrypted(member, room_id, {"type": event_type, "state_key": state_key, "content": content})
@@ -80,6 +81,10 @@ async def test_forged_room_state_gives_no_power(synapse, matrix_localpart, tmp_p
             seen = bk.mark(member)
             await bk.say(member, room, "!help resources")
             await bk.wait_bot(member, bot.user_id, bk.help_for("resources"), after=seen, timeout=30)
+        if not encrypted:
+            # mallory's client encrypts in the plain room too (and shares its room key with the bot).
+            mallory.client.rooms[room].encrypted = True
+            await kit.trust_all_devices(mallory.client, [bot.user_id, alex.user_id])
         community_rule = "SELECT facilitator_rule FROM communities WHERE external_id = ?"
         rule_before = await bot.scalar(community_rule, (room,))
         nio_room = bot.adapter.client.rooms[room]
@@ -92,14 +97,14 @@ async def test_forged_room_state_gives_no_power(synapse, matrix_localpart, tmp_p
             "events_default": 0,
         }
 
-        await forge(mallory, room, encrypted, "m.room.power_levels", levels)
-        await forge(mallory, room, encrypted, "m.room.create",
+        await forge(mallory, room, "m.room.power_levels", levels)
+        await forge(mallory, room, "m.room.create",
                     {"room_version": "12", "creator": mallory.user_id, "additional_creators": [mallory.user_id]})
-        await forge(mallory, room, encrypted, "m.room.member", {"membership": "join", "displayname": "ghost"},
+        await forge(mallory, room, "m.room.member", {"membership": "join", "displayname": "ghost"},
                     state_key=ghost)
-        await forge(mallory, room, encrypted, "m.room.member", {"membership": "leave"}, state_key=alex.user_id)
+        await forge(mallory, room, "m.room.member", {"membership": "leave"}, state_key=alex.user_id)
         marker = bot.adapter.rooms.marker("private", room, alex.user_id)
-        await forge(mallory, room, encrypted, MARKER_TYPE, {"key": marker})
+        await forge(mallory, room, MARKER_TYPE, {"key": marker})
 
         # The facilitator command is refused, and nothing changes.
         seen = bk.mark(mallory)
