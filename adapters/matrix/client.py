@@ -43,7 +43,7 @@ from adapters.matrix import PLATFORM
 from adapters.matrix.events import is_room_state
 from bot.config import ConfigError, MatrixSettings
 from bot.storage.adapter_state import AdapterState
-from bot.storage.crypto import FieldCipher
+from bot.storage.crypto import DataKeyError, FieldCipher
 from bot.storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -140,7 +140,12 @@ async def crypto_store_key(db: Database, cipher: FieldCipher) -> str:
     state = AdapterState(db, PLATFORM)
     stored = await state.get(PICKLE_KEY_STATE)
     if stored:
-        return cipher.decrypt(base64.b64decode(stored), PICKLE_KEY_PURPOSE)
+        try:
+            return cipher.decrypt(base64.b64decode(stored), PICKLE_KEY_PURPOSE)
+        except (DataKeyError, ValueError):
+            raise ConfigError(
+                ["the Matrix crypto store's key in the database does not open with this data key"]
+            ) from None
     key = secrets.token_urlsafe(32)
     await state.put(PICKLE_KEY_STATE, base64.b64encode(cipher.encrypt(key, PICKLE_KEY_PURPOSE)).decode())
     return key

@@ -23,6 +23,7 @@ from adapters.matrix.client import (
     open_crypto_store,
 )
 from bot.config import ConfigError
+from bot.storage.crypto import FieldCipher
 from tests.matrix import bot_kit as bk
 from tests.matrix_harness import nio_kit as kit
 from tests.matrix_harness.fixtures import matrix_localpart, synapse  # noqa: F401
@@ -102,6 +103,9 @@ async def test_the_pickle_key_is_random_and_kept_encrypted_in_the_database(harne
     )
     assert key not in row[0]
     assert app.cipher.decrypt(base64.b64decode(row[0]), PICKLE_KEY_PURPOSE) == key
+    # Another data key: one clear line, not a traceback.
+    with pytest.raises(ConfigError, match="does not open with this data key"):
+        await crypto_store_key(app.db, FieldCipher(bytes(32)))
 
 
 @pytest.mark.timeout(120)
