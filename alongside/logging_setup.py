@@ -1,7 +1,8 @@
 """Logging for a running bot: never message text, content, tokens or keys.
 
 The core logs ids and counts only. Libraries are the risk: at DEBUG, aiosqlite logs every SQL
-parameter, discord.py logs gateway payloads and request bodies, matrix-nio logs events. They are
+parameter, discord.py logs gateway payloads and request bodies, matrix-nio logs events, peewee
+(under nio's crypto store) logs SQL with the pickled keys as parameters. They are
 held at a level where they log neither, whatever `log_level` says, and a filter masks any secret
 from the settings that still slips into a record."""
 
@@ -20,6 +21,13 @@ LIBRARY_LEVELS = {
     "discord.http": logging.WARNING,
     "discord.gateway": logging.INFO,
     "nio": logging.WARNING,
+    # The Matrix crypto store: at DEBUG peewee logs every SQL statement with its parameters
+    # (pickled account and room keys, identity keys), and nio's crypto and store loggers name
+    # keys and sessions. Held by name too, so a level set on "nio" alone cannot free them.
+    "peewee": logging.WARNING,
+    "nio.crypto": logging.WARNING,
+    "nio.store": logging.WARNING,
+    "hpack": logging.WARNING,  # HTTP/2 header coding: would log headers, tokens included
     "aiohttp": logging.WARNING,
     "apscheduler": logging.WARNING,
     "asyncio": logging.WARNING,
@@ -33,6 +41,10 @@ class SecretMask(logging.Filter):
         super().__init__()
         self._secrets = [s for s in secrets if len(s) >= 6]
 
+    def add(self, secret: str) -> None:
+        if len(secret) >= 6 and secret not in self._secrets:
+            self._secrets.append(secret)
+
     def filter(self, record: logging.LogRecord) -> bool:
         if not self._secrets:
             return True
@@ -43,6 +55,14 @@ class SecretMask(logging.Filter):
         if masked != message:
             record.msg, record.args = masked, None
         return True
+
+
+def mask_secret(secret: str) -> None:
+    """Mask a secret learnt after logging was set up (the Matrix crypto store's pickle key)."""
+    for handler in logging.getLogger().handlers:
+        for found in handler.filters:
+            if isinstance(found, SecretMask):
+                found.add(secret)
 
 
 def secrets_of(settings: Settings) -> list[str]:

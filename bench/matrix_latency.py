@@ -27,7 +27,7 @@ from nio import AsyncClient, InviteMemberEvent, MatrixRoom, RoomMessageNotice, R
 from pydantic import SecretStr
 
 from adapters.matrix.adapter import MatrixAdapter
-from adapters.matrix.client import connect
+from adapters.matrix.client import connect, crypto_store_key
 from alongside.runtime import build_core
 from bot.clock import SystemClock
 from bot.config import MatrixSettings, load_settings
@@ -134,7 +134,8 @@ class Alongside:
         matrix = MatrixSettings(homeserver=self.server.base_url, user_id=user.user_id, store_path=tmp / name)
         clock = SystemClock()
         self.core = await build_core(load_settings(None), clock, db_path=tmp / f"{name}.db", seed=1)
-        client = await connect(matrix, SecretStr(user.access_token), None)
+        pickle_key = await crypto_store_key(self.core.app.db, self.core.app.cipher)
+        client = await connect(matrix, SecretStr(user.access_token), None, pickle_key=pickle_key)
         self.adapter = MatrixAdapter(self.core.app, client, matrix, clock=clock)
         await self.adapter.start()
         await self.adapter.wait_first_sync()

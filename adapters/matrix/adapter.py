@@ -46,16 +46,16 @@ from nio import (
 
 from adapters.matrix import PLATFORM
 from adapters.matrix.events import (
-    command_source,
-    command_text,
     first_word,
     is_edit,
+    is_room_state,
     make_resolver,
+    read_command,
     replied_to,
     thread_root,
 )
 from adapters.matrix.personal_data import MatrixData
-from adapters.matrix.render import NOTICE, TEXT, Renderer
+from adapters.matrix.render import NO_MENTIONS, NOTICE, TEXT, Renderer
 from adapters.matrix.rooms import MARKER_TYPE, Rooms
 from adapters.matrix.sender import (
     PermanentSendError,
@@ -331,7 +331,11 @@ class MatrixAdapter:
             items.append(_Invite(room_id, inviter, is_direct))
         for room_id, info in response.rooms.join.items():
             for event in (*info.state, *info.timeline.events):
-                kind = getattr(event, "source", {}).get("type")
+                # Room state only from real state events: a message event of a state type, or a
+                # decrypted one (whatever its payload says), is anyone's to make.
+                if not is_room_state(event):
+                    continue
+                kind = event.source["type"]
                 if kind == "m.room.create":
                     self.rooms.note_create(room_id, event.source)
                 elif kind == "m.room.power_levels":
@@ -349,6 +353,7 @@ class MatrixAdapter:
                 event = events[index]
                 if (
                     isinstance(event, RoomMemberEvent)
+                    and is_room_state(event)
                     and event.state_key == me
                     and event.membership == "join"
                     and event.prev_membership != "join"
@@ -360,11 +365,13 @@ class MatrixAdapter:
                     continue
                 if isinstance(event, RoomMessageText | MegolmEvent):
                     items.append(_Timeline(room_id, event))
+                elif not is_room_state(event):
+                    continue
                 elif isinstance(event, RoomMemberEvent) and room_id in self.rooms.private:
                     items.append(_Timeline(room_id, event))
-                elif getattr(event, "source", {}).get("type") == "m.space.parent":
+                elif event.source["type"] == "m.space.parent":
                     self.rooms.forget_parent(room_id)
-                elif getattr(event, "source", {}).get("type") == "m.space.child":
+                elif event.source["type"] == "m.space.child":
                     # A space listing (or unlisting) a room changes which community it is in.
                     child = event.source.get("state_key")
                     if isinstance(child, str):
@@ -495,10 +502,10 @@ class MatrixAdapter:
         private = where.kind != "room"
         if where.user is not None and event.sender != where.user:
             return  # a private room is one member's; nobody else's lines count there
-        text = command_source(content)
-        command = command_text(text, self.prefix, private=one_to_one, groups=self.groups)
-        if command is None:
+        read = read_command(content, self.prefix, private=one_to_one, groups=self.groups)
+        if read is None:
             return  # not for the bot: not read further, not stored
+        text, command = read.text, read.command
         if where.kind in ("direct", "own"):
             if self.rooms.sole_member(room_id) != event.sender:
                 return  # only a one-to-one room with the bot can be someone's private room
@@ -518,7 +525,7 @@ class MatrixAdapter:
             community = where.community
             community_name = await self._community_name(community)
         plain = False
-        if one_to_one and not text.strip().startswith(self.prefix):
+        if one_to_one and not read.too_long and not text.strip().startswith(self.prefix):
             if first_word(text) not in self._dialog_words and await self._dialog_open(
                 community, event.sender
             ):
@@ -767,6 +774,7 @@ class MatrixAdapter:
             "body": filename,
             "filename": filename,
             "info": {"mimetype": "text/plain", "size": len(data)},
+            "m.mentions": dict(NO_MENTIONS),
         }
         if encrypt and keys:
             content["file"] = {**keys, "url": response.content_uri}

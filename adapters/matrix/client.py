@@ -4,7 +4,10 @@ Secrets come from the environment only: ``ALONGSIDE_MATRIX_ACCESS_TOKEN``, or
 ``ALONGSIDE_MATRIX_PASSWORD`` for a first login, whose access token and device are then kept in
 ``store_path/credentials.json`` (mode 0600) and used from then on. The crypto store (the
 device's keys and the room keys it has received) lives in ``store_path`` too; losing it means a
-new device that members' clients do not know.
+new device that members' clients do not know. Its keys are encrypted with a pickle key of its
+own: a random one, kept in the core's database encrypted under the data key (so `alongside key
+rotate` covers it), never nio's default "DEFAULT_KEY"; a store made with that default is
+re-encrypted under the new key on the next start. The folder is 0700 and every file in it 0600.
 
 Anything that stops the bot from starting (no homeserver configured, a wrong token, a server
 that cannot be reached) raises ``ConfigError`` with one clear line: the CLI prints it and exits
@@ -13,12 +16,15 @@ with code 2. Tokens and passwords are never logged.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import logging
 import os
+import secrets
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from aiohttp import ClientConnectionError
 from nio import (
@@ -26,16 +32,29 @@ from nio import (
     AsyncClientConfig,
     ErrorResponse,
     LoginResponse,
+    MatrixRoom,
+    MegolmEvent,
     WhoamiResponse,
 )
+from nio.store import DefaultStore, MatrixStore
 from pydantic import SecretStr
 
+from adapters.matrix import PLATFORM
+from adapters.matrix.events import is_room_state
 from bot.config import ConfigError, MatrixSettings
+from bot.storage.adapter_state import AdapterState
+from bot.storage.crypto import DataKeyError, FieldCipher
+from bot.storage.db import Database
 
 log = logging.getLogger(__name__)
 
 CREDENTIALS_FILE = "credentials.json"
 REQUEST_TIMEOUT = 60.0
+# The crypto store's pickle key: in adapter_state (platform "matrix", this key), as base64 of
+# its encryption under the data key for PICKLE_KEY_PURPOSE.
+PICKLE_KEY_STATE = "crypto_store_pickle_key"
+PICKLE_KEY_PURPOSE = "matrix.pickle_key"
+NIO_DEFAULT_PICKLE_KEY = "DEFAULT_KEY"  # what stores made before issue 11 were encrypted with
 
 
 @dataclass(frozen=True)
@@ -44,6 +63,29 @@ class Credentials:
     user_id: str
     device_id: str
     access_token: str
+
+
+class BotClient(AsyncClient):
+    """nio's client, but its rooms take state only from genuine state events.
+
+    nio hands every timeline event to its room objects (power levels, creator, members,
+    encryption), decrypted ones included, and only checks that an event has the fields of its
+    type: a member could encrypt an `m.room.power_levels` payload with a `state_key` giving
+    themselves 100, or an `m.room.member` one adding or removing anyone. Here a decrypted event
+    is only ever a message, and a timeline event changes room state only when it is a real state
+    event (see :func:`adapters.matrix.events.is_room_state`)."""
+
+    def _handle_timeline_event(
+        self, event: Any, room_id: str, room: MatrixRoom, encrypted_rooms: set[str]
+    ) -> Any:
+        if isinstance(event, MegolmEvent):
+            if self.olm is None:
+                return None
+            event.room_id = room_id
+            return self.olm._decrypt_megolm_no_error(event)  # what nio does, minus the room update
+        if not is_room_state(event):
+            return None
+        return super()._handle_timeline_event(event, room_id, room, encrypted_rooms)
 
 
 def client_config(settings: MatrixSettings, *, encryption: bool = True) -> AsyncClientConfig:
@@ -80,6 +122,79 @@ def _store_dir(settings: MatrixSettings) -> Path:
             [f"[matrix] store_path: cannot use {store} for the bot's keys ({error.strerror or error})"]
         ) from None
     return store
+
+
+def _lock_down(store: Path) -> None:
+    """The store folder 0700 and every file in it 0600 (the crypto store's database is made
+    by SQLite with the process umask)."""
+    with contextlib.suppress(OSError):
+        os.chmod(store, 0o700)
+    for path in store.iterdir():
+        if path.is_file() and not path.is_symlink():
+            with contextlib.suppress(OSError):
+                os.chmod(path, 0o600)
+
+
+async def crypto_store_key(db: Database, cipher: FieldCipher) -> str:
+    """The crypto store's pickle key, made on first need and kept encrypted in the database."""
+    state = AdapterState(db, PLATFORM)
+    stored = await state.get(PICKLE_KEY_STATE)
+    if stored:
+        try:
+            return cipher.decrypt(base64.b64decode(stored), PICKLE_KEY_PURPOSE)
+        except (DataKeyError, ValueError):
+            raise ConfigError(
+                ["the Matrix crypto store's key in the database does not open with this data key"]
+            ) from None
+    key = secrets.token_urlsafe(32)
+    await state.put(PICKLE_KEY_STATE, base64.b64encode(cipher.encrypt(key, PICKLE_KEY_PURPOSE)).decode())
+    return key
+
+
+def rekey_store(store: MatrixStore, new_key: str) -> int:
+    """Re-encrypt everything pickled in an open crypto store (the account, Olm sessions, room
+    keys) under `new_key`, in one transaction: a crash leaves it all under the old key. Returns
+    how many pickles were rewritten."""
+    account = store.load_account()
+    if account is None:
+        store.pickle_key = new_key
+        return 0
+    sessions = [(sender, session) for sender, found in store.load_sessions().items() for session in found]
+    groups = list(store.load_inbound_group_sessions())
+    store.pickle_key = new_key
+    with store.database.bind_ctx(store.models), store.database.atomic():
+        store.save_account(account)
+        for sender, session in sessions:
+            store.save_session(sender, session)
+        for group in groups:
+            store.save_inbound_group_session(group)
+    return 1 + len(sessions) + len(groups)
+
+
+def open_crypto_store(store: Path, user_id: str, device_id: str, pickle_key: str) -> None:
+    """Make sure the device's crypto store opens with `pickle_key`, re-encrypting one made with
+    nio's default key. Raises ConfigError when neither key opens it."""
+    opened = DefaultStore(user_id, device_id, str(store), pickle_key=pickle_key)
+    try:
+        try:
+            opened.load_account()
+            return
+        except Exception:  # noqa: BLE001 - nio raises vodozemac's errors for a wrong key
+            opened.pickle_key = NIO_DEFAULT_PICKLE_KEY
+        try:
+            opened.load_account()
+        except Exception:  # noqa: BLE001
+            raise ConfigError(
+                [
+                    f"[matrix] store_path: the crypto store in {store} does not open with its key "
+                    "(kept in the database); restore the database it belongs to, or move the store "
+                    "away to start a new device"
+                ]
+            ) from None
+        count = rekey_store(opened, pickle_key)
+        log.info("the crypto store is now encrypted with its own key (%d entries)", count)
+    finally:
+        opened.database.close()
 
 
 def read_credentials(store: Path) -> Credentials | None:
@@ -241,16 +356,33 @@ async def connect(
     settings: MatrixSettings,
     access_token: SecretStr | None,
     password: SecretStr | None,
+    *,
+    pickle_key: str,
 ) -> AsyncClient:
-    """A logged-in client with its crypto store open and its device keys uploaded."""
+    """A logged-in client with its crypto store open (encrypted with `pickle_key`, see
+    :func:`crypto_store_key`) and its device keys uploaded."""
     credentials = await login(settings, access_token, password)
+    return await open_client(settings, credentials, pickle_key=pickle_key)
+
+
+async def open_client(settings: MatrixSettings, credentials: Credentials, *, pickle_key: str) -> AsyncClient:
+    """The client for credentials :func:`login` checked, its crypto store open with
+    `pickle_key` and its device keys uploaded."""
     store = _store_dir(settings)
-    client = AsyncClient(
+    try:
+        open_crypto_store(store, credentials.user_id, credentials.device_id, pickle_key)
+    except ConfigError:
+        raise
+    except Exception as error:
+        raise ConfigError(
+            [f"[matrix] store_path: cannot open the crypto store in {store} ({type(error).__name__})"]
+        ) from None
+    client = BotClient(
         settings.homeserver,
         credentials.user_id,
         device_id=credentials.device_id,
         store_path=str(store),
-        config=client_config(settings),
+        config=replace(client_config(settings), pickle_key=pickle_key),
     )
     try:
         client.restore_login(credentials.user_id, credentials.device_id, credentials.access_token)
@@ -259,6 +391,7 @@ async def connect(
         raise ConfigError(
             [f"[matrix] store_path: cannot open the crypto store in {store} ({type(error).__name__})"]
         ) from None
+    _lock_down(store)
     if client.olm is not None and client.should_upload_keys:
         with _quiet_nio():
             client.config = replace(client.config, max_timeouts=1)

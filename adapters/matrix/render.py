@@ -2,7 +2,9 @@
 
 The texts are already written (prompts/); this only chooses the form. Paragraphs become `<p>`,
 line breaks `<br>`, command names `<code>`, and a room id the core mentions ("#!abc:server")
-is shown by the room's name where the bot knows it. (No I/O here.)
+is shown by the room's name where the bot knows it. Every message carries an empty
+`m.mentions` and no working `@room`: the texts may quote members, and no bot message pings
+anyone. (No I/O here.)
 """
 
 from __future__ import annotations
@@ -21,6 +23,20 @@ _ROOM_ID = re.compile(
     r"#?(![\w~=\-]+(?:\.[\w~=\-]+)*(?::[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*(?::\d{1,5})?)?)"
 )
 _PARAGRAPHS = re.compile(r"\n[ \t]*\n")
+# "@room" notifies everyone in a room on clients and servers that still apply the body-based
+# (legacy) mention rules; the bot's posts carry member text, so it is shown with a fullwidth
+# at sign (U+FF20), which looks the same and matches no rule.
+_ROOM_PING = re.compile(r"@(?=room\b)", re.IGNORECASE)
+ROOM_PING_SHOWN = "\uff20"
+# Intentional mentions (Matrix 1.7): present and empty, so nobody is notified by a bot
+# message, whatever names or ids the text holds. The bot never means to ping anyone: its
+# invitations to private and pair rooms notify the people invited.
+NO_MENTIONS: dict[str, Any] = {}
+
+
+def without_pings(text: str) -> str:
+    """The text with every `@room` made inert."""
+    return _ROOM_PING.sub(ROOM_PING_SHOWN, text) if "@" in text else text
 
 
 def humanise_rooms(text: str, names: Mapping[str, str]) -> str:
@@ -74,12 +90,13 @@ class Renderer:
         rooms: Mapping[str, str] | None = None,
         thread_root: str | None = None,
     ) -> dict[str, Any]:
-        text = humanise_rooms(text, rooms or {})
+        text = without_pings(humanise_rooms(text, rooms or {}))
         content: dict[str, Any] = {
             "msgtype": msgtype,
             "body": text,
             "format": HTML_FORMAT,
             "formatted_body": self.html(text),
+            "m.mentions": dict(NO_MENTIONS),
         }
         if thread_root:
             content["m.relates_to"] = thread_relation(thread_root)

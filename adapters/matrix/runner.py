@@ -15,7 +15,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from adapters.matrix.adapter import MatrixAdapter
-from adapters.matrix.client import connect
+from adapters.matrix.client import crypto_store_key, login, open_client
+from alongside.logging_setup import mask_secret
 from alongside.runtime import build_core
 from bot.clock import SystemClock
 from bot.config import ConfigError, Settings
@@ -27,13 +28,18 @@ log = logging.getLogger(__name__)
 async def run_matrix(settings: Settings, *, db_path: Path | None, seed: int) -> int:
     # nio's own logs are chatty at INFO and could name rooms in detail; keep them to warnings.
     logging.getLogger("nio").setLevel(max(logging.WARNING, logging.getLogger().level))
-    client = await connect(settings.matrix, settings.matrix_access_token, settings.matrix_password)
-    core = None
+    # The login is checked first (a wrong token or homeserver is one line, nothing else done);
+    # then the core, whose database keeps the crypto store's pickle key; then the store.
+    credentials = await login(settings.matrix, settings.matrix_access_token, settings.matrix_password)
+    clock = SystemClock()
+    core = await build_core(settings, clock, db_path=db_path, seed=seed)
+    client = None
     adapter: MatrixAdapter | None = None
     driver: RealtimeDriver | None = None
     try:
-        clock = SystemClock()
-        core = await build_core(settings, clock, db_path=db_path, seed=seed)
+        pickle_key = await crypto_store_key(core.app.db, core.app.cipher)
+        mask_secret(pickle_key)
+        client = await open_client(settings.matrix, credentials, pickle_key=pickle_key)
         driver = RealtimeDriver(
             core.timeline,
             clock,
@@ -63,7 +69,6 @@ async def run_matrix(settings: Settings, *, db_path: Path | None, seed: int) -> 
             driver.shutdown()
         if adapter is not None:
             await adapter.stop()
-        else:
+        elif client is not None:
             await client.close()
-        if core is not None:
-            await core.close()
+        await core.close()

@@ -20,7 +20,7 @@ from nio import Event, MegolmEvent, RoomMessageNotice, RoomMessageText
 from pydantic import SecretStr
 
 from adapters.matrix.adapter import MatrixAdapter
-from adapters.matrix.client import connect
+from adapters.matrix.client import connect, crypto_store_key
 from bot.app import App
 from bot.clock import FakeClock
 from bot.config import MatrixSettings, Settings, load_settings
@@ -68,7 +68,8 @@ class Bot:
             seed=1,
         )
         self.driver = SimulatedDriver(timeline, self.clock)
-        client = await connect(self.matrix, SecretStr(self.user.access_token), None)
+        pickle_key = await crypto_store_key(self.db, self.app.cipher)
+        client = await connect(self.matrix, SecretStr(self.user.access_token), None, pickle_key=pickle_key)
         self.adapter = MatrixAdapter(self.app, client, self.matrix, sync_timeout_ms=10_000, retry_seconds=2.0)
         await self.adapter.start()
         await self.adapter.wait_first_sync()

@@ -230,7 +230,9 @@ async def test_a_room_created_just_before_a_crash_is_found_not_made_twice(synaps
         db = await Database.open(bot.db_path)
         await db.execute("DELETE FROM pair_space_channels")
         await db.execute("DELETE FROM private_channels")
-        await db.execute("DELETE FROM adapter_state WHERE key NOT IN ('sync_token', 'txn_salt')")
+        await db.execute(
+            "DELETE FROM adapter_state WHERE key NOT IN ('sync_token', 'txn_salt', 'crypto_store_pickle_key')"
+        )
         await db.close()
         await bot.start()
         again = await bot.adapter.rooms.open_pair_room("!community", "pair-1-1", members, "Round 1", "")

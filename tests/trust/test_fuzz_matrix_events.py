@@ -289,3 +289,153 @@ def test_malformed_messages_through_the_adapter(matrix_world, content, sender, t
         assert not set(changed(before, after)) - changes, (content, outcomes, changed(before, after))
         answers = [i for i in submitted if isinstance(i, Answer)]
         assert answers and all(a.text.strip() for a in answers), (content, outcomes)
+
+
+# -- forged room state (issue 11, hole 1) ---------------------------------------------------------
+#
+# Every state type, arriving as something that is no state event: a timeline message event
+# (no `state_key`), or a decrypted event (with any `state_key` or none: anyone in a room can
+# encrypt any payload). The bot's own nio client (BotClient) and the adapter's sync reader both
+# see it; afterwards nobody's power, the room's creators, members, encryption, markers and
+# parent space, and so who is a facilitator and which community the room is, are unchanged.
+
+FORGED_ROOM = "!forged:example.org"
+ALEX, SAM, MALLORY = "@alex:example.org", "@sam:example.org", "@mallory:example.org"
+STATE_TYPES = [
+    "m.room.power_levels", "m.room.create", "m.room.member", "m.space.parent", "m.space.child",
+    "m.room.encryption", "org.alongside.room", "m.room.name", "m.room.join_rules",
+    "m.room.history_visibility", "m.room.tombstone", "m.room.canonical_alias",
+]
+USERS = st.sampled_from([ALEX, SAM, MALLORY, "@bot:example.org", "@ghost:example.org"])
+FORGED_CONTENT = {
+    "m.room.power_levels": st.fixed_dictionaries(
+        {"users": st.dictionaries(USERS, st.integers(-10, 2**53), max_size=4)},
+        optional={"users_default": st.integers(0, 100), "state_default": st.integers(0, 100)},
+    ),
+    "m.room.create": st.fixed_dictionaries(
+        {"room_version": st.sampled_from(["1", "10", "12", "13", "org.example.hydra"])},
+        optional={"creator": USERS, "additional_creators": st.lists(USERS, max_size=3)},
+    ),
+    "m.room.member": st.fixed_dictionaries(
+        {"membership": st.sampled_from(["join", "leave", "ban", "invite"])}, optional={"displayname": nasty_text}
+    ),
+    "m.space.parent": st.fixed_dictionaries({"via": st.just(["example.org"])}, optional={"canonical": st.booleans()}),
+    "m.space.child": st.fixed_dictionaries({"via": st.just(["example.org"])}),
+    "m.room.encryption": st.just({"algorithm": "m.megolm.v1.aes-sha2"}),
+    "org.alongside.room": st.fixed_dictionaries({"key": st.text("0123456789abcdef", min_size=32, max_size=32)}),
+}
+
+
+@st.composite
+def forged_events(draw) -> tuple[dict[str, Any], str]:
+    kind = draw(st.sampled_from(STATE_TYPES))
+    content = draw(st.one_of(FORGED_CONTENT.get(kind, json_values), json_values)) if draw(st.integers(0, 4)) else draw(json_values)
+    event: dict[str, Any] = {
+        "type": kind, "event_id": f"$forged{draw(st.integers(0, 10**9))}", "origin_server_ts": draw(st.integers(0, 2**53)),
+        "sender": draw(st.sampled_from([MALLORY, MALLORY, SAM, ALEX, "@bot:example.org"])), "content": content,
+    }
+    how = draw(st.sampled_from(["message", "decrypted", "decrypted", "unsigned state_key"]))
+    if how == "decrypted" and draw(st.booleans()):
+        event["state_key"] = draw(st.one_of(USERS, st.just(""), st.just(FORGED_ROOM), st.just("!space:example.org")))
+    if how == "unsigned state_key":
+        event["unsigned"] = {"state_key": "", "prev_content": content}  # still a message event
+    return event, how
+
+
+def _sync(batch: str, state: list[dict[str, Any]], timeline: list[dict[str, Any]]) -> Any:
+    from nio import SyncResponse
+
+    return SyncResponse.from_dict({
+        "next_batch": batch,
+        "rooms": {"join": {FORGED_ROOM: {"state": {"events": state}, "timeline": {"events": timeline, "limited": False}}}},
+    })
+
+
+def _genuine_state() -> list[dict[str, Any]]:
+    def state(kind: str, key: str, sender: str, content: dict[str, Any], n: int) -> dict[str, Any]:
+        return {"type": kind, "state_key": key, "sender": sender, "content": content, "event_id": f"$s{n}", "origin_server_ts": n}
+
+    return [
+        state("m.room.create", "", ALEX, {"room_version": "10", "creator": ALEX}, 1),
+        *(state("m.room.member", user, user, {"membership": "join"}, 2 + n) for n, user in enumerate([ALEX, SAM, MALLORY, "@bot:example.org"])),
+        state("m.room.power_levels", "", ALEX, {"users": {ALEX: 100, "@bot:example.org": 50}, "users_default": 0}, 10),
+    ]
+
+
+@pytest.fixture(scope="module")
+def forged_world(tmp_path_factory):
+    from adapters.matrix.client import BotClient
+
+    loop = asyncio.new_event_loop()
+    harness = loop.run_until_complete(make_harness(tmp_path_factory.mktemp("forged-state")))
+    client = BotClient("http://127.0.0.1:9", "@bot:example.org")
+    adapter = MatrixAdapter(harness.app, client, MatrixSettings(share_space_community=True), clock=harness.clock)
+    genuine = _sync("s0", _genuine_state(), [])
+    loop.run_until_complete(client.receive_response(genuine))
+    loop.run_until_complete(adapter._collect(genuine, None))
+    adapter.rooms._parents[FORGED_ROOM] = (None, float("inf"))  # known: no parent space
+    yield loop, harness, client, adapter
+    loop.run_until_complete(adapter.queues.close())
+    loop.run_until_complete(client.close())
+    loop.run_until_complete(harness.close())
+    loop.close()
+
+
+async def _what_the_bot_believes(client: Any, adapter: MatrixAdapter) -> dict[str, Any]:
+    room = client.rooms[FORGED_ROOM]
+    users = [ALEX, SAM, MALLORY, "@ghost:example.org"]
+    return {
+        "power": {u: adapter.rooms.power(FORGED_ROOM, u) for u in users},
+        "facilitator": {u: await adapter._is_facilitator(FORGED_ROOM, u, [FORGED_ROOM]) for u in users},
+        "nio power": {u: room.power_levels.get_user_level(u) for u in users},
+        "members": sorted(room.users), "encrypted": room.encrypted, "version": room.room_version,
+        "creators": sorted(adapter.rooms._creators.get(FORGED_ROOM, set())),
+        "markers": dict(adapter.rooms._marked), "where": adapter.where(FORGED_ROOM),
+        "community": await adapter.rooms.community_of(FORGED_ROOM), "parents": sorted(room.parents),
+    }
+
+
+BATCHES = iter(range(1, 10**9))
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(forged=st.lists(forged_events(), min_size=1, max_size=4))
+def test_forged_state_events_change_nothing_the_bot_believes(forged_world, forged):
+    from nio import Event as NioEvent
+
+    loop, harness, client, adapter = forged_world
+    before = loop.run_until_complete(_what_the_bot_believes(client, adapter))
+    assert before["power"][ALEX] == 100 and before["facilitator"] == {ALEX: True, SAM: False, MALLORY: False, "@ghost:example.org": False}
+    timeline = [forged_event for forged_event, _ in forged]
+    response = _sync(f"s{next(BATCHES)}", [], [e for e, how in forged if how != "decrypted"])
+    # What nio hands over after decrypting: the payload parsed as its type, marked decrypted.
+    decrypted = []
+    for forged_event, how in forged:
+        if how == "decrypted":
+            parse_logging = logging.getLogger("nio")
+            level = parse_logging.level
+            parse_logging.setLevel(logging.CRITICAL)
+            try:
+                parsed = NioEvent.parse_decrypted_event(dict(forged_event))
+            except (KeyError, TypeError):
+                continue
+            finally:
+                parse_logging.setLevel(level)
+            parsed.decrypted = True
+            decrypted.append(parsed)
+    response.rooms.join[FORGED_ROOM].timeline.events.extend(decrypted)
+    event(f"{len(decrypted)} decrypted, {len(timeline) - len(decrypted)} as messages")
+
+    async def deliver() -> list[Any]:
+        # What the adapter's sync loop does with a sync response: nio's own handling, then the
+        # adapter's reader (which queues what the processor would handle).
+        logging.disable(logging.WARNING)
+        try:
+            await client.receive_response(response)
+            return await adapter._collect(response, "s-before")
+        finally:
+            logging.disable(logging.NOTSET)
+
+    loop.run_until_complete(deliver())
+    after = loop.run_until_complete(_what_the_bot_believes(client, adapter))
+    assert after == before, [(key, before[key], after[key]) for key in before if before[key] != after[key]]

@@ -6,12 +6,18 @@ from __future__ import annotations
 import base64
 import logging
 import re
+import stat
 from datetime import timedelta
+
+import pytest
 
 from alongside.logging_setup import SecretMask, quiet_libraries
 from bot.config import load_settings
 from tests.e2e.console import run_console
 from tests.harness import TEST_KEY, make_harness
+from tests.matrix import bot_kit as bk
+from tests.matrix_harness import nio_kit as kit
+from tests.matrix_harness.fixtures import matrix_localpart, synapse  # noqa: F401
 
 TEXTS = {
     "suggestion": "What garden xq19 do you tend when nobody is watching?",
@@ -108,3 +114,63 @@ def test_secret_mask_redacts_what_slips_through():
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "token is %s", (SECRETS["discord"],), None)
     SecretMask([SECRETS["discord"]]).filter(record)
     assert SECRETS["discord"] not in record.getMessage() and "[redacted]" in record.getMessage()
+    # A secret learnt later (the Matrix crypto store's pickle key) is masked from then on.
+    mask = SecretMask([])
+    mask.add("pickle-key-learnt-late")
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "key %s", ("pickle-key-learnt-late",), None)
+    mask.filter(record)
+    assert "pickle-key-learnt-late" not in record.getMessage()
+
+
+@pytest.mark.timeout(180)
+async def test_matrix_adapter_in_encrypted_rooms_at_debug_logs_no_key_material(
+    synapse, matrix_localpart, tmp_path, caplog  # noqa: F811
+):
+    """The bot's device keys, its crypto store's pickle key, the room keys it holds, its access
+    token and the data key never reach the log, with everything at DEBUG, through encrypted
+    community and private rooms (and the store's files are the bot's alone)."""
+    caplog.set_level(logging.DEBUG)
+    quiet_libraries()  # what configure_logging does after setting the level
+    alex = await kit.connect_member(synapse, matrix_localpart("alex"), tmp_path)
+    sam = await kit.connect_member(synapse, matrix_localpart("sam"), tmp_path)
+    bot = await bk.start_bot(synapse, tmp_path, matrix_localpart("bot"))
+    try:
+        assert bot.adapter is not None
+        room = await bk.community_room(bot, [alex, sam], encrypted=True)
+        for member in (alex, sam):
+            seen = bk.mark(member)
+            await bk.say(member, room, "!help resources")
+            private, _ = await bk.wait_bot(member, bot.user_id, bk.help_for("resources"), after=seen, timeout=30)
+            assert bot.adapter.client.rooms[private].encrypted
+        seen = bk.mark(sam)
+        await bk.say(sam, private, f"questions suggest {TEXTS['suggestion']}")
+        await bk.wait_bot(sam, bot.user_id, "Thank you", after=seen, timeout=30)
+        await bot.idle()
+        client = bot.adapter.client
+        assert client.olm is not None
+        pickle_key = client.config.pickle_key
+        identity = client.olm.account.identity_keys
+        room_keys = [
+            session.export_session(session.first_known_index) for session in client.olm.inbound_group_store
+        ]
+        assert room_keys, "the bot was expected to hold room keys"
+    finally:
+        await bot.stop()
+        await kit.close_clients(alex, sam)
+    secrets = {
+        "pickle key": pickle_key,
+        "curve25519 identity key": identity["curve25519"],
+        "ed25519 identity key": identity["ed25519"],
+        "access token": bot.user.access_token,
+        "data key": base64.urlsafe_b64encode(bk.TEST_KEY).decode().rstrip("="),
+        "data key (hex)": bk.TEST_KEY.hex(),
+        **{f"room key {n}": key for n, key in enumerate(room_keys)},
+    }
+    records = "\n".join(f"{r.name} {r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
+    assert records, "the run was expected to log something"
+    assert [name for name, value in secrets.items() if value and value in records] == []
+    assert "DEFAULT_KEY" not in {pickle_key}, "the crypto store must have a key of its own"
+    store = bot.matrix.store_path
+    assert stat.S_IMODE(store.stat().st_mode) == 0o700
+    files = {path.name: stat.S_IMODE(path.stat().st_mode) for path in store.iterdir() if path.is_file()}
+    assert files and all(mode == 0o600 for mode in files.values()), files
