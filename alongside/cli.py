@@ -13,6 +13,7 @@ from pathlib import Path
 from alongside.logging_setup import configure_logging
 from bot.config import ConfigError, Settings, load_settings, resolve_config_path
 from bot.storage.crypto import DataKeyError
+from bot.storage.db import NewerSchemaError
 from bot.texts.catalog import Catalog, CatalogError
 from bot.texts.lint import lint_path
 
@@ -21,6 +22,7 @@ EXIT_CONFIG = 2
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="alongside", description="A peer-support space bot.")
+    parser.add_argument("--version", action="version", version=f"alongside {_version()}")
     commands = parser.add_subparsers(dest="command")
 
     run = commands.add_parser("run", help="run the bot (the console adapter by default)")
@@ -56,6 +58,15 @@ def _parser() -> argparse.ArgumentParser:
     lint = prompts_commands.add_parser("lint", help="lint prompt files")
     lint.add_argument("path", nargs="?", type=Path)
     return parser
+
+
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("alongside")
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed: run scripts/bootstrap)"
 
 
 def _load(config: Path | None, **overrides: object) -> Settings:
@@ -152,7 +163,7 @@ def cmd_key(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     try:
         done = asyncio.run(rotate(path, env_key_of(settings), key_file, datetime.now(UTC)))
-    except DataKeyError as error:
+    except (DataKeyError, NewerSchemaError) as error:
         return _fail([str(error)])
     print(f"re-encrypted {done.values} values under a new data key.")
     if done.new_key_text is None:
@@ -202,7 +213,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         runner = run_discord(settings, db_path=args.db, seed=args.seed)
     try:
         return asyncio.run(runner)
-    except (ConfigError, DataKeyError, CatalogError) as error:
+    except (ConfigError, DataKeyError, CatalogError, NewerSchemaError) as error:
         return _fail(getattr(error, "problems", [str(error)]))
     except KeyboardInterrupt:
         return 0
@@ -218,7 +229,7 @@ def cmd_discord(args: argparse.Namespace) -> int:
 
     try:
         return asyncio.run(run_sync(settings, guild=args.guild, db_path=args.db))
-    except (ConfigError, DataKeyError, CatalogError) as error:
+    except (ConfigError, DataKeyError, CatalogError, NewerSchemaError) as error:
         return _fail(getattr(error, "problems", [str(error)]))
 
 
