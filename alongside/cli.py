@@ -38,6 +38,23 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--config", type=Path)
     check.add_argument("--db", type=Path, help="SQLite database path (overrides the config)")
 
+    backup_cmd = commands.add_parser(
+        "backup", help="copy the database and the Matrix store into a new folder (the bot may run)"
+    )
+    backup_cmd.add_argument("dest", type=Path, help="a new, empty folder")
+    backup_cmd.add_argument("--config", type=Path)
+    backup_cmd.add_argument("--db", type=Path, help="SQLite database path (overrides the config)")
+
+    restore_cmd = commands.add_parser(
+        "restore", help="check a backup, then put it in place (stop the bot first)"
+    )
+    restore_cmd.add_argument("source", type=Path, help="a folder made by `alongside backup`")
+    restore_cmd.add_argument("--config", type=Path)
+    restore_cmd.add_argument("--db", type=Path, help="SQLite database path (overrides the config)")
+    restore_cmd.add_argument(
+        "--replace", action="store_true", help="move a present database and store aside first"
+    )
+
     key_cmd = commands.add_parser("key", help="the data key")
     key_commands = key_cmd.add_subparsers(dest="key_command", required=True)
     rotate = key_commands.add_parser(
@@ -180,6 +197,66 @@ def cmd_key(args: argparse.Namespace) -> int:
     return 0
 
 
+def _matrix_store(settings: Settings) -> Path:
+    return Path(settings.matrix.store_path).expanduser()
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    """Exit 0: the backup is complete (manifest written last); 2: nothing usable was made."""
+    try:
+        settings = _load(args.config)
+    except ConfigError as error:
+        return _fail(error.problems)
+    from alongside.backup import BackupError, backup
+
+    path = Path(args.db or settings.storage.path)
+    try:
+        done = backup(path, _matrix_store(settings), args.dest)
+    except BackupError as error:
+        return _fail([str(error)])
+    except OSError as error:
+        return _fail([f"{args.dest}: cannot write the backup ({error.strerror or error})"])
+    print(f"backed up {len(done.files)} files (schema version {done.schema_version}) into {done.folder}")
+    print(
+        "The data key and the tokens are not in it: keep them with your other secrets, apart from"
+        " the backup (docs/upgrade.md)."
+    )
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    """Exit 0: restored; 2: refused, nothing changed (a damaged or newer backup, a key that does
+    not open it, a running bot, files in the way)."""
+    try:
+        settings = _load(args.config)
+    except ConfigError as error:
+        return _fail(error.problems)
+    from alongside.backup import BackupError, restore
+    from alongside.runtime import env_key_of, key_file_for
+
+    path = Path(args.db or settings.storage.path)
+    try:
+        done = restore(
+            args.source,
+            path,
+            _matrix_store(settings),
+            env_key=env_key_of(settings),
+            key_file=key_file_for(settings, path),
+            replace=args.replace,
+        )
+    except BackupError as error:
+        return _fail([str(error)])
+    except OSError as error:
+        return _fail([f"cannot restore into place ({error.strerror or error}); see what is left"])
+    print(f"restored the database (schema version {done.schema_version}) to {done.database}")
+    if done.store is not None:
+        print(f"restored the Matrix store to {done.store}")
+    for moved in done.moved_aside:
+        print(f"moved the present {moved.name.split('.before-restore-')[0]} aside to {moved}")
+    print("Start the bot as usual; it continues from the moment of the backup.")
+    return 0
+
+
 def cmd_lint(args: argparse.Namespace) -> int:
     path = args.path or Settings().prompts_dir
     if not path.exists():
@@ -246,4 +323,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_discord(args)
     if args.command == "key":
         return cmd_key(args)
+    if args.command == "backup":
+        return cmd_backup(args)
+    if args.command == "restore":
+        return cmd_restore(args)
     return cmd_run(args)
