@@ -37,6 +37,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--config", type=Path)
     check.add_argument("--db", type=Path, help="SQLite database path (overrides the config)")
+    check.add_argument(
+        "--adapter", choices=("console", "matrix", "discord"), help="also check what this adapter needs"
+    )
+    check.add_argument(
+        "--online", action="store_true", help="also ask the homeserver or Discord whether the token works"
+    )
 
     backup_cmd = commands.add_parser(
         "backup", help="copy the database and the Matrix store into a new folder (the bot may run)"
@@ -103,16 +109,23 @@ def _parse_start(text: str | None) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+EXIT_ONLINE = 3
+
+
 def cmd_check(args: argparse.Namespace) -> int:
-    """Exit 0: all fine (warnings may be printed); 1: config or prompt problems; 2: the data key
-    does not open the database (what `alongside run` would refuse)."""
+    """Exit 0: all fine (notes and warnings may be printed); 1: a setting, an ALONGSIDE_*
+    variable or a prompt file is wrong; 2: the database would be refused (the data key does not
+    open it, or a newer release made it); 3 (--online): the server cannot be reached or refuses
+    the token. With several, the highest."""
+    from alongside.checks import adapter_problems, online_problems, schema_problem
+
     problems: list[str] = []
     config_ok = True
     try:
         settings = _load(args.config)
     except ConfigError as error:
         problems.extend(error.problems)
-        settings = Settings()
+        settings = Settings.model_construct()  # defaults only: the environment is what failed
         config_ok = False
     try:
         catalog = Catalog(settings.prompts_dir)
@@ -120,18 +133,31 @@ def cmd_check(args: argparse.Namespace) -> int:
     except CatalogError as error:
         problems.append(str(error))
     problems.extend(str(problem) for problem in lint_path(settings.prompts_dir))
-    key_problem = None
+    if config_ok:
+        problems.extend(adapter_problems(settings, args.adapter))
+    database_problems: list[str] = []
     notes: list[str] = []
     if config_ok:
-        key_problem, notes = asyncio.run(_check_key(settings, args.db))
+        newer = schema_problem(Path(args.db or settings.storage.path))
+        if newer is not None:
+            database_problems.append(newer)
+        else:
+            key_problem, notes = asyncio.run(_check_key(settings, args.db))
+            if key_problem is not None:
+                database_problems.append(key_problem)
+    online: list[str] = []
+    if args.online and config_ok and not problems:
+        online, online_notes = asyncio.run(online_problems(settings, args.adapter))
+        notes.extend(f"note: {note}" for note in online_notes)
     for note in notes:
         print(note)
-    if key_problem is not None:
-        problems.append(key_problem)
-    if problems:
-        for problem in problems:
+    everything = problems + database_problems + online
+    if everything:
+        for problem in everything:
             print(problem)
-        return EXIT_CONFIG if key_problem is not None else 1
+        if database_problems:
+            return EXIT_CONFIG
+        return EXIT_ONLINE if online else 1
     print("ok")
     return 0
 

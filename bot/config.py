@@ -418,7 +418,7 @@ def unknown_environment(environ: Mapping[str, str]) -> list[tuple[str, str]]:
         else:
             close = difflib.get_close_matches(upper, list(known), n=1, cutoff=0.8)
             hint = f"did you mean {close[0]}?" if close else "see config.example.toml for the settings"
-        found.append((name, f"{name}: no such setting, so it is ignored; {hint}"))
+        found.append((name, f"{name}: no such setting (unset or rename it); {hint}"))
     return found
 
 
