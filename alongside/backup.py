@@ -297,6 +297,19 @@ def _aside(path: Path, stamp: str) -> Path:
     return target
 
 
+def _give_to_folder_owner(folder: Path, made: list[Path]) -> None:
+    """Run as root (a restore typed without runuser), the restored files would be root's and the
+    bot's own user could not open them: give them to whoever owns the data folder."""
+    if os.geteuid() != 0:
+        return
+    owner = folder.stat()
+    if owner.st_uid == 0:
+        return
+    for top in made:
+        for path in [top, *(top.rglob("*") if top.is_dir() else [])]:
+            os.chown(path, owner.st_uid, owner.st_gid)
+
+
 def restore(
     source: Path,
     db_path: Path,
@@ -343,6 +356,7 @@ def restore(
             shutil.copytree(store_source, staged_store)
             for path in [staged_store, *staged_store.rglob("*")]:
                 os.chmod(path, PRIVATE_FOLDER if path.is_dir() else PRIVATE_FILE)
+        _give_to_folder_owner(db_path.parent, [staged, *([staged_store] if staged_store else [])])
         for path in present:
             done.moved_aside.append(_aside(path, stamp))
         os.replace(staged, db_path)

@@ -279,3 +279,19 @@ async def test_restore_refuses_a_damaged_newer_or_unfinished_backup_and_files_in
     result = cli("backup", str(dest), "--config", str(live))
     assert result.returncode == 2 and "new, empty folder" in result.stderr
     assert not (tmp_path / "x").exists()
+
+
+async def test_a_restore_run_as_root_gives_the_files_to_the_data_folders_owner(tmp_path):
+    # Tests run as root here and in CI (as an administrator types `alongside restore` by mistake).
+    assert os.geteuid() == 0, "this test gives files to another user, which needs root"
+    _, dest = await make_backup(tmp_path)
+    target = tmp_path / "other"
+    config = config_in(target)
+    (target / "data").mkdir(mode=0o700)
+    shutil.copy(tmp_path / "live" / "data" / "alongside.db.key", target / "data" / "alongside.db.key")
+    os.chown(target / "data", 65534, 65534)
+    result = cli("restore", str(dest), "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    for path in (target / "data" / "alongside.db", target / "data" / "matrix-store",
+                 target / "data" / "matrix-store" / "credentials.json"):
+        assert (path.stat().st_uid, path.stat().st_gid) == (65534, 65534), path
