@@ -48,7 +48,18 @@ class ChannelRoutes(RouteBase):
             self._require_perms(
                 channel, P.P_SEND_MESSAGES_IN_THREADS if channel.is_thread else P.P_SEND_MESSAGES
             )
-        message = server.create_message(channel, server.bot_user, ctx.json or {}, ctx.files)
+        body = ctx.json or {}
+        # enforce_nonce: the same author's nonce seen in the last few minutes returns the message
+        # it created, and nothing new is posted (Discord's documented de-duplication).
+        nonce = body.get("nonce")
+        enforced = nonce is not None and bool(body.get("enforce_nonce"))
+        if enforced:
+            earlier = server.message_for_nonce(server.bot_user.id, nonce)
+            if earlier is not None:
+                return earlier
+        message = server.create_message(channel, server.bot_user, body, ctx.files)
+        if enforced:
+            server.remember_nonce(server.bot_user.id, nonce, message)
         await server._dispatch_message("MESSAGE_CREATE", message)
         return message
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -78,6 +79,9 @@ class LoopbackDiscord(WorldMixin):
         self.modals: dict[str, dict[str, Any]] = {}
         self.requests: list[Recorded] = []
         self.unhandled: list[Recorded] = []
+        # (author id, nonce) -> (when, message id), for enforce_nonce; Discord keeps "a few minutes".
+        self.nonces: dict[tuple[int, str], tuple[float, int]] = {}
+        self.nonce_window = 300.0
 
         self.rest = RestApi(self)
         self.gateway = GatewayHub(self)
@@ -276,6 +280,18 @@ class LoopbackDiscord(WorldMixin):
             self.thread_member_failures.pop(user_id, None)
         else:
             self.thread_member_failures[user_id] = code
+
+    # ------------------------------------------------------------------ message nonces
+
+    def message_for_nonce(self, author_id: int, nonce: Any) -> dict[str, Any] | None:
+        """The message this author created with this nonce within the window, if it still exists."""
+        seen = self.nonces.get((author_id, str(nonce)))
+        if seen is None or time.monotonic() - seen[0] > self.nonce_window:
+            return None
+        return self.messages.get(seen[1])
+
+    def remember_nonce(self, author_id: int, nonce: Any, message: dict[str, Any]) -> None:
+        self.nonces[(author_id, str(nonce))] = (time.monotonic(), int(message["id"]))
 
     # ------------------------------------------------------------------ failure injection
 
