@@ -97,7 +97,11 @@ class RestApi(AppRoutes, ChannelRoutes):
                         rule.body.get("errors"),
                     )
                 ctx = Ctx(request, params, body_json, files, recorded.query, recorded, on_done)
+                for hook in list(server.request_hooks):
+                    await hook(recorded, "before")
                 result = await getattr(self, handler_name)(ctx)
+                for hook in list(server.request_hooks):
+                    await hook(recorded, "after")
                 if isinstance(result, Reply):
                     status, body = result.status, result.body
                 else:

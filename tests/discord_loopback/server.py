@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from aiohttp import web
@@ -82,6 +82,9 @@ class LoopbackDiscord(WorldMixin):
         # (author id, nonce) -> (when, message id), for enforce_nonce; Discord keeps "a few minutes".
         self.nonces: dict[tuple[int, str], tuple[float, int]] = {}
         self.nonce_window = 300.0
+        # Awaited around every matched, authorised request: (request, "before" | "after" it acts).
+        # Kill tests use them to kill the bot at a chosen point of its traffic.
+        self.request_hooks: list[Callable[[Recorded, str], Awaitable[None]]] = []
 
         self.rest = RestApi(self)
         self.gateway = GatewayHub(self)
