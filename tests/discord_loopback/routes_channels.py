@@ -6,6 +6,7 @@ from typing import Any
 
 from . import payloads as P
 from .restkit import ApiError, Ctx, Reply, RouteBase, form_error, route
+from .spec import discord_spec
 
 
 class ChannelRoutes(RouteBase):
@@ -19,6 +20,10 @@ class ChannelRoutes(RouteBase):
     async def edit_channel(self, ctx: Ctx) -> Any:
         channel = self._channel(ctx)
         body = ctx.json or {}
+        if channel.is_thread and self.server.validate_requests:
+            problems = discord_spec().schema_problems("UpdateThreadRequestPartial", body)
+            if problems is not None:
+                raise ApiError(400, 50035, errors=problems)
         for key in (
             "name",
             "topic",

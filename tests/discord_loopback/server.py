@@ -84,6 +84,8 @@ class LoopbackDiscord(WorldMixin):
         self.nonce_window = 300.0
         # Awaited around every matched, authorised request: (request, "before" | "after" it acts).
         # Kill tests use them to kill the bot at a chosen point of its traffic.
+        # Every request is checked against Discord's OpenAPI specification (spec.py).
+        self.validate_requests = True
         self.request_hooks: list[Callable[[Recorded, str], Awaitable[None]]] = []
 
         self.rest = RestApi(self)
