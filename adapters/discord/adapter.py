@@ -337,9 +337,11 @@ class DiscordAdapter:
                 )
             except Exception:
                 log.exception("suggestions failed")
+        # Discord refuses the whole list for one choice without a name (names are 1-100 characters).
+        shown = [(name.strip()[:100], value[:100]) for name, value in choices if name.strip()][:25]
         try:
             await interaction.response.autocomplete(
-                [discord.app_commands.Choice(name=name[:100], value=value[:100]) for name, value in choices[:25]]
+                [discord.app_commands.Choice(name=name, value=value) for name, value in shown]
             )
         except discord.HTTPException:
             pass  # the member typed on; Discord dropped this round of suggestions
