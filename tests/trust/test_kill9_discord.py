@@ -1,6 +1,6 @@
 """Exactly once on Discord under kill -9: the real `alongside run --adapter discord` process
 delivers a question fan-out (eight questions in two channels, each with its thread) and a pairing
-round (eight private threads, one member who cannot be added and hears by direct message) to the
+round (six private threads, one member who cannot be added and hears by direct message) to the
 loopback Discord in this test process, which kills it with SIGKILL at spread points of that
 traffic, either just before a request takes effect or just after it did but before the bot reads
 the answer (the window where today a receipt is lost), then starts it again on the same database.
@@ -34,7 +34,7 @@ from tests.discord_loopback.server import LoopbackDiscord
 pytestmark = pytest.mark.timeout(240)
 __all__ = ["loopback"]  # the fixture: a loopback Discord in this process
 
-PAIRING = ["alice", "bob", "carol", "dave"] + [f"m{n:02d}" for n in range(12)]  # sixteen: eight pairs
+PAIRING = ["alice", "bob", "carol", "dave"] + [f"m{n:02d}" for n in range(8)]  # twelve: six pairs
 QUESTIONS_PER_CHANNEL = 4
 MIN_KILLS_PER_FLOW = 10
 # How far into each incarnation's delivery traffic the kill lands, and on which side of the
