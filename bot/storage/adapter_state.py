@@ -70,6 +70,15 @@ class AdapterState:
         )
         return None if row is None else row[0]
 
+    async def pair_space_for_channel(self, community: str, channel_id: str) -> str | None:
+        """The space a channel (a Discord thread) already belongs to, if any."""
+        row = await self._db.fetchone(
+            "SELECT space_key FROM pair_space_channels"
+            " WHERE platform = ? AND community_external_id = ? AND channel_id = ?",
+            (self.platform, community, channel_id),
+        )
+        return None if row is None else row[0]
+
     async def set_pair_space(self, community: str, space_key: str, channel_id: str) -> None:
         await self._db.execute(
             "INSERT OR REPLACE INTO pair_space_channels"
