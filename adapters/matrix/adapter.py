@@ -134,17 +134,6 @@ class Where:
     user: str | None = None
 
 
-@dataclass(frozen=True)
-class Origin:
-    """Where a command came from, so its answers go to the right place."""
-
-    community: str
-    user: str
-    room_id: str
-    thread_root: str | None
-    kind: str
-
-
 class MatrixAdapter:
     # Outbox deliveries to different rooms go out side by side (each room in order), so one
     # slow or unreachable room does not hold up the others.
@@ -802,7 +791,7 @@ class MatrixAdapter:
         return community if community.startswith("!") else None
 
     async def _submit_all(
-        self, intents: list[Intent], community: str, origin: Origin | None, base: str | None
+        self, intents: list[Intent], community: str, base: str | None
     ) -> list[asyncio.Future[Any]]:
         """Queue every intent on its destination. `base` makes transaction ids stable for outbox
         deliveries (a retry after a crash is then recognised by the homeserver)."""
@@ -817,28 +806,22 @@ class MatrixAdapter:
                 def txn(prefix: str = prefix, counter: Any = counter) -> str:
                     return f"{prefix}.{next(counter)}"
 
-            planned = await self._plan(intent, community, origin, txn)
+            planned = await self._plan(intent, community, txn)
             if planned is None:
                 continue
             futures.append(self._submit(*planned))
         return futures
 
     async def _plan(
-        self, intent: Intent, community: str, origin: Origin | None, txn: Callable[[], str]
+        self, intent: Intent, community: str, txn: Callable[[], str]
     ) -> tuple[str, Job] | None:
         catalog = self.app.catalog
         locale = await self._locale(community)
         match intent:
-            case Answer(private=False) if origin is not None:
-                room_id = origin.room_id
-                content = self._content(intent.text, NOTICE, origin.thread_root)
-                return f"room:{room_id}", self._room_job(room_id, [(content, txn())])
             case Answer():
-                if origin is None:
-                    log.warning("an answer without anyone to answer; not sent")
-                    return None
-                here = origin.room_id if origin.kind == "private" else None
-                return self._private_job(community, origin.user, [(intent.text, NOTICE)], txn, room_id=here)
+                # Answers reach the outbox addressed (as a Reply) by App.handle_text(once=...).
+                log.warning("an answer without anyone to answer; not sent")
+                return None
             case Reply(private=False) if intent.channel:
                 content = self._content(intent.text, NOTICE, intent.thread or None)
                 return f"room:{intent.channel}", self._room_job(intent.channel, [(content, txn())])
@@ -941,7 +924,7 @@ class MatrixAdapter:
             log.warning("delivery %s is for %s, not Matrix; skipped", delivery.outbox_id, delivery.platform)
             return
         futures = await self._submit_all(
-            [delivery.intent], delivery.community_external_id, None, f"o{delivery.outbox_id}"
+            [delivery.intent], delivery.community_external_id, f"o{delivery.outbox_id}"
         )
         for future in futures:
             try:
