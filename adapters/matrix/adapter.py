@@ -259,11 +259,17 @@ class MatrixAdapter:
     async def _sync_loop(self) -> None:
         since = await self.state.get("sync_token")
         first = True
+        # Synapse keeps a sync's answer for two minutes, keyed by the request's parameters: a
+        # restart repeating the last start's first request (same token, as after a crash) would
+        # get that old answer, without the rooms joined since (a private room would then look
+        # gone and be opened again). A full-state sync returns at once whatever its timeout, so
+        # a timeout of its own makes each start's first request new.
+        first_timeout = 1 + secrets.randbelow(60_000)
         failures = 0
         while True:
             try:
                 response = await self.client.sync(
-                    timeout=0 if first else self.sync_timeout_ms,
+                    timeout=first_timeout if first else self.sync_timeout_ms,
                     sync_filter=SYNC_FILTER,
                     since=since,
                     full_state=True if first else None,
