@@ -28,6 +28,7 @@ import os
 import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -123,6 +124,7 @@ class Figures:
     examples: int = 0
     steps: Counter = field(default_factory=Counter)  # kind -> count
     outcomes: Counter = field(default_factory=Counter)  # (kind, outcome) -> count
+    sightings: int = 0  # canaries shown to someone entitled: the leak check is looking at real text
 
     def reached(self, kind: str) -> int:
         return self.outcomes[(kind, "done")] + self.outcomes[(kind, "refused")]
@@ -131,7 +133,8 @@ class Figures:
         return self.reached(kind) / max(1, self.steps[kind])
 
     def summary(self, title: str) -> str:
-        lines = [f"{title}: {self.examples} examples, {sum(self.steps.values())} steps"]
+        lines = [f"{title}: {self.examples} examples, {sum(self.steps.values())} steps,"
+                 f" {self.sightings} canaries shown to people entitled to them"]
         for kind in sorted(self.steps):
             outcomes = {o: n for (k, o), n in sorted(self.outcomes.items()) if k == kind}
             lines.append(
@@ -477,8 +480,15 @@ def draw_form(data: st.DataObject, world: World, state: State, user: str) -> tup
     return form_id, values
 
 
+WAITS = st.sampled_from([timedelta(minutes=1), timedelta(minutes=20), timedelta(hours=3), timedelta(days=1),
+                         timedelta(days=3), timedelta(days=8)])
+
+
 def draw_step(data: st.DataObject, world: World, state: State, weights: dict[str, int]) -> Step:
     kind = data.draw(st.sampled_from([k for k, n in weights.items() for _ in range(n)]))
+    if kind == "wait":
+        # Time passes: rounds end and start, check-ins and questions close, reminders go out.
+        return Step("wait", "", LIVED, True, data.draw(WAITS))
     if kind == "plain":
         # Mostly someone answering step by step; sometimes anyone, sometimes in the channel.
         answering = sorted(state.dialogs)
@@ -568,11 +578,14 @@ class Sandbox:
         elif step.kind == "form":
             form_id, values = step.payload
             intents = await app.submit_form(inv, form_id, values)
-        else:
+        elif step.kind == "plain":
             intents = await app.handle_plain(inv, step.payload)
+        else:
+            await self.driver.advance(step.payload, after_each=app.deliver_pending)
+            intents = []
         await app.deliver_pending()
         outcome = self.outcomes[-1] if self.outcomes else "ignored"
-        return outcome, intents, list(self.sink.deliveries)
+        return ("time" if step.kind == "wait" else outcome), intents, list(self.sink.deliveries)
 
 
 def show(differences: list[str]) -> str:
@@ -582,7 +595,7 @@ def show(differences: list[str]) -> str:
 async def check_step(box: Sandbox, step: Step, state: State, figures: Figures) -> None:
     lab = box.lab
     world = lab.world
-    if step.kind != "plain":
+    if step.kind not in ("plain", "wait"):
         # Meeting a member (again, after `mydata forget`) is the adapter's doing, not the step's.
         await box.app.context(invocation(step.user, private=step.private, community=step.community))
     before = box.dump()
@@ -603,15 +616,16 @@ async def check_step(box: Sandbox, step: Step, state: State, figures: Figures) -
     if outcome in ("invalid", "forbidden", "refused", "channel_only", "ignored"):
         after = box.dump()
         changed = [
-            f"{table}:\n  before {b!r:.600}\n  after  {a!r:.600}"
+            f"{table}: rows gone {[r for r in b if r not in a]!r:.500}, rows new {[r for r in a if r not in b]!r:.500}"
             for table, b, a in zip(lab.tables, before, after, strict=True)
             if a != b
         ]
         assert not changed, f"{step} -> {outcome} changed the database:\n{show(changed)}"
-        if step.kind != "plain":
+        if step.kind not in ("plain", "wait"):
             assert answers and all(a.text.strip() for a in answers), (step, outcome, intents)
 
-    if not invocation(step.user, private=step.private, community=step.community).actor.is_facilitator:
+    # Time passing is nobody's doing (scheduled rounds start, questions get posted).
+    if step.kind != "wait" and not invocation(step.user, private=step.private, community=step.community).actor.is_facilitator:
         fac_after = facilitator_state(lab.checker)
         for name, rows in fac_before[0].items():
             assert fac_after[0][name] == rows, f"{step} ({outcome}) changed facilitator state {name}"
@@ -621,7 +635,9 @@ async def check_step(box: Sandbox, step: Step, state: State, figures: Figures) -
 
     # Nobody is shown private words they are not entitled to.
     typed = step.typed()
-    spaces = state.spaces  # no round starts without the clock moving, so no new pair spaces
+    spaces = state.spaces
+    if step.kind == "wait":  # a round may have started: its new spaces
+        spaces = {**spaces, **read_state(lab.checker).spaces}
     seen = [(audience(i, step.community.external_id, step.user, spaces), visible_text(i), step.community) for i in intents]
     seen += [
         (audience(d.intent, d.community_external_id, step.user, spaces), visible_text(d.intent), d.community_external_id)
@@ -633,6 +649,7 @@ async def check_step(box: Sandbox, step: Step, state: State, figures: Figures) -
         for word in CANARIES:
             if word in text and word not in typed:
                 outsiders = who - entitled(word, world, state)
+                figures.sightings += 1
                 assert not outsiders, f"{step} ({outcome}) showed {word} to {sorted(outsiders)}: {text[:400]!r}"
 
 
@@ -672,7 +689,10 @@ def test_sequences_of_commands_in_a_lived_in_world(lab):
 
 def test_buttons_forms_and_plain_lines_among_commands(lab):
     figures = Figures()
-    fuzz(lab, {"command": 2, "button": 3, "form": 3, "plain": 2}, figures, max_examples=EXAMPLES[1])
+    fuzz(lab, {"command": 4, "button": 5, "form": 5, "plain": 4, "wait": 1}, figures, max_examples=EXAMPLES[1])
     print("\n" + figures.summary("buttons, forms, plain lines"))
     assert figures.examples >= EXAMPLES[1]
     assert figures.share("command") >= 0.5, figures.summary("interactions")
+    steps = sum(n for kind, n in figures.steps.items() if kind != "wait")
+    reached = sum(figures.reached(kind) for kind in figures.steps if kind != "wait")
+    assert reached >= steps / 2, figures.summary("interactions")
