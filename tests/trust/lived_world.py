@@ -9,7 +9,7 @@ Every piece of private text in the world carries a distinctive canary word (`CAN
 the members entitled to be shown it, so "nothing was revealed" is a plain search of everything a
 person was shown.
 
-Members of `lived` (console): fay0 is the facilitator; ana1 ... jon9 are members. pam10 lives in
+Members of `lived` (console, timezone Pacific/Kiritimati): fay0 is the facilitator; ana1 ... jon9 are members. pam10 lives in
 another community, `yonder`, with an agreement and a suggestion of her own (with kit11).
 """
 
@@ -131,6 +131,9 @@ async def build_world(directory: Path) -> World:
     for user in FOREIGN:
         await app.context(invocation(user, private=True, community=YONDER))
 
+    # A community far east (UTC+14), where a date near the end of the calendar is one day
+    # from overflowing.
+    await say(FACILITATOR, "setup timezone Pacific/Kiritimati", private=False)
     # Questions: a schedule and a posting; suggestions pending, approved and declined.
     await say(FACILITATOR, "questions schedule daily 18:00", private=False)
     await advance(timedelta(days=1))
