@@ -2,27 +2,24 @@
 state, open space-agreement changes, pending confirmations and suggestions, a paused member, a
 not-with block, open check-ins and open step-by-step answers.
 
-The world is built once (through the bot's own commands, on a fake clock) into a template file;
-`Snapshot` then hands out a fresh App on an exact copy of it, cheaply, as many times as needed.
+The world is built once, through the bot's own commands on a fake clock, into a template file
+that every fuzz example starts again from (tests/trust/test_fuzz_lived.py).
 
 Every piece of private text in the world carries a distinctive canary word (`CANARIES`), with
 the members entitled to be shown it, so "nothing was revealed" is a plain search of everything a
 person was shown.
 
-Members of `lived` (console, timezone Pacific/Kiritimati): fay0 is the facilitator; ana1 ... jon9 are members. pam10 lives in
-another community, `yonder`, with an agreement and a suggestion of her own (with kit11).
+Members of `lived` (console, timezone Pacific/Kiritimati): fay0 is the facilitator; ana1 ...
+jon9 are members. pam10 lives in another community, `yonder`, with an agreement (with kit11)
+and a suggestion of her own.
 """
 
 from __future__ import annotations
 
 import re
-import shutil
-import sqlite3
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from adapters.console.adapter import resolve_mention
 from bot.app import App
@@ -41,7 +38,6 @@ CHANNEL = "circle"
 FACILITATOR = "fay0"
 MEMBERS = ("fay0", "ana1", "ben2", "cal3", "dia4", "eli5", "gus6", "hal7", "ivy8", "jon9")
 FOREIGN = ("pam10", "kit11")  # yonder: pam10 is its facilitator
-EVERYONE = frozenset(MEMBERS)
 
 _ID = re.compile(r"#([0-9A-Z]{5})")
 
@@ -63,20 +59,9 @@ class World:
     now: datetime
     agreements: dict[str, str]  # state label -> short id
     agreement_parties: dict[str, tuple[str, ...]]  # short id -> its parties
-    confirmations: dict[str, list[int]]  # member -> their pending confirmation ids
-    suggestions: list[int]  # every suggestion id (pending and decided)
-    pending_suggestions: list[int]
-    changes: list[int]  # space-agreement change numbers
-    dialogs: dict[str, str]  # member -> short id of the agreement they are answering about
-    open_checkins: list[str]  # members with a pair check-in open
     pairs: list[frozenset[str]]
-    paused: list[str]
     buttons: list[tuple[str, str]]  # (member the button was sent to, custom id)
     forms: list[tuple[str, str]]  # (member, form id)
-    community_ids: dict[str, int]
-    foreign_agreement: str
-    foreign_suggestion: int
-    foreign_confirmations: list[int]
     canary_suggestions: dict[str, int]  # a suggestion's canary -> its id
 
 
@@ -235,45 +220,6 @@ async def build_world(directory: Path) -> World:
     await say("dia4", f"agreement edit #{ids['revisiting']}")
     await say("eli5", f"agreement edit #{ids['amended']}")
 
-    # What ids the world holds.
-    community_ids = {}
-    for ref in (LIVED, YONDER):
-        community_ids[ref.external_id] = (await app.communities.find(db, "console", ref.external_id)).id
-    confirmations: dict[str, list[int]] = {}
-    for user in MEMBERS:
-        member = await app.members.find(db, community_ids["lived"], user)
-        confirmations[user] = await app.confirmations.pending_for(member.id)
-    foreign_confirmations = [
-        row[0]
-        for row in await db.fetchall("SELECT id FROM confirmations WHERE community_id = ?", (community_ids["yonder"],))
-    ]
-    pending = [
-        row[0]
-        for row in await db.fetchall(
-            "SELECT id FROM question_suggestions WHERE status = 'pending' AND community_id = ? ORDER BY id",
-            (community_ids["lived"],),
-        )
-    ]
-    foreign_suggestion = (
-        await db.fetchone("SELECT id FROM question_suggestions WHERE community_id = ?", (community_ids["yonder"],))
-    )[0]
-    changes = [
-        row[0]
-        for row in await db.fetchall(
-            "SELECT number FROM space_agreement_changes WHERE community_id = ? ORDER BY number",
-            (community_ids["lived"],),
-        )
-    ]
-    dialogs: dict[str, str] = {}
-    for user, short_id in (("ben2", ids["draft"]), ("dia4", ids["revisiting"]), ("eli5", ids["amended"])):
-        dialogs[user] = short_id
-    open_checkins = [
-        row[0]
-        for row in await db.fetchall(
-            "SELECT m.platform_user_id FROM pair_checkins c JOIN members m ON m.id = c.member_id"
-            " WHERE c.closed_at IS NULL ORDER BY m.platform_user_id"
-        )
-    ]
     pair_rows = await db.fetchall(
         "SELECT p.id, m.platform_user_id FROM pairs p JOIN pair_members pm ON pm.pair_id = p.id"
         " JOIN members m ON m.id = pm.member_id WHERE p.state = 'active'"
@@ -303,54 +249,8 @@ async def build_world(directory: Path) -> World:
         now=now,
         agreements=ids,
         agreement_parties=parties,
-        confirmations=confirmations,
-        suggestions=suggestions,
-        pending_suggestions=pending,
-        changes=changes,
-        dialogs=dialogs,
-        open_checkins=open_checkins,
         pairs=pairs,
-        paused=["gus6"],
         buttons=buttons,
         forms=forms,
-        community_ids=community_ids,
-        foreign_agreement=foreign,
-        foreign_suggestion=foreign_suggestion,
-        foreign_confirmations=foreign_confirmations,
         canary_suggestions=canary_suggestions,
     )
-
-
-@dataclass
-class Sandbox:
-    """A fresh App over a copy of the world, on the world's clock."""
-
-    app: App
-    db: Database
-    clock: FakeClock
-    driver: SimulatedDriver
-    sink: RecordingSink = field(default_factory=RecordingSink)
-    outcomes: list[str] = field(default_factory=list)
-
-    async def close(self) -> None:
-        await self.db.close()
-
-
-async def open_sandbox(world: World, path: Path) -> Sandbox:
-    shutil.copyfile(world.template, path)
-    db = await Database.open(path)
-    clock = FakeClock(world.now)
-    app, driver = new_app(db, clock)
-    sandbox = Sandbox(app, db, clock, driver)
-    app.attach_sink(sandbox.sink)
-    app.observe(lambda outcome, name: sandbox.outcomes.append(outcome))
-    await app.start()
-    return sandbox
-
-
-def template_bytes(world: World) -> bytes:
-    with sqlite3.connect(world.template) as conn:
-        return conn.serialize()
-
-
-Check = Callable[..., Any]
