@@ -28,9 +28,11 @@ from typing import Any
 
 from aiohttp import ClientConnectionError
 from nio import (
+    Api,
     AsyncClient,
     AsyncClientConfig,
     ErrorResponse,
+    KeysQueryResponse,
     LoginResponse,
     MatrixRoom,
     MegolmEvent,
@@ -392,16 +394,49 @@ async def open_client(settings: MatrixSettings, credentials: Credentials, *, pic
             [f"[matrix] store_path: cannot open the crypto store in {store} ({type(error).__name__})"]
         ) from None
     _lock_down(store)
-    if client.olm is not None and client.should_upload_keys:
+    try:
         with _quiet_nio():
             client.config = replace(client.config, max_timeouts=1)
             try:
-                response = await client.keys_upload()
-            except (ClientConnectionError, TimeoutError, OSError) as error:
-                await client.close()
-                raise _unreachable(settings.homeserver, error) from None
+                await ensure_device_keys(client)
             finally:
                 client.config = replace(client.config, max_timeouts=None)
-        if isinstance(response, ErrorResponse):
-            log.warning("uploading the device keys failed: %s", response.status_code)
+    except (ClientConnectionError, TimeoutError, OSError) as error:
+        await client.close()
+        raise _unreachable(settings.homeserver, error) from None
     return client
+
+
+async def ensure_device_keys(client: AsyncClient) -> None:
+    """Make sure the homeserver holds this device's keys, uploading them when it does not.
+
+    A logout (a revoked token, a device removed from a Matrix app's session list) deletes the
+    device and its keys on the server. A password login with the same device id brings the
+    device back without keys, and nio, whose account says they were uploaded long ago, never
+    sends them again: no member's app could encrypt for the bot. So at every start the server's
+    copy is compared with the device's own, and a missing or different one is replaced."""
+    if client.olm is None:
+        return
+    if client.olm.account.shared:
+        method, path, data = Api.keys_query(client.access_token, {client.user_id})
+        response = await client._send(KeysQueryResponse, method, path, data)
+        if isinstance(response, ErrorResponse):
+            log.warning("could not ask the homeserver for this device's keys: %s", response.status_code)
+        else:
+            held = response.device_keys.get(client.user_id, {}).get(client.device_id)
+            keys = held.get("keys", {}) if isinstance(held, dict) else {}
+            ours = client.olm.account.identity_keys
+            if (
+                keys.get(f"ed25519:{client.device_id}") != ours["ed25519"]
+                or keys.get(f"curve25519:{client.device_id}") != ours["curve25519"]
+            ):
+                log.warning(
+                    "the homeserver %s this device's keys (%s); uploading them again",
+                    "does not hold" if held is None else "holds other keys than",
+                    client.device_id,
+                )
+                client.olm.account.shared = False  # nio then uploads identity and one-time keys
+    if client.should_upload_keys:
+        upload = await client.keys_upload()
+        if isinstance(upload, ErrorResponse):
+            log.warning("uploading the device keys failed: %s", upload.status_code)

@@ -1,0 +1,106 @@
+"""The bot's Matrix device survives a revoked token and never moves silently (issue 13, defects
+2 and 3).
+
+* Logging out (a revoked token) makes Synapse drop the device and its keys. Starting again with
+  the password keeps the device id, and the bot must then upload its device keys again, or no
+  member's app can encrypt for it and every encrypted command goes unread, restart after restart.
+* A token for another device than the one whose keys the store holds is refused (one line, exit
+  2) instead of starting a fresh device with an empty key store beside the old one; setting
+  ``[matrix] device_id`` to the token's device is how an operator moves on deliberately.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from adapters.matrix.client import CREDENTIALS_FILE
+from tests.matrix import bot_kit as bk
+from tests.matrix.test_matrix_cli import ROOT, _config, _env
+from tests.matrix_harness import nio_kit as kit
+from tests.matrix_harness.synapse import SynapseServer
+
+pytestmark = pytest.mark.timeout(180)
+PASSWORD = "a long test password"
+
+
+def _stored(store: Path) -> dict[str, str]:
+    return json.loads((store / CREDENTIALS_FILE).read_text())
+
+
+def _server_device_keys(synapse: SynapseServer, token: str, user_id: str, device_id: str) -> dict | None:
+    """What the homeserver hands members' apps for the device (None: nothing)."""
+    answer = synapse.request(
+        "POST", "/_matrix/client/v3/keys/query", {"device_keys": {user_id: [device_id]}}, access_token=token
+    )
+    return answer.get("device_keys", {}).get(user_id, {}).get(device_id)
+
+
+async def _start_bot(config: Path, env: dict[str, str]) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "alongside", "run", "--adapter", "matrix", "--config", str(config),
+        cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def _stop_bot(process: asyncio.subprocess.Process) -> str:
+    if process.returncode is None:
+        process.send_signal(signal.SIGTERM)
+    _, stderr = await asyncio.wait_for(process.communicate(), 60)
+    log = stderr.decode()
+    assert process.returncode == 0, log[-3000:]
+    assert "Traceback" not in log and PASSWORD not in log
+    return log
+
+
+async def test_revoked_token_then_password_keeps_the_device_and_reads_encrypted_commands(
+    synapse, matrix_localpart, tmp_path
+):
+    bot = await asyncio.to_thread(synapse.register, matrix_localpart("bot"), PASSWORD)
+    config = _config(tmp_path, synapse.base_url, bot.user_id)
+    store = tmp_path / "store"
+    env = _env(ALONGSIDE_MATRIX_PASSWORD=PASSWORD)
+
+    # A first password login; a member's encrypted command is read and answered.
+    process = await _start_bot(config, env)
+    sam = await kit.connect_member(synapse, matrix_localpart("sam"), tmp_path)
+    try:
+        room = await kit.create_room(sam.client, name="circle", encrypted=True, public=True, invite=[bot.user_id])
+        await kit.wait_for_member(sam.client, room, bot.user_id, timeout=60)
+        await bk.say(sam, room, "!help")
+        await bk.wait_bot(sam, bot.user_id, "Here is what you can use", timeout=40)
+    finally:
+        await kit.close_clients(sam)
+        await _stop_bot(process)
+    first = _stored(store)
+    device = first["device_id"]
+    assert _server_device_keys(synapse, bot.access_token, bot.user_id, device) is not None
+
+    # The token is revoked: Synapse deletes the device, and its keys with it.
+    await asyncio.to_thread(
+        synapse.request, "POST", "/_matrix/client/v3/logout", {}, access_token=first["access_token"]
+    )
+    assert _server_device_keys(synapse, bot.access_token, bot.user_id, device) is None
+
+    # As docs/matrix.md says: start once more with the password. The same device is kept, and a
+    # member whose app meets the bot's device now (a newcomer) can encrypt for it.
+    process = await _start_bot(config, env)
+    alex = await kit.connect_member(synapse, matrix_localpart("alex"), tmp_path)
+    try:
+        await kit.wait_until(
+            alex.client, lambda: _stored(store)["access_token"] != first["access_token"], 40, "a new login"
+        )
+        assert _stored(store)["device_id"] == device
+        await kit.join(alex.client, room)
+        await bk.say(alex, room, "!help")
+        await bk.wait_bot(alex, bot.user_id, "Here is what you can use", timeout=40)
+    finally:
+        await kit.close_clients(alex)
+        log = await _stop_bot(process)
+    assert _server_device_keys(synapse, bot.access_token, bot.user_id, device) is not None
+    assert first["access_token"] not in log
