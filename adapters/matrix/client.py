@@ -222,6 +222,33 @@ def write_credentials(store: Path, credentials: Credentials) -> None:
     os.replace(tmp, path)
 
 
+def store_devices(store: Path, user_id: str, stored: Credentials | None) -> list[str]:
+    """The devices whose keys this store holds, the one to keep first: the device a password
+    login recorded, then each device with a crypto store here (nio names its database
+    ``<user id>_<device id>.db``), most recently used first."""
+    devices = [stored.device_id] if stored is not None else []
+    prefix = f"{user_id}_"
+    found = []
+    for path in store.glob("*.db"):
+        if path.name.startswith(prefix) and len(path.name) > len(prefix) + 3:
+            with contextlib.suppress(OSError):
+                found.append((path.stat().st_mtime, path.name[len(prefix) : -3]))
+    devices += [device for _, device in sorted(found, reverse=True) if device not in devices]
+    return devices
+
+
+def _moved_device(store: Path, token_device: str, kept: str) -> ConfigError:
+    return ConfigError(
+        [
+            f"ALONGSIDE_MATRIX_ACCESS_TOKEN belongs to device {token_device}, but the store in "
+            f"{store} holds the keys of device {kept}: use a token for {kept}, or start with "
+            f"ALONGSIDE_MATRIX_PASSWORD instead of a token (it logs {kept} in again), or, to move "
+            f'the bot to {token_device} on purpose, set [matrix] device_id = "{token_device}" '
+            f"(the bot then cannot read what was encrypted for {kept}; see docs/matrix.md)"
+        ]
+    )
+
+
 @contextlib.contextmanager
 def _quiet_nio():
     """nio logs a warning per retry; during the start-up check one clear line is enough."""
@@ -314,6 +341,12 @@ async def login(
                             f"ALONGSIDE_MATRIX_ACCESS_TOKEN ({_refusal(result)})"
                         ]
                     )
+                # A token for another device would start an empty key store beside the one the
+                # store holds, and the bot could read nothing encrypted for its old device: only
+                # when the operator names the new device in [matrix] device_id.
+                kept = store_devices(store, settings.user_id, stored)
+                if not settings.device_id and kept and result not in kept:
+                    raise _moved_device(store, result, kept[0])
                 return Credentials(settings.homeserver, settings.user_id, result, probe.access_token)
             if stored is not None:
                 probe.access_token = stored.access_token
@@ -329,7 +362,9 @@ async def login(
                     )
                 probe.access_token = ""
             assert password is not None
-            probe.device_id = settings.device_id or (stored.device_id if stored else "")
+            # Log the store's device in again (a revoked token is no reason for a new device).
+            kept = store_devices(store, settings.user_id, stored)
+            probe.device_id = settings.device_id or (kept[0] if kept else "")
             response = await probe.login(password.get_secret_value(), device_name=settings.device_name)
             if not isinstance(response, LoginResponse):
                 raise ConfigError(

@@ -18,10 +18,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
-from adapters.matrix.client import CREDENTIALS_FILE
+from adapters.matrix.client import CREDENTIALS_FILE, login, open_crypto_store
+from bot.config import ConfigError, MatrixSettings
 from tests.matrix import bot_kit as bk
-from tests.matrix.test_matrix_cli import ROOT, _config, _env
+from tests.matrix.test_matrix_cli import ROOT, _config, _env, _one_line_exit_2, _run
 from tests.matrix_harness import nio_kit as kit
 from tests.matrix_harness.synapse import SynapseServer
 
@@ -104,3 +106,44 @@ async def test_revoked_token_then_password_keeps_the_device_and_reads_encrypted_
         log = await _stop_bot(process)
     assert _server_device_keys(synapse, bot.access_token, bot.user_id, device) is not None
     assert first["access_token"] not in log
+
+
+async def test_a_token_for_another_device_is_refused_with_one_line(synapse, matrix_localpart, tmp_path):
+    bot = await asyncio.to_thread(synapse.register, matrix_localpart("bot"), PASSWORD)
+    config = _config(tmp_path, synapse.base_url, bot.user_id)
+    store = tmp_path / "store"
+    settings = MatrixSettings(homeserver=synapse.base_url, user_id=bot.user_id, store_path=store)
+    kept = await login(settings, None, SecretStr(PASSWORD))  # the store's device
+    other = await asyncio.to_thread(synapse.login, bot)  # a token for a new device
+    assert other.device_id != kept.device_id
+    before = sorted(p.name for p in store.iterdir())
+
+    result = await asyncio.to_thread(_run, config, _env(ALONGSIDE_MATRIX_ACCESS_TOKEN=other.access_token))
+    line = _one_line_exit_2(result)
+    assert other.device_id in line and kept.device_id in line
+    assert f'device_id = "{other.device_id}"' in line  # how to move on deliberately
+    assert other.access_token not in result.stderr
+    assert sorted(p.name for p in store.iterdir()) == before  # no key store for a new device
+    assert not (tmp_path / "data" / "alongside.db").exists()
+
+    # Naming the token's device is the deliberate move; the token for the store's device is fine.
+    moved = await login(settings.model_copy(update={"device_id": other.device_id}), SecretStr(other.access_token), None)
+    assert moved.device_id == other.device_id
+    again = await asyncio.to_thread(synapse.login, bot, kept.device_id)
+    assert (await login(settings, SecretStr(again.access_token), None)).device_id == kept.device_id
+
+
+async def test_a_store_from_token_starts_keeps_its_device(synapse, matrix_localpart, tmp_path):
+    """No password login ever, so no credentials.json: the crypto store names the device."""
+    bot = await asyncio.to_thread(synapse.register, matrix_localpart("bot"), PASSWORD)
+    store = tmp_path / "store"
+    store.mkdir()
+    open_crypto_store(store, bot.user_id, bot.device_id, "a pickle key")
+    settings = MatrixSettings(homeserver=synapse.base_url, user_id=bot.user_id, store_path=store)
+    other = await asyncio.to_thread(synapse.login, bot)
+    with pytest.raises(ConfigError) as refused:
+        await login(settings, SecretStr(other.access_token), None)
+    assert bot.device_id in refused.value.problems[0] and other.device_id in refused.value.problems[0]
+    # That token revoked, the password logs the same device in again rather than a new one.
+    await asyncio.to_thread(synapse.request, "POST", "/_matrix/client/v3/logout", {}, access_token=bot.access_token)
+    assert (await login(settings, None, SecretStr(PASSWORD))).device_id == bot.device_id
