@@ -237,6 +237,15 @@ def store_devices(store: Path, user_id: str, stored: Credentials | None) -> list
     return devices
 
 
+def _retire_credentials(store: Path, stored: Credentials) -> None:
+    """The bot has moved to another device on purpose: the login kept for the old one must not
+    bring it back at a later start without a token. Its token stays beside it (the old device
+    can be logged out with it)."""
+    retired = store / f"credentials-{stored.device_id}.json"
+    os.replace(store / CREDENTIALS_FILE, retired)
+    log.warning("the bot now uses another device; the login of device %s is kept in %s", stored.device_id, retired)
+
+
 def _moved_device(store: Path, token_device: str, kept: str) -> ConfigError:
     return ConfigError(
         [
@@ -347,6 +356,8 @@ async def login(
                 kept = store_devices(store, settings.user_id, stored)
                 if not settings.device_id and kept and result not in kept:
                     raise _moved_device(store, result, kept[0])
+                if stored is not None and stored.device_id != result:
+                    _retire_credentials(store, stored)
                 return Credentials(settings.homeserver, settings.user_id, result, probe.access_token)
             if stored is not None:
                 probe.access_token = stored.access_token

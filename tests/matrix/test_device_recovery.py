@@ -32,7 +32,11 @@ PASSWORD = "a long test password"
 
 
 def _stored(store: Path) -> dict[str, str]:
-    return json.loads((store / CREDENTIALS_FILE).read_text())
+    return _stored_at(store / CREDENTIALS_FILE)
+
+
+def _stored_at(path: Path) -> dict[str, str]:
+    return json.loads(path.read_text())
 
 
 def _server_device_keys(synapse: SynapseServer, token: str, user_id: str, device_id: str) -> dict | None:
@@ -129,6 +133,12 @@ async def test_a_token_for_another_device_is_refused_with_one_line(synapse, matr
     # Naming the token's device is the deliberate move; the token for the store's device is fine.
     moved = await login(settings.model_copy(update={"device_id": other.device_id}), SecretStr(other.access_token), None)
     assert moved.device_id == other.device_id
+    # The login kept for the old device is put aside, so a start without a token cannot quietly
+    # move the bot back to it.
+    assert not (store / CREDENTIALS_FILE).exists()
+    assert _stored_at(store / f"credentials-{kept.device_id}.json")["access_token"] == kept.access_token
+    with pytest.raises(ConfigError, match="no Matrix login"):
+        await login(settings, None, None)
     again = await asyncio.to_thread(synapse.login, bot, kept.device_id)
     assert (await login(settings, SecretStr(again.access_token), None)).device_id == kept.device_id
 
