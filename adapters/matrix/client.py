@@ -242,7 +242,12 @@ def _retire_credentials(store: Path, stored: Credentials) -> None:
     bring it back at a later start without a token. Its token stays beside it (the old device
     can be logged out with it)."""
     retired = store / f"credentials-{stored.device_id}.json"
-    os.replace(store / CREDENTIALS_FILE, retired)
+    try:
+        os.replace(store / CREDENTIALS_FILE, retired)
+    except OSError as error:
+        raise ConfigError(
+            [f"[matrix] store_path: cannot put {CREDENTIALS_FILE} aside as {retired} ({error.strerror or error})"]
+        ) from None
     log.warning("the bot now uses another device; the login of device %s is kept in %s", stored.device_id, retired)
 
 
@@ -391,6 +396,8 @@ async def login(
             credentials = Credentials(
                 settings.homeserver, response.user_id, response.device_id, response.access_token
             )
+            if stored is not None and stored.device_id != response.device_id:
+                _retire_credentials(store, stored)  # [matrix] device_id named another device
             write_credentials(store, credentials)
             log.info("logged in as %s; token and device kept in %s", response.user_id, store)
             return credentials

@@ -157,3 +157,16 @@ async def test_a_store_from_token_starts_keeps_its_device(synapse, matrix_localp
     # That token revoked, the password logs the same device in again rather than a new one.
     await asyncio.to_thread(synapse.request, "POST", "/_matrix/client/v3/logout", {}, access_token=bot.access_token)
     assert (await login(settings, None, SecretStr(PASSWORD))).device_id == bot.device_id
+
+
+async def test_a_password_login_for_another_named_device_puts_the_old_login_aside(
+    synapse, matrix_localpart, tmp_path
+):
+    bot = await asyncio.to_thread(synapse.register, matrix_localpart("bot"), PASSWORD)
+    store = tmp_path / "store"
+    settings = MatrixSettings(homeserver=synapse.base_url, user_id=bot.user_id, store_path=store)
+    kept = await login(settings, None, SecretStr(PASSWORD))
+    await asyncio.to_thread(synapse.request, "POST", "/_matrix/client/v3/logout", {}, access_token=kept.access_token)
+    moved = await login(settings.model_copy(update={"device_id": "MOVEDHERE"}), None, SecretStr(PASSWORD))
+    assert moved.device_id == _stored(store)["device_id"] == "MOVEDHERE"
+    assert _stored_at(store / f"credentials-{kept.device_id}.json")["device_id"] == kept.device_id
