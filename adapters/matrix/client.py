@@ -9,6 +9,11 @@ own: a random one, kept in the core's database encrypted under the data key (so 
 rotate` covers it), never nio's default "DEFAULT_KEY"; a store made with that default is
 re-encrypted under the new key on the next start. The folder is 0700 and every file in it 0600.
 
+The bot keeps to the device whose keys the store holds: a token for another device is refused
+unless ``[matrix] device_id`` names it (a move made on purpose), and a password login after a
+revoked token logs the same device in again. A logout deletes the device's keys on the
+homeserver, so every start checks that the homeserver holds them and uploads them if not.
+
 Anything that stops the bot from starting (no homeserver configured, a wrong token, a server
 that cannot be reached) raises ``ConfigError`` with one clear line: the CLI prints it and exits
 with code 2. Tokens and passwords are never logged.
