@@ -188,6 +188,7 @@ def test_the_rule_itself():
 
 async def test_stats_at_four_and_five(harness):
     h = harness
+    assert "members in: 0" in await h.say("alex", "pair stats")  # none is about nobody
     await join(h, "sam", "jo", "rin", "kai")
     assert "members in: fewer than 5" in await h.say("alex", "pair stats")
     await join(h, "lee")
@@ -238,3 +239,23 @@ async def test_silent_rounds_message_names_what_counts(harness):
     text = h.app.catalog.text("en", "pairing.silent_ask", prefix="/", rounds=3)
     assert "no check-ins or commands from you" in text
     assert "without a word" not in text
+
+
+async def test_a_pause_that_ends_during_a_round_places_them(harness):
+    h = harness
+    await join(h, "sam", "jo", "rin")
+    await h.say("rin", "pair pause 2", channel=None)
+    await h.say("alex", "pair now")
+    assert groups(h.sink.take()) == [frozenset({"sam", "jo"})]
+    await h.advance(timedelta(days=2, hours=1))
+    out = h.sink.take()
+    assert groups(out) == [frozenset({"sam", "jo", "rin"})]
+    told = private(out, "rin")
+    assert any("pause from pairing has ended" in t and "placed in round 1" in t for t in told), told
+    # ... but not with a day or less of the round left
+    await h.advance(timedelta(days=11))  # 23 hours of round 1 left
+    h.sink.take()
+    await h.run("kai", "pair join", channel=None)
+    answer = await h.say("kai", "yes", channel=None)
+    assert "You're in" in answer and "placed in round" not in answer, answer
+    assert opened(h.sink.take()) == []
