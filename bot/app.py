@@ -265,17 +265,29 @@ class App:
     # -- plain lines, forms and buttons --------------------------------------------------------
 
     async def handle_plain(self, inv: Invocation, text: str) -> list[Intent]:
-        """A line that is not a command. Only an open step-by-step answer reads it, and only when it
-        was typed in the member's private space with the bot; anything else is ignored, and
-        nothing is stored (not even a member row for someone the bot has not met)."""
+        """A line that is not a command. Only an open step-by-step answer or a waiting check-in
+        reads it, and only when it was typed in the member's private space with the bot; anything
+        else is ignored, and nothing is stored (not even a member row for someone the bot has
+        not met). There `skip`, `back` and `done` typed plainly work as the commands do."""
         if not inv.private:
             return []
         community = await self.communities.find(self.db, inv.community.platform, inv.community.external_id)
         member = await self.members.find(self.db, community.id, inv.actor.user_id) if community else None
-        if community is None or member is None or not await self.dialogs.has_open(member.id):
+        if community is None or member is None:
             return []
         ctx = Ctx(inv, community, member, self.catalog, self.clock.now())
-        return await self._guarded(ctx, "plain line", self.dialogs.handle_plain(ctx, text))
+        word = text.strip().lower().strip(".!")
+        if await self.dialogs.has_open(member.id):
+            # A dialog the member opened comes first: it is what they are answering right now.
+            moves = {"skip": +1, "back": -1}
+            if word in moves:
+                return await self._guarded(ctx, "plain line", self.dialogs.move(ctx, moves[word]))
+            if word == "done":
+                return await self._guarded(ctx, "plain line", self.dialogs.done(ctx, {}))
+            return await self._guarded(ctx, "plain line", self.dialogs.handle_plain(ctx, text))
+        if await self.checkins.has_open(ctx):
+            return await self._guarded(ctx, "plain line", self.checkins.checkin(ctx, {"answer": text.strip()}))
+        return []
 
     async def submit_form(self, inv: Invocation, form_id: str, values: Mapping[str, str]) -> list[Intent]:
         """A submitted form (a Discord modal): `form_id` names the feature and what it edits."""

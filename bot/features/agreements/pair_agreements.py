@@ -1270,7 +1270,14 @@ class PairAgreements:
             checkin_id, agreement_id = pending
         else:
             # On request: any agreed agreement of theirs can be checked in on.
-            agreed = [a for a in await self.repo.for_member(self._db, ctx.member.id) if a.status is Status.AGREED]
+            # An answered check-in is done: one the member has answered on this version is not
+            # offered again (`agreement revisit` is there whenever they want more).
+            agreed = [
+                a
+                for a in await self.repo.for_member(self._db, ctx.member.id)
+                if a.status is Status.AGREED
+                and not await self.repo.checked_in_since(self._db, a.id, ctx.member.id, a.in_force_version)
+            ]
             if not agreed:
                 return None
             agreement_id, checkin_id = agreed[0].id, -agreed[0].id

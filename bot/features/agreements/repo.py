@@ -554,6 +554,16 @@ class AgreementRepo:
         )
         return None if row is None else (row[0], row[1])
 
+    async def checked_in_since(self, db: Reader, agreement_id: int, member_id: int, version: int | None) -> bool:
+        """Whether the member has answered a check-in on this version of the agreement (an
+        answered check-in is done: `checkin` does not offer it again until a new version)."""
+        row = await db.fetchone(
+            "SELECT 1 FROM agreement_events WHERE agreement_id = ? AND member_id = ? AND kind = 'checked_in'"
+            " AND version IS ?",
+            (agreement_id, member_id, version),
+        )
+        return row is not None
+
     async def checkin(self, db: Reader, checkin_id: int, member_id: int) -> int | None:
         row = await db.fetchone(
             "SELECT agreement_id FROM agreement_checkins WHERE id = ? AND member_id = ? AND answered_at IS NULL",

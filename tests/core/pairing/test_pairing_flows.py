@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from itertools import combinations
+from types import SimpleNamespace
 
 import pytest
 
@@ -371,7 +372,8 @@ async def test_checkin_asks_providers_in_order():
         feature.register_provider(provider)
     with pytest.raises(ValueError):
         feature.register_provider(Provider("b", True))
-    out = await feature.checkin(None, {"answer": "hi"})
+    private = SimpleNamespace(invocation=SimpleNamespace(private=True))  # answered in private
+    out = await feature.checkin(private, {"answer": "hi"})
     assert out == [Answer("b")] and second.answered == [(7, "hi")] and third.answered == []
 
 
