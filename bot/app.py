@@ -17,6 +17,7 @@ from bot.commands.parser import (
     MentionResolver,
     ParsedCommand,
     ParseError,
+    PlainName,
     parse_structured,
     parse_text,
 )
@@ -221,7 +222,7 @@ class App:
         """A text command without its prefix, e.g. "questions schedule daily 18:00"."""
         ctx = await self.context(inv)
         try:
-            parsed = parse_text(self.registry, text, resolve_mention)
+            parsed = await self._resolve_names(ctx, parse_text(self.registry, text, resolve_mention))
         except ParseError as error:
             self._observe("invalid", error.spec.name if error.spec else "")
             return [self._parse_error(ctx, error)]
@@ -233,11 +234,32 @@ class App:
         """A command a platform delivered already split into options (Discord)."""
         ctx = await self.context(inv)
         try:
-            parsed = parse_structured(self.registry, name, options, resolve_mention)
+            parsed = await self._resolve_names(ctx, parse_structured(self.registry, name, options, resolve_mention))
         except ParseError as error:
             self._observe("invalid", name)
             return [self._parse_error(ctx, error)]
         return await self._run(ctx, parsed)
+
+    async def _resolve_names(self, ctx: Ctx, parsed: ParsedCommand) -> ParsedCommand:
+        """A member named plainly ("sam") means the one known member of this space with that
+        name; none or several is bad input, and several are listed so the member can pick."""
+        if not any(isinstance(value, PlainName) for value in parsed.args.values()):
+            return parsed
+        args = dict(parsed.args)
+        for key, value in parsed.args.items():
+            if not isinstance(value, PlainName):
+                continue
+            found = await self.members.named(self.db, ctx.community.id, value.text)
+            if not found:
+                raise ParseError("parse.unknown_name", {"given": value.text[:60]})
+            if len(found) > 1:
+                choices = ", ".join(
+                    member.label if member.label == member.platform_user_id else f"{member.label} ({member.platform_user_id})"
+                    for member in found[:10]
+                )
+                raise ParseError("parse.ambiguous_name", {"given": value.text[:60], "choices": choices})
+            args[key] = found[0].platform_user_id
+        return ParsedCommand(parsed.spec, args)
 
     async def _run(self, ctx: Ctx, parsed: ParsedCommand) -> list[Intent]:
         spec = parsed.spec
@@ -329,7 +351,7 @@ class App:
     def _parse_error(self, ctx: Ctx, error: ParseError) -> Answer:
         text = ctx.t(error.key, **error.params)
         if error.spec is not None:
-            text += "\n" + ctx.t("parse.usage", usage=error.spec.usage(ctx.prefix))
+            text += "\n" + ctx.t("parse.usage", usage=error.spec.usage(ctx.prefix), command=error.spec.name)
         elif error.key in ("parse.unknown_command", "parse.unknown_subcommand", "parse.empty"):
             text += "\n" + ctx.t("parse.try_help")
         return Answer(text)

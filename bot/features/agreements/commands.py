@@ -56,9 +56,12 @@ COMMANDS = (
         (
             Arg("member", ArgType.MEMBER),
             Arg("member2", ArgType.MEMBER, required=False),
-            # Only here to answer "more than two others" kindly instead of with a parse error.
-            Arg("more", ArgType.TEXT, required=False),
+            # Naming yourself among the parties is ignored, so a pair space's welcome can name
+            # everyone in it (three people in a triad) and still work as written.
+            Arg("member3", ArgType.MEMBER, required=False),
         ),
+        # More names than that: the kind "two or three people" answer, not a parse error.
+        too_many_key="agreement.start_too_many",
     ),
     CommandSpec(
         "agreement edit",

@@ -411,14 +411,15 @@ class PairAgreements:
         await self._outbox.add(tx, ctx.community.id, await self._invite_prompt(tx, ctx, row_id, invitee))
 
     async def start_cmd(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
-        if args.get("more"):
-            raise Refusal("agreement.start_too_many")
         wanted: list[str] = []
-        for user_id in (args["member"], args.get("member2")):
-            if user_id and user_id not in wanted:
+        for user_id in (args["member"], args.get("member2"), args.get("member3")):
+            # Naming yourself among the parties is simply ignored.
+            if user_id and user_id not in wanted and user_id != ctx.member.platform_user_id:
                 wanted.append(user_id)
-        if ctx.member.platform_user_id in wanted:
+        if not wanted:
             raise Refusal("agreement.start_self")
+        if len(wanted) > 2:
+            raise Refusal("agreement.start_too_many")
         async with self._db.transaction() as tx:
             invitees: list[Member] = []
             for user_id in wanted:

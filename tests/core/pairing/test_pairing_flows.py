@@ -79,7 +79,7 @@ async def test_join_twice_is_a_kind_refusal(harness):
         ("alex", "pair schedule fortnightly on mondays", "couldn't read"),
         ("alex", "pair schedule weekly mon 10:00 from 2026-02-31", "isn't a date I can read"),
         ("sam", "pair schedule weekly mon 10:00", "for the space's facilitators"),
-        ("sam", "pair pause 0", "between 1 and 365"),
+        ("sam", "pair pause 0", "from 1 to 365"),
         ("sam", "checkin 4", "no check-in waiting"),
     ],
 )
