@@ -255,6 +255,9 @@ class PairAgreements:
                 everything = await self.repo.for_member(db, ctx.member.id, include_withdrawn=True)
                 if everything:
                     return everything[-1]
+                waiting = await self._invitations_text(db, ctx)
+                if waiting:
+                    raise Refusal("agreement.none_but_invited", invitations=waiting)
                 raise Refusal("agreement.none")
             if len(mine) > 1:
                 ids = ", ".join(f"#{a.short_id}" for a in mine)
@@ -266,6 +269,31 @@ class PairAgreements:
             # Exactly the same answer whether it exists or not: outsiders learn nothing.
             raise Refusal("agreement.no_such")
         return row
+
+    async def _invitations_text(self, db: Any, ctx: Ctx) -> str:
+        """Invitations waiting for the member, newest first, each with how to answer it: the one
+        they were asked about by its confirmation id, the others as queued behind it."""
+        rows = [
+            row
+            for row in await self.repo.for_member(db, ctx.member.id, joined_only=False)
+            if ctx.member.id in row.invited and row.status is not Status.WITHDRAWN
+        ]
+        if not rows:
+            return ""
+        live = await db.fetchone(
+            "SELECT id FROM confirmations WHERE member_id = ? AND action = ? AND expires_at > ?",
+            (ctx.member.id, INVITE_ACTION, ctx.now.isoformat()),
+        )
+        lines = []
+        for row in sorted(rows, key=lambda r: r.id, reverse=True):
+            labels = await self._labels(db, ctx.locale, row.ordered_ids)
+            starter = labels.get(row.started_by or row.ordered_ids[0], "?")
+            prompted = any(p.member_id == ctx.member.id and p.prompted for p in row.parties)
+            if prompted and live is not None:
+                lines.append(ctx.t("agreement.waiting_invite", id=row.short_id, name=starter, confirmation=live[0]))
+            else:
+                lines.append(ctx.t("agreement.waiting_invite_queued", id=row.short_id, name=starter))
+        return "\n".join(lines)
 
     def _value(self, ctx: Ctx, step: str, text: str) -> str | None:
         """Check one answer as typed: "-" clears it; dates and lengths are checked."""
