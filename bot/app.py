@@ -37,6 +37,7 @@ from bot.features.pairing import CheckinFeature, PairingFeature
 from bot.features.questions import QuestionsFeature
 from bot.features.resources import ResourcesFeature
 from bot.features.setup import SetupFeature
+from bot.ids import IdSource
 from bot.outbox import Outbox, Sink
 from bot.replies import Answer, Intent
 from bot.scheduling.timeline import Timeline
@@ -63,6 +64,7 @@ class App:
         cipher: FieldCipher,
         timeline: Timeline,
         seed: int = 0,
+        ids: IdSource | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
@@ -105,6 +107,7 @@ class App:
             members=self.members,
             confirmations=self.confirmations,
             dialogs=self.dialogs,
+            ids=ids,
         )
         self.resources = ResourcesFeature(settings.resources, settings.duty_of_care)
         self.checkins = CheckinFeature()

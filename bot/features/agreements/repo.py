@@ -16,12 +16,12 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from bot.features.agreements.state import PairState, Round, RoundStatus, Status
+from bot.ids import IdSource, SecretIds
 from bot.storage.communities import Reader
 from bot.storage.crypto import FieldCipher
 from bot.storage.db import Tx
@@ -230,8 +230,10 @@ def normalise_short_id(token: str) -> str | None:
 
 
 class AgreementRepo:
-    def __init__(self, cipher: FieldCipher) -> None:
+    def __init__(self, cipher: FieldCipher, ids: IdSource | None = None) -> None:
         self._cipher = cipher
+        # Unguessable on real platforms; seeded in the console so transcripts repeat.
+        self._ids: IdSource = ids or SecretIds()
 
     # reading --------------------------------------------------------------------------------
 
@@ -334,7 +336,7 @@ class AgreementRepo:
         self, tx: Tx, community_id: int, starter: int, invitees: list[int], now: datetime
     ) -> int:
         while True:
-            short_id = "".join(secrets.choice(ID_ALPHABET) for _ in range(ID_LENGTH))
+            short_id = "".join(self._ids.choice(ID_ALPHABET) for _ in range(ID_LENGTH))
             taken = await tx.fetchone(
                 "SELECT 1 FROM agreements WHERE community_id = ? AND short_id = ?", (community_id, short_id)
             )
