@@ -221,8 +221,20 @@ async def test_a_bare_yes_says_what_else_is_waiting_newest_first(harness):
 # -- 17: withdraw your own space-agreement proposal; long section names ---------------------------
 
 
+async def test_space_agreement_sections_accept_their_long_forms(harness):
+    h = harness
+    assert "draft" in (await say(h, "alex", "space-agreement draft", private=False)).lower()
+    out = await say(h, "sam", "space-agreement propose how-we-talk We listen before we answer.")
+    assert "I don't know" not in out, out
+    changes = await say(h, "sam", "space-agreement changes")
+    assert "How we talk with each other" in changes, changes
+    out = await say(h, "sam", "space-agreement propose how We listen.")
+    assert "I don't know a section" in out  # "how" could be two sections
+
+
 async def test_withdraw_your_own_space_agreement_proposal(harness):
     h = harness
+    await say(h, "alex", "space-agreement draft", private=False)
     out = await say(h, "sam", "space-agreement propose how-we-talk We listen before we answer.")
     assert "I don't know" not in out, out
     number = int(next(word.strip("#.,:") for word in out.split() if word.strip("#.,:").isdigit()))

@@ -10,6 +10,7 @@ version is kept, and the one in force is posted and pinned in the community's ma
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -93,11 +94,24 @@ class SpaceAgreement:
     def _template(self, locale: str) -> list[dict[str, Any]]:
         return list(self._catalog.data(locale, "space_agreement").get("section", []))
 
-    def _section_key(self, token: str) -> str | None:
+    def _section_key(self, token: str, locale: str = "en") -> str | None:
+        """A section as typed: its number, its short name, or its title written as words joined
+        by hyphens, whole or its first words (`how-we-talk` for "How we talk with each
+        other"), as long as that means one section only."""
         word = token.strip().lower()
         if word.isascii() and word.isdigit() and 1 <= int(word) <= len(SPACE_KEYS):
             return SPACE_KEYS[int(word) - 1]
-        return word if word in SPACE_KEYS else None
+        if word in SPACE_KEYS:
+            return word
+        wanted = [part for part in re.split(r"[^\w]+", word.replace("'", "")) if part]
+        if not wanted:
+            return None
+        found = []
+        for section in self._template(locale):
+            title = [part for part in re.split(r"[^\w]+", str(section["title"]).lower().replace("'", "")) if part]
+            if title[: len(wanted)] == wanted and section["key"] in SPACE_KEYS:
+                found.append(section["key"])
+        return found[0] if len(found) == 1 else None
 
     def _title(self, locale: str, key: str) -> str:
         for section in self._template(locale):
@@ -200,7 +214,7 @@ class SpaceAgreement:
         )
 
     async def propose(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
-        key = self._section_key(args["section"])
+        key = self._section_key(args["section"], ctx.locale)
         if key is None:
             names = ", ".join(f"{n} {k}" for n, k in enumerate(SPACE_KEYS, start=1))
             raise Refusal("space_agreement.unknown_section", given=args["section"][:40], sections=names)
