@@ -114,6 +114,12 @@ COMMANDS = (
         "commands.space_agreement_object",
         (Arg("id", ArgType.INT, min=1, max=1_000_000), Arg("note", ArgType.TEXT)),
     ),
+    # The proposer takes back their own open change (nobody else can).
+    CommandSpec(
+        "space-agreement withdraw",
+        "commands.space_agreement_withdraw",
+        (Arg("id", ArgType.INT, min=1, max=1_000_000),),
+    ),
     CommandSpec("space-agreement draft", "commands.space_agreement_draft", who=Who.FACILITATOR),
     CommandSpec(
         "space-agreement adopt",

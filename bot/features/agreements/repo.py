@@ -758,6 +758,13 @@ class SpaceRepo:
             (change_id, member_id, response, self._cipher.encrypt_optional(note, OBJECTION_PURPOSE), now.isoformat()),
         )
 
+    async def withdraw_change(self, tx: Tx, change_id: int, now: datetime) -> None:
+        """The proposer took it back: closed, and its words are not kept (nothing decided them)."""
+        await tx.execute(
+            "UPDATE space_agreement_changes SET status = 'withdrawn', decided_at = ?, text = '' WHERE id = ?",
+            (now.isoformat(), change_id),
+        )
+
     async def decide(
         self, tx: Tx, change_id: int, status: RoundStatus, now: datetime, version: int | None
     ) -> None:

@@ -75,6 +75,7 @@ class SpaceAgreement:
             "space-agreement agree": self.agree,
             "space-agreement object": self.object,
             "space-agreement adopt": self.adopt,
+            "space-agreement withdraw": self.withdraw,
         }.items():
             registry.bind(name, handler)
 
@@ -322,6 +323,27 @@ class SpaceAgreement:
             return fn(*args)
         except Refused as refused:
             raise Refusal(f"space_agreement.refused_{refused.reason}", number=number) from None
+
+    async def withdraw(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
+        """`space-agreement withdraw <number>`: the proposer takes back their own open change."""
+        number = args["id"]
+        async with self._db.transaction() as tx:
+            change, _ = await self._load(tx, ctx, number)
+            if change.proposer_id != ctx.member.id:
+                raise Refusal("space_agreement.withdraw_not_yours", number=number)
+            if change.status is not RoundStatus.OPEN:
+                raise Refusal("space_agreement.refused_closed", number=number)
+            await self.repo.withdraw_change(tx, change.id, ctx.now)
+            channel = await self._main_channel(tx, ctx.community, change.channel)
+            if channel:
+                await self._outbox.add(
+                    tx,
+                    ctx.community.id,
+                    ChannelPost(channel, ctx.t("space_agreement.withdrawn_post", number=number)),
+                )
+        self._due.pop(change.id, None)
+        self._put_job()
+        return [Answer(ctx.t("space_agreement.withdrawn", number=number))]
 
     async def agree(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
         number = args["id"]
