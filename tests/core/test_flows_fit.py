@@ -253,3 +253,18 @@ async def test_agreement_section_long_form(harness):
     assert "Saved" in out or "saved" in out, out
     out = await say(h, "alex", f"agreement edit #{short_id} checking-in A message each week.")
     assert "saved" in out.lower(), out
+
+
+# -- Words: plurals chosen, not "(s)" -------------------------------------------------------------
+
+
+async def test_space_agreement_counts_choose_their_plurals(harness):
+    h = harness
+    await say(h, "alex", "space-agreement draft", private=False)
+    await say(h, "sam", "space-agreement propose purpose We are here to listen.")
+    await say(h, "jo", "space-agreement object 1 I'd like to talk about the wording.")
+    out = await say(h, "sam", "space-agreement changes")
+    assert "1 objection open" in out and "(s)" not in out, out
+    await h.advance(timedelta(days=30))
+    texts = " ".join(" ".join(v) for v in notices(h).values())
+    assert "(s)" not in texts, texts

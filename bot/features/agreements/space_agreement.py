@@ -41,6 +41,11 @@ MAX_NOTE = 1000
 RECENT_DECIDED = 5
 
 
+def _counted(noun: str, count: int) -> str:
+    """The message key for "1 objection" or "3 objections": plurals chosen, never "(s)"."""
+    return f"space_agreement.{noun}_{'one' if count == 1 else 'many'}"
+
+
 class SpaceAgreement:
     def __init__(
         self,
@@ -210,6 +215,7 @@ class SpaceAgreement:
             text=change.text,
             agreed=len(round_.agreed),
             needed=self._min_agree,
+            objections_text=ctx.t(_counted("objections", len(round_.objections)), count=len(round_.objections)),
             objections=len(round_.objections),
             closes=self._when(ctx.community, change.closes_at),
         )
@@ -465,6 +471,9 @@ class SpaceAgreement:
                         "space_agreement.not_adopted_notice",
                         number=change.number,
                         agreed=len(round_.agreed),
+                        agreed_text=self._text(
+                            community, _counted("members", len(round_.agreed)), count=len(round_.agreed)
+                        ),
                         needed=round_.min_agree,
                     ),
                 ),
