@@ -9,6 +9,7 @@ from pathlib import Path
 from bot.app import App
 from bot.clock import Clock
 from bot.config import Settings
+from bot.ids import IdSource
 from bot.scheduling.timeline import Timeline
 from bot.storage.crypto import FieldCipher
 from bot.storage.db import Database
@@ -66,7 +67,9 @@ async def open_store(
     return db, FieldCipher(choice.key), lock
 
 
-async def build_core(settings: Settings, clock: Clock, *, db_path: Path | None = None, seed: int = 0) -> Core:
+async def build_core(
+    settings: Settings, clock: Clock, *, db_path: Path | None = None, seed: int = 0, ids: IdSource | None = None
+) -> Core:
     catalog = Catalog(settings.prompts_dir)
     db, cipher, lock = await open_store(settings, clock, db_path)
     timeline = Timeline()
@@ -78,6 +81,7 @@ async def build_core(settings: Settings, clock: Clock, *, db_path: Path | None =
         cipher=cipher,
         timeline=timeline,
         seed=seed,
+        ids=ids,
     )
     return Core(app, db, timeline, lock)
 

@@ -18,13 +18,14 @@ from bot.commands.parser import (
     MentionResolver,
     ParsedCommand,
     ParseError,
+    PlainName,
     parse_structured,
     parse_text,
 )
 from bot.commands.registry import Registry
 from bot.commands.spec import Where, Who
 from bot.config import Settings
-from bot.context import Ctx, Invocation
+from bot.context import Actor, CommunityRef, Ctx, Invocation
 from bot.errors import Refusal
 from bot.features.agreements import AgreementsFeature
 from bot.features.confirmations import Confirmations
@@ -37,6 +38,7 @@ from bot.features.pairing import CheckinFeature, PairingFeature
 from bot.features.questions import QuestionsFeature
 from bot.features.resources import ResourcesFeature
 from bot.features.setup import SetupFeature
+from bot.ids import IdSource
 from bot.outbox import Outbox, Sink
 from bot.replies import Answer, Intent, Reply
 from bot.scheduling.timeline import Timeline
@@ -80,6 +82,7 @@ class App:
         cipher: FieldCipher,
         timeline: Timeline,
         seed: int = 0,
+        ids: IdSource | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
@@ -122,6 +125,7 @@ class App:
             members=self.members,
             confirmations=self.confirmations,
             dialogs=self.dialogs,
+            ids=ids,
         )
         self.resources = ResourcesFeature(settings.resources, settings.duty_of_care)
         self.checkins = CheckinFeature()
@@ -246,7 +250,7 @@ class App:
             return await self._once(inv, once, lambda: self.handle_text(inv, text, resolve_mention))
         ctx = await self.context(inv)
         try:
-            parsed = parse_text(self.registry, text, resolve_mention)
+            parsed = await self._resolve_names(ctx, parse_text(self.registry, text, resolve_mention))
         except ParseError as error:
             self._observe("invalid", error.spec.name if error.spec else "")
             return [self._parse_error(ctx, error)]
@@ -258,11 +262,32 @@ class App:
         """A command a platform delivered already split into options (Discord)."""
         ctx = await self.context(inv)
         try:
-            parsed = parse_structured(self.registry, name, options, resolve_mention)
+            parsed = await self._resolve_names(ctx, parse_structured(self.registry, name, options, resolve_mention))
         except ParseError as error:
             self._observe("invalid", name)
             return [self._parse_error(ctx, error)]
         return await self._run(ctx, parsed)
+
+    async def _resolve_names(self, ctx: Ctx, parsed: ParsedCommand) -> ParsedCommand:
+        """A member named plainly ("sam") means the one known member of this space with that
+        name; none or several is bad input, and several are listed so the member can pick."""
+        if not any(isinstance(value, PlainName) for value in parsed.args.values()):
+            return parsed
+        args = dict(parsed.args)
+        for key, value in parsed.args.items():
+            if not isinstance(value, PlainName):
+                continue
+            found = await self.members.named(self.db, ctx.community.id, value.text)
+            if not found:
+                raise ParseError("parse.unknown_name", {"given": value.text[:60]})
+            if len(found) > 1:
+                choices = ", ".join(
+                    member.label if member.label == member.platform_user_id else f"{member.label} ({member.platform_user_id})"
+                    for member in found[:10]
+                )
+                raise ParseError("parse.ambiguous_name", {"given": value.text[:60], "choices": choices})
+            args[key] = found[0].platform_user_id
+        return ParsedCommand(parsed.spec, args)
 
     async def _run(self, ctx: Ctx, parsed: ParsedCommand) -> list[Intent]:
         spec = parsed.spec
@@ -290,20 +315,52 @@ class App:
     # -- plain lines, forms and buttons --------------------------------------------------------
 
     async def handle_plain(self, inv: Invocation, text: str, *, once: Once | None = None) -> list[Intent]:
-        """A line that is not a command. Only an open step-by-step answer reads it, and only when it
-        was typed in the member's private space with the bot; anything else is ignored, and
-        nothing is stored (not even a member row for someone the bot has not met). `once` as for
-        `handle_text`."""
+        """A line that is not a command. Only an open step-by-step answer or a waiting check-in
+        reads it, and only when it was typed in the member's private space with the bot; anything
+        else is ignored, and nothing is stored (not even a member row for someone the bot has
+        not met). There `skip`, `back` and `done` typed plainly work as the commands do. `once` as
+        for `handle_text`."""
         if once is not None:
             return await self._once(inv, once, lambda: self.handle_plain(inv, text))
         if not inv.private:
             return []
         community = await self.communities.find(self.db, inv.community.platform, inv.community.external_id)
         member = await self.members.find(self.db, community.id, inv.actor.user_id) if community else None
-        if community is None or member is None or not await self.dialogs.has_open(member.id):
+        if community is None or member is None:
             return []
         ctx = Ctx(inv, community, member, self.catalog, self.clock.now())
-        return await self._guarded(ctx, "plain line", self.dialogs.handle_plain(ctx, text))
+        word = text.strip().lower().strip(".!")
+        if await self.dialogs.has_open(member.id):
+            # A dialog the member opened comes first: it is what they are answering right now.
+            moves = {"skip": +1, "back": -1}
+            if word in moves:
+                return await self._guarded(ctx, "plain line", self.dialogs.move(ctx, moves[word]))
+            if word == "done":
+                return await self._guarded(ctx, "plain line", self.dialogs.done(ctx, {}))
+            return await self._guarded(ctx, "plain line", self.dialogs.handle_plain(ctx, text))
+        if await self.checkins.has_open(ctx):
+            return await self._guarded(ctx, "plain line", self.checkins.checkin(ctx, {"answer": text.strip()}))
+        return []
+
+    async def plain_reader(self, platform: str, community_external_id: str, user_id: str) -> str | None:
+        """What would read a plain line from this member in their private space: "dialog" (an
+        open step-by-step answer), "checkin" (a waiting check-in) or None. Adapters whose private
+        spaces take commands without a prefix use it to tell an answer from a command."""
+        community = await self.communities.find(self.db, platform, community_external_id)
+        member = await self.members.find(self.db, community.id, user_id) if community else None
+        if community is None or member is None:
+            return None
+        if await self.dialogs.has_open(member.id):
+            return "dialog"
+        inv = Invocation(
+            community=CommunityRef(platform, community_external_id, community.name),
+            actor=Actor(user_id, member.display_name, False),
+            channel=None,
+            private=True,
+        )
+        if await self.checkins.has_open(Ctx(inv, community, member, self.catalog, self.clock.now())):
+            return "checkin"
+        return None
 
     async def submit_form(self, inv: Invocation, form_id: str, values: Mapping[str, str]) -> list[Intent]:
         """A submitted form (a Discord modal): `form_id` names the feature and what it edits."""
@@ -373,7 +430,7 @@ class App:
     def _parse_error(self, ctx: Ctx, error: ParseError) -> Answer:
         text = ctx.t(error.key, **error.params)
         if error.spec is not None:
-            text += "\n" + ctx.t("parse.usage", usage=error.spec.usage(ctx.prefix))
+            text += "\n" + ctx.t("parse.usage", usage=error.spec.usage(ctx.prefix), command=error.spec.name)
         elif error.key in ("parse.unknown_command", "parse.unknown_subcommand", "parse.empty"):
             text += "\n" + ctx.t("parse.try_help")
         return Answer(text)

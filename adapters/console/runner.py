@@ -11,12 +11,14 @@ from adapters.console.adapter import ConsoleAdapter
 from alongside.runtime import build_core
 from bot.clock import FakeClock
 from bot.config import Settings
+from bot.ids import SeededIds
 from bot.scheduling.timeline import SimulatedDriver
 
 
 async def run_console(settings: Settings, *, db_path: Path | None, seed: int, start: datetime) -> int:
     clock = FakeClock(start)
-    core = await build_core(settings, clock, db_path=db_path, seed=seed)
+    # Every random choice comes from the seed here, ids too, so a script's transcript repeats.
+    core = await build_core(settings, clock, db_path=db_path, seed=seed, ids=SeededIds(seed))
     driver = SimulatedDriver(core.timeline, clock)
 
     def write(text: str) -> None:

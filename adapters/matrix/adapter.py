@@ -527,9 +527,13 @@ class MatrixAdapter:
             community_name = await self._community_name(community)
         plain = False
         if one_to_one and not read.too_long and not text.strip().startswith(self.prefix):
-            if first_word(text) not in self._dialog_words and await self._dialog_open(
-                community, event.sender
-            ):
+            # An open step-by-step answer reads every line but its own words (skip, back, done);
+            # a waiting check-in reads a line that is not a command.
+            reader = await self.app.plain_reader(PLATFORM, community, event.sender)
+            word = first_word(text)
+            if reader == "dialog" and word not in self._dialog_words:
+                plain = True
+            elif reader == "checkin" and word not in self.groups:
                 plain = True
         power_rooms = [community, room_id] if where.kind == "room" else await self._power_rooms(community)
         if where.kind == "room":
@@ -555,13 +559,6 @@ class MatrixAdapter:
             await self.app.handle_text(inv, command, resolver, once=once)
         self.handled += 1
         await self.app.deliver_pending()
-
-    async def _dialog_open(self, community_external_id: str, user_id: str) -> bool:
-        community = await self.app.communities.find(self.app.db, PLATFORM, community_external_id)
-        if community is None:
-            return False
-        member = await self.app.members.find(self.app.db, community.id, user_id)
-        return member is not None and await self.app.dialogs.has_open(member.id)
 
     async def _community_name(self, community_external_id: str) -> str:
         found = await self.app.communities.find(self.app.db, PLATFORM, community_external_id)

@@ -6,6 +6,7 @@ same short, specific message and the command's usage line.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -39,6 +40,18 @@ SCHEDULE_YEARS_AHEAD = 1
 class RecurrenceArg:
     text: str  # the recurrence words, canonicalised
     timezone: str | None  # None: use the community's
+
+
+@dataclass(frozen=True)
+class PlainName:
+    """A member named plainly ("sam", not "@sam"): the core looks it up among the community's
+    known members after parsing (the parser has no storage), see `App._resolve_names`."""
+
+    text: str
+
+
+# A name as people type one: letters, digits and . _ - (no spaces, no markup).
+_PLAIN_NAME = re.compile(r"^[^\W_][\w.\-]{0,63}$")
 
 
 @dataclass
@@ -127,22 +140,27 @@ def parse_text(registry: Registry, text: str, resolve_mention: MentionResolver) 
         token, _, rest = rest.partition(" ")
         rest = rest.strip()
         remaining = spec.args[index + 1 :]
-        if not arg.required and not _looks_like(arg, token) and remaining:
+        if not arg.required and not _looks_like(arg, token, remaining) and remaining:
             rest = f"{token} {rest}".strip()
             continue
         raw[arg.name] = token
     if rest:
+        if spec.too_many_key:
+            raise ParseError(spec.too_many_key, {"extra": rest[:40]})
         raise ParseError("parse.too_many", {"extra": rest[:40]}, spec)
     return ParsedCommand(spec, validate_args(spec, raw, resolve_mention))
 
 
-def _looks_like(arg: Arg, token: str) -> bool:
+def _looks_like(arg: Arg, token: str, remaining: tuple[Arg, ...] = ()) -> bool:
     if arg.type is ArgType.INT:
         return token.isascii() and token.lstrip("-").isdigit()
     if arg.type is ArgType.CHOICE:
         return token.lower() in arg.choices
     if arg.type is ArgType.MEMBER:
-        return token.startswith(("@", "<@"))
+        # A plain name is a member only where nothing but members can follow: before free text
+        # (`agreement amend 3 my words`) the first word is the text's.
+        plain = all(later.type is ArgType.MEMBER for later in remaining) and bool(_PLAIN_NAME.match(token))
+        return token.startswith(("@", "<@")) or plain
     return True
 
 
@@ -207,9 +225,11 @@ def _convert(spec: CommandSpec, arg: Arg, given: Any, resolve_mention: MentionRe
             return text.lower()
         case ArgType.MEMBER:
             user_id = resolve_mention(text)
-            if not user_id:
-                raise ParseError("parse.bad_mention", {"given": text[:60]}, spec)
-            return user_id
+            if user_id:
+                return user_id
+            if _PLAIN_NAME.match(text):
+                return PlainName(text)
+            raise ParseError("parse.bad_mention", {"given": text[:60]}, spec)
         case ArgType.TIMEZONE:
             if not valid_timezone(text):
                 raise ParseError("parse.bad_timezone", {"given": text[:60]}, spec)

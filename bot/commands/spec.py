@@ -61,6 +61,9 @@ class CommandSpec:
     # Answers to the person who ran it are private unless the command is about the channel.
     private_answer: bool = True
     autocomplete: tuple[str, ...] = ()  # arg names a platform may offer suggestions for
+    # The message for words beyond the last argument, when a kinder one than "I wasn't
+    # expecting ..." says what would work (e.g. an agreement naming too many people).
+    too_many_key: str | None = None
 
     def __post_init__(self) -> None:
         seen_optional = False

@@ -127,7 +127,30 @@ class Confirmations:
                 # Deleting the stale question is the only change; tell them how to ask again.
                 return [ctx_answer(ctx, "confirm.expired")]
             payload = json.loads(self._cipher.decrypt(row[2], _PURPOSE))
-            return await self._handlers[row[1]](tx, ctx, payload, yes)
+            intents = list(await self._handlers[row[1]](tx, ctx, payload, yes))
+            shown = {i.confirmation_id for i in intents if isinstance(i, ConfirmPrompt)}
+            waiting = await self.waiting_lines(tx, ctx, skip=shown)
+            if waiting:
+                # Nothing queues out of sight: say what else is waiting, newest first.
+                intents.append(Answer(waiting))
+            return intents
+
+    async def waiting_lines(self, tx: Tx, ctx: Ctx, skip: set[int] | None = None) -> str:
+        """What is still waiting for the member's yes or no, newest first, with how to answer
+        each ("" when nothing is)."""
+        rows = await tx.fetchall(
+            "SELECT id, action, created_at FROM confirmations WHERE member_id = ? AND expires_at > ?"
+            " ORDER BY id DESC",
+            (ctx.member.id, ctx.now.isoformat()),
+        )
+        lines = []
+        for confirmation_id, action, created_at in rows:
+            if confirmation_id in (skip or set()):
+                continue
+            key = f"confirm.what.{action.replace('.', '_')}"
+            what = ctx.t(key) if ctx.catalog.has(key) else ctx.t("confirm.what.other")
+            lines.append(ctx.t("confirm.waiting_line", id=confirmation_id, what=what, asked=created_at[:16].replace("T", " ")))
+        return "\n".join([ctx.t("confirm.waiting_head"), *lines]) if lines else ""
 
     async def pending_for(self, db_member_id: int) -> list[int]:
         rows = await self._db.fetchall(

@@ -34,27 +34,44 @@ class HelpFeature:
     async def help(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
         wanted = args["command"]
         if wanted:
+            words = wanted.removeprefix(ctx.prefix).split()
             try:
-                spec, used = find_command(self._registry, wanted.removeprefix(ctx.prefix).split())
+                spec, used = find_command(self._registry, words)
             except ParseError:
-                raise Refusal("help.unknown", given=wanted) from None
-            if used != len(wanted.removeprefix(ctx.prefix).split()):
+                # `help pair`: a group, not one command, gets the group's commands.
+                group = self._group(ctx, words)
+                if group is None:
+                    raise Refusal("help.unknown", given=wanted) from None
+                return [Answer(group)]
+            if used != len(words):
                 raise Refusal("help.unknown", given=wanted)
             who = ctx.t(f"help.who_{spec.who.value}")
-            return [
-                Answer(
-                    ctx.t(
-                        "help.detail",
-                        usage=spec.usage(ctx.prefix),
-                        summary=ctx.t(spec.summary_key),
-                        who=who,
-                    )
-                )
-            ]
+            text = ctx.t("help.detail", usage=spec.usage(ctx.prefix), summary=ctx.t(spec.summary_key), who=who)
+            # Some commands take more than their usage line shows (`checkin skip`, a schedule's
+            # timezone and `from` date): an optional help.more.<command> says how.
+            more = f"help.more.{spec.key}"
+            if ctx.catalog.has(more):
+                text += "\n" + ctx.t(more)
+            return [Answer(text)]
         key = (ctx.locale, ctx.prefix, ctx.is_facilitator)
         if key not in self._overviews:
             self._overviews[key] = self._overview(ctx)
         return [Answer(self._overviews[key])]
+
+    def _group(self, ctx: Ctx, words: list[str]) -> str | None:
+        if len(words) != 1:
+            return None
+        name = words[0].lower()
+        visible = {spec.name for spec in self.visible(ctx)}
+        specs = [spec for spec in self._registry.groups().get(name, []) if spec.name in visible]
+        if not specs:
+            return None
+        lines = [ctx.t(f"help.group.{name.replace('-', '_')}")]
+        lines.extend(
+            ctx.t("help.line", usage=spec.usage(ctx.prefix), summary=ctx.t(spec.summary_key)) for spec in specs
+        )
+        lines.append(ctx.t("help.outro"))
+        return "\n".join(lines)
 
     def _overview(self, ctx: Ctx) -> str:
         lines = [ctx.t("help.intro")]

@@ -171,6 +171,24 @@ class MemberRepo:
             self._remember(found)
         return found
 
+    async def named(self, db: Reader, community_id: int, name: str) -> list[Member]:
+        """Known members a plain name could mean: its display name, or its platform id with or
+        without the leading @ and the :server part, compared without case."""
+        wanted = name.casefold()
+        rows = await db.fetchall(
+            "SELECT id, community_id, platform_user_id, display_name FROM members WHERE community_id = ?"
+            " ORDER BY id",
+            (community_id,),
+        )
+        found: list[Member] = []
+        for row in rows:
+            member = Member(*tuple(row))
+            user = member.platform_user_id.casefold()
+            forms = {member.display_name.casefold(), user, user.removeprefix("@").partition(":")[0]}
+            if wanted in forms:
+                found.append(member)
+        return found
+
     async def get(self, db: Reader, member_id: int) -> Member | None:
         return _member(
             await db.fetchone(

@@ -112,7 +112,7 @@ async def test_bad_input_is_answered_kindly_and_changes_nothing(bot: Bot) -> Non
     assert "couldn't read" in bad_zone
     # Values a modified client could send past Discord's own checks (raw options):
     out_of_range = await bot.say("alice", "pair pause", [{"type": 4, "name": "days", "value": 999}])
-    assert "between 1 and 365" in out_of_range
+    assert "from 1 to 365" in out_of_range
     too_short = await bot.say("alice", "questions suggest", [{"type": 3, "name": "text", "value": "why?"}])
     assert "at least 10 characters" in too_short
     unknown = await bot.say("alice", "pair status", [{"type": 3, "name": "color", "value": "blue"}])

@@ -176,7 +176,7 @@ def test_a_space_agreement_consent_round_with_an_objection(tmp_path):
     assert "has an objection open" in after(t, "alex", "/space-agreement adopt 1")
     # Past its seven days, the objection keeps it open.
     assert "pinned" not in after(t, "alex", "/clock +8d")
-    assert "1 objection(s) open" in after(t, "alex", "/space-agreement changes", nth=1)
+    assert "1 objection open" in after(t, "alex", "/space-agreement changes", nth=1)
     lifted = after(t, "jo", "/space-agreement agree 1")
     assert "lifted your objection" in lifted and "(private to sam) jo has lifted" in lifted
     assert "version 2 (adopted by consent" in lifted and "└ pinned" in lifted

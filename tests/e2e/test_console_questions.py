@@ -66,7 +66,7 @@ def test_full_questions_walkthrough(tmp_path):
     assert "There's no suggestion #2 waiting here." in out
     assert "I couldn't read \"fortnightly\" as a schedule." in out
     assert "\"feelings\" isn't one of the options for task" in out
-    assert "The id needs to be a number" in out
+    assert "The id takes a number" in out
     assert "\"Nowhere/Land\" isn't a timezone I know." in out
     assert "(private to alex) I've posted a question in #reflections." in out
     assert "[#reflections] Alongside: A question for the space:" in out

@@ -184,9 +184,9 @@ def test_every_bad_input_gets_a_kind_answer_and_changes_nothing(tmp_path):
         ("sam", "/pair end", "You're not in a pair right now, so there's nothing to end."),
         ("sam", "/pair not-with @nobody", "I don't know anyone in this space as @nobody."),
         ("sam", "/pair not-with @jo remove", "jo isn't on your not-with list"),
-        ("sam", "/pair not-with jo", 'I couldn\'t tell who "jo" is.'),
-        ("sam", "/pair pause 0", "The days needs to be between 1 and 365."),
-        ("sam", "/pair pause soon", "needs to be a number"),
+        ("sam", "/pair not-with jo?", 'I couldn\'t tell who "jo?" is.'),
+        ("sam", "/pair pause 0", "The days can be from 1 to 365."),
+        ("sam", "/pair pause soon", "takes a number"),
         ("sam", "/checkin", "There's no check-in waiting for you right now."),
         ("sam", "/checkin 4", "There's no check-in waiting for you right now."),
     ]

@@ -716,7 +716,7 @@ def build_cases(world: World, specs: tuple[CommandSpec, ...] | None = None) -> l
                         add(spec, role, target, f"{name} #{short_id}{tail}", not_found("agreement.no_such", nothing))
                 case "space-agreement propose":
                     add(spec, role, "own", f"{name} talk We take turns and listen.", done())
-                case "space-agreement agree" | "space-agreement object" | "space-agreement adopt":
+                case "space-agreement agree" | "space-agreement object" | "space-agreement adopt" | "space-agreement withdraw":
                     note = " I'd like to hear more first." if name.endswith("object") else ""
                     # Change numbers count per community: 1 is this community's own change.
                     add(spec, role, "others", f"{name} 1{note}", permitted("space_agreement.no_such_change", number=1))

@@ -11,6 +11,7 @@ from bot.features.agreements.repo import AgreementRepo, SpaceRepo
 from bot.features.agreements.space_agreement import SpaceAgreement
 from bot.features.confirmations import Confirmations
 from bot.features.dialogs import Dialogs
+from bot.ids import IdSource
 from bot.outbox import Outbox
 from bot.scheduling.timeline import Timeline
 from bot.storage.communities import CommunityRepo, MemberRepo
@@ -34,6 +35,7 @@ class AgreementsFeature:
         members: MemberRepo,
         confirmations: Confirmations,
         dialogs: Dialogs,
+        ids: IdSource | None = None,
     ) -> None:
         self.pair = PairAgreements(
             db=db,
@@ -45,7 +47,7 @@ class AgreementsFeature:
             members=members,
             confirmations=confirmations,
             dialogs=dialogs,
-            repo=AgreementRepo(cipher),
+            repo=AgreementRepo(cipher, ids),
             settings=settings.agreements,
         )
         self.space = SpaceAgreement(

@@ -56,9 +56,12 @@ COMMANDS = (
         (
             Arg("member", ArgType.MEMBER),
             Arg("member2", ArgType.MEMBER, required=False),
-            # Only here to answer "more than two others" kindly instead of with a parse error.
-            Arg("more", ArgType.TEXT, required=False),
+            # Naming yourself among the parties is ignored, so a pair space's welcome can name
+            # everyone in it (three people in a triad) and still work as written.
+            Arg("member3", ArgType.MEMBER, required=False),
         ),
+        # More names than that: the kind "two or three people" answer, not a parse error.
+        too_many_key="agreement.start_too_many",
     ),
     CommandSpec(
         "agreement edit",
@@ -110,6 +113,12 @@ COMMANDS = (
         "space-agreement object",
         "commands.space_agreement_object",
         (Arg("id", ArgType.INT, min=1, max=1_000_000), Arg("note", ArgType.TEXT)),
+    ),
+    # The proposer takes back their own open change (nobody else can).
+    CommandSpec(
+        "space-agreement withdraw",
+        "commands.space_agreement_withdraw",
+        (Arg("id", ArgType.INT, min=1, max=1_000_000),),
     ),
     CommandSpec("space-agreement draft", "commands.space_agreement_draft", who=Who.FACILITATOR),
     CommandSpec(

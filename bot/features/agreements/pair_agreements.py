@@ -255,6 +255,9 @@ class PairAgreements:
                 everything = await self.repo.for_member(db, ctx.member.id, include_withdrawn=True)
                 if everything:
                     return everything[-1]
+                waiting = await self._invitations_text(db, ctx)
+                if waiting:
+                    raise Refusal("agreement.none_but_invited", invitations=waiting)
                 raise Refusal("agreement.none")
             if len(mine) > 1:
                 ids = ", ".join(f"#{a.short_id}" for a in mine)
@@ -266,6 +269,31 @@ class PairAgreements:
             # Exactly the same answer whether it exists or not: outsiders learn nothing.
             raise Refusal("agreement.no_such")
         return row
+
+    async def _invitations_text(self, db: Any, ctx: Ctx) -> str:
+        """Invitations waiting for the member, newest first, each with how to answer it: the one
+        they were asked about by its confirmation id, the others as queued behind it."""
+        rows = [
+            row
+            for row in await self.repo.for_member(db, ctx.member.id, joined_only=False)
+            if ctx.member.id in row.invited and row.status is not Status.WITHDRAWN
+        ]
+        if not rows:
+            return ""
+        live = await db.fetchone(
+            "SELECT id FROM confirmations WHERE member_id = ? AND action = ? AND expires_at > ?",
+            (ctx.member.id, INVITE_ACTION, ctx.now.isoformat()),
+        )
+        lines = []
+        for row in sorted(rows, key=lambda r: r.id, reverse=True):
+            labels = await self._labels(db, ctx.locale, row.ordered_ids)
+            starter = labels.get(row.started_by or row.ordered_ids[0], "?")
+            prompted = any(p.member_id == ctx.member.id and p.prompted for p in row.parties)
+            if prompted and live is not None:
+                lines.append(ctx.t("agreement.waiting_invite", id=row.short_id, name=starter, confirmation=live[0]))
+            else:
+                lines.append(ctx.t("agreement.waiting_invite_queued", id=row.short_id, name=starter))
+        return "\n".join(lines)
 
     def _value(self, ctx: Ctx, step: str, text: str) -> str | None:
         """Check one answer as typed: "-" clears it; dates and lengths are checked."""
@@ -411,14 +439,15 @@ class PairAgreements:
         await self._outbox.add(tx, ctx.community.id, await self._invite_prompt(tx, ctx, row_id, invitee))
 
     async def start_cmd(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
-        if args.get("more"):
-            raise Refusal("agreement.start_too_many")
         wanted: list[str] = []
-        for user_id in (args["member"], args.get("member2")):
-            if user_id and user_id not in wanted:
+        for user_id in (args["member"], args.get("member2"), args.get("member3")):
+            # Naming yourself among the parties is simply ignored.
+            if user_id and user_id not in wanted and user_id != ctx.member.platform_user_id:
                 wanted.append(user_id)
-        if ctx.member.platform_user_id in wanted:
+        if not wanted:
             raise Refusal("agreement.start_self")
+        if len(wanted) > 2:
+            raise Refusal("agreement.start_too_many")
         async with self._db.transaction() as tx:
             invitees: list[Member] = []
             for user_id in wanted:
@@ -1270,7 +1299,14 @@ class PairAgreements:
             checkin_id, agreement_id = pending
         else:
             # On request: any agreed agreement of theirs can be checked in on.
-            agreed = [a for a in await self.repo.for_member(self._db, ctx.member.id) if a.status is Status.AGREED]
+            # An answered check-in is done: one the member has answered on this version is not
+            # offered again (`agreement revisit` is there whenever they want more).
+            agreed = [
+                a
+                for a in await self.repo.for_member(self._db, ctx.member.id)
+                if a.status is Status.AGREED
+                and not await self.repo.checked_in_since(self._db, a.id, ctx.member.id, a.in_force_version)
+            ]
             if not agreed:
                 return None
             agreement_id, checkin_id = agreed[0].id, -agreed[0].id

@@ -16,12 +16,12 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from bot.features.agreements.state import PairState, Round, RoundStatus, Status
+from bot.ids import IdSource, SecretIds
 from bot.storage.communities import Reader
 from bot.storage.crypto import FieldCipher
 from bot.storage.db import Tx
@@ -230,8 +230,10 @@ def normalise_short_id(token: str) -> str | None:
 
 
 class AgreementRepo:
-    def __init__(self, cipher: FieldCipher) -> None:
+    def __init__(self, cipher: FieldCipher, ids: IdSource | None = None) -> None:
         self._cipher = cipher
+        # Unguessable on real platforms; seeded in the console so transcripts repeat.
+        self._ids: IdSource = ids or SecretIds()
 
     # reading --------------------------------------------------------------------------------
 
@@ -334,7 +336,7 @@ class AgreementRepo:
         self, tx: Tx, community_id: int, starter: int, invitees: list[int], now: datetime
     ) -> int:
         while True:
-            short_id = "".join(secrets.choice(ID_ALPHABET) for _ in range(ID_LENGTH))
+            short_id = "".join(self._ids.choice(ID_ALPHABET) for _ in range(ID_LENGTH))
             taken = await tx.fetchone(
                 "SELECT 1 FROM agreements WHERE community_id = ? AND short_id = ?", (community_id, short_id)
             )
@@ -554,6 +556,16 @@ class AgreementRepo:
         )
         return None if row is None else (row[0], row[1])
 
+    async def checked_in_since(self, db: Reader, agreement_id: int, member_id: int, version: int | None) -> bool:
+        """Whether the member has answered a check-in on this version of the agreement (an
+        answered check-in is done: `checkin` does not offer it again until a new version)."""
+        row = await db.fetchone(
+            "SELECT 1 FROM agreement_events WHERE agreement_id = ? AND member_id = ? AND kind = 'checked_in'"
+            " AND version IS ?",
+            (agreement_id, member_id, version),
+        )
+        return row is not None
+
     async def checkin(self, db: Reader, checkin_id: int, member_id: int) -> int | None:
         row = await db.fetchone(
             "SELECT agreement_id FROM agreement_checkins WHERE id = ? AND member_id = ? AND answered_at IS NULL",
@@ -744,6 +756,13 @@ class SpaceRepo:
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT (change_id, member_id) DO UPDATE SET"
             " response = excluded.response, note_enc = excluded.note_enc, at = excluded.at",
             (change_id, member_id, response, self._cipher.encrypt_optional(note, OBJECTION_PURPOSE), now.isoformat()),
+        )
+
+    async def withdraw_change(self, tx: Tx, change_id: int, now: datetime) -> None:
+        """The proposer took it back: closed, and its words are not kept (nothing decided them)."""
+        await tx.execute(
+            "UPDATE space_agreement_changes SET status = 'withdrawn', decided_at = ?, text = '' WHERE id = ?",
+            (now.isoformat(), change_id),
         )
 
     async def decide(

@@ -10,6 +10,7 @@ version is kept, and the one in force is posted and pinned in the community's ma
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -38,6 +39,11 @@ DUTY_KEY = "duty-of-care"
 JOB_KEY = "agreements:space"
 MAX_NOTE = 1000
 RECENT_DECIDED = 5
+
+
+def _counted(noun: str, count: int) -> str:
+    """The message key for "1 objection" or "3 objections": plurals chosen, never "(s)"."""
+    return f"space_agreement.{noun}_{'one' if count == 1 else 'many'}"
 
 
 class SpaceAgreement:
@@ -74,6 +80,7 @@ class SpaceAgreement:
             "space-agreement agree": self.agree,
             "space-agreement object": self.object,
             "space-agreement adopt": self.adopt,
+            "space-agreement withdraw": self.withdraw,
         }.items():
             registry.bind(name, handler)
 
@@ -93,11 +100,24 @@ class SpaceAgreement:
     def _template(self, locale: str) -> list[dict[str, Any]]:
         return list(self._catalog.data(locale, "space_agreement").get("section", []))
 
-    def _section_key(self, token: str) -> str | None:
+    def _section_key(self, token: str, locale: str = "en") -> str | None:
+        """A section as typed: its number, its short name, or its title written as words joined
+        by hyphens, whole or its first words (`how-we-talk` for "How we talk with each
+        other"), as long as that means one section only."""
         word = token.strip().lower()
         if word.isascii() and word.isdigit() and 1 <= int(word) <= len(SPACE_KEYS):
             return SPACE_KEYS[int(word) - 1]
-        return word if word in SPACE_KEYS else None
+        if word in SPACE_KEYS:
+            return word
+        wanted = [part for part in re.split(r"[^\w]+", word.replace("'", "")) if part]
+        if not wanted:
+            return None
+        found = []
+        for section in self._template(locale):
+            title = [part for part in re.split(r"[^\w]+", str(section["title"]).lower().replace("'", "")) if part]
+            if title[: len(wanted)] == wanted and section["key"] in SPACE_KEYS:
+                found.append(section["key"])
+        return found[0] if len(found) == 1 else None
 
     def _title(self, locale: str, key: str) -> str:
         for section in self._template(locale):
@@ -195,12 +215,13 @@ class SpaceAgreement:
             text=change.text,
             agreed=len(round_.agreed),
             needed=self._min_agree,
+            objections_text=ctx.t(_counted("objections", len(round_.objections)), count=len(round_.objections)),
             objections=len(round_.objections),
             closes=self._when(ctx.community, change.closes_at),
         )
 
     async def propose(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
-        key = self._section_key(args["section"])
+        key = self._section_key(args["section"], ctx.locale)
         if key is None:
             names = ", ".join(f"{n} {k}" for n, k in enumerate(SPACE_KEYS, start=1))
             raise Refusal("space_agreement.unknown_section", given=args["section"][:40], sections=names)
@@ -308,6 +329,27 @@ class SpaceAgreement:
             return fn(*args)
         except Refused as refused:
             raise Refusal(f"space_agreement.refused_{refused.reason}", number=number) from None
+
+    async def withdraw(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
+        """`space-agreement withdraw <number>`: the proposer takes back their own open change."""
+        number = args["id"]
+        async with self._db.transaction() as tx:
+            change, _ = await self._load(tx, ctx, number)
+            if change.proposer_id != ctx.member.id:
+                raise Refusal("space_agreement.withdraw_not_yours", number=number)
+            if change.status is not RoundStatus.OPEN:
+                raise Refusal("space_agreement.refused_closed", number=number)
+            await self.repo.withdraw_change(tx, change.id, ctx.now)
+            channel = await self._main_channel(tx, ctx.community, change.channel)
+            if channel:
+                await self._outbox.add(
+                    tx,
+                    ctx.community.id,
+                    ChannelPost(channel, ctx.t("space_agreement.withdrawn_post", number=number)),
+                )
+        self._due.pop(change.id, None)
+        self._put_job()
+        return [Answer(ctx.t("space_agreement.withdrawn", number=number))]
 
     async def agree(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
         number = args["id"]
@@ -429,6 +471,9 @@ class SpaceAgreement:
                         "space_agreement.not_adopted_notice",
                         number=change.number,
                         agreed=len(round_.agreed),
+                        agreed_text=self._text(
+                            community, _counted("members", len(round_.agreed)), count=len(round_.agreed)
+                        ),
                         needed=round_.min_agree,
                     ),
                 ),

@@ -179,6 +179,7 @@ class RoundStatus(StrEnum):
     OPEN = "open"
     ADOPTED = "adopted"
     NOT_ADOPTED = "not_adopted"
+    WITHDRAWN = "withdrawn"  # by its proposer, while open
 
 
 ROUND_CLOSED = "closed"

@@ -19,6 +19,7 @@ from bot.commands.registry import Registry
 from bot.context import Ctx
 from bot.errors import Refusal
 from bot.features.checkin_port import CheckinProvider, OpenCheckin
+from bot.features.dialogs import FORM_PLATFORMS
 from bot.features.pairing.repo import PairingRepo
 from bot.outbox import Outbox
 from bot.replies import Answer, Intent, PairSpacePost
@@ -81,12 +82,24 @@ class CheckinFeature:
     def bind(self, registry: Registry) -> None:
         registry.bind("checkin", self.checkin)
 
+    async def has_open(self, ctx: Ctx) -> bool:
+        """Whether any provider has a check-in waiting for the member (a plain line in private
+        answers it)."""
+        for provider in self._providers:
+            if await provider.open_checkin(ctx) is not None:
+                return True
+        return False
+
     async def checkin(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
         answer = args.get("answer")
         for provider in self._providers:
             found = await provider.open_checkin(ctx)
             if found is not None:
-                return await provider.answer_checkin(ctx, found.checkin_id, answer)
+                intents = await provider.answer_checkin(ctx, found.checkin_id, answer)
+                if answer and not ctx.invocation.private and ctx.invocation.community.platform not in FORM_PLATFORMS:
+                    # Typed in a shared channel, the answer was visible there; say so, gently.
+                    intents = [*intents, Answer(ctx.t("checkin.typed_in_channel"))]
+                return intents
         return [Answer(ctx.t("checkin.none_open"))]
 
 

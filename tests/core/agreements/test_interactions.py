@@ -193,7 +193,7 @@ async def test_forged_forms_change_nothing(harness):
         ("alex", "agreement:edit", {}),
     ):
         assert answers(await h.app.submit_form(discord(h, user), form_id, values)) == expected
-    assert "isn't something I can act on" in answers(await h.app.submit_form(discord(h, "alex"), "other:x", {}))[0]
+    assert "belongs to something that has closed" in answers(await h.app.submit_form(discord(h, "alex"), "other:x", {}))[0]
     assert await dump(h) == before
 
 

@@ -96,7 +96,7 @@ async def test_an_objection_keeps_it_open_and_invites_a_conversation(harness):
     assert await dump(h) == before
     await h.advance(timedelta(days=10))
     assert posts(h) == []
-    assert "1 objection(s) open" in await say(h, "sam", "space-agreement changes")
+    assert "1 objection open" in await say(h, "sam", "space-agreement changes")
     out = await say(h, "jo", "space-agreement agree 1")
     assert "lifted your objection" in out
     adopted = [i for i in h.sink.take() if isinstance(i, ChannelPost)]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from itertools import combinations
+from types import SimpleNamespace
 
 import pytest
 
@@ -78,7 +79,7 @@ async def test_join_twice_is_a_kind_refusal(harness):
         ("alex", "pair schedule fortnightly on mondays", "couldn't read"),
         ("alex", "pair schedule weekly mon 10:00 from 2026-02-31", "isn't a date I can read"),
         ("sam", "pair schedule weekly mon 10:00", "for the space's facilitators"),
-        ("sam", "pair pause 0", "between 1 and 365"),
+        ("sam", "pair pause 0", "from 1 to 365"),
         ("sam", "checkin 4", "no check-in waiting"),
     ],
 )
@@ -361,7 +362,8 @@ async def test_checkin_asks_providers_in_order():
         feature.register_provider(provider)
     with pytest.raises(ValueError):
         feature.register_provider(Provider("b", True))
-    out = await feature.checkin(None, {"answer": "hi"})
+    private = SimpleNamespace(invocation=SimpleNamespace(private=True))  # answered in private
+    out = await feature.checkin(private, {"answer": "hi"})
     assert out == [Answer("b")] and second.answered == [(7, "hi")] and third.answered == []
 
 
