@@ -18,7 +18,12 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from bot.scheduling.recurrence import valid_timezone
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_PROMPTS_DIR = PROJECT_ROOT / "prompts"
+# A source checkout reads its top-level `prompts/`; an installed package carries them as
+# `bot/prompts/` (see setup.py). The `prompts_dir` setting overrides either.
+_PACKAGED_PROMPTS = Path(__file__).resolve().parent / "prompts"
+DEFAULT_PROMPTS_DIR = (
+    PROJECT_ROOT / "prompts" if (PROJECT_ROOT / "prompts").is_dir() else _PACKAGED_PROMPTS
+)
 DEFAULT_CONFIG_NAME = "config.toml"
 
 # Top-level fields that may only come from the environment.
