@@ -35,7 +35,7 @@ from bot.features.mydata import MyDataFeature
 from bot.features.pairing import CheckinFeature, PairingFeature
 from bot.features.questions import QuestionsFeature
 from bot.features.resources import ResourcesFeature
-from bot.features.setup import SetupFeature
+from bot.features.setup import PlatformChecks, SetupFeature
 from bot.outbox import Outbox, Sink
 from bot.replies import Answer, Intent
 from bot.scheduling.timeline import Timeline
@@ -78,7 +78,7 @@ class App:
             db, cipher, clock, timedelta(minutes=settings.confirmations.fresh_minutes)
         )
         self.help = HelpFeature(self.registry)
-        self.setup = SetupFeature(db, self.communities, catalog)
+        self.setup = SetupFeature(db, self.communities, catalog, self.confirmations)
         self.questions = QuestionsFeature(
             db=db,
             clock=clock,
@@ -162,6 +162,11 @@ class App:
 
     def attach_sink(self, sink: Sink) -> None:
         self._sink = sink
+
+    def register_checks(self, checks: PlatformChecks) -> None:
+        """The adapter's answers to what only the platform knows (does a channel exist and may
+        the bot post there; who would a facilitator rule cover), for `setup` to ask."""
+        self.setup.checks = checks
 
     async def start(self) -> None:
         """Rebuild scheduled jobs from storage, catch up on missed slots, deliver what is pending."""

@@ -255,6 +255,8 @@ class RetentionSettings(Section):
 class ConsoleSettings(Section):
     community: str = "demo"
     channel: str = "circle"
+    # The other channels the simulated space has (`/in #name`, `setup question-channel #name`).
+    channels: list[str] = ["reflections", "pairs"]
     members: list[str] = ["alex", "sam", "jo", "rin"]
     facilitators: list[str] = ["alex"]
 
