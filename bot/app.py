@@ -90,6 +90,7 @@ class App:
             members=self.members,
             grace=timedelta(minutes=settings.scheduling.grace_minutes),
             seed=seed,
+            min_gap=timedelta(minutes=settings.scheduling.min_question_gap_minutes),
         )
         self.dialogs = Dialogs(db, cipher, clock)
         self.agreements = AgreementsFeature(

@@ -87,6 +87,10 @@ class Resource(Section):
 
 class SchedulingSettings(Section):
     grace_minutes: int = Field(60, ge=0, le=24 * 60)
+    # The shortest gap a question schedule may have between two posts (`*/5 * * * *` is refused).
+    min_question_gap_minutes: int = Field(60, ge=1, le=7 * 24 * 60)
+    # The shortest gap a pairing schedule may have between two round starts (a round's length).
+    min_round_days: int = Field(7, ge=1, le=365)
 
 
 class ConfirmationSettings(Section):

@@ -21,9 +21,10 @@ from bot.commands.registry import Registry
 from bot.commands.spec import Arg, ArgType, CommandSpec, Where, Who
 from bot.context import Ctx
 from bot.errors import Refusal
+from bot.features.schedules import read_schedule
 from bot.outbox import Outbox
 from bot.replies import Answer, ChannelPost, Intent, PrivateMessage
-from bot.scheduling.recurrence import Recurrence, RecurrenceError, parse_recurrence
+from bot.scheduling.recurrence import Recurrence, parse_recurrence
 from bot.scheduling.timeline import Job, Timeline
 from bot.storage.communities import Community, CommunityRepo, MemberRepo
 from bot.storage.crypto import FieldCipher
@@ -105,6 +106,7 @@ class QuestionsFeature:
         members: MemberRepo,
         grace: timedelta,
         seed: int,
+        min_gap: timedelta = timedelta(hours=1),
     ) -> None:
         self._db = db
         self._clock = clock
@@ -115,6 +117,7 @@ class QuestionsFeature:
         self._communities = communities
         self._members = members
         self._grace = grace
+        self._min_gap = min_gap  # the shortest gap a schedule may have between two posts
         self._seed = seed
         # next_fire must answer synchronously (APScheduler asks from its own loop), so the job
         # reads schedules from this cache, refreshed whenever a schedule is loaded or changed.
@@ -345,10 +348,9 @@ class QuestionsFeature:
         given: RecurrenceArg = args["recurrence"]
         timezone = given.timezone or ctx.community.timezone
         anchor = ctx.now.astimezone(ZoneInfo(timezone)).date()
-        try:
-            recurrence = parse_recurrence(given.text, timezone, anchor)
-        except RecurrenceError:
-            raise Refusal("questions.bad_recurrence") from None
+        recurrence = read_schedule(
+            ctx, given.text, timezone, anchor, minimum=self._min_gap, what="questions"
+        )
         channel = self._target_channel(ctx)
         async with self._db.transaction() as tx:
             await tx.execute("DELETE FROM question_schedules WHERE community_id = ?", (ctx.community.id,))

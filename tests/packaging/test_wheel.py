@@ -8,6 +8,7 @@ file (a plain path line, so the project's own editable install is not activated 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -24,11 +25,14 @@ def _run(*args: str | Path, cwd: Path, env: dict[str, str] | None = None) -> sub
 
 
 def test_wheel_installed_in_a_fresh_venv_answers_help(tmp_path: Path) -> None:
-    wheels = tmp_path / "wheels"
-    built = _run(
-        sys.executable, "-m", "pip", "wheel", "--no-deps",
-        "-q", "-w", wheels, ROOT, cwd=tmp_path,
+    # Built from a copy, so setuptools' build/ and egg-info never land in the checkout.
+    source = tmp_path / "source"
+    shutil.copytree(
+        ROOT, source,
+        ignore=shutil.ignore_patterns(".git", ".venv", ".cache", ".ci", ".hypothesis", ".ruff_cache", "build", "data", "*.egg-info", "__pycache__", "tests"),
     )
+    wheels = tmp_path / "wheels"
+    built = _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", wheels, source, cwd=tmp_path)
     assert built.returncode == 0, built.stdout + built.stderr
     (wheel,) = wheels.glob("alongside-*.whl")
 
