@@ -106,7 +106,7 @@ class App:
             confirmations=self.confirmations,
             dialogs=self.dialogs,
         )
-        self.resources = ResourcesFeature(settings.resources, settings.duty_of_care)
+        self.resources = ResourcesFeature(settings.resources, settings.duty_of_care, db)
         self.checkins = CheckinFeature()
         self.pairing = PairingFeature(
             db=db,
