@@ -104,7 +104,7 @@ class ConsoleAdapter:
         """The simulated space's channels: the one it starts in and `[console] channels`."""
         return list(dict.fromkeys([self.settings.channel, *self.settings.channels]))
 
-    async def channel(self, community: str, value: str) -> ChannelVerdict:
+    async def check_channel(self, community: str, value: str) -> ChannelVerdict:
         name = value.lower()
         return ChannelVerdict(name) if name in self.channels else ChannelVerdict(None, "missing")
 

@@ -254,7 +254,7 @@ class DiscordAdapter:
 
     # -- what only the platform knows (asked by `setup`) ---------------------------------------
 
-    async def channel(self, community: str, value: str) -> ChannelVerdict:
+    async def check_channel(self, community: str, value: str) -> ChannelVerdict:
         """A text channel (or thread) of this server, by name or id, that the bot may send to."""
         guild = self.outgoing.guild(int(community)) if community.isdigit() else None
         found = self.outgoing.resolve_channel(guild, value) if guild is not None else None

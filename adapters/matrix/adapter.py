@@ -599,7 +599,7 @@ class MatrixAdapter:
 
     # -- what only the platform knows (asked by `setup`) ---------------------------------------
 
-    async def channel(self, community: str, value: str) -> ChannelVerdict:
+    async def check_channel(self, community: str, value: str) -> ChannelVerdict:
         """A room of this community the bot is in and may post to: by room id, or by its name
         (stored as the room id, which does not change when the room is renamed)."""
         if value.startswith("!"):

@@ -57,7 +57,7 @@ class ChannelVerdict:
 
 
 class PlatformChecks(Protocol):
-    async def channel(self, community: str, value: str) -> ChannelVerdict: ...
+    async def check_channel(self, community: str, value: str) -> ChannelVerdict: ...
 
     async def facilitator_under(self, community: str, user_id: str, rule: str) -> bool | None:
         """Would `user_id` be a facilitator under `rule` ("" = the platform default)? None when
@@ -116,7 +116,7 @@ class SetupFeature:
             if not _CHANNEL.match(channel):
                 raise Refusal("setup.bad_channel", given=value)
             if self.checks is not None:
-                verdict = await self.checks.channel(ctx.community.external_id, channel)
+                verdict = await self.checks.check_channel(ctx.community.external_id, channel)
                 if verdict.channel is None:
                     key = "setup.channel_no_post" if verdict.problem == "no_post" else "setup.channel_missing"
                     raise Refusal(key, given=value, setting=setting)

@@ -62,9 +62,14 @@ def test_facilitators_reset_is_the_way_back_after_a_lock_out(tmp_path):
 
     db = tmp_path / "a.db"
     locked = run_console(
-        "/setup facilitator-rule members:nobody\n/yes\n/setup timezone Europe/Paris\n/quit\n", db
+        "/setup question-channel #nowhere\n/setup bogus value\n"
+        "/setup facilitator-rule members:nobody\n/yes\n/setup timezone Europe/Paris\n/quit\n",
+        db,
     )
     assert locked.returncode == 0, locked.stderr
+    # The console knows its channels; a setting it does not know is named.
+    assert 'can\'t find a channel "#nowhere"' in locked.stdout
+    assert '"bogus" isn\'t a setting I know' in locked.stdout
     assert "you would no longer be a facilitator" in locked.stdout
     assert "is for the space's facilitators" in locked.stdout  # locked out, as confirmed
     unknown = cli("facilitators", "reset", "--community", "elsewhere", "--db", str(db), cwd=tmp_path)

@@ -15,3 +15,7 @@ CREATE TABLE community_resources (
 );
 
 CREATE INDEX community_resources_by_community ON community_resources (community_id, id);
+
+-- The IPS task a member may name first in `questions suggest` (`questions suggest worldview …`),
+-- so `questions approve <id>` without a task keeps it.
+ALTER TABLE question_suggestions ADD COLUMN task TEXT;

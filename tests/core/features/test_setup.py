@@ -14,7 +14,7 @@ class FakePlatform:
     def __init__(self) -> None:
         self.asked: list[tuple[str, str]] = []
 
-    async def channel(self, community: str, value: str) -> ChannelVerdict:
+    async def check_channel(self, community: str, value: str) -> ChannelVerdict:
         self.asked.append(("channel", value))
         if value == "announcements":
             return ChannelVerdict(None, "no_post")
