@@ -100,7 +100,8 @@ class SetupFeature:
                 return [await self._ask_rule(ctx, stored)]
         async with self._db.transaction() as tx:
             await self._communities.update(tx, ctx.community.id, **{column: stored})
-        return [Answer(ctx.t("setup.saved", setting=setting, value=stored or ctx.t("setup.unset")))]
+        shown = "#" + stored if column.endswith("_channel") else stored  # as `setup` lists them
+        return [Answer(ctx.t("setup.saved", setting=setting, value=shown or ctx.t("setup.unset")))]
 
     async def _validate(self, ctx: Ctx, setting: str, value: str) -> tuple[str, str]:
         if setting == "timezone":
@@ -162,6 +163,8 @@ class SetupFeature:
     async def _rule_confirmed(self, tx: Tx, ctx: Ctx, payload: dict[str, Any], yes: bool) -> list[Intent]:
         if not yes:
             return [Answer(ctx.t("setup.lockout_kept"))]
+        if not ctx.is_facilitator:  # rights lost since asking: a yes saves nothing
+            return [Answer(ctx.t("perm.facilitator_only", usage=f"{ctx.prefix}setup facilitator-rule"))]
         rule = str(payload.get("rule", ""))
         await self._communities.update(tx, ctx.community.id, facilitator_rule=rule)
         return [Answer(ctx.t("setup.saved", setting="facilitator-rule", value=rule or ctx.t("setup.unset")))]

@@ -83,3 +83,17 @@ async def test_channels_are_checked_with_the_platform(harness):
     # What is stored is the platform's own id for the channel.
     assert "Saved" in await harness.say("alex", "/setup question-channel #reflections")
     assert (await community(harness)).question_channel == "id-reflections"
+
+
+async def test_a_yes_from_someone_no_longer_a_facilitator_saves_nothing(harness):
+    await harness.run("alex", "/setup facilitator-rule members:nobody")
+    harness.facilitators.discard("alex")
+    answer = await harness.say("alex", "/yes", channel=None)
+    assert "is for the space's facilitators" in answer
+    assert (await community(harness)).facilitator_rule == ""
+
+
+async def test_saved_channels_are_shown_as_channels(harness):
+    assert "Saved: question-channel is now #reflections." in await harness.say(
+        "alex", "/setup question-channel reflections"
+    )
