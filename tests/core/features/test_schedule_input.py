@@ -44,3 +44,22 @@ async def test_the_question_minimum_is_configurable(tmp_path):
         assert "Questions will be posted" in await harness.say("alex", "/questions schedule daily 18:00")
     finally:
         await harness.close()
+
+
+async def test_the_round_minimum_reads_in_days(harness):
+    """The helper pairing's `pair schedule` is to call (see bot/features/schedules.py)."""
+    from datetime import timedelta
+
+    import pytest
+
+    from bot.errors import Refusal
+    from bot.features.schedules import read_schedule
+
+    ctx = await harness.app.context(harness.inv("alex"))
+    with pytest.raises(Refusal) as refused:
+        read_schedule(ctx, "daily 10:00", "UTC", ctx.now.date(), minimum=timedelta(days=7), what="rounds")
+    text = ctx.t(refused.value.key, **refused.value.params)
+    assert text.startswith('"daily 10:00" would start a round every day. Rounds in this space last at least 7 days')
+    assert read_schedule(
+        ctx, "every 2 weeks mon 10:00", "UTC", ctx.now.date(), minimum=timedelta(days=7), what="rounds"
+    ).text == "every 2 weeks mon 10:00"
