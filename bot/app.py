@@ -7,7 +7,8 @@ so there is no global state and tests can build an App on a fake clock and an in
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
@@ -37,8 +38,9 @@ from bot.features.questions import QuestionsFeature
 from bot.features.resources import ResourcesFeature
 from bot.features.setup import PlatformChecks, SetupFeature
 from bot.outbox import Outbox, Sink
-from bot.replies import Answer, Intent
+from bot.replies import Answer, Intent, Reply
 from bot.scheduling.timeline import Timeline
+from bot.storage.adapter_state import record_seen
 from bot.storage.communities import Community, CommunityRepo, Member, MemberRepo
 from bot.storage.crypto import FieldCipher
 from bot.storage.db import Database
@@ -49,6 +51,22 @@ log = logging.getLogger(__name__)
 
 class Feature(Protocol):
     def bind(self, registry: Registry) -> None: ...
+
+
+@dataclass(frozen=True)
+class Once:
+    """Asks the core to handle one incoming event exactly once (for adapters whose platform can
+    replay events after a crash and de-duplicate sends, e.g. Matrix).
+
+    The event id is recorded in the same transaction as the command's effects, and the answers
+    are written to the durable outbox in it too (an `Answer` becomes a `Reply` addressed with
+    the fields below), so after a kill -9 at any point the command has happened once or not at
+    all, and its answers are delivered from the outbox, once."""
+
+    event_id: str
+    channel: str = ""  # where the command was typed (a public answer goes there)
+    thread: str = ""  # the thread it was typed in, if any
+    here: bool = False  # typed in the member's own private space: private answers go back there
 
 
 class App:
@@ -223,8 +241,15 @@ class App:
 
     # -- commands ------------------------------------------------------------------------------
 
-    async def handle_text(self, inv: Invocation, text: str, resolve_mention: MentionResolver) -> list[Intent]:
-        """A text command without its prefix, e.g. "questions schedule daily 18:00"."""
+    async def handle_text(
+        self, inv: Invocation, text: str, resolve_mention: MentionResolver, *, once: Once | None = None
+    ) -> list[Intent]:
+        """A text command without its prefix, e.g. "questions schedule daily 18:00".
+
+        With `once`, see `Once`: the answers are already in the outbox when this returns (the
+        list says what was queued; do not render it), and an event handled before is skipped."""
+        if once is not None:
+            return await self._once(inv, once, lambda: self.handle_text(inv, text, resolve_mention))
         ctx = await self.context(inv)
         try:
             parsed = parse_text(self.registry, text, resolve_mention)
@@ -270,10 +295,13 @@ class App:
 
     # -- plain lines, forms and buttons --------------------------------------------------------
 
-    async def handle_plain(self, inv: Invocation, text: str) -> list[Intent]:
+    async def handle_plain(self, inv: Invocation, text: str, *, once: Once | None = None) -> list[Intent]:
         """A line that is not a command. Only an open step-by-step answer reads it, and only when it
         was typed in the member's private space with the bot; anything else is ignored, and
-        nothing is stored (not even a member row for someone the bot has not met)."""
+        nothing is stored (not even a member row for someone the bot has not met). `once` as for
+        `handle_text`."""
+        if once is not None:
+            return await self._once(inv, once, lambda: self.handle_plain(inv, text))
         if not inv.private:
             return []
         community = await self.communities.find(self.db, inv.community.platform, inv.community.external_id)
@@ -293,6 +321,34 @@ class App:
         id changes nothing and gets a neutral answer."""
         ctx = await self.context(inv)
         return await self._guarded(ctx, "button", self.dialogs.press_button(ctx, custom_id))
+
+    async def _once(
+        self, inv: Invocation, once: Once, work: Callable[[], Awaitable[list[Intent]]]
+    ) -> list[Intent]:
+        """Run `work` in one transaction with the event's record and its answers in the outbox.
+        The features' own transactions become savepoints of this one (a refusal still undoes
+        only its own), and their outbox messages commit with it."""
+        ref = inv.community
+        async with self.db.transaction() as tx:
+            if not await record_seen(tx, ref.platform, once.event_id, self.clock.now()):
+                log.debug("event already handled; skipped")
+                return []
+            intents = await work()
+            if not intents:
+                return []
+            community = await self.communities.find(tx, ref.platform, ref.external_id)
+            if community is None:  # nothing ran that could answer; only the record is kept
+                return []
+            queued = [self._addressed(intent, inv, once) for intent in intents]
+            for intent in queued:
+                await self.outbox.add(tx, community.id, intent)
+        return queued
+
+    @staticmethod
+    def _addressed(intent: Intent, inv: Invocation, once: Once) -> Intent:
+        if isinstance(intent, Answer):
+            return Reply(inv.actor.user_id, intent.text, intent.private, once.channel, once.thread, once.here)
+        return intent
 
     async def _guarded(self, ctx: Ctx, what: str, work: Any) -> list[Intent]:
         try:

@@ -22,7 +22,10 @@ _PURPOSE = "outbox.payload"
 
 class Sink(Protocol):
     """Where an adapter receives deliveries. Raise only for transient failures (retried later);
-    permanent ones (a member who closed their DMs) are the adapter's to handle and log."""
+    permanent ones (a member who closed their DMs) are the adapter's to handle and log.
+
+    A sink may set `parallel_destinations = True` to be given several destinations at once
+    (each still in order): one slow room then does not hold up the others within a flush."""
 
     async def deliver(self, delivery: Delivery) -> None: ...
 
@@ -42,7 +45,6 @@ class Outbox:
         # reads pending rows from it instead.
         self._queue: list[Delivery] = []
         self._scan_needed = True
-        self._last_delivered = 0
         self._refs: dict[int, tuple[str, str]] = {}
 
     async def add(self, tx: Tx, community_id: int, intent: Intent) -> int:
@@ -55,17 +57,20 @@ class Outbox:
         ref = self._refs.get(community_id)
         if ref is None:
             row = await tx.fetchone("SELECT platform, external_id FROM communities WHERE id = ?", (community_id,))
-            ref = self._refs[community_id] = (row[0], row[1])
+            ref = (row[0], row[1])
+            # Cached once committed: a rolled-back community's id may be given to another.
+            tx.after_commit(lambda: self._refs.__setitem__(community_id, ref))
         delivery = Delivery(outbox_id, ref[0], ref[1], intent)
         tx.after_commit(lambda: self._queue.append(delivery))
         return outbox_id
 
-    async def pending(self, limit: int = 500) -> list[Delivery]:
+    async def pending(self, limit: int = 500, after: int = 0) -> list[Delivery]:
+        """Undelivered rows in order, from the one after outbox id `after`."""
         rows = await self._db.fetchall(
             "SELECT o.id, c.platform, c.external_id, o.payload FROM outbox o"
             " JOIN communities c ON c.id = o.community_id"
-            " WHERE o.sent_at IS NULL ORDER BY o.id LIMIT ?",
-            (limit,),
+            " WHERE o.sent_at IS NULL AND o.id > ? ORDER BY o.id LIMIT ?",
+            (after, limit),
         )
         return [
             Delivery(
@@ -88,41 +93,76 @@ class Outbox:
         )
 
     async def flush(self, sink: Sink, batch_size: int = 200) -> int:
-        """Deliver everything pending, in order. Stops at the first transient failure.
+        """Deliver everything pending, in order within each destination (`Delivery.destination`:
+        a room or channel, a pair's space, a member's private space).
 
-        Each delivery's receipt is written as soon as it is delivered, so a crash can offer at
-        most the one message in flight again (which the Matrix adapter makes harmless with the
-        outbox id as its transaction id)."""
+        A transient failure holds up only its destination: its later messages wait in the table
+        for the next flush (which starts from the one that failed), the others go on. Each
+        delivery's receipt is written as soon as it is delivered, so a crash can offer at most
+        the message in flight again per destination (which the Matrix adapter makes harmless
+        with the outbox id as its transaction id)."""
         delivered = 0
+        parallel = bool(getattr(sink, "parallel_destinations", False))
         async with self._flush_lock:
-            while True:
-                if self._scan_needed:
-                    batch = await self.pending(batch_size)
-                    if len(batch) < batch_size:
-                        self._scan_needed = False
-                else:
-                    batch, self._queue = self._queue[:batch_size], self._queue[batch_size:]
-                batch = [d for d in batch if d.outbox_id > self._last_delivered]
-                if not batch:
-                    if self._scan_needed or self._queue:
-                        continue
-                    return delivered
-                try:
-                    for delivery in batch:
-                        try:
-                            await sink.deliver(delivery)
-                        except TransientDeliveryError as error:
-                            log.warning(
-                                "delivery %s postponed: %s", delivery.outbox_id, type(error).__name__
-                            )
-                            self._scan_needed = True
-                            return delivered
-                        self._last_delivered = delivery.outbox_id
-                        await self.mark_sent([delivery.outbox_id])
-                        delivered += 1
-                except BaseException:
-                    self._scan_needed = True  # what this batch did not deliver is still in the table
-                    raise
+            held: set[str] = set()  # destinations that failed in this flush
+            done: set[int] = set()  # delivered in this flush (a scan may meet what is queued)
+            after = -1  # where the table scan in progress has got to (-1: none in progress)
+            try:
+                while True:
+                    if self._scan_needed:
+                        if after < 0:
+                            # Everything queued has committed, so the scan finds it in the table.
+                            after, self._queue = 0, []
+                        batch = await self.pending(batch_size, after)
+                        if batch:
+                            after = batch[-1].outbox_id
+                        if len(batch) < batch_size:
+                            self._scan_needed, after = False, -1
+                    else:
+                        batch, self._queue = self._queue[:batch_size], self._queue[batch_size:]
+                    batch = [d for d in batch if d.outbox_id not in done]
+                    if not batch:
+                        if self._scan_needed or self._queue:
+                            continue
+                        return delivered
+                    if parallel:
+                        lanes: dict[str, list[Delivery]] = {}
+                        for delivery in batch:
+                            lanes.setdefault(delivery.destination, []).append(delivery)
+                        counts = await asyncio.gather(
+                            *(self._lane(sink, lane, held, done) for lane in lanes.values()),
+                            return_exceptions=True,
+                        )
+                        for count in counts:
+                            if isinstance(count, BaseException):
+                                raise count
+                            delivered += count
+                    else:
+                        delivered += await self._lane(sink, batch, held, done)
+            except BaseException:
+                self._scan_needed = True  # what this flush did not deliver is still in the table
+                raise
+            finally:
+                if held:
+                    self._scan_needed = True
+
+    async def _lane(self, sink: Sink, deliveries: list[Delivery], held: set[str], done: set[int]) -> int:
+        """Deliver in order, skipping destinations that failed in this flush."""
+        delivered = 0
+        for delivery in deliveries:
+            destination = delivery.destination
+            if destination in held:
+                continue
+            try:
+                await sink.deliver(delivery)
+            except TransientDeliveryError as error:
+                log.warning("delivery %s postponed: %s", delivery.outbox_id, type(error).__name__)
+                held.add(destination)
+                continue
+            done.add(delivery.outbox_id)
+            await self.mark_sent([delivery.outbox_id])
+            delivered += 1
+        return delivered
 
     async def purge_sent(self, before_iso: str) -> int:
         async with self._db.transaction() as tx:

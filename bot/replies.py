@@ -19,6 +19,24 @@ class Answer:
 
 
 @dataclass(frozen=True)
+class Reply:
+    """An `Answer` addressed for the durable outbox: the answer to `user_id`'s command, kept with
+    the command's effects so it is delivered even after a crash (see `App.handle_text(once=...)`).
+
+    Rendered exactly as the answer it stands for: in `user_id`'s private space unless `private`
+    is False, then where the command was typed (`channel`, in `thread` if it was typed in one);
+    `here` means the command was typed in the member's own private space, so a private answer
+    goes back to that very room."""
+
+    user_id: str
+    text: str
+    private: bool = True
+    channel: str = ""
+    thread: str = ""
+    here: bool = False
+
+
+@dataclass(frozen=True)
 class ChannelPost:
     """A post in a community channel; `thread_title` asks the platform to open a thread on it."""
 
@@ -108,6 +126,7 @@ class PrivateFile:
 
 Intent = (
     Answer
+    | Reply
     | ChannelPost
     | PrivateMessage
     | ConfirmPrompt
@@ -123,6 +142,7 @@ _TYPES: dict[str, type] = {
     cls.__name__: cls
     for cls in (
         Answer,
+        Reply,
         ChannelPost,
         PrivateMessage,
         ConfirmPrompt,
@@ -162,3 +182,24 @@ class Delivery:
     community_external_id: str
     intent: Intent
     meta: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def destination(self) -> str:
+        """Where it goes, as far as ordering is concerned: deliveries to one destination keep
+        their order, and one that cannot be reached holds up only its own."""
+        return destination_of(self.community_external_id, self.intent)
+
+
+def destination_of(community: str, intent: Intent) -> str:
+    """A key naming one room, channel, thread or member's private space in one community."""
+    match intent:
+        case ChannelPost():
+            return f"{community}|channel|{intent.channel}"
+        case Reply(private=False) if intent.channel:
+            return f"{community}|channel|{intent.channel}"
+        case PairSpaceOpen() | PairSpacePost() | PairSpaceClose():
+            return f"{community}|pair|{intent.space_key}"
+        case Answer():
+            return f"{community}|answer"
+    # Everything else is for one member, in their private space with the bot.
+    return f"{community}|member|{getattr(intent, 'user_id', '')}"

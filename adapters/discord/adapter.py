@@ -282,25 +282,25 @@ class DiscordAdapter:
         presser must still be a member of the server the button belongs to."""
         if guild_id is None:
             return None
+        guild_obj = self.client.get_guild(guild_id)
+        if guild_obj is None:
+            # A server the bot is not in: no community is made for it, nobody facilitates there.
+            return None
         user = interaction.user
         if interaction.guild_id == guild_id and isinstance(user, discord.Member):
             member, permissions = user, interaction.permissions
             channel: str | None = str(interaction.channel_id)
             private = False
         else:
-            guild = self.client.get_guild(guild_id)
-            if guild is None:
-                return None
             try:
-                member = await guild.fetch_member(user.id)
+                member = await guild_obj.fetch_member(user.id)
             except (discord.NotFound, discord.Forbidden):
                 return None
             permissions = member.guild_permissions
             channel, private = None, True
-        guild_obj = self.client.get_guild(guild_id)
         facilitator = await self._is_facilitator(guild_id, member, permissions)
         return Invocation(
-            community=CommunityRef(PLATFORM, str(guild_id), guild_obj.name if guild_obj else ""),
+            community=CommunityRef(PLATFORM, str(guild_id), guild_obj.name),
             actor=Actor(str(user.id), member.display_name, facilitator),
             channel=channel,
             private=private,
@@ -365,9 +365,11 @@ class DiscordAdapter:
                 )
             except Exception:
                 log.exception("suggestions failed")
+        # Discord refuses the whole list for one choice without a name (names are 1-100 characters).
+        shown = [(name.strip()[:100], value[:100]) for name, value in choices if name.strip()][:25]
         try:
             await interaction.response.autocomplete(
-                [discord.app_commands.Choice(name=name[:100], value=value[:100]) for name, value in choices[:25]]
+                [discord.app_commands.Choice(name=name, value=value) for name, value in shown]
             )
         except discord.HTTPException:
             pass  # the member typed on; Discord dropped this round of suggestions

@@ -73,7 +73,8 @@ class AlongsideClient(discord.Client):
             max_messages=None,  # keep no message cache: the bot reads commands, not conversations
             chunk_guilds_at_startup=False,
             member_cache_flags=discord.MemberCacheFlags.none(),
-            allowed_mentions=discord.AllowedMentions(everyone=False, roles=False, users=True),
+            # Nobody is pinged unless a send names exactly whom (a pair in its own thread).
+            allowed_mentions=discord.AllowedMentions.none(),
         )
         self.alongside = handler
         self._reidentify_delay = reidentify_delay

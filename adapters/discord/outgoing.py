@@ -11,15 +11,27 @@ one who ran a command.
 discord.py waits out 429s itself. Server errors, network trouble and a gateway that is not
 ready raise TransientDeliveryError, so the outbox tries again later, in order; permanent
 problems (a deleted channel, missing permissions) are logged without any content.
+
+Exactly once, across crashes too: the outbox writes its receipt only after a delivery, so a
+crash in between delivers it again. Every message of a delivery therefore carries a nonce
+derived from its outbox id (`enforce_nonce`: within a few minutes Discord returns the message it
+already created instead of posting again); a thread on a post is not started twice (the message
+Discord returns says it has one, or Discord answers 160004); and a pair's private thread is
+looked for (a bot-owned thread of that name nobody claimed) before one is created.
+
+Nobody is pinged by what the bot posts (`allowed_mentions` parses nothing), except a pair's own
+members in their private thread's welcome.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import io
 import json
 import logging
+import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -54,6 +66,17 @@ MISSED_KEEP = 20
 MISSED_INDEX = "missed-index"
 THREAD_ARCHIVE_MINUTES = 10080  # a week, the longest Discord allows
 DM_CLOSED = 50007  # "Cannot send messages to this user"
+THREAD_EXISTS = 160004  # "A thread has already been created for this message"
+NONCE_SALT = "nonce-salt"
+NO_PINGS = discord.AllowedMentions.none()
+
+
+def make_nonce(salt: str, outbox_id: int, part: str) -> str:
+    """The nonce of one message of one delivery: the same on every attempt, different for each
+    message (Discord de-duplicates per author across all channels) and, through the database's
+    own salt, for another database that reuses outbox ids (a reset, a test). ≤ 25 characters."""
+    digest = hashlib.blake2s(f"{salt}/{outbox_id}/{part}".encode(), digest_size=6).hexdigest()
+    return f"o{outbox_id:x}.{digest}"[:25]
 
 
 @dataclass
@@ -64,6 +87,7 @@ class _Progress:
     thread_id: int | None = None
     added: set[str] | None = None
     posted: bool = False
+    key: int | None = None  # the outbox id, when the delivery comes from the outbox
 
 
 class Outgoing:
@@ -87,6 +111,35 @@ class Outgoing:
         self._progress: dict[int, _Progress] = {}
         self._missed: set[str] | None = None
         self._missed_lock = asyncio.Lock()
+        self._salt: str | None = None
+
+    async def _nonce(self, progress: _Progress, part: str) -> str | None:
+        """A nonce for an outbox delivery (None for a direct answer: discord.py picks one)."""
+        if progress.key is None:
+            return None
+        if self._salt is None:
+            salt = await self._state.get(NONCE_SALT)
+            if not salt:
+                salt = secrets.token_hex(4)
+                await self._state.put(NONCE_SALT, salt)
+            self._salt = salt
+        return make_nonce(self._salt, progress.key, part)
+
+    async def _post(
+        self,
+        messageable: discord.abc.Messageable,
+        text: str,
+        progress: _Progress,
+        part: str,
+        mentions: discord.AllowedMentions = NO_PINGS,
+    ) -> discord.Message | None:
+        """Post `text` (in as many messages as it takes); the first message back."""
+        first: discord.Message | None = None
+        for index, piece in enumerate(_chunks(text)):
+            nonce = await self._nonce(progress, f"{part}/{index}")
+            sent = await messageable.send(piece, allowed_mentions=mentions, **({"nonce": nonce} if nonce else {}))
+            first = first or sent
+        return first
 
     # -- the outbox sink -------------------------------------------------------------------------
 
@@ -117,7 +170,7 @@ class Outgoing:
 
     async def send(self, guild_id: int, intent: Intent, key: int | None = None) -> None:
         """Send one intent that is not an answer to an interaction."""
-        progress = self._progress.setdefault(key, _Progress()) if key is not None else _Progress()
+        progress = self._progress.setdefault(key, _Progress(key=key)) if key is not None else _Progress()
         match intent:
             case ChannelPost():
                 await self._channel_post(guild_id, intent, progress)
@@ -135,7 +188,7 @@ class Outgoing:
                 if user is None:
                     log.warning("cannot deliver %s on Discord; skipped", type(intent).__name__)
                     return
-                await self.to_member(guild_id, user, intent)
+                await self.to_member(guild_id, user, intent, progress)
 
     # -- channels --------------------------------------------------------------------------------
 
@@ -167,18 +220,22 @@ class Outgoing:
             log.warning("server %s has no text channel %r; a channel post was skipped", guild_id, post.channel)
             return
         if progress.message is None:
-            first: discord.Message | None = None
-            for piece in _chunks(post.text):
-                sent = await channel.send(piece)
-                first = first or sent
-            progress.message = first
+            progress.message = await self._post(channel, post.text, progress, "post")
         message = progress.message
         assert message is not None
         if post.thread_title and not isinstance(channel, discord.Thread) and progress.thread_id is None:
-            thread = await message.create_thread(
-                name=post.thread_title[:100], auto_archive_duration=THREAD_ARCHIVE_MINUTES
-            )
-            progress.thread_id = thread.id
+            if message.flags.has_thread:  # the post Discord handed back again already has its thread
+                progress.thread_id = message.id
+            else:
+                try:
+                    thread = await message.create_thread(
+                        name=post.thread_title[:100], auto_archive_duration=THREAD_ARCHIVE_MINUTES
+                    )
+                    progress.thread_id = thread.id
+                except discord.HTTPException as error:
+                    if error.code != THREAD_EXISTS:
+                        raise
+                    progress.thread_id = message.id  # started by an attempt that crashed after it
         if post.pin and not progress.posted:
             try:
                 await message.pin()
@@ -200,21 +257,28 @@ class Outgoing:
         )
         return found or []
 
-    async def to_member(self, guild_id: int, user_id: str, intent: Intent) -> None:
+    async def to_member(
+        self, guild_id: int, user_id: str, intent: Intent, progress: _Progress | None = None, part: str = "dm"
+    ) -> None:
         """A direct message; if their DMs are closed, keep it for their next command."""
+        progress = progress or _Progress()
         pieces = self.member_pieces(guild_id, intent, dm=True)
         try:
-            await self.direct(user_id, pieces)
+            await self.direct(user_id, pieces, progress, part)
         except discord.Forbidden as error:
             if error.code != DM_CLOSED:
                 raise
             log.info("a member's direct messages are closed; keeping a message for their next command")
-            await self.keep_missed(guild_id, user_id, intent)
+            await self.keep_missed(guild_id, user_id, intent, await self._nonce(progress, f"{part}/{user_id}/kept"))
 
-    async def direct(self, user_id: str, pieces: list[Piece]) -> None:
+    async def direct(
+        self, user_id: str, pieces: list[Piece], progress: _Progress | None = None, part: str = "dm"
+    ) -> None:
+        progress = progress or _Progress()
         channel = await self._client.create_dm(discord.Object(int(user_id)))
-        for piece in pieces:
-            await channel.send(**message_kwargs(piece))
+        for index, piece in enumerate(pieces):
+            nonce = await self._nonce(progress, f"{part}/{user_id}/{index}")
+            await channel.send(**message_kwargs(piece), **({"nonce": nonce} if nonce else {}))
 
     # -- pair spaces -----------------------------------------------------------------------------
 
@@ -248,15 +312,24 @@ class Outgoing:
         if guild is not None and progress.thread_id is None:
             channel = await self._pair_channel(guild)
             if channel is not None:
+                name = space.title[:100] or space.space_key
+                creating = f"pair-creating:{guild_id}:{space.space_key}"
+                # A crash between creating the thread and storing its id leaves it unclaimed:
+                # an earlier attempt left this mark, so look for that thread before making one.
+                found = await self._unclaimed_thread(guild, channel, name) if await self._state.get(creating) else None
                 try:
-                    thread = await channel.create_thread(
-                        name=space.title[:100] or space.space_key,
-                        type=discord.ChannelType.private_thread,
-                        invitable=False,
-                        auto_archive_duration=THREAD_ARCHIVE_MINUTES,
-                    )
-                    progress.thread_id = thread.id
-                    await self._state.set_pair_space(str(guild_id), space.space_key, str(thread.id))
+                    if found is None:
+                        await self._state.put(creating, "1")
+                        thread = await channel.create_thread(
+                            name=name,
+                            type=discord.ChannelType.private_thread,
+                            invitable=False,
+                            auto_archive_duration=THREAD_ARCHIVE_MINUTES,
+                        )
+                        found = thread.id
+                    progress.thread_id = found
+                    await self._state.set_pair_space(str(guild_id), space.space_key, str(found))
+                    await self._state.put(creating, "")
                 except discord.Forbidden:
                     log.warning("no permission for private threads in server %s; pairs meet by DM", guild_id)
         fallback: list[str] = []
@@ -274,29 +347,45 @@ class Outgoing:
             info["fallback"] = fallback
             await self._state.put(self._pair_key(guild_id, space.space_key), json.dumps(info))
             if not progress.posted:
-                for piece in _chunks(space.text):
-                    await thread_ref.send(piece)
+                # The welcome names the pair: they, and only they, are pinged.
+                pair_only = discord.AllowedMentions(
+                    everyone=False, roles=False, replied_user=False, users=[discord.Object(int(u)) for u in members]
+                )
+                await self._post(thread_ref, space.text, progress, "pair", pair_only)
                 progress.posted = True
         else:
             fallback = members
             info["fallback"] = fallback
             await self._state.put(self._pair_key(guild_id, space.space_key), json.dumps(info))
         for user in fallback:
-            await self._pair_dm(guild_id, user, self._text("discord.pair_space_by_dm"), space.text)
+            await self._pair_dm(guild_id, user, self._text("discord.pair_space_by_dm"), space.text, progress)
 
-    async def _pair_dm(self, guild_id: int, user: str, lead: str, text: str) -> None:
-        await self.to_member(guild_id, user, PrivateMessage(user, f"{lead}\n\n{text}"))
+    async def _unclaimed_thread(self, guild: discord.Guild, channel: discord.TextChannel, name: str) -> int | None:
+        """A private thread this bot made in `channel` under `name` that no pair's space holds."""
+        bot_id = self._client.user.id if self._client.user else None
+        for thread in await guild.active_threads():
+            if (
+                thread.parent_id == channel.id
+                and thread.type is discord.ChannelType.private_thread
+                and thread.owner_id == bot_id
+                and thread.name == name
+                and await self._state.pair_space_for_channel(str(guild.id), str(thread.id)) is None
+            ):
+                return thread.id
+        return None
+
+    async def _pair_dm(self, guild_id: int, user: str, lead: str, text: str, progress: _Progress) -> None:
+        await self.to_member(guild_id, user, PrivateMessage(user, f"{lead}\n\n{text}"), progress, "pairdm")
 
     async def _pair_post(self, guild_id: int, space_key: str, text: str, progress: _Progress) -> None:
         info = await self._pair_info(guild_id, space_key)
         thread_id = await self._state.pair_space(str(guild_id), space_key)
         if thread_id and not progress.posted:
             messageable = self._client.get_partial_messageable(int(thread_id), guild_id=guild_id)
-            for piece in _chunks(text):
-                await messageable.send(piece)
+            await self._post(messageable, text, progress, "pair")
             progress.posted = True
         for user in info.get("fallback", []):
-            await self._pair_dm(guild_id, user, self._text("discord.pair_space_by_dm_post"), text)
+            await self._pair_dm(guild_id, user, self._text("discord.pair_space_by_dm_post"), text, progress)
 
     async def _pair_close(self, guild_id: int, space_key: str) -> None:
         thread_id = await self._state.pair_space(str(guild_id), space_key)
@@ -321,12 +410,18 @@ class Outgoing:
             self._missed = set(json.loads(raw)) if raw else set()
         return self._missed
 
-    async def keep_missed(self, guild_id: int | str, user_id: str, intent: Intent) -> None:
+    async def keep_missed(self, guild_id: int | str, user_id: str, intent: Intent, tag: str | None = None) -> None:
+        """Keep `intent` for the member's next command; `tag` (the delivery's nonce) keeps it once
+        when a delivery is repeated after a crash."""
         key = f"missed:{guild_id}:{user_id}"
         blob = self._cipher.encrypt(intent_to_json(intent), MISSED_PURPOSE)
         async with self._missed_lock:
             raw = await self._state.get(key)
             kept = json.loads(raw) if raw else {"items": [], "dropped": 0}
+            if tag is not None:
+                if tag in kept.get("tags", []):
+                    return
+                kept["tags"] = [*kept.get("tags", []), tag][-MISSED_KEEP:]
             kept.setdefault("since", self._clock.now().isoformat())
             kept["items"].append(base64.b64encode(blob).decode())
             extra = len(kept["items"]) - MISSED_KEEP
@@ -386,7 +481,7 @@ def _chunks(text: str) -> list[str]:
 
 
 def message_kwargs(piece: Piece) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {"content": piece.text}
+    kwargs: dict[str, Any] = {"content": piece.text, "allowed_mentions": NO_PINGS}
     view = build_view(piece.buttons)
     if view is not None:
         kwargs["view"] = view

@@ -4,7 +4,7 @@ https://discord.com/developers/docs/interactions/application-commands: names are
 characters (letters, digits, `-`, `_`, `'`); descriptions 1-100; at most 25 options per command
 or subcommand and 25 choices per option; required options before optional ones; subcommands
 nest at most two levels (group → subcommand); choice names and string values 1-100; integer
-bounds within ±2^53; string lengths 0-6000 (max at least 1); and the combined length of every
+bounds within ±(2^53 - 1); string lengths 0-6000 (max at least 1); and the combined length of every
 name, description and choice in one top-level command at most 8000. At most 100 global
 chat-input commands (and 100 per server).
 """
@@ -25,7 +25,7 @@ MAX_CHOICE_VALUE = 100
 MAX_COMMAND_CHARS = 8000
 MAX_COMMANDS = 100
 MAX_STRING_LENGTH = 6000
-MAX_SAFE_INT = 2**53
+MAX_SAFE_INT = 2**53 - 1  # Discord's Int53: at most 9007199254740991 either way
 
 SUB_COMMAND = 1
 SUB_COMMAND_GROUP = 2
@@ -89,13 +89,13 @@ def _option_problems(where: str, option: Mapping[str, Any]) -> list[str]:
         if kind == STRING and (not isinstance(value, str) or not 1 <= len(value) <= MAX_CHOICE_VALUE):
             problems.append(f"{where}: choice {index} value must be 1-{MAX_CHOICE_VALUE} characters")
         if kind == INTEGER and (not isinstance(value, int) or abs(value) > MAX_SAFE_INT):
-            problems.append(f"{where}: choice {index} value must be an integer within ±2^53")
+            problems.append(f"{where}: choice {index} value must be an integer within ±(2^53 - 1)")
     for bound in ("min_value", "max_value"):
         if bound in option:
             if kind not in (INTEGER, NUMBER):
                 problems.append(f"{where}: {bound} only applies to integer and number options")
             elif not isinstance(option[bound], int | float) or abs(option[bound]) > MAX_SAFE_INT:
-                problems.append(f"{where}: {bound} must be a number within ±2^53")
+                problems.append(f"{where}: {bound} must be a number within ±(2^53 - 1)")
     if "min_value" in option and "max_value" in option and option["min_value"] > option["max_value"]:
         problems.append(f"{where}: min_value is above max_value")
     for bound, low in (("min_length", 0), ("max_length", 1)):
@@ -187,8 +187,14 @@ def modal_problems(modal: Mapping[str, Any]) -> list[str]:
         problems.append(f"a modal holds 1-{MAX_MODAL_INPUTS} inputs (has {len(inputs)})")
     for item in inputs:
         label = item.get("label")
-        if label is not None and not 1 <= len(label) <= MAX_INPUT_LABEL:
+        if label is not None and not 1 <= len(label.strip()) <= len(label) <= MAX_INPUT_LABEL:
             problems.append(f"input {item.get('custom_id')}: label must be 1-{MAX_INPUT_LABEL} characters")
+        low = int(item.get("min_length") or 0)
+        if not 0 <= low <= MAX_INPUT_LENGTH or low > int(item.get("max_length") or MAX_INPUT_LENGTH):
+            problems.append(f"input {item.get('custom_id')}: min_length must be 0-{MAX_INPUT_LENGTH}, not above max_length")
+        custom = item.get("custom_id")
+        if not isinstance(custom, str) or not 1 <= len(custom) <= MAX_CUSTOM_ID:
+            problems.append(f"input custom_id must be 1-{MAX_CUSTOM_ID} characters")
         if not 1 <= int(item.get("max_length") or MAX_INPUT_LENGTH) <= MAX_INPUT_LENGTH:
             problems.append(f"input {item.get('custom_id')}: max_length must be 1-{MAX_INPUT_LENGTH}")
         if len(item.get("value") or "") > int(item.get("max_length") or MAX_INPUT_LENGTH):

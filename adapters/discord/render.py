@@ -9,6 +9,7 @@ The adapter's own ids start with `~`: `~yes:<id>`, `~no:<id>`, `~form:<token>`.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ from bot.replies import (
     PrivateFile,
     PrivateMessage,
 )
+
+log = logging.getLogger(__name__)
 
 YES_PREFIX = "~yes:"
 NO_PREFIX = "~no:"
@@ -61,6 +64,11 @@ class ReplyPlan:
     pieces: list[Piece] = field(default_factory=list)
     form: FormRequest | None = None
     others: list[Intent] = field(default_factory=list)
+
+
+def fits(custom_id: str) -> bool:
+    """Whether Discord takes this custom id (1-100 characters)."""
+    return 1 <= len(custom_id) <= MAX_CUSTOM_ID
 
 
 def wrap(guild_id: int | str, custom_id: str) -> str:
@@ -133,22 +141,35 @@ def personal_pieces(
     def cid(value: str) -> str:
         return wrap(guild_id, value) if guild_id is not None else value
 
+    def usable(*pairs: tuple[str, str, bool]) -> tuple[Button, ...]:
+        # Discord refuses a whole message for one custom id over 100 characters, in a server as
+        # in a direct message (where the id also carries its server): that button is left out,
+        # and the message, which says how to answer in words too, still goes.
+        out = []
+        for custom_id, label, primary in pairs:
+            try:
+                full = cid(custom_id)
+            except ValueError:
+                full = ""
+            if fits(full):
+                out.append(Button(full, label, primary))
+            else:
+                log.warning("a button's custom id is %d characters, over Discord's 100; left out", len(full) or len(custom_id))
+        return tuple(out)
+
     match intent:
         case Answer():
             return pieces_for_text(intent.text, ephemeral=ephemeral if intent.private else False)
         case PrivateMessage():
             return pieces_for_text(intent.text, ephemeral=ephemeral)
         case ConfirmPrompt():
-            buttons = (
-                Button(cid(f"{YES_PREFIX}{intent.confirmation_id}"), intent.yes_label or yes, primary=True),
-                Button(cid(f"{NO_PREFIX}{intent.confirmation_id}"), intent.no_label or no),
+            buttons = usable(
+                (f"{YES_PREFIX}{intent.confirmation_id}", intent.yes_label or yes, True),
+                (f"{NO_PREFIX}{intent.confirmation_id}", intent.no_label or no, False),
             )
             return pieces_for_text(intent.text, ephemeral=ephemeral, buttons=buttons)
         case ActionButtons():
-            buttons = tuple(
-                Button(cid(custom_id), label, primary=index == 0)
-                for index, (custom_id, label) in enumerate(intent.buttons)
-            )
+            buttons = usable(*((custom_id, label, index == 0) for index, (custom_id, label) in enumerate(intent.buttons)))
             return pieces_for_text(intent.text, ephemeral=ephemeral, buttons=buttons)
         case PrivateFile():
             return pieces_for_text(

@@ -229,10 +229,11 @@ def _option(spec: CommandSpec, arg: Arg, name: str, description: str) -> dict[st
     match arg.type:
         case ArgType.INT:
             option["type"] = limits.INTEGER
+            # Discord takes integers within ±(2^53 - 1); a wider bound means "no bound" there.
             if arg.min is not None:
-                option["min_value"] = arg.min
+                option["min_value"] = max(arg.min, -limits.MAX_SAFE_INT)
             if arg.max is not None:
-                option["max_value"] = arg.max
+                option["max_value"] = min(arg.max, limits.MAX_SAFE_INT)
         case ArgType.MEMBER:
             option["type"] = 6  # USER
         case ArgType.CHOICE:
@@ -248,7 +249,7 @@ def _option(spec: CommandSpec, arg: Arg, name: str, description: str) -> dict[st
         case _:
             option["type"] = limits.STRING
             if arg.min is not None:
-                option["min_length"] = arg.min
+                option["min_length"] = max(0, min(arg.min, limits.MAX_STRING_LENGTH))
             default_max = {ArgType.WORD: WORD_MAX, ArgType.RECURRENCE: RECURRENCE_MAX}.get(arg.type, TEXT_MAX)
             option["max_length"] = min(arg.max if arg.max is not None else default_max, limits.MAX_STRING_LENGTH)
             if wants_suggestions:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import discord
 
 from adapters.discord.payload_limits import (
+    MAX_CUSTOM_ID,
     MAX_INPUT_LABEL,
     MAX_INPUT_LENGTH,
     MAX_MODAL_INPUTS,
@@ -49,17 +50,39 @@ def build_view(buttons: tuple[Button, ...]) -> discord.ui.View | None:
     return view
 
 
+def _check_id(custom_id: str, what: str) -> None:
+    """Discord refuses a whole modal for one id outside 1-100 characters: never send one."""
+    if not 1 <= len(custom_id) <= MAX_CUSTOM_ID:
+        raise ValueError(f"{what} custom id must be 1-{MAX_CUSTOM_ID} characters (has {len(custom_id)})")
+
+
+def _label(label: str, fallback: str) -> str:
+    """A field's label as Discord takes it: 1-45 characters, not blank."""
+    return (label.strip() or fallback.strip() or "…")[:MAX_INPUT_LABEL]
+
+
+def _lengths(minimum: int | None, maximum: int) -> tuple[int | None, int]:
+    """(min_length, max_length) within Discord's 0-4000, the minimum never above the maximum."""
+    high = max(1, min(maximum, MAX_INPUT_LENGTH))
+    return (None if minimum is None else max(0, min(minimum, high))), high
+
+
 class FormModal(discord.ui.Modal):
     """A core FormRequest as a modal. Submissions are handled from the raw interaction (so they
-    work whichever process opened the modal); this object only describes it."""
+    work whichever process opened the modal); this object only describes it. A form Discord
+    would refuse (no fields, an id too long) raises ValueError rather than being sent."""
 
     def __init__(self, form: FormRequest, custom_id: str) -> None:
-        super().__init__(title=(form.title or "…")[:MAX_MODAL_TITLE], custom_id=custom_id, timeout=15 * 60)
+        if not form.fields:
+            raise ValueError("a form needs at least one field")
+        _check_id(custom_id, "form")
+        super().__init__(title=(form.title.strip() or "…")[:MAX_MODAL_TITLE], custom_id=custom_id, timeout=15 * 60)
         for field in form.fields[:MAX_MODAL_INPUTS]:
-            limit = max(1, min(field.max_length, MAX_INPUT_LENGTH))
+            _check_id(field.key, "form field")
+            _, limit = _lengths(None, field.max_length)
             self.add_item(
                 discord.ui.TextInput(
-                    label=(field.label or field.key)[:MAX_INPUT_LABEL],
+                    label=_label(field.label, field.key),
                     custom_id=field.key,
                     style=discord.TextStyle.paragraph if field.multiline else discord.TextStyle.short,
                     default=field.value[:limit] or None,
@@ -92,14 +115,17 @@ class TextModal(discord.ui.Modal):
     """One long text that a slash command left out (a suggestion, a proposed wording, a note)."""
 
     def __init__(self, custom_id: str, title: str, key: str, label: str, minimum: int | None, maximum: int) -> None:
-        super().__init__(title=title[:MAX_MODAL_TITLE], custom_id=custom_id, timeout=15 * 60)
+        _check_id(custom_id, "form")
+        _check_id(key, "form field")
+        super().__init__(title=(title.strip() or "…")[:MAX_MODAL_TITLE], custom_id=custom_id, timeout=15 * 60)
+        low, high = _lengths(minimum, maximum)
         self.add_item(
             discord.ui.TextInput(
-                label=label[:MAX_INPUT_LABEL],
+                label=_label(label, key),
                 custom_id=key,
                 style=discord.TextStyle.paragraph,
                 required=True,
-                min_length=minimum,
-                max_length=max(1, min(maximum, MAX_INPUT_LENGTH)),
+                min_length=low,
+                max_length=high,
             )
         )

@@ -6,10 +6,11 @@ Three tasks run side by side:
   events that may matter (invites, text messages, undecryptable messages, a member leaving
   their private room) together with the batch's sync token;
 * the **processor** takes them in order: it decides whether a message is a command for the bot
-  (anything else is dropped on the spot and never stored), records the event id (each event is
-  handled at most once, across restarts too), runs the command, queues the answers and
-  delivers the outbox; only then is the batch's sync token saved, so a restart neither replays
-  old commands nor misses one that arrived while the bot was away;
+  (anything else is dropped on the spot and never stored), has the core run it exactly once
+  (the event id is recorded in the same transaction as the command's effects and its answers,
+  which go to the durable outbox) and delivers the outbox; only then is the batch's sync token
+  saved, so a restart neither misses a command that arrived while the bot was away nor runs
+  one twice (a replayed event finds its id recorded, and its answers are already in the outbox);
 * the **senders** (one ordered queue per destination, see :mod:`adapters.matrix.sender`) create
   private and pair rooms on first need, wait out rate limits and never drop a message.
 
@@ -65,7 +66,7 @@ from adapters.matrix.sender import (
     retry_after,
     with_rate_limit,
 )
-from bot.app import App
+from bot.app import App, Once
 from bot.clock import Clock
 from bot.config import MatrixSettings
 from bot.context import Actor, CommunityRef, Invocation
@@ -85,6 +86,7 @@ from bot.replies import (
     PairSpacePost,
     PrivateFile,
     PrivateMessage,
+    Reply,
 )
 from bot.storage.adapter_state import AdapterState
 
@@ -133,18 +135,11 @@ class Where:
     user: str | None = None
 
 
-@dataclass(frozen=True)
-class Origin:
-    """Where a command came from, so its answers go to the right place."""
-
-    community: str
-    user: str
-    room_id: str
-    thread_root: str | None
-    kind: str
-
-
 class MatrixAdapter:
+    # Outbox deliveries to different rooms go out side by side (each room in order), so one
+    # slow or unreachable room does not hold up the others.
+    parallel_destinations = True
+
     def __init__(
         self,
         app: App,
@@ -266,11 +261,17 @@ class MatrixAdapter:
     async def _sync_loop(self) -> None:
         since = await self.state.get("sync_token")
         first = True
+        # Synapse keeps a sync's answer for two minutes, keyed by the request's parameters: a
+        # restart repeating the last start's first request (same token, as after a crash) would
+        # get that old answer, without the rooms joined since (a private room would then look
+        # gone and be opened again). A full-state sync returns at once whatever its timeout, so
+        # a timeout of its own makes each start's first request new.
+        first_timeout = 1 + secrets.randbelow(60_000)
         failures = 0
         while True:
             try:
                 response = await self.client.sync(
-                    timeout=0 if first else self.sync_timeout_ms,
+                    timeout=first_timeout if first else self.sync_timeout_ms,
                     sync_filter=SYNC_FILTER,
                     since=since,
                     full_state=True if first else None,
@@ -532,9 +533,6 @@ class MatrixAdapter:
                 community, event.sender
             ):
                 plain = True
-        if not await self.state.first_sighting(event.event_id, self.clock.now()):
-            return  # handled before (a replayed sync after a restart)
-        origin = Origin(community, event.sender, room_id, thread_root(content), where.kind)
         power_rooms = [community, room_id] if where.kind == "room" else await self._power_rooms(community)
         if where.kind == "room":
             await self._community_ready(community, community_name, room_id)
@@ -549,13 +547,15 @@ class MatrixAdapter:
             private=private,
             prefix=self.prefix,
         )
+        # Exactly once: the core records the event id with the command's effects and writes the
+        # answers to the outbox in that same transaction; a replayed event is skipped there.
+        once = Once(event.event_id, room_id, thread_root(content) or "", where.kind == "private")
         if plain:
-            intents = await self.app.handle_plain(inv, text.strip())
+            await self.app.handle_plain(inv, text.strip(), once=once)
         else:
             resolver = make_resolver(lambda: self.rooms.members([room_id, *power_rooms]))
-            intents = await self.app.handle_text(inv, command, resolver)
+            await self.app.handle_text(inv, command, resolver, once=once)
         self.handled += 1
-        await self._submit_all(intents, community, origin, None)
         await self.app.deliver_pending()
 
     async def _dialog_open(self, community_external_id: str, user_id: str) -> bool:
@@ -833,7 +833,7 @@ class MatrixAdapter:
         return community if community.startswith("!") else None
 
     async def _submit_all(
-        self, intents: list[Intent], community: str, origin: Origin | None, base: str | None
+        self, intents: list[Intent], community: str, base: str | None
     ) -> list[asyncio.Future[Any]]:
         """Queue every intent on its destination. `base` makes transaction ids stable for outbox
         deliveries (a retry after a crash is then recognised by the homeserver)."""
@@ -848,28 +848,28 @@ class MatrixAdapter:
                 def txn(prefix: str = prefix, counter: Any = counter) -> str:
                     return f"{prefix}.{next(counter)}"
 
-            planned = await self._plan(intent, community, origin, txn)
+            planned = await self._plan(intent, community, txn)
             if planned is None:
                 continue
             futures.append(self._submit(*planned))
         return futures
 
     async def _plan(
-        self, intent: Intent, community: str, origin: Origin | None, txn: Callable[[], str]
+        self, intent: Intent, community: str, txn: Callable[[], str]
     ) -> tuple[str, Job] | None:
         catalog = self.app.catalog
         locale = await self._locale(community)
         match intent:
-            case Answer(private=False) if origin is not None:
-                room_id = origin.room_id
-                content = self._content(intent.text, NOTICE, origin.thread_root)
-                return f"room:{room_id}", self._room_job(room_id, [(content, txn())])
             case Answer():
-                if origin is None:
-                    log.warning("an answer without anyone to answer; not sent")
-                    return None
-                here = origin.room_id if origin.kind == "private" else None
-                return self._private_job(community, origin.user, [(intent.text, NOTICE)], txn, room_id=here)
+                # Answers reach the outbox addressed (as a Reply) by App.handle_text(once=...).
+                log.warning("an answer without anyone to answer; not sent")
+                return None
+            case Reply(private=False) if intent.channel:
+                content = self._content(intent.text, NOTICE, intent.thread or None)
+                return f"room:{intent.channel}", self._room_job(intent.channel, [(content, txn())])
+            case Reply():
+                here = intent.channel if intent.here and intent.channel else None
+                return self._private_job(community, intent.user_id, [(intent.text, NOTICE)], txn, room_id=here)
             case PrivateMessage() | FormRequest() | ActionButtons():
                 text = intent.text or getattr(intent, "title", "")
                 return self._private_job(community, intent.user_id, [(text, NOTICE)], txn)
@@ -966,7 +966,7 @@ class MatrixAdapter:
             log.warning("delivery %s is for %s, not Matrix; skipped", delivery.outbox_id, delivery.platform)
             return
         futures = await self._submit_all(
-            [delivery.intent], delivery.community_external_id, None, f"o{delivery.outbox_id}"
+            [delivery.intent], delivery.community_external_id, f"o{delivery.outbox_id}"
         )
         for future in futures:
             try:

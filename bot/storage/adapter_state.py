@@ -7,7 +7,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.storage.db import Database
+from bot.storage.db import Database, Tx
+
+
+async def record_seen(tx: Tx | Database, platform: str, event_id: str, now: datetime) -> bool:
+    """Record an event id as handled; False if it was recorded before. Inside the transaction
+    that carries the event's effects this makes handling exactly once: the record commits or
+    rolls back with them."""
+    changed = await tx.execute(
+        "INSERT OR IGNORE INTO seen_events (platform, event_id, seen_at) VALUES (?, ?, ?)",
+        (platform, event_id, now.isoformat()),
+    )
+    # A Tx reports an INSERT's row id (0 if ignored), a Database its row count.
+    return changed > 0
 
 
 class AdapterState:
@@ -29,12 +41,9 @@ class AdapterState:
         )
 
     async def first_sighting(self, event_id: str, now: datetime) -> bool:
-        """Record an event id; False if it was already handled (so handle each at most once)."""
-        changed = await self._db.execute(
-            "INSERT OR IGNORE INTO seen_events (platform, event_id, seen_at) VALUES (?, ?, ?)",
-            (self.platform, event_id, now.isoformat()),
-        )
-        return changed == 1
+        """Record an event id on its own; False if it was already handled (at most once: for
+        events whose handling is not itself in the database, e.g. a note sent from memory)."""
+        return await record_seen(self._db, self.platform, event_id, now)
 
     async def forget_seen_before(self, before: datetime) -> int:
         return await self._db.execute(
@@ -67,6 +76,15 @@ class AdapterState:
             "SELECT channel_id FROM pair_space_channels"
             " WHERE platform = ? AND community_external_id = ? AND space_key = ?",
             (self.platform, community, space_key),
+        )
+        return None if row is None else row[0]
+
+    async def pair_space_for_channel(self, community: str, channel_id: str) -> str | None:
+        """The space a channel (a Discord thread) already belongs to, if any."""
+        row = await self._db.fetchone(
+            "SELECT space_key FROM pair_space_channels"
+            " WHERE platform = ? AND community_external_id = ? AND channel_id = ?",
+            (self.platform, community, channel_id),
         )
         return None if row is None else row[0]
 

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 import aiosqlite
 
-from bot.storage.db import Tx
+from bot.storage.db import Tx, open_transaction
 
 
 class Reader(Protocol):
@@ -77,9 +77,20 @@ class CommunityRepo:
             )
         )
         if found is not None:
-            self._by_id[found.id] = found
-            self._by_ref[(platform, external_id)] = found.id
+            self._cache(db, found)
         return found
+
+    def _cache(self, db: Reader, found: Community) -> None:
+        # A row read inside a transaction is cached only once it has committed.
+        def remember() -> None:
+            self._by_id[found.id] = found
+            self._by_ref[(found.platform, found.external_id)] = found.id
+
+        tx = open_transaction(db)
+        if tx is None:
+            remember()
+        else:
+            tx.after_commit(remember)
 
     async def get(self, db: Reader, community_id: int) -> Community | None:
         cached = self._by_id.get(community_id)
@@ -89,7 +100,7 @@ class CommunityRepo:
             await db.fetchone(f"SELECT {_COMMUNITY_COLUMNS} FROM communities WHERE id = ?", (community_id,))
         )
         if found is not None:
-            self._by_id[community_id] = found
+            self._cache(db, found)
         return found
 
     def forget(self, community_id: int) -> None:
@@ -127,6 +138,8 @@ class CommunityRepo:
                 raise ValueError(f"{column} is not a community setting")
             await tx.execute(f"UPDATE communities SET {column} = ? WHERE id = ?", (value, community_id))
         self._by_id.pop(community_id, None)
+        # Again after commit: a read earlier in the same (outer) transaction cached the old row then.
+        tx.after_commit(lambda: self._by_id.pop(community_id, None))
 
 
 class MemberRepo:
@@ -154,7 +167,7 @@ class MemberRepo:
                 (community_id, platform_user_id),
             )
         )
-        if found is not None and not isinstance(db, Tx):
+        if found is not None and open_transaction(db) is None:
             self._remember(found)
         return found
 

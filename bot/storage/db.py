@@ -2,11 +2,18 @@
 
 One connection per process. Writes go through `transaction()`, which holds an asyncio lock and a
 `BEGIN IMMEDIATE`, so a state change and the messages it causes (the outbox) commit together.
+
+Transactions nest: inside an open transaction, the same task's `transaction()` is a SAVEPOINT
+(undone alone if its block raises, e.g. a refusal), and the database's own `execute`/`fetch*`
+run on the open transaction instead of waiting for the lock it holds. So an adapter can wrap a
+whole command (recording the event as handled, the features' own transactions, the answers
+written to the outbox) in one transaction that commits all of it or nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import re
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -38,11 +45,27 @@ def available_migrations() -> list[tuple[int, str, str]]:
     return found
 
 
+# The transaction the current task has open, per database (a task spawned meanwhile inherits the
+# variable, so the owning task is checked too: only the task that opened it may use it).
+_AMBIENT: contextvars.ContextVar[tuple[Database, Tx, asyncio.Task[Any] | None] | None] = (
+    contextvars.ContextVar("alongside_ambient_tx", default=None)
+)
+
+
 class Database:
     def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
         self._conn = conn
         self.path = path
         self._lock = asyncio.Lock()
+        self._savepoints = 0
+
+    def _ambient(self) -> Tx | None:
+        """The transaction this task has open on this database, if any."""
+        current = _AMBIENT.get()
+        if current is None or current[0] is not self or not current[1].open:
+            return None
+        task = _current_task()
+        return current[1] if current[2] is task else None
 
     @classmethod
     async def open(cls, path: str | Path, *, target_version: int | None = None) -> Database:
@@ -108,40 +131,89 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
+        outer = self._ambient()
+        if outer is not None:
+            async with self._savepoint(outer) as inner:
+                yield inner
+            return
         async with self._lock:
             await self._conn.execute("BEGIN IMMEDIATE")
             tx = Tx(self._conn)
+            token = _AMBIENT.set((self, tx, _current_task()))
             try:
                 yield tx
             except BaseException:
+                tx.open = False
                 await self._conn.execute("ROLLBACK")
                 raise
             else:
+                tx.open = False
                 await self._conn.execute("COMMIT")
                 if tx.checkpoint_requested:
                     # Fold the WAL back into the database and truncate it, so old page versions
                     # (holding erased text) do not survive in the -wal file.
                     await self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                tx.open = False
+                _AMBIENT.reset(token)
         for callback in tx.committed_callbacks:
             callback()
 
+    @asynccontextmanager
+    async def _savepoint(self, outer: Tx) -> AsyncIterator[Tx]:
+        """A transaction inside `outer`: its changes, callbacks and checkpoint request join the
+        outer transaction when the block ends normally, and are undone alone if it raises."""
+        self._savepoints += 1
+        name = f"sp{self._savepoints}"
+        await self._conn.execute(f"SAVEPOINT {name}")
+        inner = Tx(self._conn)
+        token = _AMBIENT.set((self, inner, _current_task()))
+        try:
+            yield inner
+        except BaseException:
+            inner.open = False
+            await self._conn.execute(f"ROLLBACK TO {name}")
+            await self._conn.execute(f"RELEASE {name}")
+            raise
+        else:
+            inner.open = False
+            await self._conn.execute(f"RELEASE {name}")
+            outer.committed_callbacks.extend(inner.committed_callbacks)
+            outer.checkpoint_requested = outer.checkpoint_requested or inner.checkpoint_requested
+        finally:
+            inner.open = False
+            _AMBIENT.reset(token)
+
     async def checkpoint(self) -> None:
+        ambient = self._ambient()
+        if ambient is not None:
+            ambient.request_checkpoint()  # a checkpoint cannot run inside a transaction
+            return
         async with self._lock:
             await self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
-        """One statement on its own (SQLite makes a single statement atomic); returns rowcount."""
+        """One statement on its own (SQLite makes a single statement atomic); returns rowcount.
+        Inside this task's open transaction it is part of that transaction."""
+        if self._ambient() is not None:
+            cursor = await self._conn.execute(sql, tuple(params))
+            return cursor.rowcount
         async with self._lock:
             cursor = await self._conn.execute(sql, tuple(params))
             return cursor.rowcount
 
     # execute_fetchall is one trip to SQLite's thread; execute + fetchone would be two.
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
+        if self._ambient() is not None:
+            rows = await self._conn.execute_fetchall(sql, tuple(params))
+            return rows[0] if rows else None
         async with self._lock:
             rows = await self._conn.execute_fetchall(sql, tuple(params))
             return rows[0] if rows else None
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
+        if self._ambient() is not None:
+            return list(await self._conn.execute_fetchall(sql, tuple(params)))
         async with self._lock:
             return list(await self._conn.execute_fetchall(sql, tuple(params)))
 
@@ -153,6 +225,7 @@ class Tx:
         self._conn = conn
         self.committed_callbacks: list[Callable[[], None]] = []
         self.checkpoint_requested = False
+        self.open = True
 
     def request_checkpoint(self) -> None:
         """After commit, checkpoint and truncate the WAL (used when data is erased)."""
@@ -179,6 +252,23 @@ class Tx:
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
         return list(await self._conn.execute_fetchall(sql, tuple(params)))
+
+
+def open_transaction(reader: Database | Tx | Any) -> Tx | None:
+    """The transaction a read through `reader` belongs to (None: it read committed data). A
+    cache filled from such a read must wait for that transaction to commit (`after_commit`)."""
+    if isinstance(reader, Tx):
+        return reader if reader.open else None
+    if isinstance(reader, Database):
+        return reader._ambient()
+    return None
+
+
+def _current_task() -> asyncio.Task[Any] | None:
+    try:
+        return asyncio.current_task()
+    except RuntimeError:
+        return None
 
 
 def _split_sql(script: str) -> list[str]:

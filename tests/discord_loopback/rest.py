@@ -27,6 +27,7 @@ from .restkit import (
 )
 from .routes_app import AppRoutes
 from .routes_channels import ChannelRoutes
+from .spec import discord_spec
 
 if TYPE_CHECKING:
     from .server import LoopbackDiscord
@@ -96,8 +97,17 @@ class RestApi(AppRoutes, ChannelRoutes):
                         rule.body.get("message"),
                         rule.body.get("errors"),
                     )
+                if server.validate_requests:
+                    # What Discord's own specification rejects is rejected here too (spec.py).
+                    problems = discord_spec().problems(request.method, path, body_json, recorded.query)
+                    if problems is not None:
+                        raise ApiError(400, 50035, errors=problems)
                 ctx = Ctx(request, params, body_json, files, recorded.query, recorded, on_done)
+                for hook in list(server.request_hooks):
+                    await hook(recorded, "before")
                 result = await getattr(self, handler_name)(ctx)
+                for hook in list(server.request_hooks):
+                    await hook(recorded, "after")
                 if isinstance(result, Reply):
                     status, body = result.status, result.body
                 else:

@@ -6,6 +6,7 @@ from typing import Any
 
 from . import payloads as P
 from .restkit import ApiError, Ctx, Reply, RouteBase, form_error, route
+from .spec import discord_spec
 
 
 class ChannelRoutes(RouteBase):
@@ -19,6 +20,10 @@ class ChannelRoutes(RouteBase):
     async def edit_channel(self, ctx: Ctx) -> Any:
         channel = self._channel(ctx)
         body = ctx.json or {}
+        if channel.is_thread and self.server.validate_requests:
+            problems = discord_spec().schema_problems("UpdateThreadRequestPartial", body)
+            if problems is not None:
+                raise ApiError(400, 50035, errors=problems)
         for key in (
             "name",
             "topic",
@@ -48,7 +53,18 @@ class ChannelRoutes(RouteBase):
             self._require_perms(
                 channel, P.P_SEND_MESSAGES_IN_THREADS if channel.is_thread else P.P_SEND_MESSAGES
             )
-        message = server.create_message(channel, server.bot_user, ctx.json or {}, ctx.files)
+        body = ctx.json or {}
+        # enforce_nonce: the same author's nonce seen in the last few minutes returns the message
+        # it created, and nothing new is posted (Discord's documented de-duplication).
+        nonce = body.get("nonce")
+        enforced = nonce is not None and bool(body.get("enforce_nonce"))
+        if enforced:
+            earlier = server.message_for_nonce(server.bot_user.id, nonce)
+            if earlier is not None:
+                return earlier
+        message = server.create_message(channel, server.bot_user, body, ctx.files)
+        if enforced:
+            server.remember_nonce(server.bot_user.id, nonce, message)
         await server._dispatch_message("MESSAGE_CREATE", message)
         return message
 

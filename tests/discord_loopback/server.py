@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Callable, Mapping, Sequence
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from aiohttp import web
@@ -78,6 +79,14 @@ class LoopbackDiscord(WorldMixin):
         self.modals: dict[str, dict[str, Any]] = {}
         self.requests: list[Recorded] = []
         self.unhandled: list[Recorded] = []
+        # (author id, nonce) -> (when, message id), for enforce_nonce; Discord keeps "a few minutes".
+        self.nonces: dict[tuple[int, str], tuple[float, int]] = {}
+        self.nonce_window = 300.0
+        # Awaited around every matched, authorised request: (request, "before" | "after" it acts).
+        # Kill tests use them to kill the bot at a chosen point of its traffic.
+        # Every request is checked against Discord's OpenAPI specification (spec.py).
+        self.validate_requests = True
+        self.request_hooks: list[Callable[[Recorded, str], Awaitable[None]]] = []
 
         self.rest = RestApi(self)
         self.gateway = GatewayHub(self)
@@ -276,6 +285,18 @@ class LoopbackDiscord(WorldMixin):
             self.thread_member_failures.pop(user_id, None)
         else:
             self.thread_member_failures[user_id] = code
+
+    # ------------------------------------------------------------------ message nonces
+
+    def message_for_nonce(self, author_id: int, nonce: Any) -> dict[str, Any] | None:
+        """The message this author created with this nonce within the window, if it still exists."""
+        seen = self.nonces.get((author_id, str(nonce)))
+        if seen is None or time.monotonic() - seen[0] > self.nonce_window:
+            return None
+        return self.messages.get(seen[1])
+
+    def remember_nonce(self, author_id: int, nonce: Any, message: dict[str, Any]) -> None:
+        self.nonces[(author_id, str(nonce))] = (time.monotonic(), int(message["id"]))
 
     # ------------------------------------------------------------------ failure injection
 

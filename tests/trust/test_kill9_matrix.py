@@ -1,12 +1,19 @@
-"""Nothing is lost under crashes, on Matrix: the real `alongside run --adapter matrix` process
-against the test Synapse, killed -9 twenty times while it opens a pairing round's rooms and posts
-into them (17 members: seven pairs and a triad), started again on the same files each time. Then
-every member, from their own client, has been invited to exactly one pair room, the one recorded
-for their pair, and sees exactly one welcome there; the round's post is in the channel once.
+"""Nothing is lost or doubled under crashes, on Matrix: the real `alongside run --adapter matrix`
+process against the test Synapse, killed -9 and started again on the same files.
 
-Kills land just after a visible step (a room appears to the members, is recorded, a message is
-delivered), which reaches the windows between creating a room and recording it and between
-sending a message and writing its receipt, or while the process is starting up again."""
+* A pairing round: killed twenty times while it opens the round's rooms and posts into them (17
+  members: seven pairs and a triad). Then every member, from their own client, has been invited
+  to exactly one pair room, the one recorded for their pair, and sees exactly one welcome there;
+  the round's post is in the channel once. Kills land just after a visible step (a room appears
+  to the members, is recorded, a message is delivered), which reaches the windows between
+  creating a room and recording it and between sending a message and writing its receipt, or
+  while the process is starting up again.
+* Commands (in a plain and in an encrypted room): members type a series of commands that change
+  state (`questions suggest`, `pair join` and its `yes`) or are refused, each after the answer
+  to the one before, while the process is killed twenty times, shortly after a command was sent. Then each
+  command's effect happened exactly once and each answer arrived exactly once (the event id is
+  recorded with the command's effects, the answers go through the outbox with its id in the
+  transaction id, which Synapse de-duplicates)."""
 
 from __future__ import annotations
 
@@ -34,7 +41,7 @@ pytestmark = pytest.mark.timeout(240)
 class BotProcess:
     """The bot as a real process: started, killed -9, started again on the same files."""
 
-    def __init__(self, tmp_path: Path, homeserver: str, user) -> None:
+    def __init__(self, tmp_path: Path, homeserver: str, user, *, encrypt_new_rooms: bool = False) -> None:
         self.user = user
         self.db = tmp_path / "data" / "alongside.db"
         self.log = tmp_path / "bot.log"
@@ -44,14 +51,17 @@ class BotProcess:
             f'[storage]\npath = "{self.db}"\n'
             f'[matrix]\nhomeserver = "{homeserver}"\nuser_id = "{user.user_id}"\n'
             f'store_path = "{tmp_path / "store"}"\nreconnect_max_seconds = 1.0\n'
-            "encrypt_new_rooms = false\n"
+            f"encrypt_new_rooms = {'true' if encrypt_new_rooms else 'false'}\n"
         )
         self.process: asyncio.subprocess.Process | None = None
         self.started_at = 0.0
+        self.starts = 0
+        self.baseline = 0  # outbox rows up to this id are not counted by `progress`
 
     async def start(self) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("ALONGSIDE_MATRIX_")}
         env.update(PYTHONPATH=str(ROOT), ALONGSIDE_MATRIX_ACCESS_TOKEN=self.user.access_token)
+        self.starts += 1
         with self.log.open("a") as log:
             self.process = await asyncio.create_subprocess_exec(
                 sys.executable,
@@ -100,7 +110,10 @@ class BotProcess:
         )
 
     def first_outbox_id(self) -> int:
-        return int(self.scalar("SELECT MIN(id) FROM outbox") or 0)
+        return int(self.scalar("SELECT MIN(id) FROM outbox WHERE id > ?", (self.baseline,)) or 0)
+
+    def last_outbox_id(self) -> int:
+        return int(self.scalar("SELECT MAX(id) FROM outbox") or 0)
 
     def groups(self) -> dict[str, tuple[str, ...]]:
         """space key -> the Matrix ids of its members, for round 1."""
@@ -130,7 +143,9 @@ class BotProcess:
         try:
             conn = sqlite3.connect(self.db, timeout=5)
             try:
-                total, sent = conn.execute("SELECT COUNT(*), COUNT(sent_at) FROM outbox").fetchone()
+                total, sent = conn.execute(
+                    "SELECT COUNT(*), COUNT(sent_at) FROM outbox WHERE id > ?", (self.baseline,)
+                ).fetchone()
                 (rooms,) = conn.execute("SELECT COUNT(*) FROM pair_space_channels").fetchone()
             finally:
                 conn.close()
@@ -227,7 +242,9 @@ async def test_pairing_round_survives_kill_9(synapse, matrix_localpart, tmp_path
         def activity() -> tuple[int, ...]:
             return (*bot.progress(), len(bot_invites(members, user.user_id, known)))
 
-        # The round: one command, then a fan-out of eight new rooms, their welcomes and a post.
+        # The round: one command, then a fan-out of eight new rooms, their welcomes and a post
+        # (and the answer to the command). What was queued before does not count.
+        bot.baseline = bot.last_outbox_id()
         rng = random.Random(20260105)
         await bk.say(alex, room, "!pair now")
         began = time.monotonic()
@@ -277,7 +294,7 @@ async def test_pairing_round_survives_kill_9(synapse, matrix_localpart, tmp_path
 
         assert landed >= KILLS, timeline
         total, sent, rooms = bot.progress()
-        assert total == sent == ROOMS + 1 and rooms == ROOMS, (total, sent, rooms)
+        assert total == sent == ROOMS + 2 and rooms == ROOMS, (total, sent, rooms)
         # From the database: each member placed once, one triad, one room per pair.
         groups = bot.groups()
         assert sorted(len(g) for g in groups.values()) == [2] * (ROOMS - 1) + [3]
@@ -322,6 +339,98 @@ async def test_pairing_round_survives_kill_9(synapse, matrix_localpart, tmp_path
         assert await bot.stop() == 0  # and it still stops cleanly
         assert "Traceback" not in bot.log.read_text()
         print(phases, flush=True)
+    finally:
+        if bot.process is not None:
+            await bot.kill()
+        await kit.close_clients(*members)
+
+
+SUGGESTIONS = 9  # per member, each after the answer to the one before (ten may wait at most)
+THANKS = "Thank you. A facilitator will read your suggestion"
+NOT_A_QUESTION = "Suggested questions end with a question mark"
+PROMPT = "Would you like to join?"
+JOINED = "You're in"
+COMMAND_KILLS = 20
+
+
+@pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "encrypted"])
+async def test_commands_survive_kill_9_exactly_once(synapse, matrix_localpart, tmp_path, encrypted):  # noqa: F811
+    began = time.monotonic()
+    user = await asyncio.to_thread(synapse.register, matrix_localpart("bot"))
+    bot = BotProcess(tmp_path, synapse.base_url, user, encrypt_new_rooms=encrypted)
+    names = ["alex", "sam", "jo"]
+    members = list(
+        await asyncio.gather(
+            *(kit.connect_member(synapse, matrix_localpart(n), tmp_path, encrypted=encrypted) for n in names)
+        )
+    )
+    await bot.start()
+    rng = random.Random(20261207 + encrypted)
+    sent = asyncio.Event()  # set whenever a member has just typed a command
+    kills: list[str] = []
+    try:
+        owner = members[0]
+        room = await kit.create_room(
+            owner.client, name="circle", encrypted=encrypted, invite=[user.user_id, *(m.user_id for m in members[1:])]
+        )
+        await asyncio.gather(*(kit.accept_invite(m.client, room) for m in members[1:]))
+        for member in members:
+            await kit.wait_for_member(member.client, room, user.user_id, timeout=60)
+            if encrypted:
+                others = [m.user_id for m in members if m is not member]
+                await kit.trust_all_devices(member.client, [user.user_id, *others])
+
+        async def command(member: kit.Member, where: str, text: str, answer: str) -> str:
+            mark = bk.mark(member)
+            await bk.say(member, where, text)
+            sent.set()
+            found, _ = await bk.wait_bot(member, user.user_id, answer, after=mark, timeout=90)
+            return found
+
+        async def script(member: kit.Member, n: int) -> None:
+            for k in range(SUGGESTIONS):
+                await command(member, room, f"!questions suggest What did friend {n} teach you, part {k}?", THANKS)
+                # A refusal: changes nothing, but its answer must arrive once too.
+                await command(member, room, f"!questions suggest Friend {n}, part {k}", NOT_A_QUESTION)
+            private = await command(member, room, "!pair join", PROMPT)
+            await command(member, private, "yes", JOINED)
+
+        scripts = asyncio.gather(*(script(m, n) for n, m in enumerate(members)))
+        while len(kills) < COMMAND_KILLS and not scripts.done():
+            sent.clear()
+            waiting = asyncio.ensure_future(sent.wait())
+            await asyncio.wait([waiting, scripts], return_when=asyncio.FIRST_COMPLETED, timeout=120)
+            waiting.cancel()
+            if scripts.done():
+                break
+            # Somewhere between the command arriving and its answer being delivered.
+            await asyncio.sleep(rng.uniform(0.0, 0.4))
+            handled = bot.scalar("SELECT COUNT(*) FROM seen_events")
+            await bot.kill()
+            kills.append(f"{time.monotonic() - began:.1f}s handled={handled}")
+            await bot.start()
+        await scripts
+        await bk.quiet(2.0)  # anything sent twice would have arrived by now
+        print(f"{len(kills)} kills in {time.monotonic() - began:.1f}s:", kills, flush=True)
+        assert len(kills) >= COMMAND_KILLS, kills
+
+        # Each command's effect happened once.
+        assert bot.scalar("SELECT COUNT(*) FROM question_suggestions") == len(members) * SUGGESTIONS
+        assert bot.scalar("SELECT COUNT(*) FROM pair_participants WHERE status = 'active'") == len(members)
+        assert bot.scalar("SELECT COUNT(*) FROM pair_consents WHERE withdrawn_at IS NULL") == len(members)
+        # Each answer arrived once, in the member's private room (Synapse counts a repeated
+        # transaction id as the same event, and `messages` counts each event once).
+        for member in members:
+            thanks = messages(member, user.user_id, THANKS)
+            refusals = messages(member, user.user_id, NOT_A_QUESTION)
+            prompts = messages(member, user.user_id, PROMPT)
+            joined = messages(member, user.user_id, JOINED)
+            counts = (len(thanks), len(refusals), len(prompts), len(joined))
+            assert counts == (SUGGESTIONS, SUGGESTIONS, 1, 1), (member.user_id, counts)
+            assert len({r for r, _ in thanks + refusals + prompts + joined}) == 1, member.user_id
+        assert bot.scalar("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL") == 0
+        assert await bot.stop() == 0
+        assert "Traceback" not in bot.log.read_text()
     finally:
         if bot.process is not None:
             await bot.kill()
