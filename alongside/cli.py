@@ -1,4 +1,4 @@
-"""`alongside run | check | key rotate | facilitators reset | prompts lint` — start-up problems end with one clear
+"""`alongside run | check | key rotate | prompts lint` — start-up problems end with one clear
 message, exit 2."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 from alongside.logging_setup import configure_logging
 from bot.config import ConfigError, Settings, load_settings, resolve_config_path
 from bot.storage.crypto import DataKeyError
+from bot.storage.db import NewerSchemaError
 from bot.texts.catalog import Catalog, CatalogError
 from bot.texts.lint import lint_path
 
@@ -21,6 +22,7 @@ EXIT_CONFIG = 2
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="alongside", description="A peer-support space bot.")
+    parser.add_argument("--version", action="version", version=f"alongside {_version()}")
     commands = parser.add_subparsers(dest="command")
 
     run = commands.add_parser("run", help="run the bot (the console adapter by default)")
@@ -35,6 +37,29 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--config", type=Path)
     check.add_argument("--db", type=Path, help="SQLite database path (overrides the config)")
+    check.add_argument(
+        "--adapter", choices=("console", "matrix", "discord"), help="also check what this adapter needs"
+    )
+    check.add_argument(
+        "--online", action="store_true", help="also ask the homeserver or Discord whether the token works"
+    )
+
+    backup_cmd = commands.add_parser(
+        "backup", help="copy the database and the Matrix store into a new folder (the bot may run)"
+    )
+    backup_cmd.add_argument("dest", type=Path, help="a new, empty folder")
+    backup_cmd.add_argument("--config", type=Path)
+    backup_cmd.add_argument("--db", type=Path, help="SQLite database path (overrides the config)")
+
+    restore_cmd = commands.add_parser(
+        "restore", help="check a backup, then put it in place (stop the bot first)"
+    )
+    restore_cmd.add_argument("source", type=Path, help="a folder made by `alongside backup`")
+    restore_cmd.add_argument("--config", type=Path)
+    restore_cmd.add_argument("--db", type=Path, help="SQLite database path (overrides the config)")
+    restore_cmd.add_argument(
+        "--replace", action="store_true", help="move a present database and store aside first"
+    )
 
     key_cmd = commands.add_parser("key", help="the data key")
     key_commands = key_cmd.add_subparsers(dest="key_command", required=True)
@@ -68,6 +93,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("alongside")
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed: run scripts/bootstrap)"
+
+
 def _load(config: Path | None, **overrides: object) -> Settings:
     return load_settings(resolve_config_path(config), **overrides)
 
@@ -85,16 +119,23 @@ def _parse_start(text: str | None) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+EXIT_ONLINE = 3
+
+
 def cmd_check(args: argparse.Namespace) -> int:
-    """Exit 0: all fine (warnings may be printed); 1: config or prompt problems; 2: the data key
-    does not open the database (what `alongside run` would refuse)."""
+    """Exit 0: all fine (notes and warnings may be printed); 1: a setting, an ALONGSIDE_*
+    variable or a prompt file is wrong; 2: the database would be refused (the data key does not
+    open it, or a newer release made it); 3 (--online): the server cannot be reached or refuses
+    the token. With several, the highest."""
+    from alongside.checks import adapter_problems, online_problems, schema_problem
+
     problems: list[str] = []
     config_ok = True
     try:
         settings = _load(args.config)
     except ConfigError as error:
         problems.extend(error.problems)
-        settings = Settings()
+        settings = Settings.model_construct()  # defaults only: the environment is what failed
         config_ok = False
     try:
         catalog = Catalog(settings.prompts_dir)
@@ -102,18 +143,31 @@ def cmd_check(args: argparse.Namespace) -> int:
     except CatalogError as error:
         problems.append(str(error))
     problems.extend(str(problem) for problem in lint_path(settings.prompts_dir))
-    key_problem = None
+    if config_ok:
+        problems.extend(adapter_problems(settings, args.adapter))
+    database_problems: list[str] = []
     notes: list[str] = []
     if config_ok:
-        key_problem, notes = asyncio.run(_check_key(settings, args.db))
+        newer = schema_problem(Path(args.db or settings.storage.path))
+        if newer is not None:
+            database_problems.append(newer)
+        else:
+            key_problem, notes = asyncio.run(_check_key(settings, args.db))
+            if key_problem is not None:
+                database_problems.append(key_problem)
+    online: list[str] = []
+    if args.online and config_ok and not problems:
+        online, online_notes = asyncio.run(online_problems(settings, args.adapter))
+        notes.extend(f"note: {note}" for note in online_notes)
     for note in notes:
         print(note)
-    if key_problem is not None:
-        problems.append(key_problem)
-    if problems:
-        for problem in problems:
+    everything = problems + database_problems + online
+    if everything:
+        for problem in everything:
             print(problem)
-        return EXIT_CONFIG if key_problem is not None else 1
+        if database_problems:
+            return EXIT_CONFIG
+        return EXIT_ONLINE if online else 1
     print("ok")
     return 0
 
@@ -162,7 +216,7 @@ def cmd_key(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     try:
         done = asyncio.run(rotate(path, env_key_of(settings), key_file, datetime.now(UTC)))
-    except DataKeyError as error:
+    except (DataKeyError, NewerSchemaError) as error:
         return _fail([str(error)])
     print(f"re-encrypted {done.values} values under a new data key.")
     if done.new_key_text is None:
@@ -176,6 +230,66 @@ def cmd_key(args: argparse.Namespace) -> int:
             " path; that start removes it."
         )
     print("Back up the database and the new key together: earlier backups open only with the old key.")
+    return 0
+
+
+def _matrix_store(settings: Settings) -> Path:
+    return Path(settings.matrix.store_path).expanduser()
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    """Exit 0: the backup is complete (manifest written last); 2: nothing usable was made."""
+    try:
+        settings = _load(args.config)
+    except ConfigError as error:
+        return _fail(error.problems)
+    from alongside.backup import BackupError, backup
+
+    path = Path(args.db or settings.storage.path)
+    try:
+        done = backup(path, _matrix_store(settings), args.dest)
+    except BackupError as error:
+        return _fail([str(error)])
+    except OSError as error:
+        return _fail([f"{args.dest}: cannot write the backup ({error.strerror or error})"])
+    print(f"backed up {len(done.files)} files (schema version {done.schema_version}) into {done.folder}")
+    print(
+        "The data key and the tokens are not in it: keep them with your other secrets, apart from"
+        " the backup (docs/upgrade.md)."
+    )
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    """Exit 0: restored; 2: refused, nothing changed (a damaged or newer backup, a key that does
+    not open it, a running bot, files in the way)."""
+    try:
+        settings = _load(args.config)
+    except ConfigError as error:
+        return _fail(error.problems)
+    from alongside.backup import BackupError, restore
+    from alongside.runtime import env_key_of, key_file_for
+
+    path = Path(args.db or settings.storage.path)
+    try:
+        done = restore(
+            args.source,
+            path,
+            _matrix_store(settings),
+            env_key=env_key_of(settings),
+            key_file=key_file_for(settings, path),
+            replace=args.replace,
+        )
+    except BackupError as error:
+        return _fail([str(error)])
+    except OSError as error:
+        return _fail([f"cannot restore into place ({error.strerror or error}); see what is left"])
+    print(f"restored the database (schema version {done.schema_version}) to {done.database}")
+    if done.store is not None:
+        print(f"restored the Matrix store to {done.store}")
+    for moved in done.moved_aside:
+        print(f"moved the present {moved.name.split('.before-restore-')[0]} aside to {moved}")
+    print("Start the bot as usual; it continues from the moment of the backup.")
     return 0
 
 
@@ -255,7 +369,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         runner = run_discord(settings, db_path=args.db, seed=args.seed)
     try:
         return asyncio.run(runner)
-    except (ConfigError, DataKeyError, CatalogError) as error:
+    except (ConfigError, DataKeyError, CatalogError, NewerSchemaError) as error:
         return _fail(getattr(error, "problems", [str(error)]))
     except KeyboardInterrupt:
         return 0
@@ -271,7 +385,7 @@ def cmd_discord(args: argparse.Namespace) -> int:
 
     try:
         return asyncio.run(run_sync(settings, guild=args.guild, db_path=args.db))
-    except (ConfigError, DataKeyError, CatalogError) as error:
+    except (ConfigError, DataKeyError, CatalogError, NewerSchemaError) as error:
         return _fail(getattr(error, "problems", [str(error)]))
 
 
@@ -290,4 +404,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_key(args)
     if args.command == "facilitators":
         return cmd_facilitators(args)
+    if args.command == "backup":
+        return cmd_backup(args)
+    if args.command == "restore":
+        return cmd_restore(args)
     return cmd_run(args)

@@ -71,6 +71,8 @@ async def run(count: int) -> list[tuple[str, str, float, float]]:
             room.add_member(MEMBER, "sam", None)
             client.rooms[room_id] = room
         adapter = MatrixAdapter(harness.app, client, MatrixSettings(), clock=harness.clock)  # type: ignore[arg-type]
+        # Answers go through the outbox (exactly once), delivered to the adapter as the sink.
+        harness.app.attach_sink(adapter)
         adapter.rooms.first_sync.set()
         await adapter.rooms.remember_private(PRIVATE, COMMUNITY, MEMBER)
         serial = iter(range(10**9))

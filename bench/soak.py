@@ -633,6 +633,19 @@ class Soak:
             }
             result = await original(tx, community, prefix, slot_key, starts_at, ends_at, now)
             if result is None:
+                skipped = await rounds.repo.round_by_slot(tx, slot_key)
+                if skipped is not None and skipped.state == "cancelled" and skipped.number < 0:
+                    # Fewer than two were free: the round is skipped (no number), and whoever
+                    # was free hears that nobody was.
+                    cm.rounds_seen.add(slot_key)
+                    for user in {m.user for m in cm.members if m.active_at(starts_at)} - silenced:
+                        self.reconcile(("nobody", cm.ext, user), 1)
+                    for user in silenced:
+                        member = cm.by_user.get(user)
+                        if member is not None:
+                            member.paused_until = FAR
+                            self.activity["members paused after silent rounds"] += 1
+                    self.activity["pairing rounds skipped with fewer than two"] += 1
                 return None
             if slot_key in cm.rounds_seen:
                 self.violation(f"round {slot_key} started twice")
@@ -672,6 +685,25 @@ class Soak:
             return result
 
         rounds.start_round = start_round  # type: ignore[method-assign]
+        original_late = rounds.place_late
+
+        async def place_late(tx, community, prefix, member_id, now):  # type: ignore[no-untyped-def]
+            """Someone placed during a running round: their new space is expected once."""
+            result = await original_late(tx, community, prefix, member_id, now)
+            if result is not None:
+                cm = self.by_ext[community.external_id]
+                rows = await tx.fetchall(
+                    "SELECT p.space_key, m.platform_user_id FROM pairs p"
+                    " JOIN pair_members pm ON pm.pair_id = p.id JOIN members m ON m.id = pm.member_id"
+                    " WHERE p.id = (SELECT MAX(id) FROM pairs WHERE round_id = ?)",
+                    (result.id,),
+                )
+                users = tuple(sorted(row[1] for row in rows))
+                self.reconcile(("open", cm.ext, rows[0][0], users), 1)
+                self.activity["members placed during a running round"] += 1
+            return result
+
+        rounds.place_late = place_late  # type: ignore[method-assign]
 
     # -- running one command --------------------------------------------------------------------
 

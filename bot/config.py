@@ -7,8 +7,11 @@ would be valid.
 
 from __future__ import annotations
 
+import difflib
+import os
 import re
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,6 +31,26 @@ DEFAULT_CONFIG_NAME = "config.toml"
 
 # Top-level fields that may only come from the environment.
 SECRET_FIELDS = ("data_key", "discord_token", "matrix_access_token", "matrix_password")
+# The same secrets as someone might write them inside a section: (section, key) -> variable.
+SECRET_SECTION_KEYS = {
+    ("matrix", "access_token"): "ALONGSIDE_MATRIX_ACCESS_TOKEN",
+    ("matrix", "token"): "ALONGSIDE_MATRIX_ACCESS_TOKEN",
+    ("matrix", "password"): "ALONGSIDE_MATRIX_PASSWORD",
+    ("discord", "token"): "ALONGSIDE_DISCORD_TOKEN",
+    ("storage", "data_key"): "ALONGSIDE_DATA_KEY",
+}
+# Path settings that a config file may give relative to its own folder (top level or section.key).
+FILE_RELATIVE_PATHS = (
+    ("prompts_dir",),
+    ("log_file",),
+    ("storage", "path"),
+    ("storage", "key_file"),
+    ("matrix", "store_path"),
+)
+# ALONGSIDE_* variables read by tools rather than by the settings (the tests' Synapse).
+OTHER_VARIABLES = frozenset(
+    {"ALONGSIDE_SYNAPSE_VENV", "ALONGSIDE_SYNAPSE_PYTHON", "ALONGSIDE_SYNAPSE_UNPINNED", "ALONGSIDE_FUZZ_SCALE"}
+)
 
 
 class ConfigError(Exception):
@@ -339,19 +362,91 @@ def resolve_config_path(explicit: Path | None) -> Path | None:
     return default if default.is_file() else None
 
 
+def _secrets_in_file(data: dict[str, Any], origin: str) -> list[str]:
+    """A line per secret written into the file (never its value): where it belongs instead."""
+    found = [
+        f"{origin}: {name}: secrets come from the environment only; "
+        f"set ALONGSIDE_{name.upper()} instead"
+        for name in SECRET_FIELDS
+        if name in data
+    ]
+    for (section, key), variable in SECRET_SECTION_KEYS.items():
+        table = data.get(section)
+        if isinstance(table, dict) and key in table:
+            found.append(
+                f"{origin}: {section}.{key}: secrets are never read from the config file; "
+                f"put this in {variable} (the service's environment file) and remove it here"
+            )
+    return found
+
+
+def _resolve_relative_paths(data: dict[str, Any], folder: Path) -> None:
+    """Relative paths written in a config file mean "beside this file", not "wherever the bot
+    happens to be started from" (a service's working folder is easy to get wrong)."""
+    for where in FILE_RELATIVE_PATHS:
+        table: Any = data
+        for part in where[:-1]:
+            table = table.get(part) if isinstance(table, dict) else None
+        if not isinstance(table, dict):
+            continue
+        value = table.get(where[-1])
+        if isinstance(value, str) and value and value != ":memory:":
+            given = Path(value).expanduser()
+            if not given.is_absolute():
+                table[where[-1]] = str(folder / given)
+
+
+def _known_variables() -> dict[str, str]:
+    """Every ALONGSIDE_* variable that sets something, upper-cased, to its canonical spelling."""
+    names = {}
+    for field_name, info in Settings.model_fields.items():
+        top = f"ALONGSIDE_{field_name.upper()}"
+        names[top] = top
+        kind = info.annotation
+        if isinstance(kind, type) and issubclass(kind, BaseModel):
+            for sub in kind.model_fields:
+                nested = f"{top}__{sub.upper()}"
+                names[nested] = nested
+    for name in OTHER_VARIABLES:
+        names[name] = name
+    return names
+
+
+def unknown_environment(environ: Mapping[str, str]) -> list[tuple[str, str]]:
+    """(variable, hint) for each ALONGSIDE_* variable that maps to no setting: a misspelt one is
+    otherwise ignored without a word, and the setting it meant keeps its default."""
+    known = _known_variables()
+    secret_names = {f"ALONGSIDE_{name.upper()}" for name in SECRET_FIELDS}
+    found = []
+    for name in sorted(environ):
+        upper = name.upper()
+        if not upper.startswith("ALONGSIDE_") or upper in known:
+            continue
+        # A secret spelt like a section setting (ALONGSIDE_MATRIX__ACCESS_TOKEN) means the secret.
+        flattened = upper.replace("__", "_")
+        if flattened in secret_names:
+            hint = f"did you mean {flattened}? (secrets have one underscore after the section)"
+        else:
+            close = difflib.get_close_matches(upper, list(known), n=1, cutoff=0.8)
+            hint = f"did you mean {close[0]}?" if close else "see config.example.toml for the settings"
+        found.append((name, f"{name}: no such setting (unset or rename it); {hint}"))
+    return found
+
+
 def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
-    """Load settings from `path` (or defaults), then the environment, then explicit overrides."""
+    """Load settings from `path` (or defaults), then the environment, then explicit overrides.
+
+    Relative paths written in the file are taken from the file's folder; defaults and the
+    environment's paths stay relative to the working folder."""
     data: dict[str, Any] = _read_toml(path) if path is not None else {}
     origin = str(path) if path is not None else "settings"
-    misplaced = [name for name in SECRET_FIELDS if name in data]
-    if misplaced:
-        raise ConfigError(
-            [
-                f"{origin}: {name}: secrets come from the environment only; "
-                f"set ALONGSIDE_{name.upper()} instead"
-                for name in misplaced
-            ]
-        )
+    # A variable that names no setting would be ignored (or fail with only the setting's name):
+    # name the variable itself, as it is written in the environment file.
+    problems = _secrets_in_file(data, origin) + [line for _, line in unknown_environment(os.environ)]
+    if problems:
+        raise ConfigError(problems)
+    if path is not None:
+        _resolve_relative_paths(data, path.resolve().parent)
 
     class _Loaded(Settings):
         @classmethod

@@ -9,6 +9,11 @@ own: a random one, kept in the core's database encrypted under the data key (so 
 rotate` covers it), never nio's default "DEFAULT_KEY"; a store made with that default is
 re-encrypted under the new key on the next start. The folder is 0700 and every file in it 0600.
 
+The bot keeps to the device whose keys the store holds: a token for another device is refused
+unless ``[matrix] device_id`` names it (a move made on purpose), and a password login after a
+revoked token logs the same device in again. A logout deletes the device's keys on the
+homeserver, so every start checks that the homeserver holds them and uploads them if not.
+
 Anything that stops the bot from starting (no homeserver configured, a wrong token, a server
 that cannot be reached) raises ``ConfigError`` with one clear line: the CLI prints it and exits
 with code 2. Tokens and passwords are never logged.
@@ -28,9 +33,11 @@ from typing import Any
 
 from aiohttp import ClientConnectionError
 from nio import (
+    Api,
     AsyncClient,
     AsyncClientConfig,
     ErrorResponse,
+    KeysQueryResponse,
     LoginResponse,
     MatrixRoom,
     MegolmEvent,
@@ -220,6 +227,47 @@ def write_credentials(store: Path, credentials: Credentials) -> None:
     os.replace(tmp, path)
 
 
+def store_devices(store: Path, user_id: str, stored: Credentials | None) -> list[str]:
+    """The devices whose keys this store holds, the one to keep first: the device a password
+    login recorded, then each device with a crypto store here (nio names its database
+    ``<user id>_<device id>.db``), most recently used first."""
+    devices = [stored.device_id] if stored is not None else []
+    prefix = f"{user_id}_"
+    found = []
+    for path in store.glob("*.db"):
+        if path.name.startswith(prefix) and len(path.name) > len(prefix) + 3:
+            with contextlib.suppress(OSError):
+                found.append((path.stat().st_mtime, path.name[len(prefix) : -3]))
+    devices += [device for _, device in sorted(found, reverse=True) if device not in devices]
+    return devices
+
+
+def _retire_credentials(store: Path, stored: Credentials) -> None:
+    """The bot has moved to another device on purpose: the login kept for the old one must not
+    bring it back at a later start without a token. Its token stays beside it (the old device
+    can be logged out with it)."""
+    retired = store / f"credentials-{stored.device_id}.json"
+    try:
+        os.replace(store / CREDENTIALS_FILE, retired)
+    except OSError as error:
+        raise ConfigError(
+            [f"[matrix] store_path: cannot put {CREDENTIALS_FILE} aside as {retired} ({error.strerror or error})"]
+        ) from None
+    log.warning("the bot now uses another device; the login of device %s is kept in %s", stored.device_id, retired)
+
+
+def _moved_device(store: Path, token_device: str, kept: str) -> ConfigError:
+    return ConfigError(
+        [
+            f"ALONGSIDE_MATRIX_ACCESS_TOKEN belongs to device {token_device}, but the store in "
+            f"{store} holds the keys of device {kept}: use a token for {kept}, or start with "
+            f"ALONGSIDE_MATRIX_PASSWORD instead of a token (it logs {kept} in again), or, to move "
+            f'the bot to {token_device} on purpose, set [matrix] device_id = "{token_device}" '
+            f"(the bot then cannot read what was encrypted for {kept}; see docs/matrix.md)"
+        ]
+    )
+
+
 @contextlib.contextmanager
 def _quiet_nio():
     """nio logs a warning per retry; during the start-up check one clear line is enough."""
@@ -312,6 +360,14 @@ async def login(
                             f"ALONGSIDE_MATRIX_ACCESS_TOKEN ({_refusal(result)})"
                         ]
                     )
+                # A token for another device would start an empty key store beside the one the
+                # store holds, and the bot could read nothing encrypted for its old device: only
+                # when the operator names the new device in [matrix] device_id.
+                kept = store_devices(store, settings.user_id, stored)
+                if not settings.device_id and kept and result not in kept:
+                    raise _moved_device(store, result, kept[0])
+                if stored is not None and stored.device_id != result:
+                    _retire_credentials(store, stored)
                 return Credentials(settings.homeserver, settings.user_id, result, probe.access_token)
             if stored is not None:
                 probe.access_token = stored.access_token
@@ -327,7 +383,9 @@ async def login(
                     )
                 probe.access_token = ""
             assert password is not None
-            probe.device_id = settings.device_id or (stored.device_id if stored else "")
+            # Log the store's device in again (a revoked token is no reason for a new device).
+            kept = store_devices(store, settings.user_id, stored)
+            probe.device_id = settings.device_id or (kept[0] if kept else "")
             response = await probe.login(password.get_secret_value(), device_name=settings.device_name)
             if not isinstance(response, LoginResponse):
                 raise ConfigError(
@@ -343,6 +401,8 @@ async def login(
             credentials = Credentials(
                 settings.homeserver, response.user_id, response.device_id, response.access_token
             )
+            if stored is not None and stored.device_id != response.device_id:
+                _retire_credentials(store, stored)  # [matrix] device_id named another device
             write_credentials(store, credentials)
             log.info("logged in as %s; token and device kept in %s", response.user_id, store)
             return credentials
@@ -392,16 +452,49 @@ async def open_client(settings: MatrixSettings, credentials: Credentials, *, pic
             [f"[matrix] store_path: cannot open the crypto store in {store} ({type(error).__name__})"]
         ) from None
     _lock_down(store)
-    if client.olm is not None and client.should_upload_keys:
+    try:
         with _quiet_nio():
             client.config = replace(client.config, max_timeouts=1)
             try:
-                response = await client.keys_upload()
-            except (ClientConnectionError, TimeoutError, OSError) as error:
-                await client.close()
-                raise _unreachable(settings.homeserver, error) from None
+                await ensure_device_keys(client)
             finally:
                 client.config = replace(client.config, max_timeouts=None)
-        if isinstance(response, ErrorResponse):
-            log.warning("uploading the device keys failed: %s", response.status_code)
+    except (ClientConnectionError, TimeoutError, OSError) as error:
+        await client.close()
+        raise _unreachable(settings.homeserver, error) from None
     return client
+
+
+async def ensure_device_keys(client: AsyncClient) -> None:
+    """Make sure the homeserver holds this device's keys, uploading them when it does not.
+
+    A logout (a revoked token, a device removed from a Matrix app's session list) deletes the
+    device and its keys on the server. A password login with the same device id brings the
+    device back without keys, and nio, whose account says they were uploaded long ago, never
+    sends them again: no member's app could encrypt for the bot. So at every start the server's
+    copy is compared with the device's own, and a missing or different one is replaced."""
+    if client.olm is None:
+        return
+    if client.olm.account.shared:
+        method, path, data = Api.keys_query(client.access_token, {client.user_id})
+        response = await client._send(KeysQueryResponse, method, path, data)
+        if isinstance(response, ErrorResponse):
+            log.warning("could not ask the homeserver for this device's keys: %s", response.status_code)
+        else:
+            held = response.device_keys.get(client.user_id, {}).get(client.device_id)
+            keys = held.get("keys", {}) if isinstance(held, dict) else {}
+            ours = client.olm.account.identity_keys
+            if (
+                keys.get(f"ed25519:{client.device_id}") != ours["ed25519"]
+                or keys.get(f"curve25519:{client.device_id}") != ours["curve25519"]
+            ):
+                log.warning(
+                    "the homeserver %s this device's keys (%s); uploading them again",
+                    "does not hold" if held is None else "holds other keys than",
+                    client.device_id,
+                )
+                client.olm.account.shared = False  # nio then uploads identity and one-time keys
+    if client.should_upload_keys:
+        upload = await client.keys_upload()
+        if isinstance(upload, ErrorResponse):
+            log.warning("uploading the device keys failed: %s", upload.status_code)

@@ -45,6 +45,11 @@ def available_migrations() -> list[tuple[int, str, str]]:
     return found
 
 
+class NewerSchemaError(Exception):
+    """The database was written by a newer release (its schema has migrations this one lacks).
+    Running on it could misread or damage what the newer release stored, so nothing starts."""
+
+
 # The transaction the current task has open, per database (a task spawned meanwhile inherits the
 # variable, so the owning task is checked too: only the task that opened it may use it).
 _AMBIENT: contextvars.ContextVar[tuple[Database, Tx, asyncio.Task[Any] | None] | None] = (
@@ -87,7 +92,11 @@ class Database:
         # Deleted content is overwritten, so erased answers do not linger in free pages.
         await conn.execute("PRAGMA secure_delete=ON")
         db = cls(conn, path)
-        await db.migrate(target_version)
+        try:
+            await db.migrate(target_version)
+        except BaseException:
+            await conn.close()
+            raise
         return db
 
     async def close(self) -> None:
@@ -104,13 +113,22 @@ class Database:
         """Apply every migration above the current version (up to `target_version`)."""
         await self.schema_version()  # creates the table on a new database
         done = {row[0] for row in await self.fetchall("SELECT version FROM schema_version")}
+        shipped = available_migrations()
+        unknown = done - {version for version, _, _ in shipped}
+        if unknown:
+            newest = shipped[-1][0] if shipped else 0
+            raise NewerSchemaError(
+                f"the database {self.path} has schema version {max(done)}, newer than this Alongside"
+                f" knows (up to {newest}): a newer release has used it; start that release again or"
+                " restore a backup made by this one (docs/upgrade.md); nothing was changed"
+            )
         applied = []
         # Foreign keys are off while migrating (the pragma is a no-op inside a transaction, so it
         # is set around them): a table rebuild (create new, copy, drop, rename) would otherwise
         # cascade the DROP to every row that points at the table. They are checked before commit.
         await self._conn.execute("PRAGMA foreign_keys=OFF")
         try:
-            for version, name, sql in available_migrations():
+            for version, name, sql in shipped:
                 # Every missing migration runs, even one numbered below the newest applied.
                 if version in done or (target_version is not None and version > target_version):
                     continue

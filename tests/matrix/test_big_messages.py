@@ -108,6 +108,8 @@ async def test_a_64_kb_message_through_the_adapter(harness) -> None:
         room.add_member("@sam:example.org", "sam", None)
         client.rooms[room_id] = room
     adapter = MatrixAdapter(harness.app, client, MatrixSettings(), clock=harness.clock)  # type: ignore[arg-type]
+    # Answers go through the outbox (exactly once), delivered to the adapter as the sink.
+    harness.app.attach_sink(adapter)
     adapter.rooms.first_sync.set()
     await adapter.rooms.remember_private(private, community, "@sam:example.org")
     await adapter._on_message(community, _message(community, "@sam:example.org", 0, body="!help"))

@@ -775,6 +775,8 @@ def build_cases(world: World, specs: tuple[CommandSpec, ...] | None = None) -> l
                     add(spec, role, "own", f"{name} weekly mon 10:00", done())
                 case "pair now":
                     add(spec, role, "own", name, permitted("perm.facilitator_only", usage=spec.usage("/")))
+                case "pair cancel":
+                    add(spec, role, "own", name, permitted("perm.facilitator_only", usage=spec.usage("/")))
                 case "pair stats":
                     add(spec, role, "own", name, done(unchanged=True), aggregate=True)
                 case "checkin":

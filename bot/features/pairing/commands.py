@@ -33,6 +33,7 @@ COMMANDS = (
         autocomplete=("recurrence",),
     ),
     CommandSpec("pair now", "commands.pair_now", who=Who.FACILITATOR),
+    CommandSpec("pair cancel", "commands.pair_cancel", who=Who.FACILITATOR),
     CommandSpec("pair stats", "commands.pair_stats", who=Who.FACILITATOR),
     CommandSpec(
         "checkin",

@@ -397,10 +397,47 @@ class PairingRepo:
 
     async def next_number(self, db: Reader, community_id: int) -> int:
         row = await db.fetchone(
-            "SELECT COALESCE(MAX(number), 0) + 1 FROM pair_rounds WHERE community_id = ?",
+            # A round that never ran gives its number back (see cancel_round): only numbers above
+            # zero are taken.
+            "SELECT COALESCE(MAX(number), 0) + 1 FROM pair_rounds WHERE community_id = ? AND number > 0",
             (community_id,),
         )
         return int(row[0]) if row is not None else 1
+
+    async def cancel_round(
+        self, tx: Tx, round_: Round, now: datetime, *, ran: bool, free_slot: bool
+    ) -> None:
+        """Cancel a round. One that never ran gives its number back (it becomes minus its id, so
+        it stays unique), so the next round that does run takes it. `free_slot` renames its slot
+        key so the scheduled start it stood for can still run; otherwise that start is skipped."""
+        await tx.execute(
+            "UPDATE pair_rounds SET state = 'cancelled', closed_at = ?, number = ?, slot_key = ?"
+            " WHERE id = ?",
+            (
+                now.isoformat(),
+                round_.number if ran else -round_.id,
+                f"{round_.slot_key}:cancelled:{round_.id}" if free_slot else round_.slot_key,
+                round_.id,
+            ),
+        )
+
+    async def announced_rounds(self, db: Reader, community_id: int) -> list[Round]:
+        rows = await db.fetchall(
+            f"SELECT {_ROUND} FROM pair_rounds WHERE community_id = ? AND state = 'announced'"
+            " ORDER BY starts_at",
+            (community_id,),
+        )
+        return [_round(row) for row in rows]
+
+    async def skipped_slots(self, db: Reader, community_id: int, after: datetime) -> frozenset[str]:
+        """Slot keys of scheduled starts a facilitator cancelled before they ran."""
+        rows = await db.fetchall(
+            "SELECT slot_key, starts_at FROM pair_rounds WHERE community_id = ? AND state = 'cancelled'"
+            " AND slot_key NOT LIKE '%:cancelled:%'",
+            (community_id,),
+        )
+        # Compared as instants, not as text: starts are written with their own UTC offsets.
+        return frozenset(row[0] for row in rows if datetime.fromisoformat(row[1]) >= after)
 
     async def create_round(
         self,
@@ -458,6 +495,14 @@ class PairingRepo:
     async def set_round_counts(self, tx: Tx, round_id: int, pairs: int, members: int) -> None:
         await tx.execute(
             "UPDATE pair_rounds SET pairs_made = ?, members_matched = ? WHERE id = ?",
+            (pairs, members, round_id),
+        )
+
+    async def add_round_counts(self, tx: Tx, round_id: int, pairs: int, members: int) -> None:
+        """For people placed during a running round."""
+        await tx.execute(
+            "UPDATE pair_rounds SET pairs_made = pairs_made + ?, members_matched = members_matched + ?"
+            " WHERE id = ?",
             (pairs, members, round_id),
         )
 

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from bot.clock import Clock
 from bot.config import Settings
 from bot.features.confirmations import Confirmations
+from bot.features.counts import hidden
 from bot.features.pairing.checkins import checkin_opening
 from bot.features.pairing.matching import match
 from bot.features.pairing.repo import Pair, PairingRepo, Participant, Round, ScheduleRow
@@ -39,6 +40,9 @@ JOIN_ACTION = "pair.join"
 # after it instead: nobody is paused without a real chance to answer.
 ANSWER_WINDOW = timedelta(days=1)
 _EPSILON = timedelta(microseconds=1)
+# Someone who comes in during a running round is placed straight away only when at least this
+# much of the round is left; otherwise the next round is hardly further off.
+LATE_PLACEMENT_MIN = timedelta(days=1)
 
 
 def format_when(instant: datetime, timezone: str) -> str:
@@ -59,6 +63,7 @@ class _Timing:
     not_before: datetime | None = None
     active: Round | None = None
     next_pause_end: datetime | None = None
+    skipped: frozenset[str] = frozenset()  # scheduled starts a facilitator cancelled
 
 
 class Rounds:
@@ -167,6 +172,7 @@ class Rounds:
             not_before=row.not_before if row is not None else None,
             active=await self.repo.active_round(db, community_id),
             next_pause_end=await self.repo.next_pause_end(db, community_id),
+            skipped=await self.repo.skipped_slots(db, community_id, self._clock.now()),
         )
         self._timing[community_id] = timing
         return timing
@@ -195,11 +201,12 @@ class Rounds:
             return None
         slot = self._slot_after(timing, after)
         active = timing.active
-        if (
-            slot is not None
-            and active is not None
-            and active.slot_key == self.slot_key(community_id, slot)
-        ):
+        for _ in range(100):  # a start taken by the running round or cancelled is passed over
+            if slot is None:
+                break
+            key = self.slot_key(community_id, slot)
+            if not ((active is not None and active.slot_key == key) or key in timing.skipped):
+                break
             slot = self._slot_after(timing, slot)
         return slot
 
@@ -328,8 +335,8 @@ class Rounds:
         )
         if count == 0:
             count_text = self.t(community, prefix, "pairing.heads_up_none")
-        elif count == 1:
-            count_text = self.t(community, prefix, "pairing.heads_up_one")
+        elif hidden(count):
+            count_text = self.t(community, prefix, "pairing.heads_up_few")
         else:
             count_text = self.t(community, prefix, "pairing.heads_up_many", count=count)
         days = max(1, math.ceil((slot - now) / timedelta(days=1))) + 1
@@ -399,7 +406,8 @@ class Rounds:
         ends_at: datetime,
         now: datetime,
     ) -> Round | None:
-        """Match everyone who is in and open their spaces. None if this slot already ran."""
+        """Match everyone who is in and open their spaces. None if this slot already ran, or if
+        fewer than two people could be paired (then no round runs and none takes a number)."""
         existing = await self.repo.round_by_slot(tx, slot_key)
         if existing is not None and existing.state != "announced":
             return None
@@ -447,12 +455,20 @@ class Rounds:
         fresh = [p for p in participants if p.id not in skipped]
         if round_.heads_up_at is None:
             await self.ask_again(tx, community, prefix, fresh)
-        if not eligible:
-            await self.repo.set_round_state(tx, round_.id, "cancelled", now)
+        if len(eligible) < 2:
+            # Nobody could be paired: no round runs, and none takes a number. Whoever is in hears
+            # the one message everyone left out of a round hears.
+            await self.repo.cancel_round(tx, round_, now, ran=False, free_slot=False)
+            for member_id in eligible:
+                await self._tell(
+                    tx, community, info[member_id].user_id, self.t(community, prefix, "pairing.not_placed")
+                )
             if channel:
-                text = self.t(community, prefix, "pairing.round_empty", number=round_.number)
-                await self._outbox.add(tx, community.id, ChannelPost(channel=channel, text=text))
-            return round_
+                key = "pairing.round_empty" if not eligible else "pairing.round_too_few"
+                await self._outbox.add(
+                    tx, community.id, ChannelPost(channel=channel, text=self.t(community, prefix, key))
+                )
+            return None
 
         # Not-with entries name people by a keyed hash of who they are in the community, so an
         # entry finds them again after they erase their data and return, and never a stranger.
@@ -472,43 +488,9 @@ class Rounds:
             last_triad=await self.repo.last_triad(tx, community.id),
             seed=f"{self._seed}:{community.id}:{round_.number}",
         )
-        questions = self._pair_questions(community)
-        until = self.when(community, ends_at)
         for n, group in enumerate(result.groups, start=1):
-            members = [info[m] for m in group]
-            question = questions[(round_.number * 7 + n) % len(questions)] if questions else None
-            space_key = f"pair-{round_.id}-{n}"
-            await self.repo.create_pair(
-                tx,
-                community.id,
-                round_.id,
-                space_key,
-                tuple(group),
-                question.id if question else "",
-                now,
-            )
-            names = self.names(community, prefix, [m.label for m in members])
-            text = self.t(
-                community,
-                prefix,
-                "pairing.space_intro",
-                names=names,
-                number=round_.number,
-                until=until,
-                question=question.text if question else "",
-                mentions=" ".join(self.mention(community, m.user_id) for m in members),
-            )
-            await self._outbox.add(
-                tx,
-                community.id,
-                PairSpaceOpen(
-                    space_key=space_key,
-                    member_ids=tuple(m.user_id for m in members),
-                    title=self.t(
-                        community, prefix, "pairing.space_title", number=round_.number, names=names
-                    ),
-                    text=text,
-                ),
+            await self._open_space(
+                tx, community, prefix, round_, f"pair-{round_.id}-{n}", tuple(group), n, info, now
             )
         # One message for everyone left out, whatever the reason, so a block cannot be told
         # apart from numbers or pauses.
@@ -527,6 +509,177 @@ class Rounds:
             text = self.t(community, prefix, "pairing.round_started", number=round_.number)
             await self._outbox.add(tx, community.id, ChannelPost(channel=channel, text=text))
         return await self.repo.round_of(tx, round_.id)
+
+    async def _open_space(
+        self,
+        tx: Tx,
+        community: Community,
+        prefix: str,
+        round_: Round,
+        space_key: str,
+        group: tuple[int, ...],
+        n: int,
+        info: dict[int, MemberInfo],
+        now: datetime,
+        origin: int | None = None,
+    ) -> None:
+        """Record a group and open its space with the round's introduction."""
+        questions = self._pair_questions(community)
+        question = questions[(round_.number * 7 + n) % len(questions)] if questions else None
+        members = [info[m] for m in group]
+        await self.repo.create_pair(
+            tx, community.id, round_.id, space_key, group, question.id if question else "", now, origin
+        )
+        names = self.names(community, prefix, [m.label for m in members])
+        text = self.t(
+            community,
+            prefix,
+            "pairing.space_intro",
+            names=names,
+            number=round_.number,
+            until=self.when(community, round_.ends_at),
+            question=question.text if question else "",
+            mentions=" ".join(self.mention(community, m.user_id) for m in members),
+        )
+        await self._outbox.add(
+            tx,
+            community.id,
+            PairSpaceOpen(
+                space_key=space_key,
+                member_ids=tuple(m.user_id for m in members),
+                title=self.t(
+                    community, prefix, "pairing.space_title", number=round_.number, names=names
+                ),
+                text=text,
+            ),
+        )
+
+    def free_for(self, p: Participant, version: str, starts_at: datetime) -> bool:
+        """Whether a participant can be paired in a round starting then: not paused, agreed to
+        the current words, and not about to be paused for not answering the silent-rounds ask."""
+        silent = p.asked_at is not None and p.asked_at <= starts_at - ANSWER_WINDOW
+        return not p.paused and p.consent_version == version and not silent
+
+    # -- people who come in during a running round -----------------------------------------------
+
+    async def place_late(
+        self, tx: Tx, community: Community, prefix: str, member_id: int, now: datetime
+    ) -> Round | None:
+        """Place someone who joined, resumed or came back from a pause while a round runs: with
+        someone else waiting in this round, or into a pair of two as a group of three, by the
+        usual rules (never with anyone on either not-with list, nobody they met this round, and
+        someone not met before over someone met before). The round it placed them in, or None."""
+        round_ = await self.repo.active_round(tx, community.id)
+        if round_ is None or round_.ends_at - now < LATE_PLACEMENT_MIN:
+            return None
+        version = self.consent_version(community)
+        info = await self.members_info(tx, community.id)
+        participants = {p.member_id: p for p in await self.repo.participants(tx, community.id)}
+        me = participants.get(member_id)
+        if me is None or member_id not in info or not self.free_for(me, version, now):
+            return None
+        pairs = await self.repo.pairs_of_round(tx, round_.id)
+        in_round = {m for pair in pairs for m in pair.member_ids}
+        if member_id in in_round:
+            return None  # already placed, or they ended a pair this round: the next one it is
+        blind = await self.repo.blinder(tx, now)
+        by_hash = {blind(community.id, info[m].user_id): m for m in participants if m in info}
+        apart = {
+            frozenset((owner, by_hash[other]))
+            for owner, other in await self.repo.all_not_with(tx, community.id, now)
+            if other in by_hash
+        }
+        last_met = {
+            frozenset((a, b)): number for a, b, number in await self.repo.history(tx, community.id)
+        }
+
+        def allowed(others: tuple[int, ...]) -> bool:
+            return all(frozenset((member_id, o)) not in apart for o in others)
+
+        def score(others: tuple[int, ...], kind: int) -> tuple[int, int, bytes]:
+            met = max((last_met.get(frozenset((member_id, o)), 0) for o in others), default=0)
+            tie = hashlib.sha256(f"{self._seed}:{round_.id}:{member_id}:{others}".encode()).digest()
+            return met, kind, tie
+
+        options: list[tuple[tuple[int, int, bytes], tuple[int, ...], Pair | None]] = []
+        for other, p in sorted(participants.items()):
+            if other == member_id or other in in_round or other not in info:
+                continue
+            if self.free_for(p, version, now) and allowed((other,)):
+                options.append((score((other,), 0), (other,), None))
+        for pair in pairs:
+            if (
+                pair.state == "active"
+                and len(pair.member_ids) == 2
+                and all(m in info for m in pair.member_ids)
+                and allowed(pair.member_ids)
+            ):
+                options.append((score(pair.member_ids, 1), pair.member_ids, pair))
+        if not options:
+            return None
+        _, others, grown = min(options, key=lambda option: option[0])
+        group = tuple(sorted((member_id, *others)))
+        n = len(pairs) + 1
+        if grown is not None:
+            # The pair's space closes and the three carry on in a fresh one, as when a triad
+            # becomes a pair: a platform space cannot always take in someone new.
+            await self.repo.set_pair_state(tx, grown.id, "closed", now)
+            await self._outbox.add(
+                tx,
+                community.id,
+                PairSpaceClose(grown.space_key, self.t(community, prefix, "pairing.space_grown")),
+            )
+            for m in grown.member_ids:
+                await self._tell(
+                    tx,
+                    community,
+                    info[m].user_id,
+                    self.t(community, prefix, "pairing.triad_joined", number=round_.number),
+                )
+        await self._open_space(
+            tx,
+            community,
+            prefix,
+            round_,
+            f"pair-{round_.id}-{n}",
+            group,
+            n,
+            info,
+            now,
+            grown.id if grown is not None else None,
+        )
+        if grown is not None:
+            await self.repo.add_round_counts(tx, round_.id, 0, 1)
+        else:
+            await self.repo.add_round_counts(tx, round_.id, 1, 2)
+        return round_
+
+    async def cancel(
+        self, tx: Tx, community: Community, prefix: str, now: datetime
+    ) -> tuple[str, Round] | None:
+        """`pair cancel`: end the running round now (its spaces close with a neutral word and no
+        end-of-round check-in), or else skip the next announced one. What was cancelled, or None."""
+        running = await self.repo.active_round(tx, community.id)
+        if running is not None:
+            for pair in await self.repo.pairs_of_round(tx, running.id, "active"):
+                text = self.t(community, prefix, "pairing.space_cancelled", number=running.number)
+                await self._outbox.add(tx, community.id, PairSpaceClose(pair.space_key, text))
+                await self.repo.set_pair_state(tx, pair.id, "closed", now)
+            # It ran, so it keeps its number; a scheduled start it took the place of can run.
+            await self.repo.cancel_round(tx, running, now, ran=True, free_slot=True)
+            return "running", running
+        announced = await self.repo.announced_rounds(tx, community.id)
+        if not announced:
+            return None
+        upcoming = announced[0]
+        await self.repo.cancel_round(tx, upcoming, now, ran=False, free_slot=False)
+        channel = self.channel_of(community, await self.repo.schedule(tx, community.id))
+        if channel:
+            text = self.t(
+                community, prefix, "pairing.round_called_off", when=self.when(community, upcoming.starts_at)
+            )
+            await self._outbox.add(tx, community.id, ChannelPost(channel=channel, text=text))
+        return "announced", upcoming
 
     # -- during and after a round ----------------------------------------------------------------
 
@@ -681,11 +834,14 @@ class Rounds:
             await self.repo.set_active(tx, p.id)
             member = info.get(p.member_id)
             if member is not None:
+                placed = await self.place_late(tx, community, prefix, p.member_id, now)
                 text = self.t(
                     community,
                     prefix,
                     "pairing.pause_ended",
-                    next=self.next_round_text(community, prefix, now),
+                    next=self.next_round_text(community, prefix, now)
+                    if placed is None
+                    else self.t(community, prefix, "pairing.placed_late", number=placed.number),
                 )
                 await self._tell(tx, community, member.user_id, text)
 

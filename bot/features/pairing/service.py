@@ -22,6 +22,8 @@ from bot.config import Settings
 from bot.context import Ctx
 from bot.errors import Refusal
 from bot.features.confirmations import Confirmations
+from bot.features.counts import hidden, shown_count
+from bot.features.dialogs import FORM_PLATFORMS
 from bot.features.pairing.checkins import CheckinFeature, PairCheckins
 from bot.features.pairing.repo import PairingRepo, Participant
 from bot.features.pairing.rounds import JOIN_ACTION, Rounds
@@ -36,7 +38,6 @@ from bot.texts.catalog import Catalog
 
 _DATE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
 _FROM_WORDS = ("from", "starting")
-FEWER_THAN = 5
 
 
 class PairingFeature:
@@ -93,6 +94,7 @@ class PairingFeature:
             "pair end": self.end,
             "pair schedule": self.schedule,
             "pair now": self.now,
+            "pair cancel": self.cancel,
             "pair stats": self.stats,
         }.items():
             registry.bind(name, handler)
@@ -119,6 +121,17 @@ class PairingFeature:
 
     def _next(self, ctx: Ctx) -> str:
         return self.rounds.next_round_text(ctx.community, ctx.prefix, ctx.now)
+
+    async def _place(self, tx: Tx, ctx: Ctx) -> str | None:
+        """Someone just came in (joined, agreed again, resumed): during a running round they are
+        placed straight away when the usual rules allow. The words that say so, or None."""
+        placed = await self.rounds.place_late(tx, ctx.community, ctx.prefix, ctx.member.id, ctx.now)
+        return None if placed is None else ctx.t("pairing.placed_late", number=placed.number)
+
+    @staticmethod
+    def _typed_in_channel(ctx: Ctx) -> bool:
+        """Typed where others can read it (Discord's slash commands are seen only by their author)."""
+        return not ctx.invocation.private and ctx.invocation.community.platform not in FORM_PLATFORMS
 
     def _consent_prompt_text(self, ctx: Ctx, again: bool) -> str:
         consent = self.rounds.consent_text(ctx.community, ctx.prefix)
@@ -166,12 +179,14 @@ class PairingFeature:
             return [await self._ask_consent(tx, ctx, again=participant is not None, lead=lead)]
         if participant is None:
             await self.repo.add_participant(tx, ctx.community.id, ctx.member.id, version, ctx.now)
-            return [Answer(ctx.t("pairing.joined", next=self._next(ctx)))]
+            placed = await self._place(tx, ctx)
+            return [Answer(ctx.t("pairing.joined", next=placed or self._next(ctx)))]
         if participant.consent_version == version:
             return [Answer(ctx.t("pairing.already_in"))]
         await self.repo.record_consent(tx, ctx.community.id, ctx.member.id, version, ctx.now)
         await self.repo.touch(tx, ctx.community.id, ctx.member.id, ctx.now)
-        return [Answer(ctx.t("pairing.reconsented", next=self._next(ctx)))]
+        placed = await self._place(tx, ctx)
+        return [Answer(ctx.t("pairing.reconsented", next=placed or self._next(ctx)))]
 
     async def leave(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
         async with self._db.transaction() as tx:
@@ -221,8 +236,9 @@ class PairingFeature:
                 raise Refusal("pairing.not_paused")
             await self.repo.set_active(tx, participant.id)
             await self.repo.touch(tx, ctx.community.id, ctx.member.id, ctx.now)
+            placed = await self._place(tx, ctx)
         await self._settle(ctx.community.id)
-        text = ctx.t("pairing.resumed", next=self._next(ctx))
+        text = ctx.t("pairing.resumed", next=placed or self._next(ctx))
         if participant.consent_version != self.rounds.consent_version(ctx.community):
             text += "\n" + ctx.t("pairing.status_reconsent")
         return [Answer(text)]
@@ -268,8 +284,10 @@ class PairingFeature:
                 )
             await self.repo.touch(tx, ctx.community.id, ctx.member.id, ctx.now)
             pair = await self.repo.active_pair_of(tx, ctx.community.id, ctx.member.id)
+        # The answer goes privately, but the line itself was typed where others can read it.
+        note = [Answer(ctx.t("pairing.typed_in_channel"))] if self._typed_in_channel(ctx) else []
         if removing:
-            return [Answer(ctx.t("pairing.not_with_removed", name=label))]
+            return [Answer(ctx.t("pairing.not_with_removed", name=label)), *note]
         assert other is not None
         text = ctx.t(
             "pairing.not_with_added",
@@ -278,7 +296,7 @@ class PairingFeature:
         )
         if pair is not None and other.id in pair.member_ids:
             text += "\n" + ctx.t("pairing.not_with_current", name=other.label)
-        return [Answer(text)]
+        return [Answer(text), *note]
 
     # -- status and ending a pair --------------------------------------------------------------
 
@@ -400,6 +418,10 @@ class PairingFeature:
         heads_up = timedelta(hours=self._settings.pairing.heads_up_hours)
         async with self._db.transaction() as tx:
             await self._begin(tx, ctx)
+            running = await self.repo.active_round(tx, ctx.community.id)
+            if running is not None:
+                # A running round keeps its length: the new schedule starts once it has ended.
+                not_before = max(not_before, running.ends_at)
             await self.repo.set_schedule(
                 tx,
                 ctx.community.id,
@@ -410,11 +432,10 @@ class PairingFeature:
                 not_before=not_before,
                 now=ctx.now,
             )
-            await tx.execute(
-                "UPDATE pair_rounds SET state = 'cancelled', closed_at = ? WHERE community_id = ?"
-                " AND state = 'announced'",
-                (ctx.now.isoformat(), ctx.community.id),
-            )
+            # Announced starts of the old schedule never run: they give back their numbers and
+            # slots, so the new schedule can announce the same start again.
+            for announced in await self.repo.announced_rounds(tx, ctx.community.id):
+                await self.repo.cancel_round(tx, announced, ctx.now, ran=False, free_slot=True)
             await self.rounds.refresh(tx, ctx.community.id)
             first = self.rounds.next_slot(ctx.community.id, ctx.now)
             assert first is not None
@@ -422,18 +443,22 @@ class PairingFeature:
                 row = await self.repo.schedule(tx, ctx.community.id)
                 await self.rounds.heads_up(tx, ctx.community, ctx.prefix, row, first, ctx.now)
         await self._settle(ctx.community.id)
-        return [
-            Answer(
-                ctx.t(
-                    "pairing.schedule_set",
-                    recurrence=recurrence.text,
-                    timezone=timezone,
-                    first=self.rounds.when(ctx.community, first),
-                    channel=ctx.community.pairing_channel or channel,
-                    hours=self._settings.pairing.heads_up_hours,
-                )
+        text = ctx.t(
+            "pairing.schedule_set",
+            recurrence=recurrence.text,
+            timezone=timezone,
+            first=self.rounds.when(ctx.community, first),
+            channel=ctx.community.pairing_channel or channel,
+            hours=self._settings.pairing.heads_up_hours,
+        )
+        if running is not None:
+            lead = ctx.t(
+                "pairing.schedule_after_running",
+                number=running.number,
+                until=self.rounds.when(ctx.community, running.ends_at),
             )
-        ]
+            text = f"{lead} {text}"
+        return [Answer(text)]
 
     async def now(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
         async with self._db.transaction() as tx:
@@ -445,13 +470,18 @@ class PairingFeature:
                 )
             version = self.rounds.consent_version(ctx.community)
             participants = await self.repo.participants(tx, ctx.community.id)
-            if not any(not p.paused and p.consent_version == version for p in participants):
+            free = sum(1 for p in participants if self.rounds.free_for(p, version, ctx.now))
+            if free == 0:
                 raise Refusal("pairing.now_nobody")
+            if free < 2:
+                # Saying "fewer than two" tells no more than the refusal itself does.
+                raise Refusal("pairing.now_too_few")
             key, ends_at = await self._manual_slot(tx, ctx)
             round_ = await self.rounds.start_round(
                 tx, ctx.community, ctx.prefix, key, ctx.now, ends_at, ctx.now
             )
-            assert round_ is not None
+            if round_ is None:  # not expected after the count above; refusing changes nothing
+                raise Refusal("pairing.now_too_few")
         await self._settle(ctx.community.id)
         return [
             Answer(
@@ -462,6 +492,24 @@ class PairingFeature:
                 )
             )
         ]
+
+    async def cancel(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
+        async with self._db.transaction() as tx:
+            await self._begin(tx, ctx)
+            cancelled = await self.rounds.cancel(tx, ctx.community, ctx.prefix, ctx.now)
+            if cancelled is None:
+                raise Refusal("pairing.cancel_nothing")
+        await self._settle(ctx.community.id)
+        kind, round_ = cancelled
+        if kind == "running":
+            text = ctx.t("pairing.cancelled_running", number=round_.number, next=self._next(ctx))
+        else:
+            text = ctx.t(
+                "pairing.cancelled_announced",
+                when=self.rounds.when(ctx.community, round_.starts_at),
+                next=self._next(ctx),
+            )
+        return [Answer(text)]
 
     async def _manual_slot(self, tx: Tx, ctx: Ctx) -> tuple[str, datetime]:
         """Where a round started by hand fits. Without a schedule it lasts the default length.
@@ -483,15 +531,14 @@ class PairingFeature:
 
     async def stats(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
         figures = await self.repo.stats(self._db, ctx.community.id)
-        few = ctx.t("pairing.fewer_than_five")
 
         def count(value: int, drawn_from: int) -> str:
-            return few if drawn_from < FEWER_THAN else str(value)
+            return shown_count(ctx.t, value, drawn_from)
 
         if figures["checkins"] == 0:
             checkins = ctx.t("pairing.none_yet")
-        elif figures["checkin_members"] < FEWER_THAN:
-            checkins = few
+        elif hidden(figures["checkin_members"]):
+            checkins = ctx.t("counts.fewer_than_five")
         else:
             percent = round(100 * figures["checkins_answered"] / figures["checkins"])
             checkins = ctx.t("pairing.share_of", percent=percent, total=figures["checkins"])

@@ -180,16 +180,6 @@ async def test_four_members_three_rounds_then_oldest_repeats(harness):
     assert rounds[3] == rounds[0]  # then the pairs who met longest ago
 
 
-async def test_only_one_member_is_told_privately(harness):
-    h = harness
-    await join(h, "sam")
-    h.sink.take()
-    assert "Round 1 has begun" in await h.say("alex", "pair now")
-    out = h.sink.take()
-    assert opened(out) == []
-    assert any("not in a pair this round" in text for text in private(out, "sam"))
-
-
 async def test_scheduled_round_with_nobody_in(harness):
     h = harness
     await weekly(h)

@@ -1,0 +1,261 @@
+"""Issue 12 (pairing as people use it): a schedule change keeps the running round, a round needs
+two people, late joiners are placed, `pair cancel`, one "fewer than five" rule, a gentle note for
+`pair not-with` typed in a channel, and numbers only for rounds that ran."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tests.core.pairing.helpers import channel, closed, groups, join, opened, private, snapshot
+
+WEEK = timedelta(days=7)
+
+
+async def numbers(h) -> list[tuple[int, str]]:
+    rows = await h.db.fetchall("SELECT number, state FROM pair_rounds ORDER BY id")
+    return [(row[0], row[1]) for row in rows]
+
+
+# -- 3: a new schedule does not cut the running round short ------------------------------------
+
+
+async def test_new_schedule_starts_after_the_running_round(harness):
+    h = harness
+    await join(h, "sam", "jo")
+    assert "Round 1 has begun" in await h.say("alex", "pair now")  # Mon 5 Jan, 14 days
+    h.sink.take()
+    out = await h.say("alex", "pair schedule weekly mon 10:00")
+    assert "Round 1 keeps running until Mon 19 Jan 2026, 09:00" in out, out
+    assert "the first on Mon 19 Jan 2026, 10:00" in out, out
+    await h.advance(timedelta(hours=2))
+    assert closed(h.sink.take()) == []
+    status = await h.say("sam", "pair status", channel=None)
+    assert "Your current pair: jo, until Mon 19 Jan 2026, 09:00" in status, status
+    assert "Next round: Mon 19 Jan 2026, 10:00" in status, status
+    await h.advance(timedelta(days=13, hours=22))  # Mon 19 Jan, 09:00: round 1 ends
+    out = h.sink.take()
+    assert len(closed(out)) == 1 and opened(out) == []
+    await h.advance(timedelta(hours=1))
+    out = h.sink.take()
+    assert any("Pairing round 2 has begun" in text for text in channel(out))
+
+
+# -- 4: a round nobody can join -------------------------------------------------------------------
+
+
+async def test_pair_now_needs_two_and_says_so(harness):
+    h = harness
+    await join(h, "sam")
+    h.sink.take()
+    before = await snapshot(h)
+    out = await h.say("alex", "pair now")
+    assert "at least two people" in out and "fewer than two are" in out, out
+    assert await snapshot(h) == before
+    assert h.sink.take() == []
+    await join(h, "jo")
+    await h.say("jo", "pair pause")
+    assert "fewer than two are" in await h.say("alex", "pair now")
+
+
+async def test_scheduled_round_with_one_person_is_skipped_and_takes_no_number(harness):
+    h = harness
+    await join(h, "sam")
+    await h.say("alex", "pair schedule weekly mon 10:00")
+    h.sink.take()
+    await h.advance(timedelta(hours=1))
+    out = h.sink.take()
+    posts = channel(out)
+    assert any("fewer than two are in" in text for text in posts), posts
+    assert not any("has begun" in text for text in posts), posts
+    assert opened(out) == []
+    assert any("not in a pair this round" in text for text in private(out, "sam"))
+    assert all(number < 1 for number, _ in await numbers(h))
+    await join(h, "jo")
+    h.sink.take()
+    await h.advance(WEEK)
+    posts = channel(h.sink.take())
+    assert any("Pairing round 1 has begun" in text for text in posts), posts
+
+
+async def test_rescheduling_before_a_round_frees_its_number_and_its_slot(harness):
+    h = harness
+    await join(h, "sam", "jo")
+    await h.say("alex", "pair schedule weekly mon 10:00")  # heads-up for round 1 goes now
+    assert any("round 1 starts" in text for text in channel(h.sink.take()))
+    await h.say("alex", "pair schedule weekly mon 10:00 Europe/London")
+    posts = channel(h.sink.take())
+    assert any("round 1 starts" in text for text in posts), posts
+    await h.advance(timedelta(hours=1))
+    out = h.sink.take()
+    assert any("Pairing round 1 has begun" in text for text in channel(out)), channel(out)
+    assert len(opened(out)) == 1
+
+
+async def test_late_joiners_are_placed_by_the_usual_rules(harness):
+    h = harness
+    await join(h, "sam", "jo", "rin", "kai", "lee")
+    # lee sits the first round out, with sam on their not-with list
+    assert "won't be paired with sam" in await h.say("lee", "pair not-with @sam", channel=None)
+    await h.say("lee", "pair pause")
+    await h.say("rin", "pair pause")
+    assert "Round 1 has begun" in await h.say("alex", "pair now")
+    first = groups(h.sink.take())
+    assert sorted(len(g) for g in first) == [3]
+    # lee comes back: placed now, but never with sam, so as a pair with nobody: the triad has
+    # sam in it, and lee waits for the next one to come
+    out = await h.say("lee", "pair resume", channel=None)
+    assert "Welcome back" in out and "placed in round" not in out, out
+    delivered = h.sink.take()
+    assert opened(delivered) == []
+    # rin comes back too: rin and lee become a pair of their own
+    out = await h.say("rin", "pair resume", channel=None)
+    assert "placed in round 1" in out, out
+    delivered = h.sink.take()
+    assert groups(delivered) == [frozenset({"rin", "lee"})]
+    space = opened(delivered)[0]
+    assert "Round 1" in space.title and "/pair end" in space.text
+    # a newcomer joins a pair of two as a triad; the pair's old space closes with a kind word
+    await join(h, "ash")
+    delivered = h.sink.take()
+    assert groups(delivered) == [frozenset({"rin", "lee", "ash"})]
+    assert [c.space_key for c in closed(delivered)] == [space.space_key]
+    assert any("joined you" in text for text in private(delivered, "rin"))
+    status = await h.say("ash", "pair status", channel=None)
+    assert "Your current pair: lee and rin" in status or "Your current pair: rin and lee" in status
+
+
+async def test_late_joiner_is_not_placed_with_someone_they_already_met_this_round(harness):
+    h = harness
+    await join(h, "sam", "jo")
+    assert "Round 1 has begun" in await h.say("alex", "pair now")
+    await h.say("sam", "pair end", channel=None)
+    h.sink.take()
+    await h.say("sam", "pair leave", channel=None)
+    await join(h, "sam")
+    assert opened(h.sink.take()) == []
+
+
+async def test_pair_cancel(harness):
+    h = harness
+    before = await snapshot(h)
+    assert "no round running" in await h.say("alex", "pair cancel")
+    assert await snapshot(h) == before
+    assert "for the space's facilitators" in await h.say("sam", "pair cancel")
+    await join(h, "sam", "jo", "rin", "kai")
+    await h.say("alex", "pair now")
+    spaces = opened(h.sink.take())
+    assert len(spaces) == 2
+    out = await h.say("alex", "pair cancel")
+    assert "Round 1 is cancelled" in out, out
+    delivered = h.sink.take()
+    gone = closed(delivered)
+    assert sorted(c.space_key for c in gone) == sorted(s.space_key for s in spaces)
+    for c in gone:
+        assert "brought round 1 to a close" in c.text, c.text
+        assert "check-in" not in c.text
+    assert "not in a pair right now" in await h.say("sam", "pair status", channel=None)
+    assert "Round 2 has begun" in await h.say("alex", "pair now")
+
+
+async def test_pair_cancel_skips_an_announced_round(harness):
+    h = harness
+    await join(h, "sam", "jo")
+    await h.say("alex", "pair schedule weekly mon 10:00")
+    h.sink.take()
+    out = await h.say("alex", "pair cancel")
+    assert "won't run" in out and "Mon 12 Jan 2026, 10:00" in out, out
+    await h.advance(timedelta(hours=1))
+    assert opened(h.sink.take()) == []
+    await h.advance(WEEK)
+    posts = channel(h.sink.take())
+    assert any("Pairing round 1 has begun" in text for text in posts), posts
+
+
+# -- 11: one "fewer than five" rule -------------------------------------------------------------
+
+
+def test_the_rule_itself():
+    from bot.features.counts import FEWER_THAN, shown_count
+
+    assert FEWER_THAN == 5
+    t = lambda key, /, **p: f"<{key}{p}>"  # noqa: E731
+    assert shown_count(t, 0) == "0"
+    assert shown_count(t, 4) == "<counts.fewer_than_five{}>"
+    assert shown_count(t, 5) == "5"
+    assert shown_count(t, 9, drawn_from=4) == "<counts.fewer_than_five{}>"
+    assert shown_count(t, 0, drawn_from=3) == "0"
+
+
+async def test_stats_at_four_and_five(harness):
+    h = harness
+    assert "members in: 0" in await h.say("alex", "pair stats")  # none is about nobody
+    await join(h, "sam", "jo", "rin", "kai")
+    assert "members in: fewer than 5" in await h.say("alex", "pair stats")
+    await join(h, "lee")
+    assert "members in: 5" in await h.say("alex", "pair stats")
+
+
+async def test_heads_up_at_four_and_five(harness):
+    h = harness
+    await join(h, "sam", "jo", "rin", "kai")
+    await h.say("alex", "pair schedule weekly mon 10:00")
+    posts = channel(h.sink.take())
+    assert any("Fewer than 5 people are in so far" in text for text in posts), posts
+    assert not any("4 people" in text for text in posts)
+    await join(h, "lee")
+    await h.say("alex", "pair schedule weekly tue 10:00")  # Tue 6 Jan: heads-up on Mon 10:00
+    await h.advance(timedelta(hours=1))
+    posts = channel(h.sink.take())
+    assert any("5 people are in so far" in text for text in posts), posts
+
+
+async def test_skipped_round_notice_at_one_says_no_number(harness):
+    h = harness
+    await h.say("alex", "pair schedule weekly mon 10:00")
+    posts = channel(h.sink.take())
+    assert any("Nobody is in yet" in text for text in posts), posts
+
+
+# -- 8: `pair not-with` typed in a shared channel --------------------------------------------------
+
+
+async def test_not_with_typed_in_a_channel_gets_the_gentle_note(harness):
+    h = harness
+    await join(h, "sam", "jo", "rin")
+    out = await h.say("sam", "pair not-with @jo")
+    assert "won't be paired with jo" in out
+    assert "A gentle note: words typed in a channel can be read there" in out, out
+    out = await h.say("sam", "pair not-with @rin", channel=None)
+    assert "gentle note" not in out
+    out = await h.say("sam", "pair not-with @jo remove")
+    assert "off your not-with list" in out and "gentle note" in out
+
+
+# -- words ----------------------------------------------------------------------------------------
+
+
+async def test_silent_rounds_message_names_what_counts(harness):
+    h = harness
+    text = h.app.catalog.text("en", "pairing.silent_ask", prefix="/", rounds=3)
+    assert "no check-ins or commands from you" in text
+    assert "without a word" not in text
+
+
+async def test_a_pause_that_ends_during_a_round_places_them(harness):
+    h = harness
+    await join(h, "sam", "jo", "rin")
+    await h.say("rin", "pair pause 2", channel=None)
+    await h.say("alex", "pair now")
+    assert groups(h.sink.take()) == [frozenset({"sam", "jo"})]
+    await h.advance(timedelta(days=2, hours=1))
+    out = h.sink.take()
+    assert groups(out) == [frozenset({"sam", "jo", "rin"})]
+    told = private(out, "rin")
+    assert any("pause from pairing has ended" in t and "placed in round 1" in t for t in told), told
+    # ... but not with a day or less of the round left
+    await h.advance(timedelta(days=11))  # 23 hours of round 1 left
+    h.sink.take()
+    await h.run("kai", "pair join", channel=None)
+    answer = await h.say("kai", "yes", channel=None)
+    assert "You're in" in answer and "placed in round" not in answer, answer
+    assert opened(h.sink.take()) == []
