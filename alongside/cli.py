@@ -76,6 +76,16 @@ def _parser() -> argparse.ArgumentParser:
     sync.add_argument("--config", type=Path)
     sync.add_argument("--db", type=Path, help="SQLite database path (overrides the config)")
 
+    facilitators = commands.add_parser("facilitators", help="who may run facilitator commands")
+    facilitator_commands = facilitators.add_subparsers(dest="facilitators_command", required=True)
+    reset = facilitator_commands.add_parser(
+        "reset", help="put a community's facilitator rule back to the platform default (a way back after a lock-out)"
+    )
+    reset.add_argument("--community", required=True, help="the community's name or platform id")
+    reset.add_argument("--platform", choices=("console", "matrix", "discord"), help="when several match")
+    reset.add_argument("--config", type=Path)
+    reset.add_argument("--db", type=Path, help="SQLite database path (overrides the config)")
+
     prompts = commands.add_parser("prompts", help="work with prompt files")
     prompts_commands = prompts.add_subparsers(dest="prompts_command", required=True)
     lint = prompts_commands.add_parser("lint", help="lint prompt files")
@@ -283,6 +293,49 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_facilitators(args: argparse.Namespace) -> int:
+    """Clear a community's stored facilitator rule, so the platform default applies again
+    (console: [console] facilitators; Matrix: the power level; Discord: [discord]
+    facilitator_rule). Safe while the bot runs: every command reads the rule afresh."""
+    try:
+        settings = _load(args.config)
+    except ConfigError as error:
+        return _fail(error.problems)
+    try:
+        return asyncio.run(_reset_facilitators(settings, args))
+    except DataKeyError as error:
+        return _fail([str(error)])
+
+
+async def _reset_facilitators(settings: Settings, args: argparse.Namespace) -> int:
+    from alongside.runtime import open_store
+    from bot.clock import SystemClock
+
+    db, _cipher, lock = await open_store(settings, SystemClock(), args.db)
+    try:
+        rows = await db.fetchall(
+            "SELECT id, platform, external_id, name, facilitator_rule FROM communities ORDER BY id"
+        )
+        wanted = [
+            row for row in rows
+            if args.community in (row[2], row[3]) and args.platform in (None, row[1])
+        ]
+        if len(wanted) != 1:
+            known = "; ".join(f"{row[1]} {row[2]} ({row[3] or 'no name'})" for row in rows) or "none yet"
+            if wanted:
+                return _fail([f"several communities match '{args.community}'; add --platform. Known: {known}"])
+            return _fail([f"no community '{args.community}' in {db.path}. Known: {known}"])
+        (row,) = wanted
+        async with db.transaction() as tx:
+            await tx.execute("UPDATE communities SET facilitator_rule = '' WHERE id = ?", (row[0],))
+        before = row[4] or "the platform default"
+        print(f"{row[1]} community {row[3] or row[2]}: facilitator rule was {before}, now the platform default.")
+        return 0
+    finally:
+        await db.close()
+        lock.release()
+
+
 def cmd_lint(args: argparse.Namespace) -> int:
     path = args.path or Settings().prompts_dir
     if not path.exists():
@@ -349,6 +402,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_discord(args)
     if args.command == "key":
         return cmd_key(args)
+    if args.command == "facilitators":
+        return cmd_facilitators(args)
     if args.command == "backup":
         return cmd_backup(args)
     if args.command == "restore":

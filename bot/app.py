@@ -37,7 +37,7 @@ from bot.features.mydata import MyDataFeature
 from bot.features.pairing import CheckinFeature, PairingFeature
 from bot.features.questions import QuestionsFeature
 from bot.features.resources import ResourcesFeature
-from bot.features.setup import SetupFeature
+from bot.features.setup import PlatformChecks, SetupFeature
 from bot.ids import IdSource
 from bot.outbox import Outbox, Sink
 from bot.replies import Answer, Intent, Reply
@@ -99,7 +99,7 @@ class App:
             db, cipher, clock, timedelta(minutes=settings.confirmations.fresh_minutes)
         )
         self.help = HelpFeature(self.registry)
-        self.setup = SetupFeature(db, self.communities, catalog)
+        self.setup = SetupFeature(db, self.communities, catalog, self.confirmations)
         self.questions = QuestionsFeature(
             db=db,
             clock=clock,
@@ -111,6 +111,7 @@ class App:
             members=self.members,
             grace=timedelta(minutes=settings.scheduling.grace_minutes),
             seed=seed,
+            min_gap=timedelta(minutes=settings.scheduling.min_question_gap_minutes),
         )
         self.dialogs = Dialogs(db, cipher, clock)
         self.agreements = AgreementsFeature(
@@ -127,7 +128,7 @@ class App:
             dialogs=self.dialogs,
             ids=ids,
         )
-        self.resources = ResourcesFeature(settings.resources, settings.duty_of_care)
+        self.resources = ResourcesFeature(settings.resources, settings.duty_of_care, db)
         self.checkins = CheckinFeature()
         self.pairing = PairingFeature(
             db=db,
@@ -184,6 +185,11 @@ class App:
 
     def attach_sink(self, sink: Sink) -> None:
         self._sink = sink
+
+    def register_checks(self, checks: PlatformChecks) -> None:
+        """The adapter's answers to what only the platform knows (does a channel exist and may
+        the bot post there; who would a facilitator rule cover), for `setup` to ask."""
+        self.setup.checks = checks
 
     async def start(self) -> None:
         """Rebuild scheduled jobs from storage, catch up on missed slots, deliver what is pending."""

@@ -21,7 +21,12 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from bot.scheduling.recurrence import valid_timezone
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_PROMPTS_DIR = PROJECT_ROOT / "prompts"
+# A source checkout reads its top-level `prompts/`; an installed package carries them as
+# `bot/prompts/` (see setup.py). The `prompts_dir` setting overrides either.
+_PACKAGED_PROMPTS = Path(__file__).resolve().parent / "prompts"
+DEFAULT_PROMPTS_DIR = (
+    PROJECT_ROOT / "prompts" if (PROJECT_ROOT / "prompts").is_dir() else _PACKAGED_PROMPTS
+)
 DEFAULT_CONFIG_NAME = "config.toml"
 
 # Top-level fields that may only come from the environment.
@@ -105,6 +110,10 @@ class Resource(Section):
 
 class SchedulingSettings(Section):
     grace_minutes: int = Field(60, ge=0, le=24 * 60)
+    # The shortest gap a question schedule may have between two posts (`*/5 * * * *` is refused).
+    min_question_gap_minutes: int = Field(60, ge=1, le=7 * 24 * 60)
+    # The shortest gap a pairing schedule may have between two round starts (a round's length).
+    min_round_days: int = Field(7, ge=1, le=365)
 
 
 class ConfirmationSettings(Section):
@@ -273,6 +282,8 @@ class RetentionSettings(Section):
 class ConsoleSettings(Section):
     community: str = "demo"
     channel: str = "circle"
+    # The other channels the simulated space has (`/in #name`, `setup question-channel #name`).
+    channels: list[str] = ["reflections", "pairs"]
     members: list[str] = ["alex", "sam", "jo", "rin"]
     facilitators: list[str] = ["alex"]
 

@@ -11,6 +11,7 @@ from bot.app import App
 from bot.clock import FakeClock
 from bot.config import ConsoleSettings
 from bot.context import Actor, CommunityRef, Invocation
+from bot.features.setup import ChannelVerdict
 from bot.replies import (
     ActionButtons,
     Answer,
@@ -58,6 +59,7 @@ class ConsoleAdapter:
         self.channel: str | None = settings.channel
         self.running = True
         app.attach_sink(self)
+        app.register_checks(self)
 
     def t(self, key: str, /, **params: object) -> str:
         return self.app.catalog.text("en", key, **params)
@@ -88,10 +90,26 @@ class ConsoleAdapter:
 
     async def _is_facilitator(self, name: str) -> bool:
         community = await self.app.communities.find(self.app.db, PLATFORM, self.community.external_id)
-        rule = community.facilitator_rule if community else ""
+        return self._facilitator(name, community.facilitator_rule if community else "")
+
+    def _facilitator(self, name: str, rule: str) -> bool:
         if rule.startswith("members:"):
             return name in rule.removeprefix("members:").split(",")
         return name in self.settings.facilitators
+
+    # -- what only the platform knows (asked by `setup`) ---------------------------------------
+
+    @property
+    def channels(self) -> list[str]:
+        """The simulated space's channels: the one it starts in and `[console] channels`."""
+        return list(dict.fromkeys([self.settings.channel, *self.settings.channels]))
+
+    async def check_channel(self, community: str, value: str) -> ChannelVerdict:
+        name = value.lower()
+        return ChannelVerdict(name) if name in self.channels else ChannelVerdict(None, "missing")
+
+    async def facilitator_under(self, community: str, user_id: str, rule: str) -> bool | None:
+        return self._facilitator(user_id, rule)
 
     # -- input ---------------------------------------------------------------------------------
 

@@ -47,6 +47,7 @@ from bot.app import App
 from bot.commands.spec import ArgType
 from bot.config import DiscordSettings
 from bot.context import Actor, CommunityRef, Invocation
+from bot.features.setup import ChannelVerdict
 from bot.replies import Delivery, FormRequest, Intent
 from bot.storage.adapter_state import AdapterState
 
@@ -114,6 +115,7 @@ class DiscordAdapter:
         self.handled = 0  # interactions handled (for tests and the benchmark)
         self._closing = False
         app.attach_sink(self)
+        app.register_checks(self)
 
     # -- small helpers ---------------------------------------------------------------------------
 
@@ -238,7 +240,10 @@ class DiscordAdapter:
 
     async def _is_facilitator(self, guild_id: int, member: discord.Member, permissions: discord.Permissions) -> bool:
         community = await self._community(str(guild_id))
-        rule = (community.facilitator_rule if community is not None else "") or self.settings.facilitator_rule
+        return self._under_rule(community.facilitator_rule if community is not None else "", member, permissions)
+
+    def _under_rule(self, rule: str, member: discord.Member, permissions: discord.Permissions) -> bool:
+        rule = rule or self.settings.facilitator_rule
         if rule.startswith("role:"):
             wanted = int(rule.removeprefix("role:") or 0)
             return permissions.administrator or any(role.id == wanted for role in member.roles)
@@ -246,6 +251,29 @@ class DiscordAdapter:
             return str(member.id) in rule.removeprefix("members:").split(",")
         # manage-server (and Matrix's power:N, which means nothing here): the platform default
         return permissions.manage_guild or permissions.administrator
+
+    # -- what only the platform knows (asked by `setup`) ---------------------------------------
+
+    async def check_channel(self, community: str, value: str) -> ChannelVerdict:
+        """A text channel (or thread) of this server, by name or id, that the bot may send to."""
+        guild = self.outgoing.guild(int(community)) if community.isdigit() else None
+        found = self.outgoing.resolve_channel(guild, value) if guild is not None else None
+        if found is None:
+            return ChannelVerdict(None, "missing")
+        me = guild.me if guild is not None else None
+        if me is not None:
+            permissions = found.permissions_for(me)
+            allowed = permissions.send_messages_in_threads if isinstance(found, discord.Thread) else permissions.send_messages
+            if not allowed:
+                return ChannelVerdict(None, "no_post")
+        return ChannelVerdict(value)
+
+    async def facilitator_under(self, community: str, user_id: str, rule: str) -> bool | None:
+        guild = self.outgoing.guild(int(community)) if community.isdigit() else None
+        member = guild.get_member(int(user_id)) if guild is not None and user_id.isdigit() else None
+        if member is None:
+            return None  # not in the cache: let the members: reading in the core decide
+        return self._under_rule(rule, member, member.guild_permissions)
 
     async def _invocation(
         self, interaction: discord.Interaction, guild_id: int | None

@@ -71,6 +71,7 @@ from bot.clock import Clock
 from bot.config import MatrixSettings
 from bot.context import Actor, CommunityRef, Invocation
 from bot.features.dialogs import COMMANDS as DIALOG_COMMANDS
+from bot.features.setup import ChannelVerdict
 from bot.outbox import TransientDeliveryError
 from bot.replies import (
     ActionButtons,
@@ -211,6 +212,7 @@ class MatrixAdapter:
         self.rooms.salt = self._salt
         await self.rooms.load()
         self.app.attach_sink(self)
+        self.app.register_checks(self)
         self._sync_task = asyncio.create_task(self._sync_loop(), name="matrix-sync")
         self._tasks = [
             self._sync_task,
@@ -590,7 +592,33 @@ class MatrixAdapter:
         """The community's own rule (`setup facilitator-rule`), else the power level in its
         room: at least `facilitator_power_level` (50 by default)."""
         found = await self.app.communities.find(self.app.db, PLATFORM, community)
-        rule = found.facilitator_rule if found is not None else ""
+        return self._under_rule(found.facilitator_rule if found is not None else "", user_id, rooms)
+
+    # -- what only the platform knows (asked by `setup`) ---------------------------------------
+
+    async def check_channel(self, community: str, value: str) -> ChannelVerdict:
+        """A room of this community the bot is in and may post to: by room id, or by its name
+        (stored as the room id, which does not change when the room is renamed)."""
+        if value.startswith("!"):
+            candidates = [value] if value in self.client.rooms else []
+        else:
+            wanted = value.lower()
+            candidates = [
+                room_id for room_id, room in self.client.rooms.items()
+                if room.display_name.lower() == wanted and room_id not in self.rooms.own
+                and room_id not in self.rooms.direct
+            ]
+        mine = [room_id for room_id in candidates if (await self.rooms.community_of(room_id))[0] == community]
+        if len(mine) != 1:
+            return ChannelVerdict(None, "missing")
+        if not self.rooms.may_post(mine[0], self.client.user_id):
+            return ChannelVerdict(None, "no_post")
+        return ChannelVerdict(mine[0])
+
+    async def facilitator_under(self, community: str, user_id: str, rule: str) -> bool | None:
+        return self._under_rule(rule, user_id, await self._power_rooms(community))
+
+    def _under_rule(self, rule: str, user_id: str, rooms: list[str]) -> bool:
         if rule.startswith("members:"):
             return user_id in rule.removeprefix("members:").split(",")
         threshold = self.settings.facilitator_power_level

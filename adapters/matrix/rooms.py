@@ -239,6 +239,20 @@ class Rooms:
         except (TypeError, ValueError):
             return 0
 
+    def may_post(self, room_id: str, user_id: str) -> bool:
+        """Joined, and at least the power level the room asks for an `m.room.message`."""
+        room = self.client.rooms.get(room_id)
+        if room is None or user_id not in room.users:
+            return False
+        known = self._power.get(room_id)
+        content = known[1] if known is not None else {}
+        events = content.get("events") if isinstance(content.get("events"), dict) else {}
+        try:
+            needed = int(events.get("m.room.message", content.get("events_default", 0)))
+        except (TypeError, ValueError):
+            needed = 0
+        return (self.power(room_id, user_id) or 0) >= needed
+
     def display_name(self, room_ids: list[str], user_id: str) -> str:
         for room_id in room_ids:
             room = self.client.rooms.get(room_id)

@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.commands.registry import Registry
 from bot.commands.spec import Arg, ArgType, CommandSpec
+from bot.scheduling.explain import problem
 from bot.scheduling.recurrence import (
     RecurrenceError,
     parse_recurrence,
@@ -239,9 +240,9 @@ def _convert(spec: CommandSpec, arg: Arg, given: Any, resolve_mention: MentionRe
             try:
                 recurrence = parse_recurrence(" ".join(words), timezone or "UTC")
             except RecurrenceError as error:
-                raise ParseError(
-                    "parse.bad_recurrence", {"given": text[:80], "detail": error.detail[:40]}, spec
-                ) from None
+                # Name the part that failed (which timezone, which time), not just "the schedule".
+                key, params = problem(error, " ".join(words))
+                raise ParseError(key, params, spec) from None
             return RecurrenceArg(recurrence.text, timezone)
         case _:
             if arg.min is not None and len(text) < arg.min:

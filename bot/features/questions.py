@@ -21,9 +21,10 @@ from bot.commands.registry import Registry
 from bot.commands.spec import Arg, ArgType, CommandSpec, Where, Who
 from bot.context import Ctx
 from bot.errors import Refusal
+from bot.features.schedules import read_schedule
 from bot.outbox import Outbox
 from bot.replies import Answer, ChannelPost, Intent, PrivateMessage
-from bot.scheduling.recurrence import Recurrence, RecurrenceError, parse_recurrence
+from bot.scheduling.recurrence import Recurrence, parse_recurrence
 from bot.scheduling.timeline import Job, Timeline
 from bot.storage.communities import Community, CommunityRepo, MemberRepo
 from bot.storage.crypto import FieldCipher
@@ -37,6 +38,9 @@ log = logging.getLogger(__name__)
 FOCUS_CHOICES = (*TASKS, "all")
 SUGGESTION_PURPOSE = "suggestion.text"
 SUGGESTED_PREFIX = "suggested-"  # the id of an approved suggestion in the community's bank
+# What ends a question: "?" and its full-width (CJK) and small forms.
+QUESTION_MARKS = ("?", "\uff1f", "\ufe56")
+THREAD_TITLE_MAX = 80
 
 COMMANDS = (
     CommandSpec("questions now", "commands.questions_now", who=Who.FACILITATOR, where=Where.CHANNEL),
@@ -86,6 +90,15 @@ class Schedule:
     checked_until: datetime
 
 
+def thread_title(text: str) -> str:
+    """The question's own words, on one line and cut at a word to fit a thread's name."""
+    words = " ".join(text.split())
+    if len(words) <= THREAD_TITLE_MAX:
+        return words
+    cut = words[: THREAD_TITLE_MAX - 1].rsplit(" ", 1)[0]
+    return cut + "…"
+
+
 def format_when(instant: datetime, timezone: str) -> str:
     local = instant.astimezone(ZoneInfo(timezone))
     return f"{local:%a %d %b %Y, %H:%M} ({timezone})"
@@ -105,6 +118,7 @@ class QuestionsFeature:
         members: MemberRepo,
         grace: timedelta,
         seed: int,
+        min_gap: timedelta = timedelta(hours=1),
     ) -> None:
         self._db = db
         self._clock = clock
@@ -115,6 +129,7 @@ class QuestionsFeature:
         self._communities = communities
         self._members = members
         self._grace = grace
+        self._min_gap = min_gap  # the shortest gap a schedule may have between two posts
         self._seed = seed
         # next_fire must answer synchronously (APScheduler asks from its own loop), so the job
         # reads schedules from this cache, refreshed whenever a schedule is loaded or changed.
@@ -209,11 +224,17 @@ class QuestionsFeature:
         if not schedule.paused:
             slots = schedule.recurrence.fires_between(schedule.checked_until, now)
             due = [slot for slot in slots if now - slot <= self._grace]
-            for slot in slots[: len(slots) - len(due)]:
+            missed = slots[: len(slots) - len(due)]
+            if missed:
+                # One line however long the bot was away (an old database started today).
                 log.warning(
-                    "skipped question slot %s for community %s: missed by more than the grace window",
-                    slot.isoformat(),
+                    "skipped %d question slot%s for community %s (%s to %s): missed by more than"
+                    " the grace window",
+                    len(missed),
+                    "" if len(missed) == 1 else "s",
                     community_id,
+                    missed[0].isoformat(),
+                    missed[-1].isoformat(),
                 )
             if due:
                 async with self._db.transaction() as tx:
@@ -315,7 +336,7 @@ class QuestionsFeature:
             ChannelPost(
                 channel=channel,
                 text=text,
-                thread_title=self._catalog.text(locale, "questions.thread_title", id=question.id),
+                thread_title=thread_title(question.text),
                 thread_key=f"question-{posting_id}",
             ),
         )
@@ -345,10 +366,9 @@ class QuestionsFeature:
         given: RecurrenceArg = args["recurrence"]
         timezone = given.timezone or ctx.community.timezone
         anchor = ctx.now.astimezone(ZoneInfo(timezone)).date()
-        try:
-            recurrence = parse_recurrence(given.text, timezone, anchor)
-        except RecurrenceError:
-            raise Refusal("questions.bad_recurrence") from None
+        recurrence = read_schedule(
+            ctx, given.text, timezone, anchor, minimum=self._min_gap, what="questions"
+        )
         channel = self._target_channel(ctx)
         async with self._db.transaction() as tx:
             await tx.execute("DELETE FROM question_schedules WHERE community_id = ?", (ctx.community.id,))
@@ -367,17 +387,20 @@ class QuestionsFeature:
             )
             await self._load_schedule(tx, ctx.community.id)
         self._put_job(ctx.community.id)
-        return [
-            Answer(
-                ctx.t(
-                    "questions.scheduled",
-                    recurrence=recurrence.text,
-                    timezone=timezone,
-                    channel=channel,
-                    next=format_when(recurrence.next_after(ctx.now), timezone),
-                )
-            )
-        ]
+        text = ctx.t(
+            "questions.scheduled",
+            recurrence=recurrence.text,
+            timezone=timezone,
+            channel=channel,
+            next=format_when(recurrence.next_after(ctx.now), timezone),
+        )
+        if recurrence.uses_anchor:
+            # "every 2 weeks mon" could be this Monday or next: say where the count starts.
+            weeks = recurrence.text.split()[2] == "weeks"
+            start = anchor - timedelta(days=anchor.weekday()) if weeks else anchor
+            key = "questions.counting_weeks" if weeks else "questions.counting_days"
+            text += " " + ctx.t(key, start=f"{start:%a %d %b %Y}")
+        return [Answer(text)]
 
     async def _set_paused(self, ctx: Ctx, paused: bool) -> Schedule:
         async with self._db.transaction() as tx:
@@ -447,7 +470,14 @@ class QuestionsFeature:
 
     async def suggest(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
         text = " ".join(args["text"].split())
-        if not text.endswith("?"):
+        # A task named first tags the suggestion (`questions suggest worldview Where did …?`).
+        first, _, rest = text.partition(" ")
+        task = first.lower().replace("-", "_")
+        if task in TASKS and len(rest) >= 10:
+            text = rest
+        else:
+            task = None
+        if not text.endswith(QUESTION_MARKS):
             raise Refusal("questions.suggest_not_question")
         async with self._db.transaction() as tx:
             pending = await tx.fetchone(
@@ -457,12 +487,13 @@ class QuestionsFeature:
             if pending[0] >= 10:
                 raise Refusal("questions.suggest_too_many")
             await tx.execute(
-                "INSERT INTO question_suggestions (community_id, member_id, text_enc, status, created_at)"
-                " VALUES (?, ?, ?, 'pending', ?)",
+                "INSERT INTO question_suggestions (community_id, member_id, text_enc, status, task,"
+                " created_at) VALUES (?, ?, ?, 'pending', ?, ?)",
                 (
                     ctx.community.id,
                     ctx.member.id,
                     self._cipher.encrypt(text, SUGGESTION_PURPOSE),
+                    task,
                     ctx.now.isoformat(),
                 ),
             )
@@ -470,31 +501,34 @@ class QuestionsFeature:
 
     async def review(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
         rows = await self._db.fetchall(
-            "SELECT id, text_enc FROM question_suggestions WHERE community_id = ? AND status = 'pending'"
+            "SELECT id, text_enc, task FROM question_suggestions WHERE community_id = ? AND status = 'pending'"
             " ORDER BY id",
             (ctx.community.id,),
         )
         if not rows:
             return [Answer(ctx.t("questions.review_empty"))]
-        lines = [ctx.t("questions.review_intro", count=len(rows))]
+        lines = [ctx.t("questions.review_intro_one") if len(rows) == 1 else ctx.t("questions.review_intro", count=len(rows))]
         for row in rows:
             text = self._cipher.decrypt(row[1], SUGGESTION_PURPOSE)
             lines.append(ctx.t("questions.review_line", id=row[0], text=text))
+            if row[2]:
+                lines.append(ctx.t("questions.review_task", task=row[2]))
             flagged = avoided_terms_in(text)
             if flagged:
                 lines.append(ctx.t("questions.review_language", words=", ".join(flagged)))
         lines.append(ctx.t("questions.review_outro"))
         return [Answer("\n".join(lines))]
 
-    async def _take_pending(self, tx: Tx, ctx: Ctx, suggestion_id: int) -> tuple[int | None, str]:
+    async def _take_pending(self, tx: Tx, ctx: Ctx, suggestion_id: int) -> tuple[int | None, str, str | None]:
+        """(author, text, the task the author named or None) of a pending suggestion."""
         row = await tx.fetchone(
-            "SELECT member_id, text_enc FROM question_suggestions"
+            "SELECT member_id, text_enc, task FROM question_suggestions"
             " WHERE id = ? AND community_id = ? AND status = 'pending'",
             (suggestion_id, ctx.community.id),
         )
         if row is None:
             raise Refusal("questions.no_such_suggestion", id=suggestion_id)
-        return row[0], self._cipher.decrypt(row[1], SUGGESTION_PURPOSE)
+        return row[0], self._cipher.decrypt(row[1], SUGGESTION_PURPOSE), row[2]
 
     async def _tell_author(self, tx: Tx, ctx: Ctx, member_id: int | None, key: str, **params: Any) -> None:
         if member_id is None:
@@ -506,10 +540,14 @@ class QuestionsFeature:
             )
 
     async def approve(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
-        suggestion_id, task = args["id"], args["task"] or "connection"
+        suggestion_id = args["id"]
         question_id = f"{SUGGESTED_PREFIX}{ctx.community.id}-{suggestion_id}"
         async with self._db.transaction() as tx:
-            author_id, text = await self._take_pending(tx, ctx, suggestion_id)
+            author_id, text, suggested_task = await self._take_pending(tx, ctx, suggestion_id)
+            # The facilitator's task, else the one the author named; with neither, ask.
+            task = args["task"] or suggested_task
+            if task is None:
+                raise Refusal("questions.approve_which_task", id=suggestion_id, tasks=", ".join(TASKS))
             # Once approved it is a published question of this community's bank, in plain text.
             await tx.execute(
                 "INSERT INTO community_questions (id, community_id, text, tasks, audience, depth, created_at)"
@@ -528,7 +566,7 @@ class QuestionsFeature:
     async def decline(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
         suggestion_id, note = args["id"], args["note"]
         async with self._db.transaction() as tx:
-            author_id, text = await self._take_pending(tx, ctx, suggestion_id)
+            author_id, text, _ = await self._take_pending(tx, ctx, suggestion_id)
             # Nothing of a declined suggestion is kept: its author gets their words back.
             await tx.execute(
                 "UPDATE question_suggestions SET status = 'declined', text_enc = NULL, decided_at = ?"

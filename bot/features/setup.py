@@ -1,18 +1,26 @@
-"""`setup`: a community's timezone, locale, channels and facilitator rule (config gives defaults)."""
+"""`setup`: a community's timezone, locale, channels and facilitator rule (config gives defaults).
+
+Two answers only the platform knows, so the core asks the adapter through `PlatformChecks`
+(registered on the App at start): whether a channel exists and the bot may post there, and who a
+facilitator rule would cover. A rule that would leave the person saving it without facilitator
+rights is saved only after they confirm; `alongside facilitators reset` is the way back.
+"""
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from bot.commands.registry import Registry
 from bot.commands.spec import Arg, ArgType, CommandSpec, Who
 from bot.context import Ctx
 from bot.errors import Refusal
+from bot.features.confirmations import Confirmations
 from bot.replies import Answer, Intent
 from bot.scheduling.recurrence import valid_timezone
 from bot.storage.communities import CommunityRepo
-from bot.storage.db import Database
+from bot.storage.db import Database, Tx
 from bot.texts.catalog import Catalog
 
 SETTINGS = ("timezone", "locale", "question-channel", "pairing-channel", "facilitator-rule")
@@ -32,33 +40,70 @@ COMMANDS = (
 # Platform-neutral spelling of "who counts as a facilitator"; each adapter applies it.
 _RULE = re.compile(r"^(manage-server|power:\d{1,3}|role:\d{1,25}|members:[\w.@:-]+(,[\w.@:-]+)*)$")
 _CHANNEL = re.compile(r"^[\w!:.@#-]{1,100}$")
+RULE_ACTION = "setup.facilitator_rule"
 
 
 def normalise_channel(value: str) -> str:
     return value.strip().removeprefix("#")
 
 
+@dataclass(frozen=True)
+class ChannelVerdict:
+    """The adapter's answer about a channel: what to store (the platform's own id for it), or
+    why not: "missing" (no such channel in this space) or "no_post" (the bot may not post)."""
+
+    channel: str | None
+    problem: str = ""
+
+
+class PlatformChecks(Protocol):
+    async def check_channel(self, community: str, value: str) -> ChannelVerdict: ...
+
+    async def facilitator_under(self, community: str, user_id: str, rule: str) -> bool | None:
+        """Would `user_id` be a facilitator under `rule` ("" = the platform default)? None when
+        the adapter cannot tell."""
+        ...
+
+
 class SetupFeature:
-    def __init__(self, db: Database, communities: CommunityRepo, catalog: Catalog) -> None:
+    def __init__(
+        self,
+        db: Database,
+        communities: CommunityRepo,
+        catalog: Catalog,
+        confirmations: Confirmations | None = None,
+    ) -> None:
         self._db = db
         self._communities = communities
         self._catalog = catalog
+        self._confirmations = confirmations
+        self.checks: PlatformChecks | None = None
+        if confirmations is not None:
+            confirmations.on(RULE_ACTION, self._rule_confirmed, destructive=True)
 
     def bind(self, registry: Registry) -> None:
         registry.bind("setup", self.setup)
 
     async def setup(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
         setting, value = args["setting"], args["value"]
+        if setting is None and value is not None:
+            # The parser skips an optional choice it does not know, so the unknown word is here.
+            raise Refusal("setup.unknown_setting", given=value.split()[0][:40], known=", ".join(SETTINGS))
         if setting is None:
             return [Answer(self._describe(ctx))]
         if value is None:
             raise Refusal("setup.value_missing", setting=setting)
-        column, stored = self._validate(setting, value)
+        column, stored = await self._validate(ctx, setting, value)
+        if column == "facilitator_rule":
+            locked_out = await self._locks_out(ctx, stored)
+            if locked_out and self._confirmations is not None:
+                return [await self._ask_rule(ctx, stored)]
         async with self._db.transaction() as tx:
             await self._communities.update(tx, ctx.community.id, **{column: stored})
-        return [Answer(ctx.t("setup.saved", setting=setting, value=stored or ctx.t("setup.unset")))]
+        shown = "#" + stored if column.endswith("_channel") else stored  # as `setup` lists them
+        return [Answer(ctx.t("setup.saved", setting=setting, value=shown or ctx.t("setup.unset")))]
 
-    def _validate(self, setting: str, value: str) -> tuple[str, str]:
+    async def _validate(self, ctx: Ctx, setting: str, value: str) -> tuple[str, str]:
         if setting == "timezone":
             if not valid_timezone(value):
                 raise Refusal("setup.bad_timezone", given=value)
@@ -71,12 +116,58 @@ class SetupFeature:
             channel = normalise_channel(value)
             if not _CHANNEL.match(channel):
                 raise Refusal("setup.bad_channel", given=value)
+            if self.checks is not None:
+                verdict = await self.checks.check_channel(ctx.community.external_id, channel)
+                if verdict.channel is None:
+                    key = "setup.channel_no_post" if verdict.problem == "no_post" else "setup.channel_missing"
+                    raise Refusal(key, given=value, setting=setting)
+                channel = verdict.channel
             return setting.replace("-", "_"), channel
         if value.lower() in ("default", "none"):
             return "facilitator_rule", ""
         if not _RULE.match(value.strip()):
             raise Refusal("setup.bad_rule", given=value)
         return "facilitator_rule", value.strip()
+
+    async def _locks_out(self, ctx: Ctx, rule: str) -> bool:
+        """True when the person saving `rule` would not be a facilitator under it."""
+        user_id = ctx.invocation.actor.user_id
+        if self.checks is not None:
+            verdict = await self.checks.facilitator_under(ctx.community.external_id, user_id, rule)
+            if verdict is not None:
+                return not verdict
+        # Without an adapter's word, only a list of members can be read here.
+        if rule.startswith("members:"):
+            return user_id not in rule.removeprefix("members:").split(",")
+        return False
+
+    async def _ask_rule(self, ctx: Ctx, rule: str) -> Intent:
+        assert self._confirmations is not None
+        async with self._db.transaction() as tx:
+            return await self._confirmations.request(
+                tx,
+                ctx.community.id,
+                ctx.member.id,
+                ctx.member.platform_user_id,
+                RULE_ACTION,
+                {"rule": rule},
+                ctx.t(
+                    "setup.lockout_confirm",
+                    rule=rule or ctx.t("setup.rule_default"),
+                    minutes=self._confirmations.fresh_minutes,
+                ),
+                ctx.t("setup.lockout_yes"),
+                ctx.t("setup.lockout_no"),
+            )
+
+    async def _rule_confirmed(self, tx: Tx, ctx: Ctx, payload: dict[str, Any], yes: bool) -> list[Intent]:
+        if not yes:
+            return [Answer(ctx.t("setup.lockout_kept"))]
+        if not ctx.is_facilitator:  # rights lost since asking: a yes saves nothing
+            return [Answer(ctx.t("perm.facilitator_only", usage=f"{ctx.prefix}setup facilitator-rule"))]
+        rule = str(payload.get("rule", ""))
+        await self._communities.update(tx, ctx.community.id, facilitator_rule=rule)
+        return [Answer(ctx.t("setup.saved", setting="facilitator-rule", value=rule or ctx.t("setup.unset")))]
 
     def _describe(self, ctx: Ctx) -> str:
         community = ctx.community

@@ -136,7 +136,7 @@ async def run_flow(h) -> None:
     await h.run("sam", "/questions suggest What did you notice about yourself this week?")
     await h.run("jo", "/questions suggest What are you moving towards this month?")
     await h.run("alex", "/questions review")
-    await h.run("alex", "/questions approve 1")
+    await h.run("alex", "/questions approve 1 connection")
     await h.run("alex", "/questions decline 2 Thank you")
     await h.run("alex", "/questions now")
     await h.run("alex", "/questions status")

@@ -22,7 +22,7 @@ async def test_scheduled_question_is_posted_with_a_public_thread(bot: Bot) -> No
     assert len(posts) == 1 and "?" in posts[0]["content"]
     thread = bot.server.channels[int(posts[0]["id"])]  # a thread started on the post shares its id
     assert thread.type == P.CH_PUBLIC_THREAD and thread.parent_id == bot.circle.id
-    assert thread.name.startswith("Question")
+    assert thread.name and posts[0]["content"].startswith("A question for the space: " + thread.name.rstrip("…"))
     created = bot.server.requests_to("POST", f"/channels/{bot.circle.id}/messages/{posts[0]['id']}/threads")
     assert created and created[0].json["auto_archive_duration"] == 10080
     # the next day's slot posts once more; nothing is posted twice

@@ -55,3 +55,27 @@ def test_prompts_lint_passes_shipped_files_and_reports_problems(tmp_path):
     assert result.returncode == 1
     assert f"{bad}:3: question-mark:" in result.stdout
     assert f"{bad}:3: yes-no:" in result.stdout
+
+
+def test_facilitators_reset_is_the_way_back_after_a_lock_out(tmp_path):
+    from tests.e2e.console import run_console
+
+    db = tmp_path / "a.db"
+    locked = run_console(
+        "/setup question-channel #nowhere\n/setup bogus value\n"
+        "/setup facilitator-rule members:nobody\n/yes\n/setup timezone Europe/Paris\n/quit\n",
+        db,
+    )
+    assert locked.returncode == 0, locked.stderr
+    # The console knows its channels; a setting it does not know is named.
+    assert 'can\'t find a channel "#nowhere"' in locked.stdout
+    assert '"bogus" isn\'t a setting I know' in locked.stdout
+    assert "you would no longer be a facilitator" in locked.stdout
+    assert "is for the space's facilitators" in locked.stdout  # locked out, as confirmed
+    unknown = cli("facilitators", "reset", "--community", "elsewhere", "--db", str(db), cwd=tmp_path)
+    assert unknown.returncode == 2 and "console demo" in unknown.stderr
+    reset = cli("facilitators", "reset", "--community", "demo", "--db", str(db), cwd=tmp_path)
+    assert reset.returncode == 0, reset.stderr
+    assert "was members:nobody, now the platform default" in reset.stdout
+    back = run_console("/setup timezone Europe/Paris\n/quit\n", db)
+    assert "Saved: timezone is now Europe/Paris." in back.stdout, back.stdout

@@ -105,7 +105,7 @@ def test_restart_mid_schedule_neither_duplicates_nor_misses(tmp_path):
     # Back two hours after the next slot: skipped (and logged), the following one comes on time.
     late = run_console("/clock +1d\n", db, start="2026-01-06T20:00")
     assert late.stdout.count("A question for the space") == 1
-    assert "skipped question slot 2026-01-06T18:00:00+00:00" in late.stderr
+    assert "skipped 1 question slot for community 1 (2026-01-06T18:00:00+00:00" in late.stderr
     conn = sqlite3.connect(db)
     keys = [r[0] for r in conn.execute("SELECT slot_key FROM question_postings ORDER BY id")]
     conn.close()

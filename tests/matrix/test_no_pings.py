@@ -93,7 +93,7 @@ async def test_member_text_posted_publicly_pings_nobody(harness):
     texts = " ".join(content.get("body", "") for content in public)
     assert [outcome for outcome, _ in outcomes] == ["done"] * len(lines), outcomes
     # The member's text was posted (as were the draft, a question and its thread's first line).
-    assert "listen first" in texts and "Question " in texts, texts
+    assert "listen first" in texts and "replies to this question live in this thread" in texts, texts
     assert client.contents and all(content.get("m.mentions") == {} for _, content in client.contents)
     for _, content in client.contents:
         assert not PING.search(content.get("body", "")) and not PING.search(content.get("formatted_body", ""))

@@ -669,7 +669,9 @@ def build_cases(world: World, specs: tuple[CommandSpec, ...] | None = None) -> l
                 case "questions approve" | "questions decline":
                     home, away = ("elsewhere", "demo") if foreign else ("demo", "elsewhere")
                     mine, theirs = world.suggestions[home], world.suggestions[away]
-                    add(spec, role, "others", f"{name} {mine}", done())
+                    # approve names a task: the suggestion named none, so without one it asks
+                    task = " connection" if name == "questions approve" else ""
+                    add(spec, role, "others", f"{name} {mine}{task}", done())
                     add(
                         spec,
                         role,

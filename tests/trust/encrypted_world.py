@@ -33,7 +33,7 @@ async def build(tmp_path: Path) -> Harness:
         await h.app.context(h.inv(user))
     await h.say("sam", f"/questions suggest {TEXTS['suggestion']}")
     await h.say("jo", "/questions suggest What is a place you go back to?")
-    await h.say("alex", "/questions approve 2")
+    await h.say("alex", "/questions approve 2 connection")
     await h.say("alex", "/questions schedule daily 18:00")
     for user in ("sam", "jo", "kim", "lee"):
         await h.say(user, "/pair join", channel=None)

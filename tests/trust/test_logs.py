@@ -50,7 +50,7 @@ async def test_core_flows_at_debug_log_nothing_private(tmp_path, caplog, monkeyp
     for user in ("alex", "sam", "jo"):
         await h.app.context(h.inv(user))
     await h.say("sam", f"/questions suggest {TEXTS['suggestion']}")
-    await h.say("alex", "/questions approve 1")
+    await h.say("alex", "/questions approve 1 connection")
     await h.say("alex", "/questions schedule daily 18:00")
     for user in ("sam", "jo"):
         await h.say(user, "/pair join", channel=None)
@@ -86,7 +86,7 @@ def test_console_process_logging_to_a_file_at_debug(tmp_path):
     script = "\n".join(
         [
             f"/questions suggest {TEXTS['suggestion']}",
-            "/questions approve 1",
+            "/questions approve 1 connection",
             "/questions now",
             "/as sam",
             "/agreement start @jo",

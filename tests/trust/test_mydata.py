@@ -100,7 +100,7 @@ async def test_forget_leaves_no_trace_in_the_file(tmp_path):
 async def test_forget_keeps_a_published_question_unattributed(tmp_path):
     h = await make_harness(tmp_path)
     await h.say(ME, f"/questions suggest {MY_WORDS['suggestion']}")
-    await h.say("alex", "/questions approve 1")
+    await h.say("alex", "/questions approve 1 connection")
     await h.say(ME, "/mydata forget", channel=None)
     await h.say(ME, "/yes", channel=None)
     row = await h.db.fetchone("SELECT member_id, status FROM question_suggestions")

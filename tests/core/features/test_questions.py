@@ -15,7 +15,8 @@ async def test_questions_now_posts_with_a_thread(harness):
     answer = await harness.say("alex", "/questions now")
     assert "posted a question in #circle" in answer
     (post,) = posts(harness.sink)
-    assert post.channel == "circle" and post.thread_title.startswith("Question ")
+    # The thread is named by the question's own words (cut to fit), not an internal id.
+    assert post.channel == "circle" and post.text.startswith("A question for the space: " + post.thread_title.rstrip("…"))
     assert post.text.rstrip().endswith("so is passing.")
 
 
