@@ -152,8 +152,8 @@ async def test_each_example_works_as_written(tmp_path, key, example):
             arg="days",
         )
         fields = {name for _, name, _, _ in Formatter().parse(example) if name}
-        if key.startswith("confirm."):
-            values["id"] = "1"  # there, {id} is a question's number
+        if key.startswith(("confirm.", "questions.")):
+            values["id"] = "1"  # there, {id} is a yes/no question's or a suggestion's number
         line = example.format_map(values)
         spec, _ = find_command(REGISTRY, line.split())
         who = "alex" if spec.who is Who.FACILITATOR else "sam"

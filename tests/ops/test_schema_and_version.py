@@ -29,6 +29,8 @@ SHIPPED = {
     "0007_key_check.sql": "4057fda6b25ecaf3482704c53e5d8eb9666d83604875cb3471b77bfc864ff812",
     "0008_never_reuse_ids.sql": "768b95731d0359df342ae8596a0a8b237791c46db41ed77dc335c259f03ef221",
     "0009_agreement_invitations_and_proposal_limits.sql": "21499caf817e82cdee3ab818298056cb8594e3f9e37bba25e4174c27d2eadf4a",
+    "0013_community_resources.sql": "c97851aede18c2d25044cb3364c6c7b4e5716775ab378ee93b89d35e60daff80",
+    "0015_space_change_withdrawn.sql": "0fa7816f7846b5d2c0778c003f7a0e9a13e91d05dbc81a0116f6385ac86f7c9b",
 }
 
 

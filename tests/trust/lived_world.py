@@ -176,11 +176,11 @@ async def build_world(directory: Path) -> World:
     ids["agreed"] = await agreement("ben2", "cal3")
     await write(ids["agreed"], "ben2", 4)
     await say("ben2", f"agreement propose #{ids['agreed']}")
-    await say("cal3", f"agreement accept #{ids['agreed']}")
+    await say("cal3", f"agreement accept #{ids['agreed']} v1")
     ids["revisiting"] = await agreement("dia4", "eli5")
     await write(ids["revisiting"], "eli5", 5)
     await say("dia4", f"agreement propose #{ids['revisiting']}")
-    await say("eli5", f"agreement accept #{ids['revisiting']}")
+    await say("eli5", f"agreement accept #{ids['revisiting']} v1")
     await say("dia4", f"agreement revisit #{ids['revisiting']}")
     ids["withdrawn"] = await agreement("gus6", "hal7")
     await write(ids["withdrawn"], "gus6", 6)
@@ -207,7 +207,7 @@ async def build_world(directory: Path) -> World:
     rows = await db.fetchall("SELECT id FROM question_suggestions ORDER BY id")
     suggestions = [row[0] for row in rows]
     canary_suggestions = dict(zip(suggested, suggestions, strict=True))
-    await say(FACILITATOR, f"questions approve {suggestions[2]}", private=False)
+    await say(FACILITATOR, f"questions approve {suggestions[2]} connection", private=False)
     await say(FACILITATOR, f"questions decline {suggestions[3]} Not this season.", private=False)
 
     # Pending questions and open step-by-step answers.
