@@ -8,6 +8,7 @@ minimum stated. Pure: the keys are looked up by the caller.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from bot.scheduling.recurrence import Recurrence, RecurrenceError, valid_timezone
 
@@ -36,7 +37,11 @@ def shortest_gap(recurrence: Recurrence, after: datetime) -> timedelta | None:
     """The shortest time between two consecutive firings after `after` (None: fires at most
     once in the next year)."""
     fires = recurrence.fires_between(after, after + _HORIZON, limit=_SAMPLES)
-    gaps = [later - earlier for earlier, later in zip(fires, fires[1:], strict=False)]
+    # Measured on the wall clock of the schedule's timezone: "weekly mon 10:00" is a week apart
+    # even across a daylight-saving change, when it is an hour more or less in absolute time.
+    zone = ZoneInfo(recurrence.timezone)
+    local = [fire.astimezone(zone).replace(tzinfo=None) for fire in fires]
+    gaps = [later - earlier for earlier, later in zip(local, local[1:], strict=False)]
     return min(gaps) if gaps else None
 
 

@@ -27,9 +27,10 @@ from bot.features.dialogs import FORM_PLATFORMS
 from bot.features.pairing.checkins import CheckinFeature, PairCheckins
 from bot.features.pairing.repo import PairingRepo, Participant
 from bot.features.pairing.rounds import JOIN_ACTION, Rounds
+from bot.features.schedules import read_schedule
 from bot.outbox import Outbox
 from bot.replies import Answer, Intent
-from bot.scheduling.recurrence import RecurrenceError, parse_recurrence, split_trailing_timezone
+from bot.scheduling.recurrence import split_trailing_timezone
 from bot.scheduling.timeline import Timeline
 from bot.storage.communities import CommunityRepo, MemberRepo
 from bot.storage.crypto import FieldCipher
@@ -407,10 +408,15 @@ class PairingFeature:
                 date=start.isoformat(),
                 latest=parser.latest_schedule_start(today).isoformat(),
             )
-        try:
-            recurrence = parse_recurrence(" ".join(words), timezone, start or today)
-        except RecurrenceError:
-            raise Refusal("pairing.bad_schedule", given=given[:80]) from None
+        # Names the part that failed, and refuses rounds closer together than the space allows.
+        recurrence = read_schedule(
+            ctx,
+            " ".join(words),
+            timezone,
+            start or today,
+            minimum=timedelta(days=self._settings.scheduling.min_round_days),
+            what="rounds",
+        )
         not_before = (
             ctx.now if start is None else max(ctx.now, datetime.combine(start, time(0), tz))
         )

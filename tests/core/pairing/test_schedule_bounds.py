@@ -1,0 +1,33 @@
+"""Pairing schedules have a lower bound (`[scheduling] min_round_days`) and name the part that
+failed, as question schedules do (issue 12, defects 10 and 12)."""
+
+from __future__ import annotations
+
+from tests.core.pairing.helpers import snapshot
+
+
+async def test_rounds_closer_than_the_minimum_are_refused_and_say_it(harness):
+    h = harness
+    before = await snapshot(h)
+    out = await h.say("alex", "pair schedule daily 10:00")
+    assert "at least 7 days" in out, out
+    assert "weekly mon 10:00" in out, out  # says what would work
+    assert await snapshot(h) == before
+    out = await h.say("alex", "pair schedule every 2 weeks mon 10:00")
+    assert "first" in out and "at least" not in out, out
+
+
+async def test_a_bad_timezone_inside_a_pairing_schedule_is_named(harness):
+    h = harness
+    before = await snapshot(h)
+    out = await h.say("alex", "pair schedule weekly mon 10:00 from 2026-02-02 Europe/Londn")
+    assert "Europe/Londn" in out, out
+    assert await snapshot(h) == before
+
+
+async def test_a_weekly_schedule_across_a_clock_change_is_a_week_apart(harness):
+    # Round starts on Mondays 10:00 London time straddle the change to summer time (29 Mar 2026):
+    # 6 days 23 hours apart in absolute time, still a week on the clock people live by.
+    h = harness
+    out = await h.say("alex", "pair schedule weekly mon 10:00 from 2026-03-23 Europe/London")
+    assert "at least" not in out, out
