@@ -87,9 +87,10 @@ class MyDataFeature:
         for source in self._sources:
             section = await source.export_member(ctx)
             document[source.name] = section
-            counts.append(
-                ctx.t("mydata.summary_line", section=source.name, items=sum(_count(v) for v in section.values()))
-            )
+            items = sum(_count(v) for v in section.values())
+            # A plural chosen properly, never "item(s)".
+            key = "mydata.summary_line_one" if items == 1 else "mydata.summary_line_many"
+            counts.append(ctx.t(key, section=source.name, items=items))
         summary = ctx.t("mydata.export_summary", lines="\n".join(counts))
         filename = f"alongside-{ctx.community.platform}-{ctx.now:%Y%m%d}.json"
         content = json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True)

@@ -268,3 +268,17 @@ async def test_space_agreement_counts_choose_their_plurals(harness):
     await h.advance(timedelta(days=30))
     texts = " ".join(" ".join(v) for v in notices(h).values())
     assert "(s)" not in texts, texts
+
+
+def test_no_text_in_any_prompt_file_writes_a_plural_as_parenthesised_s():
+    """Plurals are chosen properly (issue 12, Words): no "item(s)", "question(s)", "member(s)"."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "prompts"
+    offenders = [
+        f"{path.name}:{number}"
+        for path in sorted(root.rglob("*.toml"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if "(s)" in line
+    ]
+    assert offenders == []
