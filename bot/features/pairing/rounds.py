@@ -283,6 +283,7 @@ class Rounds:
         for slot in recurrence.fires_between(checked, now, limit=100):
             if slot >= floor:
                 events.append((slot, 1, slot))
+        skipped: list[datetime] = []
         for _, kind, slot in sorted(events):
             if kind == 0:
                 await self.heads_up(tx, community, prefix, row, slot, now)
@@ -291,14 +292,20 @@ class Rounds:
             late = now - slot
             grace = timedelta(minutes=self._settings.scheduling.grace_minutes)
             if late > max(grace, length / 2):
-                log.warning(
-                    "skipped pairing round %s for community %s: missed by too long",
-                    slot,
-                    community.id,
-                )
+                skipped.append(slot)
                 continue
             await self.start_round(
                 tx, community, prefix, self.slot_key(community.id, slot), slot, slot + length, now
+            )
+        if skipped:
+            # One line however long the bot was away (an old database started today).
+            log.warning(
+                "skipped %d pairing round%s for community %s (%s to %s): missed by too long",
+                len(skipped),
+                "" if len(skipped) == 1 else "s",
+                community.id,
+                skipped[0].isoformat(),
+                skipped[-1].isoformat(),
             )
         await self.repo.set_checked(tx, community.id, now)
 

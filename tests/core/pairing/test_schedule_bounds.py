@@ -31,3 +31,18 @@ async def test_a_weekly_schedule_across_a_clock_change_is_a_week_apart(harness):
     h = harness
     out = await h.say("alex", "pair schedule weekly mon 10:00 from 2026-03-23 Europe/London")
     assert "at least" not in out, out
+
+
+async def test_a_long_missed_pairing_schedule_logs_one_line(harness, caplog):
+    # A database started again after a long time away: one line, not one per missed round.
+    import logging
+    from datetime import timedelta
+
+    h = harness
+    await h.say("alex", "pair schedule weekly mon 10:00")
+    h.clock.set(h.clock.now() + timedelta(days=400))
+    with caplog.at_level(logging.WARNING):
+        await h.app.start()
+    skipped = [r.getMessage() for r in caplog.records if "skipped" in r.getMessage() and "pairing" in r.getMessage()]
+    assert len(skipped) == 1, skipped
+    assert "pairing rounds" in skipped[0], skipped
