@@ -547,6 +547,7 @@ class Rounds:
             until=self.when(community, round_.ends_at),
             question=question.text if question else "",
             mentions=" ".join(self.mention(community, m.user_id) for m in members),
+            anyone=self.t(community, prefix, "pairing.anyone_two" if len(members) == 2 else "pairing.anyone_more"),
         )
         await self._outbox.add(
             tx,

@@ -46,3 +46,13 @@ async def test_a_long_missed_pairing_schedule_logs_one_line(harness, caplog):
     skipped = [r.getMessage() for r in caplog.records if "skipped" in r.getMessage() and "pairing" in r.getMessage()]
     assert len(skipped) == 1, skipped
     assert "pairing rounds" in skipped[0], skipped
+
+
+async def test_the_pair_welcome_says_either_of_you_to_two_people(harness):
+    from tests.core.pairing.helpers import join
+
+    h = harness
+    await join(h, "sam", "jo")
+    await h.say("alex", "pair now")
+    welcomes = [str(getattr(i, "text", "")) for i in h.sink.take() if "Welcome" in str(getattr(i, "text", ""))]
+    assert welcomes and all("Either of you can end this pair" in w for w in welcomes), welcomes
