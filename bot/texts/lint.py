@@ -136,14 +136,16 @@ class _Avoided:
 class LocaleWords:
     locale: str
     latin: bool
+    strip_accents: bool
     avoided: tuple[_Avoided, ...]
     advice_subjects: tuple[_Phrase, ...]
     advice_adverbs: _Word
     advice_obligations: tuple[_Phrase, ...]
     advice_unless_after: _Word
+    advice_subject_optional: bool
     safety_asks: _Word
     safety_subjects: tuple[_Phrase, ...]
-    safety_words: _Word
+    safety_words: tuple[_Phrase, ...]
     safety_how: _Word
     safety_window: int
     open_words: _Word
@@ -193,14 +195,16 @@ def words_for(locale: str) -> LocaleWords | None:
     return LocaleWords(
         locale=locale,
         latin=data.get("script", "latin") == "latin",
+        strip_accents=bool(data.get("strip_accents", False)),
         avoided=tuple(avoided),
         advice_subjects=_phrases(_strings(advice, "subjects")),
         advice_adverbs=_one_word(_strings(advice, "adverbs")),
         advice_obligations=_phrases(_strings(advice, "obligations")),
         advice_unless_after=_one_word(_strings(advice, "unless_after")),
+        advice_subject_optional=bool(advice.get("subject_optional", False)),
         safety_asks=_one_word(_strings(safety, "asks")),
         safety_subjects=_phrases(_strings(safety, "subjects")),
-        safety_words=_one_word(_strings(safety, "words")),
+        safety_words=_phrases(_strings(safety, "words")),
         safety_how=_one_word(_strings(safety, "how")),
         safety_window=int(safety.get("window", 3)),
         open_words=_one_word(_strings(questions, "open_words")),
@@ -305,12 +309,16 @@ def _tokens(text: str) -> list[str]:
 
 
 def _join_spaced_letters(tokens: list[str]) -> list[str]:
-    """"r i s k" -> "risk": three or more one-letter words in a row are one word spelled out."""
+    """"r i s k" or "r.i.s.k" -> "risk": three or more one-letter words in a row (dots between
+    them allowed) are one word spelled out."""
     out: list[str] = []
     run: list[str] = []
-    for token in [*tokens, ""]:
+    padded = [*tokens, ""]
+    for index, token in enumerate(padded):
         if len(token) == 1 and token.isalpha():
             run.append(token)
+            continue
+        if token == "." and run and len(padded[index + 1]) == 1 and padded[index + 1].isalpha():
             continue
         out.extend(["".join(run)] if len(run) >= 3 else run)
         run = []
@@ -319,10 +327,14 @@ def _join_spaced_letters(tokens: list[str]) -> list[str]:
     return out
 
 
-def _normal(text: str, latin: bool) -> str:
+def _normal(text: str, words: LocaleWords) -> str:
     text = unicodedata.normalize("NFKC", text).translate(_APOSTROPHES)
-    if latin:
+    if words.latin:
         text = text.translate(_CONFUSABLES)
+    # A combining mark left over inside a word ("pa\u0332tients") splits it for the tokeniser;
+    # where the locale says accents never tell words apart (English), every accent goes.
+    decomposed = unicodedata.normalize("NFD", text) if words.strip_accents else text
+    text = unicodedata.normalize("NFC", "".join(c for c in decomposed if unicodedata.category(c) not in ("Mn", "Me")))
     text = _URL_RE.sub(" ", text.casefold())
     return _LEET_WORD_RE.sub(lambda m: m.group(0).translate(_LEET) if re.search(r"[^\W\d_]", m.group(0)) else m.group(0), text)
 
@@ -335,7 +347,7 @@ def _strip_format(text: str, replacement: str) -> str:
 def _variants(text: str, words: LocaleWords) -> list[list[str]]:
     """The token lists a text is matched as; anything found in one of them counts. The first
     keeps the sentence structure and is the one questions are read from."""
-    normal = _normal(text, words.latin)
+    normal = _normal(text, words)
     dropped = _strip_format(normal, "")
     first = _tokens(_DASHES_RE.sub(" ", dropped))
     variants = [
@@ -416,6 +428,8 @@ def _advice(tokens: Sequence[str], words: LocaleWords) -> list[str]:
     found: list[str] = []
     for start in range(len(tokens)):
         end, _ = _match_any(tokens, start, words.advice_subjects)
+        if end < 0 and words.advice_subject_optional:
+            end = start  # a language whose verb carries the person ("tienes que")
         if end < 0 or words.advice_unless_after.matches(_at(tokens, start - 1) or "."):
             continue
         adverbs = 0
@@ -437,12 +451,14 @@ def _safety(tokens: Sequence[str], words: LocaleWords) -> list[str]:
             for index in range(end, min(end + words.safety_window + 1, len(tokens))):
                 if not _is_word(tokens[index]):
                     break
-                if words.safety_words.matches(tokens[index]):
-                    found.append(" ".join(tokens[start : index + 1]))
+                stop, _ = _match_any(tokens, index, words.safety_words)
+                if stop >= 0:
+                    found.append(" ".join(tokens[start:stop]))
                     break
-        elif words.safety_how.matches(token) and words.safety_words.matches(_at(tokens, start + 1) or "."):
-            if words.safety_asks.matches(_at(tokens, start + 2) or "."):
-                found.append(" ".join(tokens[start : start + 3]))
+        elif words.safety_how.matches(token):
+            stop, _ = _match_any(tokens, start + 1, words.safety_words)
+            if stop >= 0 and words.safety_asks.matches(_at(tokens, stop) or "."):
+                found.append(" ".join(tokens[start : stop + 1]))
     return found
 
 
@@ -551,7 +567,8 @@ def check_text(
         if asked.closed:
             # "Feeling safe?", "Still safe?": a closed question about safety, however short.
             already = any(finding.rule == "safety-check" for finding in findings)
-            if not already and any(words.safety_words.matches(token) for token in asked.tokens):
+            mentions = any(_match_any(asked.tokens, i, words.safety_words)[0] >= 0 for i in range(len(asked.tokens)))
+            if not already and mentions:
                 findings[Finding("safety-check", " ".join(asked.tokens))] = None
             is_offer = not asked.opening or _match_any(asked.opening, 0, words.offer_openers)[0] >= 0
             if not (closed_ok and is_offer):

@@ -5,10 +5,12 @@ from __future__ import annotations
 import textwrap
 import tomllib
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from bot.texts import lint
 from bot.texts.catalog import Catalog
 from bot.texts.lint import (
     AVOIDED_TERMS,
@@ -413,6 +415,9 @@ def test_avoided_terms_not_found(text: str) -> None:
         ("p a t i e n t s", "patient"),  # spaced out
         ("moni-toring", "monitoring"),  # a hyphen inside the word
         ("\ufb01ne, then: sympto\u200bms", "symptom"),
+        ("s.y.m.p.t.o.m.s", "symptom"),  # dotted out
+        ("pa\u0332tients", "patient"),  # a combining mark inside the word
+        ("dis\u0301order", "disorder"),
     ],
 )
 def test_obfuscated_avoided_words_are_caught(text: str, expected: str) -> None:
@@ -449,8 +454,8 @@ def test_avoided_terms_tuple_covers_the_language_guide() -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def found(text: str, rule: str, **options: bool) -> list[str]:
-    return [finding.detail for finding in check_text(text, **options) if finding.rule == rule]
+def found(text: str, rule: str, locale: str = "en", **options: bool) -> list[str]:
+    return [finding.detail for finding in check_text(text, locale, **options) if finding.rule == rule]
 
 
 @pytest.mark.parametrize(
@@ -749,3 +754,78 @@ def test_long_offending_strings_are_truncated(tmp_path: Path) -> None:
     problems = lint_file(write(tmp_path, f'x = "{text}"\n'))
     assert rules(problems) == [("avoided-word", 1)]
     assert len(problems[0].text) <= 80
+
+
+SPANISH = """\
+# A sketch of a Spanish list: the same rules, Spanish words.
+script = "latin"
+
+[[avoid]]
+label = "paciente"
+forms = ["pacientes"]
+
+[[avoid]]
+label = "paciente"
+forms = ["paciente"]
+after = ["el", "la", "un", "una", "los", "las", "mi", "tu", "su"]
+
+[[avoid]]
+label = "monitorizar"
+forms = ["monitoriz*", "monitore*"]
+
+[advice]
+subjects = ["tú", "usted", "ustedes"]
+subject_optional = true
+adverbs = ["realmente"]
+obligations = ["debes", "debe", "tienes que", "tiene que", "necesitas"]
+unless_after = ["si", "qué"]
+
+[safety]
+asks = ["estás", "está", "te", "se"]
+subjects = ["segura", "seguro", "sientes", "siente"]
+words = ["segura", "seguro", "seguros", "seguras", "a salvo"]
+how = ["qué"]
+
+[questions]
+open_words = ["qué", "cómo", "quién", "quiénes", "dónde", "cuándo", "cuál", "cuáles", "cuánto", "por qué"]
+subordinating = ["cuando", "donde"]
+coordinators = ["y", "o"]
+asking_words = []
+closed_openers = []
+lead_ins = ["y", "entonces", "pues", "dime"]
+offer_openers = ["quieres", "te gustaría"]
+should = ["deberías", "debería"]
+"""
+
+
+@pytest.fixture
+def spanish(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    data = tmp_path / "lint_data"
+    data.mkdir()
+    for name in ("en.toml", "closed_questions.toml"):
+        (data / name).write_text((lint.DATA_DIR / name).read_text(encoding="utf-8"), encoding="utf-8")
+    (data / "es.toml").write_text(SPANISH, encoding="utf-8")
+    monkeypatch.setattr(lint, "DATA_DIR", data)
+    lint.words_for.cache_clear()
+    yield
+    monkeypatch.undo()
+    lint.words_for.cache_clear()
+
+
+def test_a_locale_brings_its_own_words(spanish: None, tmp_path: Path) -> None:
+    # Spanish asks yes/no without an auxiliary: a question is closed unless a question word
+    # (with its accent: "qué", not "que") heads it.
+    assert found("¿Te sientes parte de este espacio?", "yes-no", locale="es")
+    assert found("Entonces, ¿estás bien?", "yes-no", locale="es")
+    assert found("¿Qué te ayuda a descansar?", "yes-no", locale="es") == []
+    assert found("Cuando llegas a un sitio nuevo, ¿qué te ayuda?", "yes-no", locale="es") == []
+    assert found("¿Te sientes segura?", "safety-check", locale="es")
+    assert found("Tienes que descansar.", "advice", locale="es") == ["tienes que"]
+    assert avoided_terms_in("Los pacientes y la paciente", "es") == ["paciente"]
+    assert avoided_terms_in("Sé paciente contigo.", "es") == []
+    assert avoided_terms_in("lo monitorizamos", "es") == ["monitorizar"]
+    # English words are not Spanish ones, and a Spanish prompt file is read with its own list.
+    assert avoided_terms_in("the patients", "es") == []
+    body = 'a = "¿Qué te trae por aquí?"\nb = "¿Estás a salvo ahora?"\n'
+    problems = lint_file(write(tmp_path, body, "es/messages.toml"))
+    assert [problem.rule for problem in problems] == ["safety-check", "yes-no"]
