@@ -380,8 +380,6 @@ _REQUIRED_FIELDS: dict[str, type] = {
 _OPTIONAL_FIELDS: dict[str, type] = {"content_note": str}
 
 
-
-
 # --------------------------------------------------------------------------------------------
 # Matching
 # --------------------------------------------------------------------------------------------
@@ -563,7 +561,10 @@ def check_text(
             findings[Finding("advice", phrase)] = None
         for phrase in _safety(tokens, words):
             findings[Finding("safety-check", phrase)] = None
-    for asked in _questions(variants[0], words):
+    structure = variants[0]
+    if question and "?" not in structure:
+        structure = [*structure, "?"]  # a question without its mark (rule question-mark) is still read
+    for asked in _questions(structure, words):
         if asked.closed:
             # "Feeling safe?", "Still safe?": a closed question about safety, however short.
             already = any(finding.rule == "safety-check" for finding in findings)

@@ -592,6 +592,11 @@ def test_open_questions_and_statements_pass(text: str) -> None:
     assert found(text, "yes-no") == []
 
 
+def test_a_bank_question_without_its_mark_is_still_read(tmp_path: Path) -> None:
+    problems = lint_file(write(tmp_path, question(text='"Are you safe tonight"')))
+    assert sorted(rules(problems)) == [("question-mark", 3), ("safety-check", 3), ("yes-no", 3)]
+
+
 def test_should_in_any_question(tmp_path: Path) -> None:
     body = 'a = "What should we do when we disagree?"\nb = "It should take a minute."\n'
     problems = lint_file(write(tmp_path, body, "en/messages.toml"))
