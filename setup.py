@@ -11,5 +11,10 @@ setup(
     packages=[*find_packages(include=["bot*", "adapters*", "alongside*"]), "bot.prompts"],
     package_dir={"bot.prompts": "prompts"},
     # Without these a plain install has no words and no database tables.
-    package_data={"bot.prompts": ["*/*.toml"], "bot.storage.migrations": ["*.sql"]},
+    package_data={
+        "bot.prompts": ["*/*.toml"],
+        "bot.storage.migrations": ["*.sql"],
+        # The prompts lint's word lists (one per locale) and its closed-question allowance.
+        "bot.texts": ["lint_data/*.toml"],
+    },
 )

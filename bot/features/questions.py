@@ -30,7 +30,7 @@ from bot.storage.communities import Community, CommunityRepo, MemberRepo
 from bot.storage.crypto import FieldCipher
 from bot.storage.db import Database, Tx
 from bot.texts.catalog import TASKS, Catalog, Question
-from bot.texts.lint import avoided_terms_in
+from bot.texts.lint import check_text
 from bot.texts.quote import quote
 
 log = logging.getLogger(__name__)
@@ -513,11 +513,31 @@ class QuestionsFeature:
             lines.append(ctx.t("questions.review_line", id=row[0], text=text))
             if row[2]:
                 lines.append(ctx.t("questions.review_task", task=row[2]))
-            flagged = avoided_terms_in(text)
-            if flagged:
-                lines.append(ctx.t("questions.review_language", words=", ".join(flagged)))
+            notes = self._lint_notes(ctx, text)
+            if notes:
+                lines.append(ctx.t("questions.review_notes", notes="; ".join(notes)))
         lines.append(ctx.t("questions.review_outro"))
         return [Answer("\n".join(lines))]
+
+    @staticmethod
+    def _lint_notes(ctx: Ctx, text: str) -> list[str]:
+        """What the prompts lint notices in a suggestion, as short notes for the facilitator:
+        a hint for their decision, never a block, and never shown to the member."""
+        found: dict[str, list[str]] = {}
+        for finding in check_text(text, ctx.locale, question=True):
+            found.setdefault(finding.rule, []).append(finding.detail)
+        notes = []
+        if "avoided-word" in found:
+            notes.append(ctx.t("questions.review_note_words", words=", ".join(found["avoided-word"])))
+        if "advice" in found:
+            notes.append(ctx.t("questions.review_note_advice", words=", ".join(found["advice"])))
+        if "safety-check" in found:
+            notes.append(ctx.t("questions.review_note_safety"))
+        if "yes-no" in found:
+            notes.append(ctx.t("questions.review_note_closed"))
+        if "should" in found:
+            notes.append(ctx.t("questions.review_note_should"))
+        return notes
 
     async def _take_pending(self, tx: Tx, ctx: Ctx, suggestion_id: int) -> tuple[int | None, str, str | None]:
         """(author, text, the task the author named or None) of a pending suggestion."""

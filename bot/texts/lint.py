@@ -1,16 +1,27 @@
 """Linter for the human-written texts under ``prompts/``.
 
 Every sentence Alongside says comes from a TOML file under ``prompts/<locale>/``. This module
-checks those files against the product's language rules (PRODUCT.md sections 2 and 3):
+checks those files against the product's language rules (PRODUCT.md sections 2 and 3), with the
+words of each locale read from ``bot/texts/lint_data/<locale>.toml``:
 
-* every file must parse (rule ``toml``);
-* every string value anywhere in any file is checked for the avoided words (``avoided-word``);
+* every file must parse (rule ``toml``), and its locale must have a word list (``locale``);
+* every string anywhere in any file is checked for the avoided words and their inflections and
+  derivations (``avoided-word``: "monitored", "manipulation", "patients"), for advice ("you
+  must", "you need to": ``advice``) and for "are you safe?" in any form (``safety-check``);
+* every sentence ending in "?" in every file must be an open question (``yes-no``: "So, do you
+  feel...?" is closed) and never ask what someone "should" do (``should``). Only the messages
+  declared in ``bot/texts/lint_data/closed_questions.toml`` may ask a closed question, and only
+  about an action (an offer or a confirmation); a declared message that no longer asks one is
+  reported (``allowance``), so the list cannot hide a fault;
 * files holding ``[[question]]`` tables (the reflective question bank) are also checked for
-  their schema (``schema``), unique ids (``duplicate-id``), and for being open, invitational
-  questions: ending with ``?`` (``question-mark``), at most 280 characters (``length``), not
-  starting with a yes/no opener (``yes-no``) and never containing "should" (``should``).
+  their schema (``schema``), unique ids (``duplicate-id``), ending with ``?``
+  (``question-mark``) and being at most 280 characters (``length``).
 
-Run it from the command line with ``python -m bot.texts.lint [path ...]`` (default ``prompts``).
+Texts are normalised before matching (NFKC, zero-width characters dropped, dashes read as
+spaces, look-alike letters from other scripts folded, letter-spaced words joined), so
+"risk-assessment", "are you\\u200b safe" or a Cyrillic "о" in "mоnitoring" do not slip by.
+
+Run it with ``alongside prompts lint [path]`` or ``python -m bot.texts.lint [path ...]``.
 This module deliberately depends on nothing outside the standard library.
 """
 
@@ -19,9 +30,11 @@ from __future__ import annotations
 import re
 import sys
 import tomllib
+import unicodedata
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +46,23 @@ __all__ = [
     "QUESTION_ID_RE",
     "TASKS",
     "YES_NO_OPENERS",
+    "Finding",
     "LintProblem",
+    "asks_closed_question",
     "avoided_terms_in",
+    "check_text",
+    "closed_question_allowance",
     "lint_file",
     "lint_path",
+    "locale_of",
     "main",
+    "words_for",
 ]
+
+DATA_DIR = Path(__file__).resolve().parent / "lint_data"
+DEFAULT_LOCALE = "en"
+#: A folder named like this ("en", "es", "pt_BR", "pt-BR") holds one locale's prompts.
+LOCALE_DIR_RE = re.compile(r"^[a-z]{2}(?:[-_][A-Za-z]{2})?$")
 
 
 @dataclass(frozen=True)
@@ -47,90 +71,297 @@ class LintProblem:
     line: int
     rule: str
     text: str
+    detail: str = ""
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.rule}: {self.text}"
+        shown = f"{self.path}:{self.line}: {self.rule}: {self.text}"
+        return f"{shown} [{self.detail}]" if self.detail else shown
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing the lint noticed in a text: its rule and what it matched ("patient")."""
+
+    rule: str
+    detail: str
 
 
 # --------------------------------------------------------------------------------------------
-# Vocabulary
+# Word lists (per locale)
 # --------------------------------------------------------------------------------------------
 
-#: Words and phrases the bot never says (PRODUCT.md section 2). Matched case-insensitively on
-#: word boundaries, so "in case" is caught but "showcase" is not. A plain plural ("cases",
-#: "clients", "illnesses") counts as the same word.
-AVOIDED_TERMS: tuple[str, ...] = (
-    "helper",
-    "helpee",
-    "client",
-    "patient",
-    "case",
-    "symptom",
-    "symptoms",
-    "disorder",
-    "illness",
-    "compliance",
-    "compliant",
-    "non-compliant",
-    "manipulative",
-    "intervention",
-    "monitoring",
-    "risk assessment",
-    "safety contract",
-    "are you safe",
-    "you should",
-)
 
-#: Openers that turn a question into a yes/no question. Matched case-insensitively at the start
-#: of the question text, on a word boundary ("Does" catches "Doesn't", but "Wasabi" is fine).
-YES_NO_OPENERS: tuple[str, ...] = (
-    # the phrases named in the style guide
-    "do you",
-    "are you",
-    "is it",
-    "have you",
-    "did you",
-    "does",
-    "can you",
-    "would you",
-    "will you",
-    "could you",
-    "is there",
-    "was",
-    "were",
-    # the same auxiliaries with other subjects ("Do we", "Is this", "Has anyone", "Am I" ...)
-    "do",
-    "did",
-    "are",
-    "is",
-    "am",
-    "have",
-    "has",
-    "had",
-    "can",
-    "could",
-    "would",
-    "will",
-    "shall",
-    "should",
-    "must",
-    # negated forms ("Don't you", "Isn't it" ...)
-    "don't",
-    "doesn't",
-    "didn't",
-    "aren't",
-    "isn't",
-    "wasn't",
-    "weren't",
-    "haven't",
-    "hasn't",
-    "hadn't",
-    "can't",
-    "couldn't",
-    "wouldn't",
-    "won't",
-    "shouldn't",
+@dataclass(frozen=True)
+class _Word:
+    """One word of a phrase: any of ``exact``, or anything starting with one of ``prefixes``."""
+
+    exact: frozenset[str]
+    prefixes: tuple[str, ...]
+
+    def matches(self, token: str) -> bool:
+        if not token[:1].isalpha() and not token.startswith("'"):
+            return False  # punctuation and {placeholders} are never words
+        return token in self.exact or (bool(self.prefixes) and token.startswith(self.prefixes))
+
+
+_Phrase = tuple[_Word, ...]
+
+
+def _word(spec: str) -> _Word:
+    alternatives = [alt for alt in spec.casefold().split("|") if alt]
+    return _Word(
+        frozenset(alt for alt in alternatives if not alt.endswith("*")),
+        tuple(alt[:-1] for alt in alternatives if alt.endswith("*")),
+    )
+
+
+def _phrase(spec: str) -> _Phrase:
+    return tuple(_word(part) for part in spec.split())
+
+
+def _phrases(specs: Sequence[str]) -> tuple[_Phrase, ...]:
+    # Longest first, so that "you all" wins over "you" and "should not" over "should".
+    return tuple(sorted((_phrase(spec) for spec in specs), key=len, reverse=True))
+
+
+@dataclass(frozen=True)
+class _Avoided:
+    label: str
+    forms: tuple[_Phrase, ...]
+    after: _Word | None
+    unless_before: _Word | None
+
+
+@dataclass(frozen=True)
+class LocaleWords:
+    locale: str
+    latin: bool
+    strip_accents: bool
+    avoided: tuple[_Avoided, ...]
+    advice_subjects: tuple[_Phrase, ...]
+    advice_adverbs: _Word
+    advice_obligations: tuple[_Phrase, ...]
+    advice_unless_after: _Word
+    advice_subject_optional: bool
+    safety_asks: _Word
+    safety_subjects: tuple[_Phrase, ...]
+    safety_words: tuple[_Phrase, ...]
+    safety_how: _Word
+    safety_window: int
+    open_words: _Word
+    subordinating: _Word
+    coordinators: _Word
+    asking_words: _Word
+    closed_openers: tuple[_Phrase, ...]
+    lead_ins: tuple[_Phrase, ...]
+    offer_openers: tuple[_Phrase, ...]
+    should: tuple[_Phrase, ...]
+    raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+
+
+def _strings(table: dict[str, Any], name: str) -> list[str]:
+    value = table.get(name, [])
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValueError(f"'{name}' must be a list of strings")
+    return value
+
+
+def _one_word(specs: list[str]) -> _Word:
+    return _word("|".join(specs))
+
+
+@cache
+def words_for(locale: str) -> LocaleWords | None:
+    """The word lists of ``locale`` (``bot/texts/lint_data/<locale>.toml``), or None."""
+    if not LOCALE_DIR_RE.match(locale):
+        return None
+    path = DATA_DIR / f"{locale}.toml"
+    if not path.is_file():
+        return None
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    avoided = []
+    for entry in data.get("avoid", []):
+        after = _strings(entry, "after")
+        unless = _strings(entry, "unless_before")
+        avoided.append(
+            _Avoided(
+                label=str(entry["label"]),
+                forms=_phrases(_strings(entry, "forms")),
+                after=_one_word(after) if after else None,
+                unless_before=_one_word(unless) if unless else None,
+            )
+        )
+    advice, safety, questions = data["advice"], data["safety"], data["questions"]
+    return LocaleWords(
+        locale=locale,
+        latin=data.get("script", "latin") == "latin",
+        strip_accents=bool(data.get("strip_accents", False)),
+        avoided=tuple(avoided),
+        advice_subjects=_phrases(_strings(advice, "subjects")),
+        advice_adverbs=_one_word(_strings(advice, "adverbs")),
+        advice_obligations=_phrases(_strings(advice, "obligations")),
+        advice_unless_after=_one_word(_strings(advice, "unless_after")),
+        advice_subject_optional=bool(advice.get("subject_optional", False)),
+        safety_asks=_one_word(_strings(safety, "asks")),
+        safety_subjects=_phrases(_strings(safety, "subjects")),
+        safety_words=_phrases(_strings(safety, "words")),
+        safety_how=_one_word(_strings(safety, "how")),
+        safety_window=int(safety.get("window", 3)),
+        open_words=_one_word(_strings(questions, "open_words")),
+        subordinating=_one_word(_strings(questions, "subordinating")),
+        coordinators=_one_word(_strings(questions, "coordinators")),
+        asking_words=_one_word(_strings(questions, "asking_words")),
+        closed_openers=_phrases(_strings(questions, "closed_openers")),
+        lead_ins=_phrases(_strings(questions, "lead_ins")),
+        offer_openers=_phrases(_strings(questions, "offer_openers")),
+        should=_phrases(_strings(questions, "should")),
+        raw=data,
+    )
+
+
+def _english() -> LocaleWords:
+    words = words_for(DEFAULT_LOCALE)
+    if words is None:  # pragma: no cover - the English list ships with the package
+        raise RuntimeError(f"{DATA_DIR / 'en.toml'} is missing")
+    return words
+
+
+#: The English avoided words, by label (each stands for all its forms in the word list).
+AVOIDED_TERMS: tuple[str, ...] = tuple(dict.fromkeys(entry.label for entry in _english().avoided))
+#: The English openers that make a question closed at the start of a clause.
+YES_NO_OPENERS: tuple[str, ...] = tuple(_english().raw["questions"]["closed_openers"])
+
+
+@cache
+def closed_question_allowance() -> dict[str, str]:
+    """Message key -> reason, for the messages allowed to ask a closed question."""
+    data = tomllib.loads((DATA_DIR / "closed_questions.toml").read_text(encoding="utf-8"))
+    allowance = {}
+    for key, entry in data.items():
+        reason = entry.get("reason") if isinstance(entry, dict) else None
+        if not isinstance(reason, str) or not reason.strip():
+            raise ValueError(f"closed_questions.toml: '{key}' needs a reason")
+        allowance[key] = reason
+    return allowance
+
+
+def locale_of(path: Path) -> str:
+    """The locale a prompt file belongs to: its folder's name when that names a locale
+    (``prompts/es/x.toml`` -> ``es``), else English (a loose file being tried out)."""
+    name = Path(path).resolve().parent.name
+    return name if LOCALE_DIR_RE.match(name) else DEFAULT_LOCALE
+
+
+# --------------------------------------------------------------------------------------------
+# Normalising and splitting a text into words
+# --------------------------------------------------------------------------------------------
+
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u2032": "'", "`": "'", "\u00b4": "'"})
+# Hyphens, dashes and underscores join words that are still words: read them as spaces.
+_DASHES_RE = re.compile(r"[-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d_]+")
+_DASH_IN_WORD_RE = re.compile(r"(?<=[^\W\d_])[-\u2010\u2011\u2012\u2013\u2014\u2015\u2212_](?=[^\W\d_])")
+# Letters from other scripts that look like Latin ones, for Latin-script locales only (NFKC
+# leaves them alone): Cyrillic and Greek look-alikes and the dotless i.
+_CONFUSABLES = str.maketrans(
+    {
+        "\u0430": "a", "\u0435": "e", "\u043e": "o", "\u0440": "p", "\u0441": "c", "\u0443": "y",
+        "\u0445": "x", "\u0456": "i", "\u0458": "j", "\u0455": "s", "\u0501": "d", "\u04cf": "l",
+        "\u043a": "k", "\u043c": "m", "\u043d": "h", "\u0442": "t", "\u0432": "b", "\u0454": "e",
+        "\u03bf": "o", "\u03b1": "a", "\u03b9": "i", "\u03bd": "v", "\u03c1": "p", "\u03ba": "k",
+        "\u03c4": "t", "\u03c5": "u", "\u03b5": "e", "\u0131": "i",
+        "\u0410": "a", "\u0415": "e", "\u041e": "o", "\u0420": "p", "\u0421": "c", "\u0425": "x",
+        "\u0406": "i", "\u039f": "o", "\u0391": "a", "\u0399": "i", "\u039d": "n", "\u03a1": "p",
+        "\u0392": "b", "\u0395": "e", "\u039a": "k", "\u039c": "m", "\u03a4": "t", "\u03a7": "x",
+    }
 )
+# Digits and signs written for letters inside a word ("m0nit0ring", "p@tient").
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
+_LEET_WORD_RE = re.compile(r"[^\W_]*[\d@$][\w@$]*")
+_URL_RE = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
+_TOKEN_RE = re.compile(
+    r"\{[^{}\s]*\}"  # a {placeholder}
+    r"|[^\W\d_]+(?:'[^\W\d_]+)*"  # a word, with inner apostrophes
+    r"|'(?:d|ll|ve|re|s|m)\b"  # a contraction standing alone
+    r"|\n|[?!.,:;()\"\u201c\u201d\u00ab\u00bb\u00bf\u00a1]"
+)
+# "you'd better", "you've got to", "what's": the pronoun and the verb are two words.
+_CONTRACTION_RE = re.compile(r"^([^\W\d_]+)('(?:d|ll|ve|re|m|s))$")
+_SPLIT_PRONOUNS = frozenset(
+    "you we they i he she it that there who what where when how why which".split()
+)
+_CLAUSE_BREAKS = frozenset({",", ":", ";", "(", ")", '"', "\u201c", "\u201d", "\u00ab", "\u00bb", "\u00bf", "\u00a1"})
+_SENTENCE_ENDS = frozenset({"?", "!", ".", "\n"})
+
+
+def _is_word(token: str) -> bool:
+    return token[:1].isalpha() or (token.startswith("'") and len(token) > 1)
+
+
+def _tokens(text: str) -> list[str]:
+    tokens: list[str] = []
+    for token in _TOKEN_RE.findall(text):
+        match = _CONTRACTION_RE.match(token)
+        if match and match.group(1) in _SPLIT_PRONOUNS:
+            tokens.extend(match.groups())
+        else:
+            tokens.append(token)
+    return tokens
+
+
+def _join_spaced_letters(tokens: list[str]) -> list[str]:
+    """"r i s k" or "r.i.s.k" -> "risk": three or more one-letter words in a row (dots between
+    them allowed) are one word spelled out."""
+    out: list[str] = []
+    run: list[str] = []
+    padded = [*tokens, ""]
+    for index, token in enumerate(padded):
+        if len(token) == 1 and token.isalpha():
+            run.append(token)
+            continue
+        if token == "." and run and len(padded[index + 1]) == 1 and padded[index + 1].isalpha():
+            continue
+        out.extend(["".join(run)] if len(run) >= 3 else run)
+        run = []
+        if token:
+            out.append(token)
+    return out
+
+
+def _normal(text: str, words: LocaleWords) -> str:
+    text = unicodedata.normalize("NFKC", text).translate(_APOSTROPHES)
+    if words.latin:
+        text = text.translate(_CONFUSABLES)
+    # A combining mark left over inside a word ("pa\u0332tients") splits it for the tokeniser;
+    # where the locale says accents never tell words apart (English), every accent goes.
+    decomposed = unicodedata.normalize("NFD", text) if words.strip_accents else text
+    text = unicodedata.normalize("NFC", "".join(c for c in decomposed if unicodedata.category(c) not in ("Mn", "Me")))
+    text = _URL_RE.sub(" ", text.casefold())
+    return _LEET_WORD_RE.sub(lambda m: m.group(0).translate(_LEET) if re.search(r"[^\W\d_]", m.group(0)) else m.group(0), text)
+
+
+def _strip_format(text: str, replacement: str) -> str:
+    # Zero-width spaces and joiners, soft hyphens, word joiners, BOMs: format characters.
+    return "".join(replacement if unicodedata.category(char) == "Cf" else char for char in text)
+
+
+def _variants(text: str, words: LocaleWords) -> list[list[str]]:
+    """The token lists a text is matched as; anything found in one of them counts. The first
+    keeps the sentence structure and is the one questions are read from."""
+    normal = _normal(text, words)
+    dropped = _strip_format(normal, "")
+    first = _tokens(_DASHES_RE.sub(" ", dropped))
+    variants = [
+        first,
+        _tokens(_DASHES_RE.sub(" ", _strip_format(normal, " "))),  # "are\u200byou\u200bsafe"
+        _tokens(_DASHES_RE.sub(" ", _DASH_IN_WORD_RE.sub("", dropped))),  # "moni-toring"
+        _join_spaced_letters(first),  # "r i s k assessment"
+    ]
+    unique: list[list[str]] = []
+    for variant in variants:
+        if variant not in unique:
+            unique.append(variant)
+    return unique
+
 
 TASKS: frozenset[str] = frozenset({"connection", "worldview", "mutuality", "moving_towards"})
 AUDIENCES: frozenset[str] = frozenset({"group", "pair", "self"})
@@ -148,51 +379,222 @@ _REQUIRED_FIELDS: dict[str, type] = {
 }
 _OPTIONAL_FIELDS: dict[str, type] = {"content_note": str}
 
-_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
+
+# --------------------------------------------------------------------------------------------
+# Matching
+# --------------------------------------------------------------------------------------------
 
 
-def _term_pattern(term: str) -> str:
-    words = [re.escape(word) for word in term.split()]
-    # Any run of whitespace between the words of a phrase; an optional plain plural at the end.
-    return r"\b" + r"\s+".join(words) + r"(?:s|es)?\b"
+def _match(tokens: Sequence[str], start: int, phrase: _Phrase) -> int:
+    """End index of ``phrase`` matched at ``tokens[start]``, or -1."""
+    if start + len(phrase) > len(tokens):
+        return -1
+    for offset, word in enumerate(phrase):
+        if not word.matches(tokens[start + offset]):
+            return -1
+    return start + len(phrase)
 
 
-# Longest terms first, so that "non-compliant" wins over "compliant" at the same position and
-# "symptoms" over "symptom".
-_TERMS_BY_LENGTH = sorted(AVOIDED_TERMS, key=len, reverse=True)
-_AVOIDED_RE = re.compile(
-    "|".join(f"(?P<t{i}>{_term_pattern(term)})" for i, term in enumerate(_TERMS_BY_LENGTH)),
-    re.IGNORECASE,
-)
-_YES_NO_RE = re.compile(
-    r"^(?:"
-    + "|".join(
-        re.escape(opener).replace(r"\ ", r"\s+")
-        for opener in sorted(YES_NO_OPENERS, key=len, reverse=True)
-    )
-    + r")(?![\w'])",
-    re.IGNORECASE,
-)
-_SHOULD_RE = re.compile(r"\bshould\b", re.IGNORECASE)
+def _match_any(tokens: Sequence[str], start: int, phrases: Sequence[_Phrase]) -> tuple[int, _Phrase | None]:
+    for phrase in phrases:
+        end = _match(tokens, start, phrase)
+        if end >= 0:
+            return end, phrase
+    return -1, None
 
 
-def avoided_terms_in(text: str) -> list[str]:
-    """Return the avoided terms found in ``text``, in order of first appearance, no repeats.
+def _at(tokens: Sequence[str], index: int) -> str:
+    return tokens[index] if 0 <= index < len(tokens) else ""
 
-    Each entry is the canonical spelling from :data:`AVOIDED_TERMS` (``"Cases"`` → ``"case"``).
-    """
+
+def _avoided(tokens: Sequence[str], words: LocaleWords) -> list[str]:
     found: list[str] = []
-    for match in _AVOIDED_RE.finditer(text.translate(_APOSTROPHES)):
-        assert match.lastgroup is not None
-        term = _TERMS_BY_LENGTH[int(match.lastgroup[1:])]
-        if term not in found:
-            found.append(term)
+    for start in range(len(tokens)):
+        for entry in words.avoided:
+            end, _ = _match_any(tokens, start, entry.forms)
+            if end < 0:
+                continue
+            if entry.after is not None and not entry.after.matches(_at(tokens, start - 1) or "."):
+                continue
+            if entry.unless_before is not None and entry.unless_before.matches(_at(tokens, end) or "."):
+                continue
+            found.append(entry.label)
     return found
 
 
-def _starts_with_yes_no(text: str) -> bool:
-    stripped = text.translate(_APOSTROPHES).lstrip(" \t\r\n\"'\u201c(*_")
-    return _YES_NO_RE.match(stripped) is not None
+def _advice(tokens: Sequence[str], words: LocaleWords) -> list[str]:
+    found: list[str] = []
+    for start in range(len(tokens)):
+        end, _ = _match_any(tokens, start, words.advice_subjects)
+        if end < 0 and words.advice_subject_optional:
+            end = start  # a language whose verb carries the person ("tienes que")
+        if end < 0 or words.advice_unless_after.matches(_at(tokens, start - 1) or "."):
+            continue
+        adverbs = 0
+        while adverbs < 2 and words.advice_adverbs.matches(_at(tokens, end) or "."):
+            end, adverbs = end + 1, adverbs + 1
+        stop, _ = _match_any(tokens, end, words.advice_obligations)
+        if stop >= 0:
+            found.append(" ".join(tokens[start:stop]).replace(" '", "'"))
+    return found
+
+
+def _safety(tokens: Sequence[str], words: LocaleWords) -> list[str]:
+    found: list[str] = []
+    for start, token in enumerate(tokens):
+        if words.safety_asks.matches(token):
+            end, _ = _match_any(tokens, start + 1, words.safety_subjects)
+            if end < 0:
+                continue
+            for index in range(end, min(end + words.safety_window + 1, len(tokens))):
+                if not _is_word(tokens[index]):
+                    break
+                stop, _ = _match_any(tokens, index, words.safety_words)
+                if stop >= 0:
+                    found.append(" ".join(tokens[start:stop]))
+                    break
+        elif words.safety_how.matches(token):
+            stop, _ = _match_any(tokens, start + 1, words.safety_words)
+            if stop >= 0 and words.safety_asks.matches(_at(tokens, stop) or "."):
+                found.append(" ".join(tokens[start : stop + 1]))
+    return found
+
+
+@dataclass(frozen=True)
+class _Question:
+    tokens: tuple[str, ...]
+    closed: bool
+    opening: tuple[str, ...]  # the closed clause's words from its opener on, or () if none
+
+
+def _sentences(tokens: Sequence[str]) -> Iterator[tuple[list[str], str]]:
+    """(words and clause marks of a sentence, the mark that ended it)."""
+    current: list[str] = []
+    for index, token in enumerate(tokens):
+        if token in _SENTENCE_ENDS:
+            # "e.g." and "etc." are not the end of a sentence.
+            if token == "." and (len(_at(tokens, index - 1)) == 1 or _at(tokens, index - 1) in ("etc", "vs")):
+                continue
+            if current:
+                yield current, token
+            current = []
+        else:
+            current.append(token)
+    if current:
+        yield current, ""
+
+
+def _clauses(sentence: Sequence[str]) -> Iterator[list[str]]:
+    clause: list[str] = []
+    for token in sentence:
+        if token in _CLAUSE_BREAKS:
+            if clause:
+                yield clause
+            clause = []
+        else:
+            clause.append(token)
+    if clause:
+        yield clause
+
+
+def _without_lead_ins(clause: list[str], words: LocaleWords) -> list[str]:
+    start = 0
+    while True:
+        end, _ = _match_any(clause, start, words.lead_ins)
+        if end < 0 or end == start:
+            return clause[start:]
+        start = end
+
+
+def _read_question(sentence: Sequence[str], words: LocaleWords) -> _Question:
+    """Open when an interrogative word heads a clause (or stands in one) before any clause
+    opens with a closed opener; closed otherwise, including when nothing asks at all."""
+    for raw_clause in _clauses(sentence):
+        clause = _without_lead_ins(raw_clause, words)
+        if not clause:
+            continue
+        if words.open_words.matches(clause[0]):
+            # "When and how ...": the interrogative words heading the clause, and what follows.
+            head = 0
+            while head < len(clause) and (
+                words.open_words.matches(clause[head]) or words.coordinators.matches(clause[head])
+            ):
+                head += 1
+            heads = [token for token in clause[:head] if words.open_words.matches(token)]
+            if not all(words.subordinating.matches(token) for token in heads) or words.asking_words.matches(
+                _at(clause, head) or "."
+            ):
+                return _Question(tuple(sentence), False, ())
+            continue  # "When you arrive somewhere new, ...": a condition, read on
+        end, _ = _match_any(clause, 0, words.closed_openers)
+        if end >= 0:
+            return _Question(tuple(sentence), True, tuple(clause))
+        if any(words.open_words.matches(token) for token in clause[1:]):
+            return _Question(tuple(sentence), False, ())  # "Tell me what ...?"
+    return _Question(tuple(sentence), True, ())
+
+
+def _questions(tokens: Sequence[str], words: LocaleWords) -> list[_Question]:
+    return [_read_question(sentence, words) for sentence, end in _sentences(tokens) if end == "?"]
+
+
+def check_text(
+    text: str,
+    locale: str = DEFAULT_LOCALE,
+    *,
+    question: bool = False,
+    closed_ok: bool = False,
+) -> list[Finding]:
+    """What the lint notices in one text, in a stable order, no repeats.
+
+    ``question``: the text is a reflective question (the bank, a member's suggestion), so
+    "should" anywhere counts. ``closed_ok``: the text is a declared confirmation or offer,
+    whose closed questions are fine when they ask about an action.
+    """
+    words = words_for(locale) or _english()
+    findings: dict[Finding, None] = {}
+    variants = _variants(text, words)
+    for tokens in variants:
+        for label in _avoided(tokens, words):
+            findings[Finding("avoided-word", label)] = None
+        for phrase in _advice(tokens, words):
+            findings[Finding("advice", phrase)] = None
+        for phrase in _safety(tokens, words):
+            findings[Finding("safety-check", phrase)] = None
+    structure = variants[0]
+    if question and "?" not in structure:
+        structure = [*structure, "?"]  # a question without its mark (rule question-mark) is still read
+    for asked in _questions(structure, words):
+        if asked.closed:
+            # "Feeling safe?", "Still safe?": a closed question about safety, however short.
+            already = any(finding.rule == "safety-check" for finding in findings)
+            mentions = any(_match_any(asked.tokens, i, words.safety_words)[0] >= 0 for i in range(len(asked.tokens)))
+            if not already and mentions:
+                findings[Finding("safety-check", " ".join(asked.tokens))] = None
+            is_offer = not asked.opening or _match_any(asked.opening, 0, words.offer_openers)[0] >= 0
+            if not (closed_ok and is_offer):
+                opener = " ".join(asked.opening[:3]) or " ".join(asked.tokens[:3])
+                findings[Finding("yes-no", f"closed question: {opener}...")] = None
+        if not question:
+            for index in range(len(asked.tokens)):
+                if _match_any(asked.tokens, index, words.should)[0] >= 0:
+                    findings[Finding("should", asked.tokens[index])] = None
+    if question:
+        for index in range(len(variants[0])):
+            if _match_any(variants[0], index, words.should)[0] >= 0:
+                findings[Finding("should", variants[0][index])] = None
+    return list(findings)
+
+
+def asks_closed_question(text: str, locale: str = DEFAULT_LOCALE) -> bool:
+    words = words_for(locale) or _english()
+    return any(asked.closed for asked in _questions(_variants(text, words)[0], words))
+
+
+def avoided_terms_in(text: str, locale: str = DEFAULT_LOCALE) -> list[str]:
+    """The avoided words found in ``text`` (their labels: "Patients" -> "patient"), in order of
+    first appearance, no repeats."""
+    return [finding.detail for finding in check_text(text, locale) if finding.rule == "avoided-word"]
 
 
 def _short(text: str) -> str:
@@ -200,7 +602,6 @@ def _short(text: str) -> str:
     if len(text) <= MAX_PROBLEM_TEXT:
         return text
     return text[: MAX_PROBLEM_TEXT - 3] + "..."
-
 
 # --------------------------------------------------------------------------------------------
 # Locating values in the raw text
@@ -313,15 +714,20 @@ class _Locator:
 
 
 def _walk_strings(value: Any, key: str | None) -> Iterator[tuple[str | None, str]]:
-    """Yield (nearest key, string) for every string in a parsed TOML value, in order."""
+    """Yield (dotted key, string) for every string in a parsed TOML value, in order (a list's
+    items share the list's key)."""
     if isinstance(value, str):
         yield key, value
     elif isinstance(value, dict):
         for child_key, child in value.items():
-            yield from _walk_strings(child, str(child_key))
+            yield from _walk_strings(child, f"{key}.{child_key}" if key else str(child_key))
     elif isinstance(value, list):
         for item in value:
             yield from _walk_strings(item, key)
+
+
+def _last_key(key: str | None) -> str | None:
+    return key.rsplit(".", 1)[-1] if key else None
 
 
 def _is_question_bank(data: dict[str, Any]) -> bool:
@@ -337,10 +743,33 @@ def _decode_error_line(error: tomllib.TOMLDecodeError) -> int:
     return int(match.group(1)) if match else 1
 
 
-def lint_file(path: Path) -> list[LintProblem]:
-    """Lint one TOML file; return its problems in line order."""
+def _text_problems(
+    shown: str, line: int, text: str, locale: str, *, question: bool = False, closed_ok: bool = False
+) -> list[LintProblem]:
+    """One problem per rule the text breaks, naming what was found."""
+    by_rule: dict[str, list[str]] = {}
+    for finding in check_text(text, locale, question=question, closed_ok=closed_ok):
+        by_rule.setdefault(finding.rule, []).append(finding.detail)
+    return [
+        LintProblem(shown, line, rule, _short(text), "; ".join(dict.fromkeys(details)))
+        for rule, details in by_rule.items()
+    ]
+
+
+def lint_file(path: Path, locale: str | None = None) -> list[LintProblem]:
+    """Lint one TOML file; return its problems in line order. The locale is the file's folder
+    (``prompts/en/``) unless given."""
     path = Path(path)
     shown = str(path)
+    locale = locale or locale_of(path)
+    problems: list[LintProblem] = []
+    if words_for(locale) is None:
+        problems.append(
+            LintProblem(
+                shown, 1, "locale", f"no word list for locale '{locale}': add bot/texts/lint_data/{locale}.toml"
+            )
+        )
+        locale = DEFAULT_LOCALE  # still read it for everything the English list can catch
     try:
         raw = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
@@ -351,16 +780,27 @@ def lint_file(path: Path) -> list[LintProblem]:
         return [LintProblem(shown, _decode_error_line(error), "toml", _short(str(error)))]
 
     locator = _Locator(raw)
-    problems: list[LintProblem] = []
+    # Message keys (as the catalogue flattens them) may be declared confirmations or offers.
+    allowance = closed_question_allowance() if path.stem.startswith("messages") else {}
 
     for key, value in data.items():
         if key == "question" and _is_question_bank(data):
-            problems.extend(_lint_questions(shown, value, locator))
+            problems.extend(_lint_questions(shown, value, locator, locale))
             continue
-        for nearest_key, text in _walk_strings(value, str(key)):
-            line = locator.find_value(text, key=nearest_key)
-            if avoided_terms_in(text):
-                problems.append(LintProblem(shown, line, "avoided-word", _short(text)))
+        for dotted, text in _walk_strings(value, str(key)):
+            line = locator.find_value(text, key=_last_key(dotted))
+            allowed = dotted in allowance
+            problems.extend(_text_problems(shown, line, text, locale, closed_ok=allowed))
+            if allowed and not asks_closed_question(text, locale):
+                problems.append(
+                    LintProblem(
+                        shown,
+                        line,
+                        "allowance",
+                        _short(text),
+                        f"{dotted} asks no closed question now: take it out of closed_questions.toml",
+                    )
+                )
 
     problems.sort(key=lambda problem: problem.line)
     return problems
@@ -381,7 +821,7 @@ def _question_blocks(locator: _Locator, count: int) -> list[tuple[int, int]]:
     return blocks
 
 
-def _lint_questions(shown: str, questions: list[Any], locator: _Locator) -> list[LintProblem]:
+def _lint_questions(shown: str, questions: list[Any], locator: _Locator, locale: str) -> list[LintProblem]:
     problems: list[LintProblem] = []
     seen_ids: dict[str, int] = {}
     blocks = _question_blocks(locator, len(questions))
@@ -404,32 +844,32 @@ def _lint_questions(shown: str, questions: list[Any], locator: _Locator) -> list
         if not isinstance(question, dict):
             add("schema", header_line, f"question #{index + 1} is not a table")
             for nearest_key, text in _walk_strings(question, "question"):
-                if avoided_terms_in(text):
-                    add("avoided-word", locator.find_value(text, key=nearest_key), _short(text))
+                line = locator.find_value(text, key=_last_key(nearest_key))
+                problems.extend(_text_problems(shown, line, text, locale))
             continue
 
         label = question.get("id") if isinstance(question.get("id"), str) else f"#{index + 1}"
 
         # --- schema -------------------------------------------------------------------------
-        for field, expected in _REQUIRED_FIELDS.items():
-            if field not in question:
-                add("schema", header_line, f"question {label}: missing field '{field}'")
-            elif not isinstance(question[field], expected):
+        for field_name, expected in _REQUIRED_FIELDS.items():
+            if field_name not in question:
+                add("schema", header_line, f"question {label}: missing field '{field_name}'")
+            elif not isinstance(question[field_name], expected):
                 add(
                     "schema",
-                    key_line(field),
-                    f"question {label}: '{field}' must be a {_type_name(expected)}",
+                    key_line(field_name),
+                    f"question {label}: '{field_name}' must be a {_type_name(expected)}",
                 )
-        for field, expected in _OPTIONAL_FIELDS.items():
-            if field in question and not isinstance(question[field], expected):
+        for field_name, expected in _OPTIONAL_FIELDS.items():
+            if field_name in question and not isinstance(question[field_name], expected):
                 add(
                     "schema",
-                    key_line(field),
-                    f"question {label}: '{field}' must be a {_type_name(expected)}",
+                    key_line(field_name),
+                    f"question {label}: '{field_name}' must be a {_type_name(expected)}",
                 )
-        for field in question:
-            if field not in _REQUIRED_FIELDS and field not in _OPTIONAL_FIELDS:
-                add("schema", key_line(field), f"question {label}: unknown field '{field}'")
+        for field_name in question:
+            if field_name not in _REQUIRED_FIELDS and field_name not in _OPTIONAL_FIELDS:
+                add("schema", key_line(field_name), f"question {label}: unknown field '{field_name}'")
 
         qid = question.get("id")
         if isinstance(qid, str):
@@ -464,17 +904,17 @@ def _lint_questions(shown: str, questions: list[Any], locator: _Locator) -> list
                 else:
                     seen_tasks.add(task)
 
-        for field, allowed in (("audience", AUDIENCES), ("depth", DEPTHS)):
-            value = question.get(field)
+        for field_name, allowed in (("audience", AUDIENCES), ("depth", DEPTHS)):
+            value = question.get(field_name)
             if isinstance(value, str) and value not in allowed:
                 add(
                     "schema",
-                    value_line(value, field),
-                    f"question {label}: unknown {field} '{_short(value)}'"
+                    value_line(value, field_name),
+                    f"question {label}: unknown {field_name} '{_short(value)}'"
                     f" (one of {', '.join(sorted(allowed))})",
                 )
 
-        # --- the text itself ----------------------------------------------------------------
+        # --- the text itself: a reflective question, open and never "should" ---------------
         text = question.get("text")
         if isinstance(text, str):
             text_line = value_line(text, "text")
@@ -488,15 +928,12 @@ def _lint_questions(shown: str, questions: list[Any], locator: _Locator) -> list
                     text_line,
                     _short(f"{len(text)} characters (max {MAX_QUESTION_LENGTH}): {text}"),
                 )
-            if _starts_with_yes_no(text):
-                add("yes-no", text_line, _short(text))
-            if _SHOULD_RE.search(text):
-                add("should", text_line, _short(text))
+            problems.extend(_text_problems(shown, text_line, text, locale, question=True))
 
-        # --- avoided words in every string of the table -------------------------------------
-        for nearest_key, string in _walk_strings(question, None):
-            if avoided_terms_in(string):
-                add("avoided-word", value_line(string, nearest_key or "text"), _short(string))
+        # --- every other string of the table (a content note, ...) ------------------------
+        for nearest_key, string in _walk_strings({k: v for k, v in question.items() if k != "text"}, None):
+            line = value_line(string, _last_key(nearest_key) or "text")
+            problems.extend(_text_problems(shown, line, string, locale))
 
     return problems
 

@@ -122,7 +122,7 @@ def test_a_full_negotiation(tmp_path):
     # The review date: a private reminder to both that day, and the check-in.
     clock = after(t, "alex", "/clock +4w")
     assert "(private to alex) Today is the review date" in clock and "(private to sam) Today is the review date" in clock
-    assert "does it still fit" in after(t, "alex", "/checkin")
+    assert "How is our agreement working for you now" in after(t, "alex", "/checkin")
     assert "open for revisiting" in after(t, "alex", "/checkin revisit")
 
     withdrawn = after(t, "sam", "/agreement withdraw")

@@ -60,3 +60,6 @@ def test_wheel_installed_in_a_fresh_venv_answers_help(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no 'en' folder" not in result.stderr
     assert "/questions suggest" in result.stdout and "/resources" in result.stdout, result.stdout
+    # The lint's word lists travel with it: the installed prompts lint clean.
+    linted = _run(fresh / "bin" / "alongside", "prompts", "lint", cwd=tmp_path, env=env)
+    assert linted.returncode == 0, linted.stdout + linted.stderr

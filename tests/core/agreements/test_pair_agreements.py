@@ -364,7 +364,7 @@ async def test_review_date_reminds_both_and_opens_a_checkin(harness):
     assert all("Today is the review date" in texts[0] for texts in sent.values())
     # The check-in: "does our agreement still fit?" through the `checkin` command.
     out = await say(h, "sam", "checkin")
-    assert f"Agreement #{short_id} with alex: does it still fit" in out
+    assert f"Agreement #{short_id} with alex. How is our agreement working for you now" in out
     assert "stays as it is" in await say(h, "sam", "checkin it still fits")
     out = await say(h, "alex", "checkin revisit")
     assert "open for revisiting" in out

@@ -189,3 +189,30 @@ async def test_a_slot_claimed_once_is_never_posted_again(harness):
     assert await harness.app.questions.run_due(cid, harness.clock.now()) == 0
     await harness.app.deliver_pending()
     assert posts(harness.sink) == []
+
+
+async def test_the_facilitator_sees_what_the_lint_noticed_as_a_short_hint(harness):
+    clean = "What is one thing a friend taught you without meaning to?"
+    flagged = {
+        "So, do you feel settled in this space?": ["it can be answered with yes or no"],
+        "When it gets hard, you need to rest: what helps you do that?": ["it gives advice (you need to)"],
+        "Are you feeling s\u200bafe right now?": [
+            "it asks whether someone is safe",
+            "it can be answered with yes or no",
+        ],
+        "What would a good m\u0435ntor do here, in your view?": ["it uses words this space usually avoids (mentor)"],
+    }
+    thanks = await harness.say("sam", f"/questions suggest {clean}")
+    for text in flagged:
+        # The member is never lectured: the same thanks as for any suggestion, nothing else.
+        assert await harness.say("jo", f"/questions suggest {text}") == thanks
+    assert [i for i in harness.sink.take() if isinstance(i, PrivateMessage)] == []
+
+    review = (await harness.say("alex", "/questions review")).splitlines()
+    notes = [line for line in review if "note:" in line]
+    assert len(notes) == len(flagged)  # none for the clean suggestion
+    for note, expected in zip(notes, flagged.values(), strict=True):
+        assert note.strip() == "note: " + "; ".join(expected)
+        assert len(note) <= 100
+    # A hint, not a block: a flagged suggestion can still be approved.
+    assert "now part of this space's questions" in await harness.say("alex", "/questions approve 2 connection")
