@@ -11,7 +11,7 @@ import pytest
 
 from bot.config import DEFAULT_PROMPTS_DIR
 from bot.features.agreements import state
-from bot.features.agreements.commands import COMMANDS, SECTION_KEYS, SPACE_KEYS
+from bot.features.agreements.commands import COMMANDS, SECTION_KEYS, SECTIONS, SPACE_KEYS
 from bot.features.dialogs import COMMANDS as DIALOG_COMMANDS
 from bot.features.resources import COMMANDS as RESOURCE_COMMANDS
 from bot.texts.catalog import Catalog
@@ -36,12 +36,18 @@ def load(name: str) -> dict:
     return tomllib.loads((EN / name).read_text(encoding="utf-8"))
 
 
-def test_the_eleven_sections_match_the_command_words():
+def test_the_fourteen_sections_match_the_command_words():
     sections = load("agreement.toml")["section"]
-    assert [s["number"] for s in sections] == list(range(1, 12))
+    assert [s["number"] for s in sections] == list(range(1, 15))
     assert tuple(s["key"] for s in sections) == SECTION_KEYS
+    # Storage slots never move: the first eleven sections keep 1-11, later ones take new ones.
+    assert sorted(slot for _, slot in SECTIONS) == list(range(1, 15))
+    old = ("safe", "noticing", "helped", "not-helpful", "offer", "checking-in", "repair", "disagree",
+           "confidentiality", "involve", "revisit")
+    assert {key: slot for key, slot in SECTIONS if slot <= 11} == {key: n for n, key in enumerate(old, start=1)}
     for section in sections:
-        assert "?" in section["question"] and len(section["title"]) <= 40
+        # "section 14, <title>" fits a Discord form label (45 characters) whole.
+        assert "?" in section["question"] and len(f"section {section['number']}, {section['title']}") <= 45
 
 
 def test_the_space_template_matches_its_command_words():
