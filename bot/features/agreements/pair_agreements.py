@@ -730,7 +730,7 @@ class PairAgreements:
         if ctx.invocation.community.platform in FORM_PLATFORMS:
             if len(steps) <= MAX_FORM_FIELDS:
                 return [await self._form(tx, ctx, row, steps)]
-            return [self._form_buttons(ctx, row)]
+            return [await self._form_buttons(ctx, row)]
         intro = ctx.t(
             "agreement.dialog_intro" if ctx.invocation.private else "agreement.dialog_intro_channel",
             id=row.short_id,
@@ -900,12 +900,19 @@ class PairAgreements:
             text=ctx.t("agreement.form_text", id=row.short_id),
         )
 
-    def _form_buttons(self, ctx: Ctx, row: AgreementRow) -> ActionButtons:
+    async def _form_buttons(self, ctx: Ctx, row: AgreementRow) -> ActionButtons:
         buttons = tuple(
             (f"agreement:form:{row.short_id}:{'.'.join(part)}", ctx.t(f"agreement.form_part_{index}"))
             for index, part in enumerate(FORM_PARTS, start=1)
         )
-        return ActionButtons(ctx.invocation.actor.user_id, ctx.t("agreement.form_choose", id=row.short_id), buttons)
+        # A form shows only a label per section, so what sections 4 and 12 show with their
+        # questions (the space's resources, its duty-of-care statement) comes with the choice.
+        lines = [ctx.t("agreement.form_choose", id=row.short_id)]
+        for step in (RESOURCES_STEP, DUTY_STEP):
+            extra = await self._step_extra(ctx, step)
+            if extra:
+                lines.extend(["", ctx.t("agreement.form_extra", title=self._step_title(ctx, step)), extra])
+        return ActionButtons(ctx.invocation.actor.user_id, "\n".join(lines), buttons)
 
     async def _by_short(self, tx: Tx, ctx: Ctx, short_id: str) -> AgreementRow:
         return await self._resolve(tx, ctx, short_id or "-", "agreement view")
@@ -951,7 +958,7 @@ class PairAgreements:
                     raise Refusal("agreement.no_such")
                 if action == "accept":
                     return await self._accept(tx, ctx, row, seen=row.proposal_hash)
-                return [self._form_buttons(ctx, row)] if ctx.invocation.community.platform in FORM_PLATFORMS else (
+                return [await self._form_buttons(ctx, row)] if ctx.invocation.community.platform in FORM_PLATFORMS else (
                     await self._start_editing(tx, ctx, row, list(ALL_STEPS))
                 )
             if action == "withdraw":

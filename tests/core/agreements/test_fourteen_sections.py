@@ -307,3 +307,18 @@ async def test_a_plain_line_in_private_answers_the_agreement_checkin(harness):
     assert "Thank you" in text and await status(h, short_id) == "agreed"
     assert not [i for i in intents if isinstance(i, Answer) and "I don't" in i.text]
     assert await h.app.plain_reader("console", "demo", "sam") is None
+
+
+async def test_on_discord_the_form_choice_shows_the_resources_and_the_duty_of_care(harness):
+    h = harness
+    await discord_pair(h)
+    [choose] = await h.app.handle_text(discord(h, "alex"), "agreement edit", mention)
+    duty = h.app.catalog.text("en", "duty_of_care.default")
+    assert "With section 12, What stays between us:" in choose.text and duty in choose.text
+    assert "With section 4, What has helped:" not in choose.text  # no resources listed yet
+    await h.app.handle_text(
+        replace(discord(h, "alex"), actor=replace(discord(h, "alex").actor, is_facilitator=True)),
+        "resources add name: Peer Line; contact: text 555 0100", mention,
+    )
+    [choose] = await h.app.handle_text(discord(h, "alex"), "agreement edit", mention)
+    assert "With section 4, What has helped:" in choose.text and "Peer Line: text 555 0100" in choose.text

@@ -27,7 +27,11 @@ CODE = [
 # Things no agreement text may ask for (PRODUCT.md §1-2: no safety contracts).
 CONTRACT_WORDS = re.compile(
     r"\bpromise\b|\bare you safe\b|\bkeep (yourself|you) safe\b|\bharm (yourself|themselves)\b|\bsafety plan\b"
-    r"|\bcontract\b|\bguarantee\b|\bmust\b|\byou should\b",
+    r"|\bcontract\b|\bguarantee\b|\bmust\b|\byou should\b"
+    # Issue 14: nor a promise about one's own safety in other words, nor contract-like phrases.
+    r"|\b(stay|staying|keep|keeping) (yourself |myself )?safe\b|\bcommit(ment)? to\b|\bpledge\b|\bswear\b"
+    r"|\b(you|I)('ll| will) (not|never) (hurt|harm)\b|\bagree to (call|contact|tell|reach)\b|\bsafety (agreement|contract)\b"
+    r"|\bin force\b|\bcounts as (your|their|agreeing)\b|\bbinding\b|\bobliged\b",
     re.IGNORECASE,
 )
 
@@ -62,6 +66,24 @@ def test_no_safety_contract_and_no_avoided_words(name):
     assert lint_file(EN / name) == []
     found = [text for text in _strings(load(name)) if CONTRACT_WORDS.search(text)]
     assert found == []
+
+
+def test_each_section_is_an_open_invitation_never_a_promise_about_ones_own_safety():
+    """Every one of the fourteen sections (the new ones too: what matters, if one of us is
+    worried, afterwards): an open question with an example or two of what people write, asking
+    for something between equals, never a promise about one's own safety."""
+    sections = load("agreement.toml")["section"]
+    assert len(sections) == 14
+    for section in sections:
+        question = section["question"]
+        assert not CONTRACT_WORDS.search(question), section["key"]
+        assert question.split()[0].rstrip(",") in ("What", "How", "Who", "When", "If", "After"), section["key"]
+        assert re.search(r"\b(Some|People) write\b", question) and question.count('\"') >= 2, section["key"]
+    worried = next(s for s in sections if s["key"] == "if-worried")["question"]
+    assert "what would you want the other to do" in worried and "without asking you first" in worried
+    for bad in ("I promise to stay safe", "Will you keep yourself safe?", "I'll never harm myself",
+                "agree to call the crisis line", "It's in force meanwhile", "Making it counts as your acceptance"):
+        assert CONTRACT_WORDS.search(bad), bad
 
 
 def _strings(value) -> list[str]:
