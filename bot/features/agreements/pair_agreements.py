@@ -1384,10 +1384,13 @@ class PairAgreements:
         message beside it names."""
         return ((REVISIT_BUTTON.format(id=short_id), self._catalog.text(locale, "agreement.button_revisit")),)
 
-    async def open_checkin(self, ctx: Ctx) -> OpenCheckin | None:
+    async def open_checkin(self, ctx: Ctx, *, asked_only: bool = False) -> OpenCheckin | None:
         pending = await self.repo.pending_checkin(self._db, ctx.member.id)
         if pending is not None:
             checkin_id, agreement_id = pending
+        elif asked_only:
+            # Nothing was asked: a plain line in private is not an answer to a question never sent.
+            return None
         else:
             # On request: any agreed agreement of theirs can be checked in on.
             # An answered check-in is done: one the member has answered on this version is not

@@ -322,3 +322,21 @@ async def test_on_discord_the_form_choice_shows_the_resources_and_the_duty_of_ca
     )
     [choose] = await h.app.handle_text(discord(h, "alex"), "agreement edit", mention)
     assert "With section 4, What has helped:" in choose.text and "Peer Line: text 555 0100" in choose.text
+
+
+async def test_a_plain_line_answers_only_a_checkin_the_bot_asked(harness):
+    # With an agreed agreement and no review date, nothing was asked: `checkin` offers the
+    # question on request, but a plain line in private is just a line, not an answer to it.
+    h = harness
+    short_id = await start_pair(h)
+    await say(h, "alex", "agreement edit repair Say when a message felt off.")
+    await say(h, "alex", "agreement propose")
+    await say(h, "sam", "agreement accept v1")
+    h.sink.take()
+    before = await h.db.fetchall("SELECT kind FROM agreement_events ORDER BY id")
+    assert await h.app.plain_reader("console", "demo", "sam") is None
+    assert await h.app.handle_plain(h.inv("sam", channel=None), "hello, is anyone there?") == []
+    assert await h.db.fetchall("SELECT kind FROM agreement_events ORDER BY id") == before
+    # Asked for, it is there.
+    assert "How is our agreement working for you now?" in await say(h, "sam", "checkin")
+    assert "Thank you for checking in" in await say(h, "sam", f"checkin #{short_id} is in it")
