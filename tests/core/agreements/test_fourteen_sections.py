@@ -13,7 +13,7 @@ from bot.config import DEFAULT_PROMPTS_DIR, load_settings
 from bot.context import CommunityRef
 from bot.features.agreements.commands import SECTION_KEYS
 from bot.features.agreements.repo import content_hash
-from bot.replies import ActionButtons, Answer, FormRequest
+from bot.replies import ActionButtons, Answer, FormRequest, PrivateFile
 from tests.core.agreements.helpers import notices, say, start_pair, status
 from tests.harness import make_harness, mention
 
@@ -340,3 +340,18 @@ async def test_a_plain_line_answers_only_a_checkin_the_bot_asked(harness):
     # Asked for, it is there.
     assert "How is our agreement working for you now?" in await say(h, "sam", "checkin")
     assert "Thank you for checking in" in await say(h, "sam", f"checkin #{short_id} is in it")
+
+
+async def test_mydata_export_names_each_answer_by_its_section_as_asked(harness):
+    h = harness
+    await start_pair(h)
+    await say(h, "alex", "agreement edit matters Getting back to painting.")
+    await say(h, "alex", "agreement edit safe Saying no without explaining.")
+    await say(h, "alex", "agreement amend if-worried @sam Yes, that too.")
+    intents = await h.run("alex", "/mydata export", channel=None)
+    (export,) = [i for i in intents if isinstance(i, PrivateFile)]
+    text = export.content
+    assert '"section 1 (matters)": "Getting back to painting."' in text
+    assert '"section 2 (safe)": "Saying no without explaining."' in text
+    assert '"your note on section 6 (if-worried) (another party\'s answer)": "Yes, that too."' in text
+    assert "section 12" not in text
