@@ -680,7 +680,9 @@ class PairAgreements:
             raise Refusal("agreement.unknown_section", given=ident[:40], sections=self._section_names(locale))
         if section is None and text:
             first, _, rest = text.partition(" ")
-            if self.section_step(first, locale) is not None:
+            # Not before a mention: `amend #K7M2Q what-matters @sam ...` would turn a note into
+            # the member's own answer (only the parser resolves mentions); it gets "which section?".
+            if self.section_step(first, locale) is not None and not rest.lstrip().startswith(("@", "<@")):
                 section, text = first, rest.strip() or None
         return ident, section, text
 

@@ -14,7 +14,7 @@ from bot.context import CommunityRef
 from bot.features.agreements.commands import SECTION_KEYS
 from bot.features.agreements.repo import content_hash
 from bot.replies import ActionButtons, Answer, FormRequest, PrivateFile
-from tests.core.agreements.helpers import notices, say, start_pair, status
+from tests.core.agreements.helpers import dump, notices, say, start_pair, status
 from tests.harness import make_harness, mention
 
 # The fourteen sections in the order PRODUCT.md §4 asks them, by short name.
@@ -355,3 +355,15 @@ async def test_mydata_export_names_each_answer_by_its_section_as_asked(harness):
     assert '"section 2 (safe)": "Saying no without explaining."' in text
     assert '"your note on section 6 (if-worried) (another party\'s answer)": "Yes, that too."' in text
     assert "section 12" not in text
+
+
+async def test_a_long_form_before_a_mention_never_turns_a_note_into_an_own_answer(harness):
+    h = harness
+    short_id = await start_pair(h)
+    before = await dump(h)
+    out = await say(h, "alex", f"agreement amend #{short_id} what-matters @sam A note.")
+    assert "Which section is that for?" in out
+    assert await dump(h) == before
+    # The short name, which the command knows, takes the note.
+    out = await say(h, "alex", f"agreement amend #{short_id} matters @sam A note.")
+    assert "your note on sam's answer to section 1, What matters to me" in out
