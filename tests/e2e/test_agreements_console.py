@@ -227,7 +227,7 @@ BAD_INPUT = [
     ("jo", "/agreement propose", "nothing to propose"),
     ("jo", "/agreement propose", "Version 1 of agreement"),  # (not bad input: the step between)
     ("jo", "/agreement accept", "so you've accepted it already"),
-    ("jo", "/agreement propose", "already out for acceptance"),
+    ("jo", "/agreement propose", "is already waiting to be accepted"),
     ("jo", "/agreement amend 1 @rin a note", "A note goes on the answer of someone else"),
     ("alex", "/agreement revisit", "isn't agreed yet"),
     ("alex", "/agreement amend 1 more words", "was withdrawn, so it can't change any more"),

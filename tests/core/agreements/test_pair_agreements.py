@@ -234,7 +234,7 @@ async def test_accepting_your_own_proposal_twice_and_amending_withdrawn(harness)
     h.sink.take()
     before = await dump(h)
     assert "so you've accepted it already" in await say(h, "alex", "agreement accept")
-    assert "already out for acceptance" in await say(h, "alex", "agreement propose")
+    assert "is already waiting to be accepted" in await say(h, "alex", "agreement propose")
     assert "already what agreement" in await say(h, "alex", "agreement amend 1 words")
     assert await dump(h) == before
     await say(h, "sam", "agreement withdraw")
