@@ -367,3 +367,14 @@ async def test_a_long_form_before_a_mention_never_turns_a_note_into_an_own_answe
     # The short name, which the command knows, takes the note.
     out = await say(h, "alex", f"agreement amend #{short_id} matters @sam A note.")
     assert "your note on sam's answer to section 1, What matters to me" in out
+
+
+async def test_sharing_nothing_is_refused_kindly_and_changes_nothing(harness):
+    h = harness
+    await agreed_with_review(h)
+    await h.advance(timedelta(days=4))
+    h.sink.take()
+    before = await dump(h)
+    assert "Sharing needs an answer after it" in await say(h, "sam", "checkin share")
+    assert await dump(h) == before and h.sink.take() == []
+    assert "How is our agreement working for you now?" in await say(h, "sam", "checkin")
