@@ -378,3 +378,14 @@ async def test_sharing_nothing_is_refused_kindly_and_changes_nothing(harness):
     assert "Sharing needs an answer after it" in await say(h, "sam", "checkin share")
     assert await dump(h) == before and h.sink.take() == []
     assert "How is our agreement working for you now?" in await say(h, "sam", "checkin")
+
+
+def test_the_space_agreements_facilitator_section_defers_to_the_duty_of_care_statement():
+    path = DEFAULT_PROMPTS_DIR / "en" / "space_agreement.toml"
+    template = tomllib.loads(path.read_text(encoding="utf-8"))["section"]
+    facilitators = next(s for s in template if s["key"] == "facilitators")["text"]
+    # No promise of its own about contacting anyone outside the space, which could contradict
+    # the space's statement: it points to that statement (section 6) instead.
+    assert "don't contact anyone outside the space" not in facilitators
+    assert "duty-of-care statement (section 6)" in facilitators
+    assert next(s for s in template if s["number"] == 6)["key"] == "duty-of-care"
