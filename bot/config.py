@@ -90,11 +90,9 @@ class CommunityDefaults(Section):
 
 class DutyOfCare(Section):
     version: str = "1"
-    text: str = (
-        "Alongside is a peer space, not an emergency service. Nobody here watches messages or "
-        "contacts anyone on your behalf. If you want support from outside the space, the "
-        "resources command lists people you can reach yourself."
-    )
+    # The space's own statement. Empty: the default wording in prompts/<locale>/ (the key
+    # duty_of_care.default), so it is linted and translated like every other word the bot says.
+    text: str = ""
 
 
 class Resource(Section):

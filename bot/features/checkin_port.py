@@ -1,7 +1,7 @@
 """How features offer check-ins to the one `checkin` command.
 
 Pairing owns `checkin` (relational check-ins mid-round and at the end of a round); agreements add
-"does our agreement still fit?" check-ins. Each registers a provider; `checkin` asks providers in
+"how is our agreement working for you now?" check-ins. Each registers a provider; `checkin` asks providers in
 registration order for the member's open check-in and hands the answer to the first that has one.
 """
 
@@ -24,8 +24,10 @@ class OpenCheckin:
 class CheckinProvider(Protocol):
     name: str
 
-    async def open_checkin(self, ctx: Ctx) -> OpenCheckin | None:
-        """The member's open check-in in this community, if any (oldest first)."""
+    async def open_checkin(self, ctx: Ctx, *, asked_only: bool = False) -> OpenCheckin | None:
+        """The member's open check-in in this community, if any (oldest first). `asked_only`:
+        only one the bot has asked (what a plain line in private answers), not one a provider
+        offers whenever the member runs `checkin`."""
         ...
 
     async def answer_checkin(self, ctx: Ctx, checkin_id: int, answer: str | None) -> list[Intent]:

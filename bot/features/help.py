@@ -70,6 +70,10 @@ class HelpFeature:
         lines.extend(
             ctx.t("help.line", usage=spec.usage(ctx.prefix), summary=ctx.t(spec.summary_key)) for spec in specs
         )
+        # A group may say more than its commands' lines (the agreement's section names).
+        more = f"help.more.{name.replace('-', '_')}"
+        if ctx.catalog.has(more):
+            lines.append(ctx.t(more))
         lines.append(ctx.t("help.outro"))
         return "\n".join(lines)
 

@@ -7,10 +7,19 @@ from typing import Any
 
 from bot.context import Ctx
 from bot.features.agreements import AgreementsFeature
+from bot.features.agreements.commands import SECTIONS
 from bot.features.agreements.repo import OBJECTION_PURPOSE, get_step
 from bot.features.pairing.service import PairingFeature
 from bot.storage.crypto import FieldCipher
 from bot.storage.db import Database, Tx
+
+
+def _section_name(slot: str) -> str:
+    """"12" (a storage slot) -> "1 (matters)": the section's number as asked, and its short name."""
+    for number, (key, stored) in enumerate(SECTIONS, start=1):
+        if str(stored) == slot:
+            return f"{number} ({key})"
+    return slot
 
 
 class PairingData:
@@ -114,11 +123,12 @@ class AgreementsData:
     def _own(content: dict[str, Any], member_id: int) -> dict[str, str]:
         answers = content.get("answers", {}).get(str(member_id), {})
         notes = content.get("notes", {}).get(str(member_id), {})
-        own = {f"section {section}": text for section, text in answers.items() if text}
+        # Answers are stored under a section's slot; the export names the section as it is asked.
+        own = {f"section {_section_name(section)}": text for section, text in answers.items() if text}
         for sections in notes.values():
             for section, text in sections.items():
                 if text:
-                    own[f"your note on section {section} (another party's answer)"] = text
+                    own[f"your note on section {_section_name(section)} (another party's answer)"] = text
         if get_step(content, member_id, "date"):
             own["review date"] = content["review_date"]
         return own

@@ -24,6 +24,7 @@ from bot.context import Ctx
 from bot.errors import Refusal
 from bot.replies import Answer, Intent
 from bot.storage.db import Database
+from bot.texts.catalog import Catalog
 
 ACTIONS = ("add", "edit", "remove")
 POLICIES = ("never-without-consent", "may-contact-emergency-services", "unknown")
@@ -51,6 +52,12 @@ COMMANDS = (
 )
 
 _COLUMNS = "id, name, contact, hours, region, peer_run, intervention_policy"
+
+
+def duty_of_care_text(duty: DutyOfCare, catalog: Catalog, locale: str) -> str:
+    """The space's duty-of-care statement, word for word: the config's own text, or else the
+    default wording in prompts/<locale>/ (linted and translatable like every other word)."""
+    return duty.text.strip() or catalog.text(locale, "duty_of_care.default")
 
 
 @dataclass(frozen=True)
@@ -93,24 +100,37 @@ class ResourcesFeature:
             for region, items in regions.items():
                 lines.append("")
                 lines.append(ctx.t("resources.region", region=region))
-                for entry in items:
-                    item = entry.resource
-                    details = [item.contact]
-                    if item.hours:
-                        details.append(ctx.t("resources.hours", hours=item.hours))
-                    if item.peer_run:
-                        details.append(ctx.t("resources.peer_run"))
-                    details.append(ctx.t(f"resources.policy_{item.intervention_policy.replace('-', '_')}"))
-                    line = ctx.t("resources.line", name=item.name, details="; ".join(details))
-                    if entry.id is not None and ctx.is_facilitator:
-                        line += " " + ctx.t("resources.id", id=entry.id)
-                    lines.append(line)
+                lines.extend(self._line(ctx, entry) for entry in items)
         else:
             lines.append(ctx.t("resources.none"))
         lines.append("")
-        lines.append(ctx.t("resources.duty", text=self._duty.text, version=self._duty.version))
+        lines.append(ctx.t("resources.duty", text=self.duty_text(ctx), version=self._duty.version))
         lines.append(ctx.t("resources.outro"))
         return "\n".join(lines)
+
+    def duty_text(self, ctx: Ctx) -> str:
+        return duty_of_care_text(self._duty, ctx.catalog, ctx.locale)
+
+    @property
+    def duty_version(self) -> str:
+        return self._duty.version
+
+    def _line(self, ctx: Ctx, entry: Listed) -> str:
+        item = entry.resource
+        details = [item.contact]
+        if item.hours:
+            details.append(ctx.t("resources.hours", hours=item.hours))
+        if item.peer_run:
+            details.append(ctx.t("resources.peer_run"))
+        details.append(ctx.t(f"resources.policy_{item.intervention_policy.replace('-', '_')}"))
+        line = ctx.t("resources.line", name=item.name, details="; ".join(details))
+        if entry.id is not None and ctx.is_facilitator:
+            line += " " + ctx.t("resources.id", id=entry.id)
+        return line
+
+    async def lines(self, ctx: Ctx) -> list[str]:
+        """One line per listed resource (for the pair agreement's "what has helped" section)."""
+        return [self._line(ctx, entry) for entry in await self.listed(ctx.community.id)]
 
     async def resources(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
         action, details = args["action"], args["details"]

@@ -39,7 +39,8 @@ async def write_part(bot: Bot, user: str, values: dict[str, str], *, dm: bool = 
     if from_buttons is None:
         handle = await bot.slash(user, "agreement edit")
         from_buttons = all_buttons(handle)
-    part = next(cid for cid in from_buttons.values() if cid.endswith("1.2.3.4.5"))
+    # The first five sections asked (field keys are their storage slots: 12, then 1 to 4).
+    part = next(cid for cid in from_buttons.values() if cid.endswith("12.1.2.3.4"))
     opened = await bot.press(user, part, dm=dm)
     callback = await opened.response()
     assert callback.json["type"] == 9, "the part opens as a modal"
@@ -56,7 +57,7 @@ async def test_pair_agreement_negotiated_with_modals_and_buttons(bot: Bot) -> No
     # bob answers straight into one section, in a modal opened by the slash command itself
     single = await bot.slash("bob", "agreement edit", {"section": "3"})
     assert (await single.response()).json["type"] == 9
-    await bot.submit("bob", single.modal["custom_id"], {"3": "A walk, and someone nearby."})
+    await bot.submit("bob", single.modal["custom_id"], {"2": "A walk, and someone nearby."})
 
     proposed = await bot.say("alice", "agreement propose")
     assert "on its way to bob" in proposed

@@ -215,7 +215,8 @@ async def test_a_form_after_a_deferral_comes_as_a_button_that_opens_it(bot: Bot,
     assert "Open the form" in all_buttons(handle)
     opened = await bot.press("alice", opener)
     assert (await opened.response()).json["type"] == 9
-    assert [c["custom_id"] for row in opened.modal["components"] for c in row["components"]] == ["2"]
+    # Section 2 ("safe") is stored under slot 1, which is the field's key.
+    assert [c["custom_id"] for row in opened.modal["components"] for c in row["components"]] == ["1"]
     # the opener is alice's alone
     assert "isn't open any more" in texts(await bot.press("bob", opener))
 

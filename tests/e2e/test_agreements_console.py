@@ -78,10 +78,10 @@ def test_a_full_negotiation(tmp_path):
     assert "(private to alex) sam has joined" in after(t, "sam", "/yes")
 
     # Step by step: the member's next lines in private are the answers.
-    assert "(1 of 12) section 1, Feeling safe with each other" in after(t, "sam", "/agreement edit")
-    assert "(3 of 12) section 3, What has helped" in after(t, "sam", "I go quiet, and my messages get shorter.")
+    assert "(1 of 15) section 1, What matters to me" in after(t, "sam", "/agreement edit")
+    assert "(4 of 15) section 4, What has helped" in after(t, "sam", "I go quiet, and my messages get shorter.")
     back = after(t, "sam", "/back")
-    assert "(3 of 12)" in back and "Your answer now: A walk, or just sitting with someone on a call." in back
+    assert "(4 of 15)" in back and "Your answer now: A walk, or just sitting with someone on a call." in back
     assert "Your answers in agreement" in after(t, "sam", "/done")
 
     view = after(t, "alex", "/agreement view")
@@ -98,11 +98,11 @@ def test_a_full_negotiation(tmp_path):
     proposed = after(t, "alex", "/agreement propose")
     assert "Version 1" in proposed and "(private to sam) alex has proposed version 1" in proposed
     assert f"/agreement accept #{short_id} v1 accepts this version" in proposed
-    amended = after(t, "sam", "/agreement amend 5 Evenings are best; mornings are hard for me.")
+    amended = after(t, "sam", "/agreement amend offer Evenings are best; mornings are hard for me.")
     assert "Version 2" in amended and "(private to alex) sam has amended" in amended
-    noted = after(t, "sam", "/agreement amend 1 @alex That matters to me too.")
-    assert "your note on alex's answer to section 1" in noted
-    assert "counts as your acceptance" in after(t, "sam", "/agreement accept v3")
+    noted = after(t, "sam", "/agreement amend safe @alex That matters to me too.")
+    assert "your note on alex's answer to section 2" in noted
+    assert "you've accepted it already" in after(t, "sam", "/agreement accept v3")
     agreed = after(t, "alex", "/agreement accept v3")
     assert f"agreement #{short_id} is agreed" in agreed and "(private to sam) alex has accepted version 3" in agreed
     assert "sam's note on alex's answer: That matters to me too." in after(t, "alex", "/agreement view", nth=1)
@@ -110,20 +110,21 @@ def test_a_full_negotiation(tmp_path):
     assert "(private to alex) sam would like to revisit" in after(t, "sam", "/agreement revisit")
     revisiting = after(t, "sam", "/agreement view")
     in_force, negotiating = revisiting.split("Being negotiated:")
-    assert "In force meanwhile: version 3" in in_force and "pause" not in in_force
+    assert "What you agreed, which stays until you agree a new version: version 3" in in_force and "pause" not in in_force
     assert 'A message with "pause" means we stop for now' in negotiating
     assert "Version 4" in after(t, "sam", "/agreement propose")
     assert "is agreed" in after(t, "alex", "/agreement accept v4")
     history = after(t, "alex", "/agreement history")
-    assert "sam opened it for revisiting (version 3 stayed in force)" in history
+    assert "sam opened it for revisiting (version 3 stayed as agreed)" in history
     assert "everyone had accepted version 4: agreed" in history
     assert "Evenings are best" not in history
 
     # The review date: a private reminder to both that day, and the check-in.
     clock = after(t, "alex", "/clock +4w")
     assert "(private to alex) Today is the review date" in clock and "(private to sam) Today is the review date" in clock
-    assert "How is our agreement working for you now" in after(t, "alex", "/checkin")
-    assert "open for revisiting" in after(t, "alex", "/checkin revisit")
+    assert "How is our agreement working for you now?" in after(t, "alex", "/checkin")
+    thanks = after(t, "alex", "/checkin It helps us both.")
+    assert "Thank you for checking in" in thanks and "(private to sam)" not in thanks
 
     withdrawn = after(t, "sam", "/agreement withdraw")
     assert "(private to alex) sam has withdrawn from agreement" in withdrawn and "No reason is asked for" in withdrawn
@@ -217,7 +218,7 @@ BAD_INPUT = [
     ("alex", "/agreement view", "not part of an agreement"),
     ("alex", "/agreement propose", "still waiting for jo"),
     ("alex", "/agreement accept", "nothing to accept"),
-    ("alex", "/agreement edit 12 words", 'I don\'t know a section called "12"'),
+    ("alex", "/agreement edit 15 words", 'I don\'t know a section called "15"'),
     ("alex", "/agreement edit feelings words", 'I don\'t know a section called "feelings"'),
     ("alex", f"/agreement edit 3 {LONG}", "up to 1000 characters, and this one has 1001"),
     ("alex", "/agreement edit revisit-date someday", "isn't a date I can read"),
@@ -225,8 +226,8 @@ BAD_INPUT = [
     ("jo", "/agreement propose", "not part of an agreement"),
     ("jo", "/agreement propose", "nothing to propose"),
     ("jo", "/agreement propose", "Version 1 of agreement"),  # (not bad input: the step between)
-    ("jo", "/agreement accept", "already counts as your acceptance"),
-    ("jo", "/agreement propose", "already out for acceptance"),
+    ("jo", "/agreement accept", "so you've accepted it already"),
+    ("jo", "/agreement propose", "is already waiting to be accepted"),
     ("jo", "/agreement amend 1 @rin a note", "A note goes on the answer of someone else"),
     ("alex", "/agreement revisit", "isn't agreed yet"),
     ("alex", "/agreement amend 1 more words", "was withdrawn, so it can't change any more"),
@@ -238,7 +239,7 @@ BAD_INPUT = [
     ("alex", "/space-agreement propose nowhere words", 'I don\'t know a section called "nowhere"'),
     ("alex", "/space-agreement propose duty-of-care words", "organisation settings"),
     ("alex", f"/space-agreement propose talk {LONG}", "up to 1000 characters, and this one has 1001"),
-    ("sam", "/space-agreement agree 1", "already counts as agreeing"),
+    ("sam", "/space-agreement agree 1", "so you've agreed to it already"),
     ("jo", "/space-agreement object 1 Again.", "already objected"),
     ("alex", "/space-agreement adopt 1", "has an objection open"),
     ("alex", "/space-agreement agree 9", "There's no change #9"),

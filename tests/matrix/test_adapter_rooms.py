@@ -194,7 +194,7 @@ async def test_pair_agreement_negotiated_in_private_rooms(synapse, matrix_localp
         await bk.say(jo, jo_private, "agreement edit")
         await bk.wait_bot(jo, bot.user_id, "one section at a time", room_id=jo_private)
         await bk.say(jo, jo_private, "quiet time matters")
-        await bk.wait_bot(jo, bot.user_id, "(2 of 12)", room_id=jo_private)
+        await bk.wait_bot(jo, bot.user_id, "(2 of 15)", room_id=jo_private)
         await bk.say(jo, jo_private, "done")
         await bk.wait_bot(jo, bot.user_id, "That's all for now", room_id=jo_private)
 

@@ -11,6 +11,7 @@ from bot.features.agreements.repo import AgreementRepo, SpaceRepo
 from bot.features.agreements.space_agreement import SpaceAgreement
 from bot.features.confirmations import Confirmations
 from bot.features.dialogs import Dialogs
+from bot.features.resources import ResourcesFeature
 from bot.ids import IdSource
 from bot.outbox import Outbox
 from bot.scheduling.timeline import Timeline
@@ -49,6 +50,8 @@ class AgreementsFeature:
             dialogs=dialogs,
             repo=AgreementRepo(cipher, ids),
             settings=settings.agreements,
+            # Section 4 shows the space's resources and section 12 its duty-of-care statement.
+            resources=ResourcesFeature(settings.resources, settings.duty_of_care, db),
         )
         self.space = SpaceAgreement(
             db=db,
@@ -64,7 +67,7 @@ class AgreementsFeature:
 
     @property
     def checkin_provider(self) -> PairAgreements:
-        """Offers "does our agreement still fit?" to the `checkin` command."""
+        """Offers "how is our agreement working for you now?" to the `checkin` command."""
         return self.pair
 
     def bind(self, registry: Registry) -> None:

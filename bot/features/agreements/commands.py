@@ -10,21 +10,29 @@ from __future__ import annotations
 
 from bot.commands.spec import Arg, ArgType, CommandSpec, Who
 
-# Short names of the eleven pair-agreement sections, in order (prompts/<locale>/agreement.toml
-# gives each its title and question; the names are command words, the same in every locale).
-SECTION_KEYS = (
-    "safe",
-    "noticing",
-    "helped",
-    "not-helpful",
-    "offer",
-    "checking-in",
-    "repair",
-    "disagree",
-    "confidentiality",
-    "involve",
-    "revisit",
+# The fourteen pair-agreement sections in the order they are asked (PRODUCT.md §4), each as
+# (short name, storage slot). prompts/<locale>/agreement.toml gives each its title and question;
+# the short names are command words, the same in every locale. Answers are stored, and content
+# hashes computed, under the slot, never the position: the eleven sections of the first agreements
+# keep slots 1-11 and sections added later take new slots, so an agreement made before them keeps
+# its content and its hash, and the new sections simply start empty.
+SECTIONS = (
+    ("matters", 12),
+    ("safe", 1),
+    ("noticing", 2),
+    ("helped", 3),
+    ("not-helpful", 4),
+    ("if-worried", 13),
+    ("afterwards", 14),
+    ("offer", 5),
+    ("checking-in", 6),
+    ("repair", 7),
+    ("disagree", 8),
+    ("confidentiality", 9),
+    ("involve", 10),
+    ("revisit", 11),
 )
+SECTION_KEYS = tuple(key for key, _ in SECTIONS)
 DATE_KEY = "revisit-date"  # the agreement's review date, set like a section
 SECTION_CHOICES = (*(str(n) for n in range(1, len(SECTION_KEYS) + 1)), *SECTION_KEYS, DATE_KEY)
 

@@ -23,7 +23,7 @@ from bot.config import AgreementSettings
 from bot.context import Ctx
 from bot.errors import Refusal
 from bot.features.agreements import state
-from bot.features.agreements.commands import DATE_KEY, SECTION_KEYS
+from bot.features.agreements.commands import DATE_KEY, SECTIONS
 from bot.features.agreements.repo import (
     DATE_STEP,
     AgreementRepo,
@@ -41,6 +41,7 @@ from bot.features.agreements.state import PairState, Refused, Status
 from bot.features.checkin_port import OpenCheckin
 from bot.features.confirmations import Confirmations
 from bot.features.dialogs import FORM_PLATFORMS, MAX_FORM_FIELDS, Dialog, Dialogs
+from bot.features.resources import ResourcesFeature
 from bot.outbox import Outbox
 from bot.replies import (
     ActionButtons,
@@ -55,17 +56,27 @@ from bot.scheduling.timeline import Job, Timeline
 from bot.storage.communities import Community, CommunityRepo, Member, MemberRepo
 from bot.storage.db import Database, Tx
 from bot.texts.catalog import Catalog
+from bot.texts.quote import quote
 
 log = logging.getLogger(__name__)
 
-SECTION_COUNT = 11
-ALL_STEPS = [str(n) for n in range(1, SECTION_COUNT + 1)] + [DATE_STEP]
+SECTION_COUNT = len(SECTIONS)
+# A section's step key is its storage slot (commands.SECTIONS), not its place in the order: the
+# place can change as sections are added, what was written under a slot never moves.
+SLOT_BY_KEY = {key: str(slot) for key, slot in SECTIONS}
+SECTION_STEPS = [SLOT_BY_KEY[key] for key, _ in SECTIONS]  # in the order they are asked
+ALL_STEPS = [*SECTION_STEPS, DATE_STEP]
+RESOURCES_STEP = SLOT_BY_KEY["helped"]  # shown with the space's resources
+DUTY_STEP = SLOT_BY_KEY["confidentiality"]  # shown with the duty-of-care statement, word for word
+NUMBER_BY_SLOT = {int(step): number for number, step in enumerate(SECTION_STEPS, start=1)}
+REVISIT_BUTTON = "agreement:revisit:{id}"
+SHARE_WORD = "share"  # `checkin share <answer>`: the answer also goes to the others in the agreement
 INVITE_ACTION = "agreement.invite"
 WITHDRAW_ACTION = "agreement.withdraw"
 REVIEW_HOUR = time(9, 0)  # review reminders go out at 09:00 in the community's timezone
 JOB_KEY = "agreements:pair"
 FORM_LABEL_MAX = 45  # Discord's limit for a modal title or field label
-FORM_PARTS = (("1", "2", "3", "4", "5"), ("6", "7", "8", "9", "10"), ("11", DATE_STEP))
+FORM_PARTS = tuple(tuple(ALL_STEPS[i : i + MAX_FORM_FIELDS]) for i in range(0, len(ALL_STEPS), MAX_FORM_FIELDS))
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # A version as typed after `agreement accept`: "v2" (as the prompts show it) or just "2".
 _VERSION = re.compile(r"^[vV]?(\d{1,9})$")
@@ -79,18 +90,31 @@ def prefix_for(platform: str) -> str:
     return "!" if platform == "matrix" else "/"
 
 
-def section_step(token: str | None) -> str | None:
-    """A section as typed ("3", "safe", "revisit-date") -> its step key ("3", "date")."""
+def _words(text: str) -> list[str]:
+    return [part for part in re.split(r"[^\w]+", text.lower().replace("'", "").replace("’", "")) if part]
+
+
+def section_step(token: str | None, titles: dict[str, str] | None = None) -> str | None:
+    """A section as typed -> its step key: its number ("6"), its short name ("if-worried"), or
+    its title's words joined by hyphens, whole or its first words ("what-matters",
+    "if-one-of-us-is-worried"), as long as they mean one section only; "revisit-date" -> "date".
+    `titles`: each section's title by short name, in the member's locale."""
     if token is None:
         return None
     word = token.strip().lower()
     if word.isascii() and word.isdigit() and 1 <= int(word) <= SECTION_COUNT:
-        return str(int(word))
-    if word in SECTION_KEYS:
-        return str(SECTION_KEYS.index(word) + 1)
+        return SECTION_STEPS[int(word) - 1]
+    if word in SLOT_BY_KEY:
+        return SLOT_BY_KEY[word]
     if word in (DATE_KEY, DATE_STEP):
         return DATE_STEP
-    return None
+    wanted = _words(word)
+    # A long form has two words or more: a lone word ("if", "when") is more likely the start of
+    # an answer typed without its section than a section's name.
+    if len(wanted) < 2 or not titles:
+        return None
+    found = [key for key, title in titles.items() if key in SLOT_BY_KEY and _words(title)[: len(wanted)] == wanted]
+    return SLOT_BY_KEY[found[0]] if len(found) == 1 else None
 
 
 def _bad_characters(text: str) -> bool:
@@ -111,6 +135,11 @@ class SectionText:
     key: str
     title: str
     question: str
+
+    @property
+    def slot(self) -> str:
+        """Its step key: where its answers are stored."""
+        return SLOT_BY_KEY[self.key]
 
 
 class PairAgreements:
@@ -133,6 +162,7 @@ class PairAgreements:
         dialogs: Dialogs,
         repo: AgreementRepo,
         settings: AgreementSettings,
+        resources: ResourcesFeature,
     ) -> None:
         self._db = db
         self._clock = clock
@@ -145,6 +175,7 @@ class PairAgreements:
         self._dialogs = dialogs
         self.repo = repo
         self._settings = settings
+        self._resources = resources
         # next_fire answers synchronously from this cache: "review:<id>" / "purge:<id>" -> instant.
         self._due: dict[str, datetime] = {}
         confirmations.on(INVITE_ACTION, self._on_invite)
@@ -179,11 +210,24 @@ class PairAgreements:
         data = self._catalog.data(locale, "agreement")
         return [SectionText(s["number"], s["key"], s["title"], s["question"]) for s in data.get("section", [])]
 
+    def _section(self, locale: str, step: str) -> SectionText:
+        section, _ = parse_step(step)
+        return next(s for s in self.sections(locale) if s.slot == section)
+
+    def section_step(self, token: str | None, locale: str) -> str | None:
+        return section_step(token, {s.key: s.title for s in self.sections(locale)})
+
+    def _duty_line(self, ctx: Ctx) -> str:
+        """The space's duty-of-care statement, word for word, as section 12 shows it."""
+        return ctx.t(
+            "agreement.duty_line", text=self._resources.duty_text(ctx), version=self._resources.duty_version
+        )
+
     def _step_title(self, ctx: Ctx, step: str, labels: dict[int, str] | None = None) -> str:
         if step == DATE_STEP:
             return self._catalog.data(ctx.locale, "agreement").get("review_date", {}).get("title", DATE_KEY)
-        section, about = parse_step(step)
-        found = next(s for s in self.sections(ctx.locale) if s.number == int(section))
+        _, about = parse_step(step)
+        found = self._section(ctx.locale, step)
         title = ctx.t("agreement.section_name", number=found.number, title=found.title)
         if about is not None:
             name = (labels or {}).get(about, "?")
@@ -193,8 +237,20 @@ class PairAgreements:
     def _step_question(self, ctx: Ctx, step: str) -> str:
         if step == DATE_STEP:
             return self._catalog.data(ctx.locale, "agreement").get("review_date", {}).get("question", "")
+        return self._section(ctx.locale, step).question
+
+    async def _step_extra(self, ctx: Ctx, step: str) -> str:
+        """What a section shows with its question: the space's resources with "what has helped",
+        the duty-of-care statement with "what stays between us"."""
         section, _ = parse_step(step)
-        return next(s.question for s in self.sections(ctx.locale) if s.number == int(section))
+        if section == RESOURCES_STEP:
+            lines = await self._resources.lines(ctx)
+            if lines:
+                return "\n".join([ctx.t("agreement.resources_intro"), *lines])
+            return ""
+        if section == DUTY_STEP:
+            return self._duty_line(ctx)
+        return ""
 
     async def _labels(self, db: Any, locale: str, ids: Any) -> Labels:
         labels = Labels(locale)
@@ -340,7 +396,7 @@ class PairAgreements:
         lines: list[str] = []
         empty: list[str] = []
         for section in self.sections(ctx.locale):
-            key = str(section.number)
+            key = section.slot
             heading = ctx.t("agreement.section_heading", number=section.number, title=section.title)
             shown = False
             for member_id in order:
@@ -363,10 +419,17 @@ class PairAgreements:
                                 text=self._indent(note),
                             )
                         )
-            if not shown:
+            if key == DUTY_STEP:
+                # The limits of confidentiality here are the space's own statement, shown with it.
+                lines.extend([] if shown else [heading])
+                shown = True
+                lines.append(self._duty_line(ctx))
+            if not any(get_step(content, m, key) for m in order) and not any(
+                get_step(content, a, f"{key}@{b}") for a in order for b in order
+            ):
                 empty.append(str(section.number))
         if len(empty) == SECTION_COUNT:
-            lines.append(ctx.t("agreement.nothing_written"))
+            lines = [ctx.t("agreement.nothing_written"), *lines]
         elif empty:
             lines.append(ctx.t("agreement.no_answers", sections=", ".join(empty)))
         review = content.get("review_date")
@@ -383,7 +446,7 @@ class PairAgreements:
                 ctx.t(
                     "agreement.detail_answers" if len(sections) > 1 else "agreement.detail_answer",
                     name=labels.get(int(member), "?"),
-                    sections=", ".join(str(s) for s in sections),
+                    sections=", ".join(str(NUMBER_BY_SLOT.get(s, s)) for s in sections),
                 )
             )
         for author, about, section in detail.get("notes", []):
@@ -392,7 +455,7 @@ class PairAgreements:
                     "agreement.detail_note",
                     author=labels.get(author, "?"),
                     about=labels.get(about, "?"),
-                    section=section,
+                    section=NUMBER_BY_SLOT.get(section, section),
                 )
             )
         if detail.get("review_date"):
@@ -605,15 +668,26 @@ class PairAgreements:
 
     # -- editing -------------------------------------------------------------------------------
 
-    def _split(self, args: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
-        """`agreement edit 3 my words` arrives as id="3": a section word is never an id."""
+    def _split(self, args: dict[str, Any], locale: str) -> tuple[str | None, str | None, str | None]:
+        """`agreement edit 3 my words` arrives as id="3": a section word is never an id. A long
+        form (`agreement edit #K7M2Q what-matters my words`) is no command choice, so it arrives
+        as the first word of the text."""
         ident, section, text = args.get("id"), args.get("section"), args.get("text")
-        if ident is not None and section_step(ident) is not None:
+        if ident is not None and self.section_step(ident, locale) is not None:
             text = " ".join(part for part in (section, text) if part) or None
             section, ident = ident, None
         if ident is not None and normalise_short_id(ident) is None:
-            raise Refusal("agreement.unknown_section", given=ident[:40])
+            raise Refusal("agreement.unknown_section", given=ident[:40], sections=self._section_names(locale))
+        if section is None and text:
+            first, _, rest = text.partition(" ")
+            # Not before a mention: `amend #K7M2Q what-matters @sam ...` would turn a note into
+            # the member's own answer (only the parser resolves mentions); it gets "which section?".
+            if self.section_step(first, locale) is not None and not rest.lstrip().startswith(("@", "<@")):
+                section, text = first, rest.strip() or None
         return ident, section, text
+
+    def _section_names(self, locale: str) -> str:
+        return ", ".join(s.key for s in self.sections(locale))
 
     async def edit(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
         return await self._edit(ctx, args, None)
@@ -622,10 +696,10 @@ class PairAgreements:
         return await self._edit(ctx, args, args.get("member"))
 
     async def _edit(self, ctx: Ctx, args: dict[str, Any], about_user: str | None) -> list[Intent]:
-        ident, section, text = self._split(args)
-        step = section_step(section)
+        ident, section, text = self._split(args, ctx.locale)
+        step = self.section_step(section, ctx.locale)
         if section is not None and step is None:
-            raise Refusal("agreement.unknown_section", given=section[:40])
+            raise Refusal("agreement.unknown_section", given=section[:40], sections=self._section_names(ctx.locale))
         async with self._db.transaction() as tx:
             row = await self._resolve(tx, ctx, ident, "agreement edit")
             if about_user is not None:
@@ -658,7 +732,7 @@ class PairAgreements:
         if ctx.invocation.community.platform in FORM_PLATFORMS:
             if len(steps) <= MAX_FORM_FIELDS:
                 return [await self._form(tx, ctx, row, steps)]
-            return [self._form_buttons(ctx, row)]
+            return [await self._form_buttons(ctx, row)]
         intro = ctx.t(
             "agreement.dialog_intro" if ctx.invocation.private else "agreement.dialog_intro_channel",
             id=row.short_id,
@@ -751,12 +825,13 @@ class PairAgreements:
         stash = dialog.data.get("stash", {})
         current = stash[step] if step in stash else get_step(row.draft, ctx.member.id, step)
         labels = await self._labels(tx, ctx.locale, row.ordered_ids)
+        extra = "" if step == DATE_STEP else await self._step_extra(ctx, step)
         return ctx.t(
             "agreement.dialog_step",
             position=dialog.position + 1,
             total=len(dialog.steps),
             title=self._step_title(ctx, step, labels),
-            question=self._step_question(ctx, step),
+            question=self._step_question(ctx, step) + (f"\n{extra}" if extra else ""),
             current=self._indent(current) if current else ctx.t("agreement.dialog_no_answer"),
         )
 
@@ -803,7 +878,7 @@ class PairAgreements:
     def _allowed_steps(self, row: AgreementRow, member_id: int) -> set[str]:
         allowed = set(ALL_STEPS)
         for other in row.joined - {member_id}:
-            allowed.update(f"{n}@{other}" for n in range(1, SECTION_COUNT + 1))
+            allowed.update(f"{step}@{other}" for step in SECTION_STEPS)
         return allowed
 
     async def _form(self, tx: Tx, ctx: Ctx, row: AgreementRow, steps: list[str]) -> FormRequest:
@@ -827,12 +902,19 @@ class PairAgreements:
             text=ctx.t("agreement.form_text", id=row.short_id),
         )
 
-    def _form_buttons(self, ctx: Ctx, row: AgreementRow) -> ActionButtons:
+    async def _form_buttons(self, ctx: Ctx, row: AgreementRow) -> ActionButtons:
         buttons = tuple(
             (f"agreement:form:{row.short_id}:{'.'.join(part)}", ctx.t(f"agreement.form_part_{index}"))
             for index, part in enumerate(FORM_PARTS, start=1)
         )
-        return ActionButtons(ctx.invocation.actor.user_id, ctx.t("agreement.form_choose", id=row.short_id), buttons)
+        # A form shows only a label per section, so what sections 4 and 12 show with their
+        # questions (the space's resources, its duty-of-care statement) comes with the choice.
+        lines = [ctx.t("agreement.form_choose", id=row.short_id)]
+        for step in (RESOURCES_STEP, DUTY_STEP):
+            extra = await self._step_extra(ctx, step)
+            if extra:
+                lines.extend(["", ctx.t("agreement.form_extra", title=self._step_title(ctx, step)), extra])
+        return ActionButtons(ctx.invocation.actor.user_id, "\n".join(lines), buttons)
 
     async def _by_short(self, tx: Tx, ctx: Ctx, short_id: str) -> AgreementRow:
         return await self._resolve(tx, ctx, short_id or "-", "agreement view")
@@ -863,17 +945,22 @@ class PairAgreements:
         action = parts[1] if len(parts) > 1 else ""
         short_id = parts[2] if len(parts) > 2 else ""
         extra = parts[3] if len(parts) > 3 else ""
-        if len(parts) > 4 or action not in ("accept", "amend", "withdraw", "form"):
+        if len(parts) > 4 or action not in ("accept", "amend", "withdraw", "form", "revisit"):
             raise Refusal("agreement.no_such")
         async with self._db.transaction() as tx:
             row = await self._by_short(tx, ctx, short_id)
+            if action == "revisit":
+                # Like `agreement revisit`: the state decides (already revisiting, withdrawn...).
+                if extra:
+                    raise Refusal("agreement.no_such")
+                return await self._revisit(tx, ctx, row)
             if action in ("accept", "amend"):
                 # The button belongs to one version: an old or copied one does nothing.
                 if row.proposal_hash is None or len(extra) != 8 or not row.proposal_hash.startswith(extra):
                     raise Refusal("agreement.no_such")
                 if action == "accept":
                     return await self._accept(tx, ctx, row, seen=row.proposal_hash)
-                return [self._form_buttons(ctx, row)] if ctx.invocation.community.platform in FORM_PLATFORMS else (
+                return [await self._form_buttons(ctx, row)] if ctx.invocation.community.platform in FORM_PLATFORMS else (
                     await self._start_editing(tx, ctx, row, list(ALL_STEPS))
                 )
             if action == "withdraw":
@@ -1269,7 +1356,8 @@ class PairAgreements:
                 text = self._catalog.text(
                     community.locale, "agreement.review_reminder", prefix=prefix, id=row.short_id, names=others
                 )
-                await self._outbox.add(tx, community.id, PrivateMessage(member.platform_user_id, text))
+                button = self._revisit_button(community.locale, row.short_id)
+                await self._outbox.add(tx, community.id, ActionButtons(member.platform_user_id, text, button))
 
     async def _purge_due(self, agreement_id: int, now: datetime) -> None:
         async with self._db.transaction() as tx:
@@ -1291,12 +1379,20 @@ class PairAgreements:
             await self.repo.purge(tx, row.id)
             self._forget_due(row.id)
 
-    # -- the agreement check-in ("does our agreement still fit?") -------------------------------
+    # -- the agreement check-in ("how is our agreement working for you now?") -------------------
 
-    async def open_checkin(self, ctx: Ctx) -> OpenCheckin | None:
+    def _revisit_button(self, locale: str, short_id: str) -> tuple[tuple[str, str], ...]:
+        """The button that starts revisiting (Discord); text platforms show the command, which the
+        message beside it names."""
+        return ((REVISIT_BUTTON.format(id=short_id), self._catalog.text(locale, "agreement.button_revisit")),)
+
+    async def open_checkin(self, ctx: Ctx, *, asked_only: bool = False) -> OpenCheckin | None:
         pending = await self.repo.pending_checkin(self._db, ctx.member.id)
         if pending is not None:
             checkin_id, agreement_id = pending
+        elif asked_only:
+            # Nothing was asked: a plain line in private is not an answer to a question never sent.
+            return None
         else:
             # On request: any agreed agreement of theirs can be checked in on.
             # An answered check-in is done: one the member has answered on this version is not
@@ -1337,11 +1433,36 @@ class PairAgreements:
                 return [Answer(ctx.t("agreement.checkin_question", id=row.short_id, names=others))]
             if checkin_id > 0:
                 await self.repo.answer_checkin(tx, checkin_id, ctx.now)
-            # Only the choice matters; nothing else of the answer is kept.
-            if answer.strip().lower().strip(".!") in ("revisit", "revisiting"):
-                if row.status is Status.REVISITING:
-                    return [Answer(ctx.t("agreement.refused_already_revisiting", id=row.short_id))]
-                return await self._revisit(tx, ctx, row)
+            # An open question: the answer is its author's. Nothing of it is kept; only that they
+            # checked in. With `share` in front, it goes to the others in the agreement, privately.
+            text = answer.strip()
+            share = text.lower() == SHARE_WORD or text.lower().startswith(SHARE_WORD + " ")
+            if share:
+                text = text[len(SHARE_WORD) :].strip()
+                if not text:
+                    raise Refusal("agreement.checkin_share_needs_answer")
+                if _bad_characters(text):
+                    raise Refusal("agreement.bad_characters")
+                limit = self._settings.max_section_length
+                if len(text) > limit:
+                    raise Refusal("agreement.too_long", max=limit, given_length=len(text))
+            labels = await self._labels(tx, ctx.locale, row.ordered_ids)
+            others = [m for m in row.ordered_joined if m != ctx.member.id]
             await self.repo.event(tx, row.id, ctx.now, ctx.member.id, "checked_in", row.in_force_version)
-            return [Answer(ctx.t("agreement.checkin_thanks", id=row.short_id))]
-
+            if share:
+                await self._notify(
+                    tx,
+                    ctx.community.id,
+                    others,
+                    lambda member: PrivateMessage(
+                        member.platform_user_id,
+                        ctx.t("agreement.checkin_shared_notice", name=ctx.member.label, id=row.short_id, answer=quote(text)),
+                    ),
+                )
+            key = "agreement.checkin_thanks_shared" if share else "agreement.checkin_thanks"
+            if row.status is Status.REVISITING:
+                key += "_revisiting"
+            reply = ctx.t(key, id=row.short_id, names=self._names(labels, others))
+            if row.status is Status.REVISITING or ctx.invocation.community.platform not in FORM_PLATFORMS:
+                return [Answer(reply)]  # text platforms: the reply names the command
+            return [ActionButtons(ctx.invocation.actor.user_id, reply, self._revisit_button(ctx.locale, row.short_id))]

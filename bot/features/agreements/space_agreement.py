@@ -25,6 +25,7 @@ from bot.features.agreements.commands import SPACE_KEYS
 from bot.features.agreements.pair_agreements import prefix_for
 from bot.features.agreements.repo import Change, SpaceRepo, SpaceVersion
 from bot.features.agreements.state import Refused, Round, RoundStatus
+from bot.features.resources import duty_of_care_text
 from bot.outbox import Outbox
 from bot.replies import Answer, ChannelPost, Intent, PrivateMessage
 from bot.scheduling.timeline import Job, Timeline
@@ -143,7 +144,8 @@ class SpaceAgreement:
             lines.append("")
             lines.append(self._title(community.locale, section["key"]))
             if section["key"] == DUTY_KEY:
-                lines.append(self._text(community, "space_agreement.duty", text=duty.text, version=duty.version))
+                text = duty_of_care_text(duty, self._catalog, community.locale)
+                lines.append(self._text(community, "space_agreement.duty", text=text, version=duty.version))
             else:
                 words = version.content.get(section["key"], "")
                 lines.append(quote(words) if public else words)
@@ -191,7 +193,11 @@ class SpaceAgreement:
                 Answer(
                     ctx.t("space_agreement.none")
                     + "\n\n"
-                    + ctx.t("space_agreement.duty_alone", text=duty.text, version=duty.version)
+                    + ctx.t(
+                        "space_agreement.duty_alone",
+                        text=duty_of_care_text(duty, self._catalog, ctx.locale),
+                        version=duty.version,
+                    )
                 )
             ]
         lines = [self.render(ctx.community, version)]

@@ -83,10 +83,10 @@ class CheckinFeature:
         registry.bind("checkin", self.checkin)
 
     async def has_open(self, ctx: Ctx) -> bool:
-        """Whether any provider has a check-in waiting for the member (a plain line in private
-        answers it)."""
+        """Whether any provider has asked the member a check-in that is still waiting (a plain line
+        in private answers it)."""
         for provider in self._providers:
-            if await provider.open_checkin(ctx) is not None:
+            if await provider.open_checkin(ctx, asked_only=True) is not None:
                 return True
         return False
 
@@ -116,7 +116,8 @@ class PairCheckins:
         self._outbox = outbox
         self._repo = repo
 
-    async def open_checkin(self, ctx: Ctx) -> OpenCheckin | None:
+    async def open_checkin(self, ctx: Ctx, *, asked_only: bool = False) -> OpenCheckin | None:
+        # Every pair check-in is one the bot asked (halfway through a round, at its end).
         found = await self._repo.open_checkin_of(self._db, ctx.community.id, ctx.member.id)
         if found is None:
             return None

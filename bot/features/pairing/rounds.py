@@ -25,6 +25,7 @@ from bot.features.counts import hidden
 from bot.features.pairing.checkins import checkin_opening
 from bot.features.pairing.matching import match
 from bot.features.pairing.repo import Pair, PairingRepo, Participant, Round, ScheduleRow
+from bot.features.resources import duty_of_care_text
 from bot.outbox import Outbox
 from bot.replies import ChannelPost, PairSpaceClose, PairSpaceOpen, PrivateMessage
 from bot.scheduling.recurrence import Recurrence, parse_recurrence
@@ -113,7 +114,7 @@ class Rounds:
             prefix,
             "pairing.consent",
             days=self._pairing.retention_days,
-            duty=duty.text.strip(),
+            duty=duty_of_care_text(duty, self._catalog, community.locale),
             duty_version=duty.version,
         )
 

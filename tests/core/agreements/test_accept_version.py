@@ -89,8 +89,8 @@ async def test_refusals_from_the_state_come_before_the_version(harness):
     await say(h, "alex", "agreement edit 1 words")
     assert "nothing to accept" in await say(h, "sam", f"agreement accept #{short_id} v1")
     await say(h, "alex", "agreement propose")
-    assert "already counts as your acceptance" in await say(h, "alex", f"agreement accept #{short_id} v1")
-    assert "already counts as your acceptance" in await say(h, "alex", "agreement accept")
+    assert "so you've accepted it already" in await say(h, "alex", f"agreement accept #{short_id} v1")
+    assert "so you've accepted it already" in await say(h, "alex", "agreement accept")
 
 
 async def test_three_people_each_accept_the_version_they_were_shown(harness):

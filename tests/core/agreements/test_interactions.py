@@ -41,19 +41,20 @@ async def test_stepping_through_every_section(harness):
     h = harness
     await start_pair(h)
     out = await say(h, "alex", "agreement edit")
-    assert "(1 of 12) section 1, Feeling safe with each other" in out
-    assert "What does feeling safe with each other mean to you?" in out
+    assert "(1 of 15) section 1, What matters to me" in out
+    assert "What matters to you just now" in out
     # In a channel a plain line is never read, even with a dialog open.
     assert await plain(h, "alex", "said in the channel", channel="circle") == []
     step2 = await plain(h, "alex", "Being heard without being fixed.")
-    assert "(2 of 12)" in step2[0]
-    assert "(3 of 12)" in await say(h, "alex", "skip")
+    assert "(2 of 15) section 2, Feeling safe with each other" in step2[0]
+    assert "What does feeling safe with each other mean to you?" in step2[0]
+    assert "(3 of 15)" in await say(h, "alex", "skip")
     back = await say(h, "alex", "back")
-    assert "(2 of 12)" in back and "Your answer now: (none yet)" in back
-    assert "(3 of 12)" in (await plain(h, "alex", "I stop replying."))[0]
+    assert "(2 of 15)" in back and "Your answer now: (none yet)" in back
+    assert "(3 of 15)" in (await plain(h, "alex", "I stop replying."))[0]
     refused = await plain(h, "alex", "x" * 1001)
     assert "up to 1000 characters" in refused[0]
-    assert "(4 of 12)" in (await plain(h, "alex", "A walk."))[0]
+    assert "(4 of 15)" in (await plain(h, "alex", "A walk."))[0]
     done = await say(h, "alex", "done")
     assert "Your answers in agreement" in done
     text = await view(h)
@@ -151,9 +152,9 @@ async def test_editing_on_discord_opens_forms_of_at_most_five_fields(harness):
     assert isinstance(choose, ActionButtons)
     ids = [custom_id for custom_id, _ in choose.buttons]
     assert ids == [
-        f"agreement:form:{short_id}:1.2.3.4.5",
-        f"agreement:form:{short_id}:6.7.8.9.10",
-        f"agreement:form:{short_id}:11.date",
+        f"agreement:form:{short_id}:12.1.2.3.4",
+        f"agreement:form:{short_id}:13.14.5.6.7",
+        f"agreement:form:{short_id}:8.9.10.11.date",
     ]
     forms = []
     for custom_id in ids:
@@ -161,17 +162,19 @@ async def test_editing_on_discord_opens_forms_of_at_most_five_fields(harness):
         assert isinstance(form, FormRequest) and 1 <= len(form.fields) <= 5
         assert all(len(f.label) <= 45 for f in form.fields) and len(form.title) <= 45
         forms.append(form)
-    assert [f.key for f in forms[0].fields] == ["1", "2", "3", "4", "5"]
-    assert forms[2].fields[1].key == "date" and forms[2].fields[1].max_length == 10
+    # Field keys are where answers are stored: the five first sections asked are stored under
+    # 12 (added with the fourteen sections), then 1 to 4 (as they always were).
+    assert [f.key for f in forms[0].fields] == ["12", "1", "2", "3", "4"]
+    assert forms[2].fields[4].key == "date" and forms[2].fields[4].max_length == 10
     [single] = await discord_say(h, "alex", "agreement edit 3")
-    assert isinstance(single, FormRequest) and [f.key for f in single.fields] == ["3"]
+    assert isinstance(single, FormRequest) and [f.key for f in single.fields] == ["2"]  # section 3
 
     out = await h.app.submit_form(discord(h, "alex"), forms[0].form_id, {"1": "Form answer one.", "3": "Form three."})
     assert "Saved in agreement" in answers(out)[0]
     [again] = await h.app.press_button(discord(h, "alex"), ids[0])
     assert {f.key: f.value for f in again.fields}["1"] == "Form answer one."  # pre-filled
     out = await h.app.submit_form(discord(h, "alex"), forms[0].form_id, {"1": "Form answer one.", "3": ""})
-    assert "section 3" in answers(out)[0]  # emptied: cleared
+    assert "section 4" in answers(out)[0]  # emptied: cleared (stored under 3, asked fourth)
     out = await h.app.submit_form(discord(h, "alex"), forms[0].form_id, {"1": "Form answer one."})
     assert "Nothing in agreement" in answers(out)[0]
     out = await h.app.submit_form(discord(h, "alex"), forms[2].form_id, {"date": "2020-01-01"})
@@ -225,7 +228,7 @@ async def test_buttons_accept_the_version_they_came_with_and_nothing_else(harnes
     ):
         assert answers(await h.app.press_button(discord(h, user), custom_id)) == expected, custom_id
     assert await dump(h) == before
-    assert "counts as your acceptance" in answers(await h.app.press_button(discord(h, "alex"), accept_v2))[0]
+    assert "you've accepted it already" in answers(await h.app.press_button(discord(h, "alex"), accept_v2))[0]
     out = await h.app.press_button(discord(h, "sam"), accept_v2)
     assert "is agreed" in answers(out)[0]
     assert await status(h, short_id) == "agreed"
@@ -261,7 +264,7 @@ async def test_a_button_on_a_text_platform_opens_the_dialog(harness):
     await say(h, "alex", "agreement propose")
     [sent] = h.sink.take()
     out = await h.app.press_button(private(h, "sam"), sent.buttons[1][0])
-    assert "(1 of 12)" in answers(out)[0]
+    assert "(1 of 15)" in answers(out)[0]
     assert isinstance(out[0], Answer)
 
 

@@ -10,7 +10,6 @@ import pytest
 from bot.replies import ActionButtons, Answer, ConfirmPrompt, PrivateMessage
 from tests.core.agreements.helpers import (
     ID,
-    answers,
     dump,
     meet,
     notices,
@@ -65,7 +64,7 @@ async def test_a_full_negotiation(harness):
     assert "would like to revisit" in notices(h)["alex"][0]
     await say(h, "alex", "agreement edit 1 Being able to say no, and to say maybe later.")
     view = await say(h, "sam", "agreement view")
-    assert "In force meanwhile: version 2" in view
+    assert "What you agreed, which stays until you agree a new version: version 2" in view
     assert view.index("Being able to say no without explaining.") < view.index("Being negotiated:")
     assert "say maybe later" in view.split("Being negotiated:")[1]
     assert "Version 3" in await say(h, "alex", "agreement propose")
@@ -79,11 +78,11 @@ async def test_a_full_negotiation(harness):
     for expected in (
         "alex started it",
         "sam joined",
-        "alex proposed version 1 (alex wrote section 1; sam wrote section 1; the review date changed)",
+        "alex proposed version 1 (alex wrote section 1; sam wrote section 2; the review date changed)",
         "sam amended it: version 2 (sam wrote section 5)",
         "alex accepted version 2",
         "everyone had accepted version 2",
-        "sam opened it for revisiting (version 2 stayed in force)",
+        "sam opened it for revisiting (version 2 stayed as agreed)",
         "alex proposed version 3 (alex wrote section 1)",
         "everyone had accepted version 3",
     ):
@@ -193,7 +192,7 @@ BAD_INPUT = [
     ("alex", "agreement start @alex", "needs someone besides you"),
     ("alex", "agreement start @zed", "I don't know \"zed\" in this space"),
     ("alex", "agreement start @sam @jo @rin", "at most two others"),
-    ("alex", "agreement edit 12 words", "I don't know a section called \"12\""),
+    ("alex", "agreement edit 15 words", "I don't know a section called \"15\""),
     ("alex", "agreement edit feelings words", "I don't know a section called \"feelings\""),
     ("alex", "agreement edit #ZZZZZ 3 words", "I can't find that agreement among yours"),
     ("alex", "agreement edit 3 " + "x" * 1001, "up to 1000 characters, and this one has 1001"),
@@ -234,8 +233,8 @@ async def test_accepting_your_own_proposal_twice_and_amending_withdrawn(harness)
     await say(h, "alex", "agreement propose")
     h.sink.take()
     before = await dump(h)
-    assert "counts as your acceptance" in await say(h, "alex", "agreement accept")
-    assert "already out for acceptance" in await say(h, "alex", "agreement propose")
+    assert "so you've accepted it already" in await say(h, "alex", "agreement accept")
+    assert "is already waiting to be accepted" in await say(h, "alex", "agreement propose")
     assert "already what agreement" in await say(h, "alex", "agreement amend 1 words")
     assert await dump(h) == before
     await say(h, "sam", "agreement withdraw")
@@ -362,11 +361,13 @@ async def test_review_date_reminds_both_and_opens_a_checkin(harness):
     sent = notices(h)
     assert set(sent) == {"alex", "sam"}
     assert all("Today is the review date" in texts[0] for texts in sent.values())
-    # The check-in: "does our agreement still fit?" through the `checkin` command.
+    # The check-in: "how is our agreement working for you now?" through the `checkin` command;
+    # revisiting is started by the command (or a button), never by a word in the answer.
     out = await say(h, "sam", "checkin")
-    assert f"Agreement #{short_id} with alex. How is our agreement working for you now" in out
-    assert "stays as it is" in await say(h, "sam", "checkin it still fits")
-    out = await say(h, "alex", "checkin revisit")
+    assert f"Agreement #{short_id} with alex. How is our agreement working for you now?" in out
+    assert "Thank you for checking in" in (await h.run("sam", "checkin It still fits.", channel=None))[0].text
+    assert await status(h, short_id) == "agreed"
+    out = await say(h, "alex", f"agreement revisit #{short_id}")
     assert "open for revisiting" in out
     assert await status(h, short_id) == "revisiting"
     assert "would like to revisit" in notices(h)["sam"][0]
@@ -407,8 +408,9 @@ async def test_checkin_on_request_and_the_provider_directly(harness):
     ctx = await h.app.context(h.inv("alex", channel=None))
     found = await provider.open_checkin(ctx)
     assert found is not None and found.provider == "agreements" and short_id in found.question_text
-    out = answers(await provider.answer_checkin(ctx, found.checkin_id, "revisit"))
-    assert "open for revisiting" in out[0]
+    out = await provider.answer_checkin(ctx, found.checkin_id, "It works for me.")
+    assert "Thank you for checking in" in out[0].text and f"agreement revisit #{short_id}" in out[0].text
+    assert await status(h, short_id) == "agreed"
     outsider = await h.app.context(h.inv("jo", channel=None))
     assert await provider.open_checkin(outsider) is None
 

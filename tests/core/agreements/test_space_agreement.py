@@ -124,7 +124,7 @@ BAD_INPUT = [
     ("sam", "space-agreement propose duty-of-care New words.", "comes from this space's organisation settings"),
     ("sam", "space-agreement propose talk " + "x" * 1001, "up to 1000 characters, and this one has 1001"),
     ("sam", "space-agreement agree 7", "There's no change #7"),
-    ("sam", "space-agreement agree 1", "which already counts as agreeing"),
+    ("sam", "space-agreement agree 1", "so you've agreed to it already"),
     ("sam", "space-agreement object 1 hmm", "You proposed change #1"),
     ("jo", "space-agreement agree 1", "already agreed"),
     ("rin", "space-agreement object 1 again", "already objected"),

@@ -11,7 +11,7 @@ import pytest
 
 from bot.config import DEFAULT_PROMPTS_DIR
 from bot.features.agreements import state
-from bot.features.agreements.commands import COMMANDS, SECTION_KEYS, SPACE_KEYS
+from bot.features.agreements.commands import COMMANDS, SECTION_KEYS, SECTIONS, SPACE_KEYS
 from bot.features.dialogs import COMMANDS as DIALOG_COMMANDS
 from bot.features.resources import COMMANDS as RESOURCE_COMMANDS
 from bot.texts.catalog import Catalog
@@ -27,7 +27,11 @@ CODE = [
 # Things no agreement text may ask for (PRODUCT.md §1-2: no safety contracts).
 CONTRACT_WORDS = re.compile(
     r"\bpromise\b|\bare you safe\b|\bkeep (yourself|you) safe\b|\bharm (yourself|themselves)\b|\bsafety plan\b"
-    r"|\bcontract\b|\bguarantee\b|\bmust\b|\byou should\b",
+    r"|\bcontract\b|\bguarantee\b|\bmust\b|\byou should\b"
+    # Issue 14: nor a promise about one's own safety in other words, nor contract-like phrases.
+    r"|\b(stay|staying|keep|keeping) (yourself |myself )?safe\b|\bcommit(ment)? to\b|\bpledge\b|\bswear\b"
+    r"|\b(you|I)('ll| will) (not|never) (hurt|harm)\b|\bagree to (call|contact|tell|reach)\b|\bsafety (agreement|contract)\b"
+    r"|\bin force\b|\bcounts as (your|their|agreeing)\b|\bbinding\b|\bobliged\b",
     re.IGNORECASE,
 )
 
@@ -36,12 +40,18 @@ def load(name: str) -> dict:
     return tomllib.loads((EN / name).read_text(encoding="utf-8"))
 
 
-def test_the_eleven_sections_match_the_command_words():
+def test_the_fourteen_sections_match_the_command_words():
     sections = load("agreement.toml")["section"]
-    assert [s["number"] for s in sections] == list(range(1, 12))
+    assert [s["number"] for s in sections] == list(range(1, 15))
     assert tuple(s["key"] for s in sections) == SECTION_KEYS
+    # Storage slots never move: the first eleven sections keep 1-11, later ones take new ones.
+    assert sorted(slot for _, slot in SECTIONS) == list(range(1, 15))
+    old = ("safe", "noticing", "helped", "not-helpful", "offer", "checking-in", "repair", "disagree",
+           "confidentiality", "involve", "revisit")
+    assert {key: slot for key, slot in SECTIONS if slot <= 11} == {key: n for n, key in enumerate(old, start=1)}
     for section in sections:
-        assert "?" in section["question"] and len(section["title"]) <= 40
+        # "section 14, <title>" fits a Discord form label (45 characters) whole.
+        assert "?" in section["question"] and len(f"section {section['number']}, {section['title']}") <= 45
 
 
 def test_the_space_template_matches_its_command_words():
@@ -56,6 +66,24 @@ def test_no_safety_contract_and_no_avoided_words(name):
     assert lint_file(EN / name) == []
     found = [text for text in _strings(load(name)) if CONTRACT_WORDS.search(text)]
     assert found == []
+
+
+def test_each_section_is_an_open_invitation_never_a_promise_about_ones_own_safety():
+    """Every one of the fourteen sections (the new ones too: what matters, if one of us is
+    worried, afterwards): an open question with an example or two of what people write, asking
+    for something between equals, never a promise about one's own safety."""
+    sections = load("agreement.toml")["section"]
+    assert len(sections) == 14
+    for section in sections:
+        question = section["question"]
+        assert not CONTRACT_WORDS.search(question), section["key"]
+        assert question.split()[0].rstrip(",") in ("What", "How", "Who", "When", "If", "After"), section["key"]
+        assert re.search(r"\b(Some|People) write\b", question) and question.count('\"') >= 2, section["key"]
+    worried = next(s for s in sections if s["key"] == "if-worried")["question"]
+    assert "what would you want the other to do" in worried and "without asking you first" in worried
+    for bad in ("I promise to stay safe", "Will you keep yourself safe?", "I'll never harm myself",
+                "agree to call the crisis line", "It's in force meanwhile", "Making it counts as your acceptance"):
+        assert CONTRACT_WORDS.search(bad), bad
 
 
 def _strings(value) -> list[str]:
