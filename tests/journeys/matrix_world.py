@@ -12,7 +12,8 @@ done when the driver has run what fell due and the adapter is idle.
 
 Where a message reached someone: the community room is "room", a one-to-one room the bot opened
 with them (``is_direct``) is "private", any other room the bot invited them to is "pair". Only
-the bot's messages (``m.notice`` and ``m.text``) are kept, as in the console world.
+the bot's messages (``m.notice`` and ``m.text``) are kept, as in the console world, and in the
+order the core meant them (its outbox's), not the order the side-by-side sends happened to land.
 
 Mentions: a story's ``@name`` is sent as a Matrix client sends a mention chosen from its list, a
 "pill" (the plain body shows the name, the HTML links to the user id); :meth:`MatrixWorld.type`
@@ -55,6 +56,7 @@ SYNC_FILTER = json.dumps(
     }
 )
 BOT_MSGTYPES = ("m.notice", "m.text")
+_OUTBOX_TXN = re.compile(r"\.o(\d+)\.(\d+)\.(\d+)$")
 _MENTION = re.compile(r"(?<![\w@])@([a-z]+)(?![\w:.-])")  # @sam, not @sam-1a2b:localhost
 
 
@@ -90,7 +92,9 @@ class MatrixWorld:
         self.transcript: list[str] = []
         self._txn = 0
         self._handled: set[str] = set()
+        self._order: dict[str, tuple[int, ...]] = {}
         self._watch_handling()
+        self._watch_sending()
 
     @classmethod
     async def open(
@@ -211,6 +215,26 @@ class MatrixWorld:
 
         adapter._on_message = watched  # type: ignore[method-assign]
 
+    def _watch_sending(self) -> None:
+        """Note where each message the bot sends stands in its outbox. The adapter sends to
+        different rooms side by side, so the order in which messages reach the homeserver is
+        not the order the core meant; people's inboxes follow the core's order (as in the
+        console), whatever the timing. An outbox send's transaction id ends in
+        `o<outbox id>.<intent>.<message>`."""
+        adapter = self.bot.adapter
+        assert adapter is not None
+        send = adapter._send
+
+        async def watched(room_id: str, content: dict[str, Any], txn_id: str) -> str:
+            event_id = await send(room_id, content, txn_id)
+            found = _OUTBOX_TXN.search(txn_id)
+            self._order[event_id] = (
+                tuple(int(part) for part in found.groups()) if found else (1 << 62, len(self._order))
+            )
+            return event_id
+
+        adapter._send = watched  # type: ignore[method-assign]
+
     async def _until_bot_knows_everyone(self) -> None:
         """The bot has joined the community room and its sync shows every person joined (it
         names people by the display names it knows)."""
@@ -299,7 +323,7 @@ class MatrixWorld:
             )
             person.since = response["next_batch"]
             rooms = response.get("rooms", {})
-            new: list[tuple[int, str, str]] = []
+            new: list[tuple[tuple[int, ...], str, str]] = []
             for room_id, info in rooms.get("join", {}).items():
                 new.extend(await self._bot_messages(person, room_id, info.get("timeline", {})))
             new.sort(key=lambda item: item[0])
@@ -338,7 +362,7 @@ class MatrixWorld:
 
     async def _bot_messages(
         self, person: Person, room_id: str, timeline: dict[str, Any]
-    ) -> list[tuple[int, str, str]]:
+    ) -> list[tuple[tuple[int, ...], str, str]]:
         events = list(timeline.get("events", []))
         if timeline.get("limited") and timeline.get("prev_batch"):
             events = await self._older(person, room_id, timeline["prev_batch"]) + events
@@ -356,7 +380,8 @@ class MatrixWorld:
                 and content.get("msgtype") in BOT_MSGTYPES
                 and isinstance(content.get("body"), str)
             ):
-                found.append((event.get("origin_server_ts", 0), where, self._named(content["body"])))
+                order = self._order.get(event_id, (1 << 62, event.get("origin_server_ts", 0)))
+                found.append((order, where, self._named(content["body"])))
         return found
 
     async def _older(self, person: Person, room_id: str, token: str) -> list[dict[str, Any]]:
