@@ -160,14 +160,21 @@ class MatrixWorld:
     async def type(
         self, who: str, line: str, *, private: bool = False, pills: bool = True
     ) -> str:
-        """`who` types the command `line`. In the private room the prefix is typed too: a plain
-        line there may be read as an answer to what is waiting, and this is a command (as
+        """`who` types the command `line`: with the prefix in the community room; in their
+        private room (with `private`, once they have one; before, the community room) without
+        it, as people do there, unless a check-in or a step-by-step answer is waiting, which
+        would read a plain line as its answer: then with the prefix, so it stays a command (as
         the console's ``/line`` is)."""
         person = self.people[who]
         room_id = person.private_room if private and person.private_room else self.room_id
         mark = len(person.inbox.items)
         self.transcript.append(f"{who}> {line}" + (" (private)" if room_id != self.room_id else ""))
-        await self._send(person, room_id, self.prefix + line, pills=pills)
+        typed = self.prefix + line
+        if room_id != self.room_id:
+            assert self.bot.app is not None
+            waiting = await self.bot.app.plain_reader("matrix", self.room_id, person.user_id)
+            typed = line if waiting is None else typed
+        await self._send(person, room_id, typed, pills=pills)
         await self._sync_everyone()
         return joined(person.inbox.since(mark))
 
