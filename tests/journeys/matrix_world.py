@@ -116,7 +116,19 @@ class MatrixWorld:
             allowed_inviters=(facilitator.user_id,),
             encrypt_new_rooms=False,  # plain rooms: the members read them without a crypto store
         )
+        try:
+            return await cls._gather(synapse, bot, persons)
+        except BaseException:
+            await bot.stop()  # no bot left running behind a failed start
+            raise
+
+    @classmethod
+    async def _gather(
+        cls, synapse: SynapseServer, bot: Bot, persons: dict[str, Person]
+    ) -> MatrixWorld:
+        """The facilitator's plain room "circle" with the bot and everyone in it."""
         assert bot.clock.now() == START
+        facilitator = next(iter(persons.values()))
         created = await asyncio.to_thread(
             synapse.request,
             "POST",
