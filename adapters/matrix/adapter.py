@@ -71,6 +71,7 @@ from bot.clock import Clock
 from bot.config import MatrixSettings
 from bot.context import Actor, CommunityRef, Invocation
 from bot.features.dialogs import COMMANDS as DIALOG_COMMANDS
+from bot.features.pairing.checkins import DONE_WORDS, SKIP_WORDS
 from bot.features.setup import ChannelVerdict
 from bot.outbox import TransientDeliveryError
 from bot.replies import (
@@ -171,6 +172,9 @@ class MatrixAdapter:
         self.groups = frozenset(spec.group for spec in specs)
         self.renderer = Renderer(self.prefix, [spec.name for spec in specs])
         self._dialog_words = frozenset(spec.name for spec in DIALOG_COMMANDS)
+        # A waiting check-in's own words: `skip` and `done` are also step-by-step commands, but
+        # with no step-by-step answer open they belong to the check-in.
+        self._checkin_words = frozenset((*SKIP_WORDS, *DONE_WORDS))
         self._inbox: asyncio.Queue[Any] = asyncio.Queue()
         self._tasks: list[asyncio.Task[Any]] = []
         self._sync_task: asyncio.Task[None] | None = None
@@ -530,12 +534,12 @@ class MatrixAdapter:
         plain = False
         if one_to_one and not read.too_long and not text.strip().startswith(self.prefix):
             # An open step-by-step answer reads every line but its own words (skip, back, done);
-            # a waiting check-in reads a line that is not a command.
+            # a waiting check-in reads a line that is not a command, and its skip and done.
             reader = await self.app.plain_reader(PLATFORM, community, event.sender)
             word = first_word(text)
             if reader == "dialog" and word not in self._dialog_words:
                 plain = True
-            elif reader == "checkin" and word not in self.groups:
+            elif reader == "checkin" and (word not in self.groups or word in self._checkin_words):
                 plain = True
         power_rooms = [community, room_id] if where.kind == "room" else await self._power_rooms(community)
         if where.kind == "room":

@@ -126,7 +126,8 @@ class SetupFeature:
         if value.lower() in ("default", "none"):
             return "facilitator_rule", ""
         if not _RULE.match(value.strip()):
-            raise Refusal("setup.bad_rule", given=value)
+            # The members example names the reader by their id here, so it works as written.
+            raise Refusal("setup.bad_rule", given=value, me=ctx.invocation.actor.user_id)
         return "facilitator_rule", value.strip()
 
     async def _locks_out(self, ctx: Ctx, rule: str) -> bool:

@@ -23,6 +23,11 @@ COMMUNITY, PRIVATE, SAM = "!circle:example.org", "!sam-private:example.org", "@s
         ("checkin", "I felt heard this week", True),
         ("checkin", "help", False),  # a command word stays a command
         ("checkin", "agreement view", False),
+        # skip and done are also the step-by-step words, but with only a check-in waiting they
+        # are the check-in's own words, as the check-in's help says
+        ("checkin", "skip", True),
+        ("checkin", "done", True),
+        ("checkin", "pass", True),
         ("dialog", "help is what I'd like", True),  # a dialog reads everything but its own words
         ("dialog", "skip", False),
         (None, "I felt heard this week", False),  # nothing waiting: read as a command

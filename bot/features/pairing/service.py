@@ -332,7 +332,15 @@ class PairingFeature:
                     "pairing.status_pair",
                     names=self.rounds.names(ctx.community, ctx.prefix, others),
                     until=self.rounds.when(ctx.community, round_.ends_at),
-                    space=pair.space_key,
+                    # As the space was titled when it opened (its room's or thread's name); the
+                    # key is internal and no platform shows it.
+                    space=ctx.t(
+                        "pairing.space_title",
+                        number=round_.number,
+                        names=self.rounds.names(
+                            ctx.community, ctx.prefix, [info[m].label for m in pair.member_ids if m in info]
+                        ),
+                    ),
                 )
             )
         else:

@@ -97,3 +97,19 @@ async def test_saved_channels_are_shown_as_channels(harness):
     assert "Saved: question-channel is now #reflections." in await harness.say(
         "alex", "/setup question-channel reflections"
     )
+
+
+async def test_the_members_example_in_a_refusal_works_as_written_on_every_platform(harness):
+    """The refusal's `members:` example names the person reading it by their id on this platform
+    (a Matrix id here), so typing it as shown keeps them a facilitator and is saved at once;
+    a fixed `members:alex,sam` would lock a Matrix or Discord facilitator out (issue 12,
+    defect 2, found on the Matrix journeys)."""
+    me = "@alex:example.org"
+    harness.facilitators.add(me)
+    refusal = await harness.say(me, "/setup facilitator-rule whoever")
+    assert '"whoever" isn\'t a facilitator rule I can use.' in refusal
+    assert f"members:{me}" in refusal and "members:alex,sam" not in refusal
+    example = refusal.split("members:", 1)[1].split(",", 1)[0].split(" ", 1)[0]
+    saved = await harness.say(me, f"/setup facilitator-rule members:{example}")
+    assert saved == f"Saved: facilitator-rule is now members:{me}."
+    assert (await community(harness)).facilitator_rule == f"members:{me}"
