@@ -19,13 +19,16 @@ class OpenCheckin:
     provider: str  # the provider's name
     checkin_id: int
     question_text: str  # the current question, already rendered
+    # When it was sent (ISO, UTC), "" for one offered only on request. The newest one sent is
+    # the one a member was just told to answer, so it takes the answer first.
+    opened_at: str = ""
 
 
 class CheckinProvider(Protocol):
     name: str
 
     async def open_checkin(self, ctx: Ctx) -> OpenCheckin | None:
-        """The member's open check-in in this community, if any (oldest first)."""
+        """The member's open check-in in this community, if any (oldest first, with when it was sent)."""
         ...
 
     async def answer_checkin(self, ctx: Ctx, checkin_id: int, answer: str | None) -> list[Intent]:

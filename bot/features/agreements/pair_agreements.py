@@ -336,7 +336,17 @@ class PairAgreements:
     def _indent(self, text: str) -> str:
         return text.replace("\n", "\n      ")
 
-    def render_content(self, ctx: Ctx, content: dict[str, Any], order: list[int], labels: dict[int, str]) -> str:
+    def render_content(
+        self,
+        ctx: Ctx,
+        content: dict[str, Any],
+        order: list[int],
+        labels: dict[int, str],
+        editable: str | None = None,
+    ) -> str:
+        """The sections as written. `editable` is the agreement's short id when this content can
+        still be changed: only then does the missing review date come with the command that sets
+        it (on an agreed or withdrawn version that command is refused)."""
         lines: list[str] = []
         empty: list[str] = []
         for section in self.sections(ctx.locale):
@@ -372,8 +382,10 @@ class PairAgreements:
         review = content.get("review_date")
         if review:
             lines.append(ctx.t("agreement.review_line", date=self._day(ctx, review + "T12:00:00+00:00")))
+        elif editable:
+            lines.append(ctx.t("agreement.no_review_line", id=editable))
         else:
-            lines.append(ctx.t("agreement.no_review_line"))
+            lines.append(ctx.t("agreement.no_review_line_plain"))
         return "\n".join(lines)
 
     def _describe_detail(self, ctx: Ctx, detail: dict[str, Any], labels: dict[int, str]) -> str:
@@ -612,6 +624,9 @@ class PairAgreements:
             text = " ".join(part for part in (section, text) if part) or None
             section, ident = ident, None
         if ident is not None and normalise_short_id(ident) is None:
+            if ident.startswith("#"):
+                # Written as an id ("#1"), so it is about an agreement, not a section.
+                raise Refusal("agreement.no_such")
             raise Refusal("agreement.unknown_section", given=ident[:40])
         return ident, section, text
 
@@ -716,7 +731,7 @@ class PairAgreements:
         labels: dict[int, str],
         key: str,
     ) -> None:
-        body = self.render_content(ctx, content, row.ordered_joined, labels)
+        body = self.render_content(ctx, content, row.ordered_joined, labels, row.short_id)
         head = ctx.t(key, name=ctx.member.label, id=row.short_id, version=number)
         hint = ctx.t("agreement.respond_hint", id=row.short_id, version=number)
         sid, short_hash = row.short_id, digest[:8]
@@ -982,7 +997,7 @@ class PairAgreements:
                     version=row.proposal_version,
                     seen=seen or "",
                     name=labels.get(row.proposed_by or 0, "?"),
-                    content=self.render_content(ctx, proposal.content, row.ordered_joined, labels),
+                    content=self.render_content(ctx, proposal.content, row.ordered_joined, labels, row.short_id),
                 )
             return await self._accept(tx, ctx, row, seen=row.proposal_hash)
 
@@ -1138,7 +1153,7 @@ class PairAgreements:
                     waiting=self._names(labels, waiting),
                 )
             )
-            lines.append(self.render_content(ctx, row.draft, order, labels))
+            lines.append(self.render_content(ctx, row.draft, order, labels, row.short_id))
             lines.append(ctx.t("agreement.view_hint_proposed", id=row.short_id, version=row.proposal_version))
         elif row.status is Status.AGREED:
             version = await self.repo.version(tx, row.id, row.in_force_version or 0)
@@ -1148,7 +1163,7 @@ class PairAgreements:
             lines.append(ctx.t("agreement.view_hint_agreed", id=row.short_id))
         else:
             lines.append(ctx.t("agreement.view_draft"))
-            lines.append(self.render_content(ctx, row.draft, order, labels))
+            lines.append(self.render_content(ctx, row.draft, order, labels, row.short_id))
             lines.append(ctx.t("agreement.view_hint_draft", id=row.short_id))
         return "\n".join(lines)
 
@@ -1295,8 +1310,9 @@ class PairAgreements:
 
     async def open_checkin(self, ctx: Ctx) -> OpenCheckin | None:
         pending = await self.repo.pending_checkin(self._db, ctx.member.id)
+        opened_at = ""
         if pending is not None:
-            checkin_id, agreement_id = pending
+            checkin_id, agreement_id, opened_at = pending
         else:
             # On request: any agreed agreement of theirs can be checked in on.
             # An answered check-in is done: one the member has answered on this version is not
@@ -1315,7 +1331,9 @@ class PairAgreements:
             return None
         labels = await self._labels(self._db, ctx.locale, row.ordered_ids)
         others = self._names(labels, [m for m in row.ordered_joined if m != ctx.member.id])
-        return OpenCheckin(self.name, checkin_id, ctx.t("agreement.checkin_question", id=row.short_id, names=others))
+        return OpenCheckin(
+            self.name, checkin_id, ctx.t("agreement.checkin_question", id=row.short_id, names=others), opened_at
+        )
 
     async def answer_checkin(self, ctx: Ctx, checkin_id: int, answer: str | None) -> list[Intent]:
         async with self._db.transaction() as tx:

@@ -127,6 +127,7 @@ class Checkin:
     step: int
     answers: list[dict[str, Any]]
     closed: bool
+    opened_at: str = ""  # ISO time it was sent (which check-in is newest across features)
 
 
 class PairingRepo:
@@ -652,9 +653,11 @@ class PairingRepo:
 
     def _checkin(self, row: Any) -> Checkin:
         answers = json.loads(self._cipher.decrypt(row[6], ANSWERS_PURPOSE)) if row[6] else []
-        return Checkin(row[0], row[1], row[2], row[3], row[4], row[5], answers, row[7] is not None)
+        return Checkin(
+            row[0], row[1], row[2], row[3], row[4], row[5], answers, row[7] is not None, row[8]
+        )
 
-    _CHECKIN = "id, community_id, pair_id, member_id, kind, step, answers_enc, closed_at"
+    _CHECKIN = "id, community_id, pair_id, member_id, kind, step, answers_enc, closed_at, opened_at"
 
     async def open_checkin_of(
         self, db: Reader, community_id: int, member_id: int
