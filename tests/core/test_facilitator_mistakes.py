@@ -1,0 +1,24 @@
+"""Issue 12, found walking the journey "a facilitator makes every mistake and recovers"
+(tests/journeys/stories/facilitator_mistakes.py). Each test failed on the main of its day."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.core.pairing.helpers import snapshot
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    ["weekly mon 10:00 Mars/Olympus", "weekly mon,thu 19:30 Mars/Olympus", "every 2 weeks mon 10:00 Mars/Olympus"],
+)
+async def test_an_unknown_timezone_after_a_weekly_schedule_is_named(harness, schedule):
+    """Defect 12: every schedule error names the part that failed. After a day-naming schedule an
+    unknown timezone outside the usual areas was read as one more day ("10:00 isn't a day")."""
+    h = harness
+    before = await snapshot(h)
+    for command in ("pair schedule", "questions schedule"):
+        out = await h.say("alex", f"{command} {schedule}")
+        assert "Mars/Olympus" in out and "timezone" in out, out
+        assert "isn't a day" not in out, out
+    assert await snapshot(h) == before
