@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.core.pairing.helpers import snapshot
@@ -22,3 +24,17 @@ async def test_an_unknown_timezone_after_a_weekly_schedule_is_named(harness, sch
         assert "Mars/Olympus" in out and "timezone" in out, out
         assert "isn't a day" not in out, out
     assert await snapshot(h) == before
+
+
+@pytest.mark.parametrize(
+    "setting", ["timezone", "locale", "question-channel", "pairing-channel", "facilitator-rule"]
+)
+async def test_a_setting_without_a_value_gets_an_example_that_works(harness, setting):
+    """The answer to `setup <setting>` with no value shows an example; typed as shown it is saved
+    (it was `/setup facilitator-rule <value>`, a bare usage line)."""
+    h = harness
+    out = await h.say("alex", f"setup {setting}")
+    assert "<" not in out, out
+    example = re.search(r"/(setup \S+ \S+?)\.?$", out)
+    assert example, out
+    assert "Saved" in await h.say("alex", example.group(1)), out
