@@ -111,6 +111,8 @@ class SetupFeature:
         async with self._db.transaction() as tx:
             await self._communities.update(tx, ctx.community.id, **{column: stored})
         shown = "#" + stored if column.endswith("_channel") else stored  # as `setup` lists them
+        if column == "facilitator_rule" and not stored:
+            shown = ctx.t("setup.rule_default")
         return [Answer(ctx.t("setup.saved", setting=setting, value=shown or ctx.t("setup.unset")))]
 
     async def _validate(self, ctx: Ctx, setting: str, value: str) -> tuple[str, str]:
@@ -177,7 +179,7 @@ class SetupFeature:
             return [Answer(ctx.t("perm.facilitator_only", usage=f"{ctx.prefix}setup facilitator-rule"))]
         rule = str(payload.get("rule", ""))
         await self._communities.update(tx, ctx.community.id, facilitator_rule=rule)
-        return [Answer(ctx.t("setup.saved", setting="facilitator-rule", value=rule or ctx.t("setup.unset")))]
+        return [Answer(ctx.t("setup.saved", setting="facilitator-rule", value=rule or ctx.t("setup.rule_default")))]
 
     def _describe(self, ctx: Ctx) -> str:
         community = ctx.community

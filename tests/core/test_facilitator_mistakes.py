@@ -38,3 +38,11 @@ async def test_a_setting_without_a_value_gets_an_example_that_works(harness, set
     example = re.search(r"/(setup \S+ \S+?)\.?$", out)
     assert example, out
     assert "Saved" in await h.say("alex", example.group(1)), out
+
+
+async def test_going_back_to_the_default_facilitator_rule_says_so(harness):
+    """`setup` lists an empty rule as "the platform default"; saving it said "now not set"."""
+    h = harness
+    out = await h.say("alex", "setup facilitator-rule default")
+    assert "the platform default" in out and "not set" not in out, out
+    assert "facilitator rule: the platform default" in await h.say("alex", "setup")
