@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 
-from tests.core.pairing.helpers import snapshot
+from tests.core.pairing.helpers import join, snapshot
 
 
 @pytest.mark.parametrize(
@@ -46,3 +47,16 @@ async def test_going_back_to_the_default_facilitator_rule_says_so(harness):
     out = await h.say("alex", "setup facilitator-rule default")
     assert "the platform default" in out and "not set" not in out, out
     assert "facilitator rule: the platform default" in await h.say("alex", "setup")
+
+
+async def test_pairs_made_by_the_same_three_people_is_not_shown_exactly(harness):
+    """Defect 11's one rule: a count drawn from fewer than five people is "fewer than 5". Pairs
+    made over two rounds by the same three people were shown exactly, because the people matched
+    were added up round by round (3 + 3) instead of counted once each."""
+    h = harness
+    await join(h, "sam", "jo", "rin")
+    await h.say("alex", "pair schedule weekly mon 10:00")
+    await h.advance(timedelta(days=7, hours=2))
+    out = await h.say("alex", "pair stats", channel=None)
+    assert "rounds run: 2" in out, out
+    assert "pairs made: fewer than 5" in out, out
