@@ -84,3 +84,17 @@ async def test_the_silent_rounds_question_does_not_deny_agreement_commands(harne
     assert asked, "sam was never asked"
     assert "no check-ins or commands from you" not in asked[0], asked[0]
     assert "pairing commands" in asked[0], asked[0]
+
+
+async def test_space_agreement_changes_with_none_open_does_not_ask_for_a_response(harness):
+    """After the only change is withdrawn, `space-agreement changes` said "Open changes: 0." and
+    then how to agree to or object to an open change: an example that cannot work."""
+    h = harness
+    await say(h, "alex", "space-agreement draft", private=False)
+    out = await say(h, "sam", "space-agreement propose how-we-talk We ask before advising.", private=False)
+    assert "Your change is #1" in out, out
+    await say(h, "sam", "space-agreement withdraw 1")
+    out = await say(h, "jo", "space-agreement changes")
+    assert "withdrawn by the person who proposed it" in out, out
+    assert "space-agreement agree" not in out and "Open changes: 0" not in out, out
+    assert "No changes are open right now" in out and "/space-agreement propose" in out, out

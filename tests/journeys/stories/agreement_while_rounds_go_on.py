@@ -141,6 +141,7 @@ async def play(w: World) -> None:
     assert "was withdrawn by the person who proposed it" in w.news("lee")
     out = await w.type("lee", "space-agreement changes")
     assert "withdrawn by the person who proposed it" in out
+    assert "No changes are open right now" in out and w.command("space-agreement agree") not in out
 
     nobody_outside_saw_the_words(w)
 
