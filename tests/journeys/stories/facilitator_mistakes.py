@@ -163,7 +163,8 @@ async def play(w: World) -> None:
 
     # -- a member named plainly ---------------------------------------------------------------
     out = await w.type(f, "agreement start kai", private=True)
-    assert "I've asked kai privately" in out
+    # (kai has not used the bot yet: on Matrix the bot knows them by their id, shown as @kai.)
+    assert re.search(r"I've asked @?kai privately", out), out
     assert "alex would like to negotiate an agreement with you" in w.news("kai")
     out = await w.type(f, "agreement start someone", private=True)
     assert "I don't know anyone here called \"someone\"" in out
