@@ -69,8 +69,11 @@ async def play(w: World) -> None:
     out = await w.type(f, "no", private=True)
     assert "Nothing changed: the facilitator rule is as it was." in out
     out = await w.type(f, "setup facilitator-rule members:sam")
-    assert "you would no longer be a facilitator here" in out
-    await w.type(f, "no", private=True)
+    assert "you would no longer be a facilitator here" in out and "stays open for 15 minutes" in out
+    # A yes only counts while the question is fresh: later, it saves nothing.
+    await w.clock(timedelta(minutes=20))
+    out = await w.type(f, "yes", private=True)
+    assert "Saved" not in out and "That question has expired" in out and "nothing was done" in out
     out = await w.type(f, "setup")
     assert "facilitator rule: the platform default" in out  # still alex's to change
     out = await w.type(f, "setup facilitator-rule")
