@@ -19,15 +19,18 @@ class OpenCheckin:
     provider: str  # the provider's name
     checkin_id: int
     question_text: str  # the current question, already rendered
+    # When it was sent (ISO, UTC), "" for one offered only on request. The newest one sent is
+    # the one a member was just told to answer, so it takes the answer first.
+    opened_at: str = ""
 
 
 class CheckinProvider(Protocol):
     name: str
 
     async def open_checkin(self, ctx: Ctx, *, asked_only: bool = False) -> OpenCheckin | None:
-        """The member's open check-in in this community, if any (oldest first). `asked_only`:
-        only one the bot has asked (what a plain line in private answers), not one a provider
-        offers whenever the member runs `checkin`."""
+        """The member's open check-in in this community, if any (oldest first, with when it was
+        sent). `asked_only`: only one the bot has asked (what a plain line in private answers),
+        not one a provider offers whenever the member runs `checkin`."""
         ...
 
     async def answer_checkin(self, ctx: Ctx, checkin_id: int, answer: str | None) -> list[Intent]:

@@ -84,6 +84,16 @@ class SetupFeature:
     def bind(self, registry: Registry) -> None:
         registry.bind("setup", self.setup)
 
+    def _example(self, ctx: Ctx, setting: str) -> str:
+        """A value that works for `setting`, for the example in a refusal (not a bare <value>):
+        for a channel, the one the command was typed in when it has a plain name."""
+        if setting.endswith("-channel"):
+            here = ctx.invocation.channel
+            if here and re.fullmatch(r"[\w-]+", here):
+                return f"#{here}"
+            return ctx.t("setup.example_channel")
+        return ctx.t(f"setup.example_{setting.replace('-', '_')}")
+
     async def setup(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
         setting, value = args["setting"], args["value"]
         if setting is None and value is not None:
@@ -92,7 +102,7 @@ class SetupFeature:
         if setting is None:
             return [Answer(self._describe(ctx))]
         if value is None:
-            raise Refusal("setup.value_missing", setting=setting)
+            raise Refusal("setup.value_missing", setting=setting, example=self._example(ctx, setting))
         column, stored = await self._validate(ctx, setting, value)
         if column == "facilitator_rule":
             locked_out = await self._locks_out(ctx, stored)
@@ -101,6 +111,8 @@ class SetupFeature:
         async with self._db.transaction() as tx:
             await self._communities.update(tx, ctx.community.id, **{column: stored})
         shown = "#" + stored if column.endswith("_channel") else stored  # as `setup` lists them
+        if column == "facilitator_rule" and not stored:
+            shown = ctx.t("setup.rule_default")
         return [Answer(ctx.t("setup.saved", setting=setting, value=shown or ctx.t("setup.unset")))]
 
     async def _validate(self, ctx: Ctx, setting: str, value: str) -> tuple[str, str]:
@@ -168,7 +180,7 @@ class SetupFeature:
             return [Answer(ctx.t("perm.facilitator_only", usage=f"{ctx.prefix}setup facilitator-rule"))]
         rule = str(payload.get("rule", ""))
         await self._communities.update(tx, ctx.community.id, facilitator_rule=rule)
-        return [Answer(ctx.t("setup.saved", setting="facilitator-rule", value=rule or ctx.t("setup.unset")))]
+        return [Answer(ctx.t("setup.saved", setting="facilitator-rule", value=rule or ctx.t("setup.rule_default")))]
 
     def _describe(self, ctx: Ctx) -> str:
         community = ctx.community

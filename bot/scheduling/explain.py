@@ -22,8 +22,10 @@ def problem(error: RecurrenceError, given: str) -> tuple[str, dict[str, str]]:
     """(message key, params) for what was wrong. `given` is the whole schedule as typed."""
     detail = error.detail[:60]
     last = given.split()[-1] if given.split() else ""
-    if error.reason == "unknown_form" and "/" in last and not valid_timezone(last):
-        return "schedule.bad_timezone", {"given": last[:60]}  # `daily 18:00 Mars/Base`
+    zone_like = "/" in last and last.split("/", 1)[1][:1].isalpha()  # not cron's `*/5`
+    if error.reason in ("unknown_form", "bad_day", "bad_time") and zone_like and not valid_timezone(last):
+        # `daily 18:00 Mars/Base`; after `weekly mon 10:00` it would otherwise read as a day
+        return "schedule.bad_timezone", {"given": last[:60]}
     if error.reason in ("bad_timezone", "bad_time", "bad_interval") and detail:
         return f"schedule.{error.reason}", {"given": detail}
     if error.reason == "bad_day":

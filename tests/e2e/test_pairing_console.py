@@ -124,7 +124,7 @@ def test_rounds_over_several_weeks(tmp_path):
     # Three silent rounds: jo is asked privately whether to stay, pause or leave ...
     week4 = after(blocks, "kai", "/clock +1w")
     assert (
-        "(private to jo) You've been in 3 rounds in a row with no check-ins or commands from you"
+        "(private to jo) You've been in 3 rounds in a row with no check-ins or pairing commands from you"
         in week4
     )
     # ... and, with no answer by the next round, is paused (never removed) and told so.

@@ -392,7 +392,17 @@ class PairAgreements:
     def _indent(self, text: str) -> str:
         return text.replace("\n", "\n      ")
 
-    def render_content(self, ctx: Ctx, content: dict[str, Any], order: list[int], labels: dict[int, str]) -> str:
+    def render_content(
+        self,
+        ctx: Ctx,
+        content: dict[str, Any],
+        order: list[int],
+        labels: dict[int, str],
+        editable: str | None = None,
+    ) -> str:
+        """The sections as written. `editable` is the agreement's short id when this content can
+        still be changed: only then does the missing review date come with the command that sets
+        it (on an agreed or withdrawn version that command is refused)."""
         lines: list[str] = []
         empty: list[str] = []
         for section in self.sections(ctx.locale):
@@ -435,8 +445,10 @@ class PairAgreements:
         review = content.get("review_date")
         if review:
             lines.append(ctx.t("agreement.review_line", date=self._day(ctx, review + "T12:00:00+00:00")))
+        elif editable:
+            lines.append(ctx.t("agreement.no_review_line", id=editable))
         else:
-            lines.append(ctx.t("agreement.no_review_line"))
+            lines.append(ctx.t("agreement.no_review_line_plain"))
         return "\n".join(lines)
 
     def _describe_detail(self, ctx: Ctx, detail: dict[str, Any], labels: dict[int, str]) -> str:
@@ -677,6 +689,9 @@ class PairAgreements:
             text = " ".join(part for part in (section, text) if part) or None
             section, ident = ident, None
         if ident is not None and normalise_short_id(ident) is None:
+            if ident.startswith("#"):
+                # Written as an id ("#1"), so it is about an agreement, not a section.
+                raise Refusal("agreement.no_such")
             raise Refusal("agreement.unknown_section", given=ident[:40], sections=self._section_names(locale))
         if section is None and text:
             first, _, rest = text.partition(" ")
@@ -790,7 +805,7 @@ class PairAgreements:
         labels: dict[int, str],
         key: str,
     ) -> None:
-        body = self.render_content(ctx, content, row.ordered_joined, labels)
+        body = self.render_content(ctx, content, row.ordered_joined, labels, row.short_id)
         head = ctx.t(key, name=ctx.member.label, id=row.short_id, version=number)
         hint = ctx.t("agreement.respond_hint", id=row.short_id, version=number)
         sid, short_hash = row.short_id, digest[:8]
@@ -1069,7 +1084,7 @@ class PairAgreements:
                     version=row.proposal_version,
                     seen=seen or "",
                     name=labels.get(row.proposed_by or 0, "?"),
-                    content=self.render_content(ctx, proposal.content, row.ordered_joined, labels),
+                    content=self.render_content(ctx, proposal.content, row.ordered_joined, labels, row.short_id),
                 )
             return await self._accept(tx, ctx, row, seen=row.proposal_hash)
 
@@ -1225,7 +1240,7 @@ class PairAgreements:
                     waiting=self._names(labels, waiting),
                 )
             )
-            lines.append(self.render_content(ctx, row.draft, order, labels))
+            lines.append(self.render_content(ctx, row.draft, order, labels, row.short_id))
             lines.append(ctx.t("agreement.view_hint_proposed", id=row.short_id, version=row.proposal_version))
         elif row.status is Status.AGREED:
             version = await self.repo.version(tx, row.id, row.in_force_version or 0)
@@ -1235,7 +1250,7 @@ class PairAgreements:
             lines.append(ctx.t("agreement.view_hint_agreed", id=row.short_id))
         else:
             lines.append(ctx.t("agreement.view_draft"))
-            lines.append(self.render_content(ctx, row.draft, order, labels))
+            lines.append(self.render_content(ctx, row.draft, order, labels, row.short_id))
             lines.append(ctx.t("agreement.view_hint_draft", id=row.short_id))
         return "\n".join(lines)
 
@@ -1388,8 +1403,9 @@ class PairAgreements:
 
     async def open_checkin(self, ctx: Ctx, *, asked_only: bool = False) -> OpenCheckin | None:
         pending = await self.repo.pending_checkin(self._db, ctx.member.id)
+        opened_at = ""
         if pending is not None:
-            checkin_id, agreement_id = pending
+            checkin_id, agreement_id, opened_at = pending
         elif asked_only:
             # Nothing was asked: a plain line in private is not an answer to a question never sent.
             return None
@@ -1411,7 +1427,9 @@ class PairAgreements:
             return None
         labels = await self._labels(self._db, ctx.locale, row.ordered_ids)
         others = self._names(labels, [m for m in row.ordered_joined if m != ctx.member.id])
-        return OpenCheckin(self.name, checkin_id, ctx.t("agreement.checkin_question", id=row.short_id, names=others))
+        return OpenCheckin(
+            self.name, checkin_id, ctx.t("agreement.checkin_question", id=row.short_id, names=others), opened_at
+        )
 
     async def answer_checkin(self, ctx: Ctx, checkin_id: int, answer: str | None) -> list[Intent]:
         async with self._db.transaction() as tx:

@@ -547,14 +547,16 @@ class AgreementRepo:
             (agreement_id, member_id, reason, now.isoformat()),
         )
 
-    async def pending_checkin(self, db: Reader, member_id: int) -> tuple[int, int] | None:
+    async def pending_checkin(self, db: Reader, member_id: int) -> tuple[int, int, str] | None:
+        """The member's oldest unanswered check-in: its id, its agreement's, when it was sent."""
         row = await db.fetchone(
-            "SELECT c.id, c.agreement_id FROM agreement_checkins c JOIN agreements a ON a.id = c.agreement_id"
+            "SELECT c.id, c.agreement_id, c.opened_at FROM agreement_checkins c"
+            " JOIN agreements a ON a.id = c.agreement_id"
             " WHERE c.member_id = ? AND c.answered_at IS NULL AND a.status IN ('agreed', 'revisiting')"
             " ORDER BY c.id LIMIT 1",
             (member_id,),
         )
-        return None if row is None else (row[0], row[1])
+        return None if row is None else (row[0], row[1], row[2])
 
     async def checked_in_since(self, db: Reader, agreement_id: int, member_id: int, version: int | None) -> bool:
         """Whether the member has answered a check-in on this version of the agreement (an

@@ -306,7 +306,12 @@ class SpaceAgreement:
         decided = [c for c in all_changes if c.status is not RoundStatus.OPEN][-RECENT_DECIDED:]
         if not all_changes:
             return [Answer(ctx.t("space_agreement.changes_none"))]
-        lines = [ctx.t("space_agreement.changes_open", count=len(open_changes))]
+        # With none open, how to respond to one would be an example that cannot work.
+        lines = [
+            ctx.t("space_agreement.changes_open", count=len(open_changes))
+            if open_changes
+            else ctx.t("space_agreement.show_none_open")
+        ]
         for change in open_changes:
             lines.append(await self._change_line(ctx, change))
         if decided:
@@ -321,7 +326,8 @@ class SpaceAgreement:
                         version=change.version or "",
                     )
                 )
-        lines.append(ctx.t("space_agreement.changes_hint"))
+        if open_changes:
+            lines.append(ctx.t("space_agreement.changes_hint"))
         return [Answer("\n".join(lines))]
 
     async def _load(self, tx: Tx, ctx: Ctx, number: int) -> tuple[Change, Round]:

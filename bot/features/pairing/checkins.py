@@ -92,15 +92,22 @@ class CheckinFeature:
 
     async def checkin(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
         answer = args.get("answer")
+        # The check-in sent most recently goes first: it is the one the member was just told
+        # `checkin` answers (an agreement's review reminder must not be queued behind a pair
+        # check-in left open from an earlier round). Ties keep registration order.
+        newest: tuple[CheckinProvider, OpenCheckin] | None = None
         for provider in self._providers:
             found = await provider.open_checkin(ctx)
-            if found is not None:
-                intents = await provider.answer_checkin(ctx, found.checkin_id, answer)
-                if answer and not ctx.invocation.private and ctx.invocation.community.platform not in FORM_PLATFORMS:
-                    # Typed in a shared channel, the answer was visible there; say so, gently.
-                    intents = [*intents, Answer(ctx.t("checkin.typed_in_channel"))]
-                return intents
-        return [Answer(ctx.t("checkin.none_open"))]
+            if found is not None and (newest is None or found.opened_at > newest[1].opened_at):
+                newest = (provider, found)
+        if newest is None:
+            return [Answer(ctx.t("checkin.none_open"))]
+        provider, found = newest
+        intents = await provider.answer_checkin(ctx, found.checkin_id, answer)
+        if answer and not ctx.invocation.private and ctx.invocation.community.platform not in FORM_PLATFORMS:
+            # Typed in a shared channel, the answer was visible there; say so, gently.
+            intents = [*intents, Answer(ctx.t("checkin.typed_in_channel"))]
+        return intents
 
 
 class PairCheckins:
@@ -124,7 +131,9 @@ class PairCheckins:
         steps = checkin_steps(self._catalog, ctx.locale)
         if found.step >= len(steps):
             return None
-        return OpenCheckin(self.name, found.id, question_text(ctx.t, steps, found.step))
+        return OpenCheckin(
+            self.name, found.id, question_text(ctx.t, steps, found.step), found.opened_at
+        )
 
     async def answer_checkin(self, ctx: Ctx, checkin_id: int, answer: str | None) -> list[Intent]:
         steps = checkin_steps(self._catalog, ctx.locale)

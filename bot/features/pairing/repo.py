@@ -127,6 +127,7 @@ class Checkin:
     step: int
     answers: list[dict[str, Any]]
     closed: bool
+    opened_at: str = ""  # ISO time it was sent (which check-in is newest across features)
 
 
 class PairingRepo:
@@ -652,9 +653,11 @@ class PairingRepo:
 
     def _checkin(self, row: Any) -> Checkin:
         answers = json.loads(self._cipher.decrypt(row[6], ANSWERS_PURPOSE)) if row[6] else []
-        return Checkin(row[0], row[1], row[2], row[3], row[4], row[5], answers, row[7] is not None)
+        return Checkin(
+            row[0], row[1], row[2], row[3], row[4], row[5], answers, row[7] is not None, row[8]
+        )
 
-    _CHECKIN = "id, community_id, pair_id, member_id, kind, step, answers_enc, closed_at"
+    _CHECKIN = "id, community_id, pair_id, member_id, kind, step, answers_enc, closed_at, opened_at"
 
     async def open_checkin_of(
         self, db: Reader, community_id: int, member_id: int
@@ -704,18 +707,26 @@ class PairingRepo:
             " FROM pair_rounds WHERE community_id = ? AND pairs_made > 0",
             (community_id,),
         )
+        # How many different people the pairs were made of: the rounds' own counts add the
+        # same person up once per round. Pairs kept for retention answer it; once they are
+        # deleted, the rounds' sum is all there is.
+        people = await db.fetchone(
+            "SELECT COUNT(DISTINCT pm.member_id) FROM pairs p JOIN pair_members pm ON pm.pair_id = p.id"
+            " WHERE p.community_id = ?",
+            (community_id,),
+        )
         checkins = await db.fetchone(
             "SELECT COUNT(*), COALESCE(SUM(answered), 0), COUNT(DISTINCT member_id) FROM pair_checkins"
             " WHERE community_id = ?",
             (community_id,),
         )
-        assert members is not None and rounds is not None and checkins is not None
+        assert members is not None and rounds is not None and checkins is not None and people is not None
         return {
             "members": members[0],
             "paused": members[1],
             "rounds": rounds[0],
             "pairs": rounds[1],
-            "members_matched": rounds[2],
+            "members_matched": people[0] or rounds[2],
             "checkins": checkins[0],
             "checkins_answered": checkins[1],
             "checkin_members": checkins[2],

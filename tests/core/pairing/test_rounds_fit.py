@@ -237,7 +237,7 @@ async def test_not_with_typed_in_a_channel_gets_the_gentle_note(harness):
 async def test_silent_rounds_message_names_what_counts(harness):
     h = harness
     text = h.app.catalog.text("en", "pairing.silent_ask", prefix="/", rounds=3)
-    assert "no check-ins or commands from you" in text
+    assert "no check-ins or pairing commands from you" in text
     assert "without a word" not in text
 
 
