@@ -41,6 +41,7 @@ from bot.features.agreements.state import PairState, Refused, Status
 from bot.features.checkin_port import OpenCheckin
 from bot.features.confirmations import Confirmations
 from bot.features.dialogs import FORM_PLATFORMS, MAX_FORM_FIELDS, Dialog, Dialogs
+from bot.features.typed_lines import TypedLines
 from bot.outbox import Outbox
 from bot.replies import (
     ActionButtons,
@@ -131,6 +132,7 @@ class PairAgreements:
         members: MemberRepo,
         confirmations: Confirmations,
         dialogs: Dialogs,
+        typed_lines: TypedLines,
         repo: AgreementRepo,
         settings: AgreementSettings,
     ) -> None:
@@ -143,6 +145,7 @@ class PairAgreements:
         self._members = members
         self._confirmations = confirmations
         self._dialogs = dialogs
+        self._typed_lines = typed_lines
         self.repo = repo
         self._settings = settings
         # next_fire answers synchronously from this cache: "review:<id>" / "purge:<id>" -> instant.
@@ -643,9 +646,8 @@ class PairAgreements:
                 raise Refusal("agreement.section_needed", id=row.short_id)
             value = self._value(ctx, step, text)
             intents = await self._apply_changes(tx, ctx, row, {step: value})
-        if not ctx.invocation.private and ctx.invocation.community.platform not in FORM_PLATFORMS:
-            # Typed in a shared channel, the words were visible there; say so, gently.
-            intents.append(Answer(ctx.t("agreement.typed_in_channel")))
+        # Typed in a shared channel, the words were visible there; say so, gently.
+        intents += await self._typed_lines.note(ctx, "agreement.typed_in_channel")
         return intents
 
     def _check_editable(self, row: AgreementRow) -> None:
