@@ -492,7 +492,7 @@ class Rounds:
             not_with=not_with,
             history=await self.repo.history(tx, community.id),
             current_round=round_.number,
-            last_triad=await self.repo.last_triad(tx, community.id),
+            last_triad=await self.repo.last_triad(tx, community.id, round_.number),
             seed=f"{self._seed}:{community.id}:{round_.number}",
         )
         for n, group in enumerate(result.groups, start=1):
@@ -600,16 +600,20 @@ class Rounds:
         last_met = {
             frozenset((a, b)): number for a, b, number in await self.repo.history(tx, community.id)
         }
+        # As in matching: nobody in two triads in a row when that can be avoided (placing still
+        # comes first, and a repeat weighs more than a second triad).
+        last_triad = set(await self.repo.last_triad(tx, community.id, round_.number))
 
         def allowed(others: tuple[int, ...]) -> bool:
             return all(frozenset((member_id, o)) not in apart for o in others)
 
-        def score(others: tuple[int, ...], kind: int) -> tuple[int, int, bytes]:
+        def score(others: tuple[int, ...], kind: int) -> tuple[bool, int, int, int, bytes]:
             met = max((last_met.get(frozenset((member_id, o)), 0) for o in others), default=0)
+            again = sum(1 for m in (member_id, *others) if m in last_triad) if kind else 0
             tie = hashlib.sha256(f"{self._seed}:{round_.id}:{member_id}:{others}".encode()).digest()
-            return met, kind, tie
+            return met > 0, again, met, kind, tie
 
-        options: list[tuple[tuple[int, int, bytes], tuple[int, ...], Pair | None]] = []
+        options: list[tuple[tuple[bool, int, int, int, bytes], tuple[int, ...], Pair | None]] = []
         for other, p in sorted(participants.items()):
             if other == member_id or other in in_round or other not in info:
                 continue

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from tests.core.pairing.helpers import channel, closed, groups, join, opened, private, snapshot
+from tests.harness import make_harness
 
 WEEK = timedelta(days=7)
 
@@ -259,3 +262,36 @@ async def test_a_pause_that_ends_during_a_round_places_them(harness):
     answer = await h.say("kai", "yes", channel=None)
     assert "You're in" in answer and "placed in round" not in answer, answer
     assert opened(h.sink.take()) == []
+
+
+# -- late placement keeps "not in two triads in a row" ------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(1, 9))  # the tie-break follows the seed: cover both pairs
+async def test_late_joiner_grows_a_pair_whose_members_were_not_in_the_last_triad(tmp_path, seed):
+    h = await make_harness(tmp_path, seed=seed)
+    try:
+        await _grow_after_a_triad(h)
+    finally:
+        await h.close()
+
+
+async def _grow_after_a_triad(h) -> None:
+    await join(h, "sam", "jo", "rin")
+    assert "Round 1 has begun" in await h.say("alex", "pair now")
+    assert groups(h.sink.take()) == [frozenset({"sam", "jo", "rin"})]
+    await h.say("alex", "pair cancel")
+    await h.say("jo", "pair pause")
+    await h.say("rin", "pair pause")
+    await join(h, "kai", "ash", "lee")
+    assert "Round 2 has begun" in await h.say("alex", "pair now")
+    second = groups(h.sink.take())
+    assert sorted(len(g) for g in second) == [2, 2] and any("sam" in g for g in second)
+    # bo comes in late: only a pair of two can take them, and sam was in the last triad.
+    await join(h, "bo")
+    grown = groups(h.sink.take())
+    assert len(grown) == 1 and len(grown[0]) == 3 and "sam" not in grown[0], grown
+    # When every pair has someone from the last triad, placing still comes first (as in matching).
+    await join(h, "cy")
+    grown = groups(h.sink.take())
+    assert len(grown) == 1 and "sam" in grown[0] and "cy" in grown[0], grown
