@@ -184,6 +184,12 @@ class PairingRepo:
             ),
         )
 
+    async def set_not_before(self, tx: Tx, community_id: int, not_before: datetime) -> None:
+        await tx.execute(
+            "UPDATE pair_communities SET not_before = ? WHERE community_id = ?",
+            (not_before.isoformat(), community_id),
+        )
+
     async def set_checked(self, tx: Tx, community_id: int, until: datetime) -> None:
         await tx.execute(
             "UPDATE pair_communities SET checked_until = ? WHERE community_id = ?",

@@ -679,6 +679,7 @@ class Rounds:
                 await self.repo.set_pair_state(tx, pair.id, "closed", now)
             # It ran, so it keeps its number; a scheduled start it took the place of can run.
             await self.repo.cancel_round(tx, running, now, ran=True, free_slot=True)
+            await self._unwait(tx, community, prefix, running, now)
             return "running", running
         announced = await self.repo.announced_rounds(tx, community.id)
         if not announced:
@@ -692,6 +693,26 @@ class Rounds:
             )
             await self._outbox.add(tx, community.id, ChannelPost(channel=channel, text=text))
         return "announced", upcoming
+
+    async def _unwait(
+        self, tx: Tx, community: Community, prefix: str, cancelled: Round, now: datetime
+    ) -> None:
+        """A schedule set while `cancelled` ran waited for its end; with it gone, the schedule
+        starts at its next slot from now (never before its own `from` date), announced as a
+        new schedule would be when that slot is near."""
+        row = await self.repo.schedule(tx, community.id)
+        if row is None or row.not_before is None or row.not_before != cancelled.ends_at:
+            return
+        floor = now
+        if row.anchor and row.timezone:
+            tz = ZoneInfo(row.timezone)
+            floor = max(now, datetime.combine(date.fromisoformat(row.anchor), datetime.min.time(), tz))
+        await self.repo.set_not_before(tx, community.id, floor)
+        await self.refresh(tx, community.id)
+        first = self.next_slot(community.id, now)
+        heads_up = timedelta(hours=self._pairing.heads_up_hours)
+        if first is not None and first - heads_up <= now:
+            await self.heads_up(tx, community, prefix, await self.repo.schedule(tx, community.id), first, now)
 
     # -- during and after a round ----------------------------------------------------------------
 

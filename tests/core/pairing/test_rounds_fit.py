@@ -295,3 +295,32 @@ async def _grow_after_a_triad(h) -> None:
     await join(h, "cy")
     grown = groups(h.sink.take())
     assert len(grown) == 1 and "sam" in grown[0] and "cy" in grown[0], grown
+
+
+# -- a schedule that waited for a cancelled round starts at its next slot -------------------------
+
+
+async def test_cancelling_the_round_a_schedule_waited_for_brings_the_schedule_forward(harness):
+    h = harness
+    await join(h, "sam", "jo")
+    assert "Round 1 has begun" in await h.say("alex", "pair now")  # Mon 5 Jan, until Mon 19 Jan
+    out = await h.say("alex", "pair schedule weekly mon 10:00")
+    assert "the first on Mon 19 Jan 2026, 10:00" in out, out
+    await h.advance(timedelta(days=1))  # Tue 6 Jan
+    h.sink.take()
+    out = await h.say("alex", "pair cancel")
+    assert "Round 1 is cancelled" in out and "Mon 12 Jan 2026, 10:00" in out, out
+    assert "Next round: Mon 12 Jan 2026, 10:00" in await h.say("sam", "pair status", channel=None)
+    await h.advance(timedelta(days=6, hours=1, minutes=1))  # Mon 12 Jan, 10:01
+    posts = channel(h.sink.take())
+    assert any("Pairing round 2 has begun" in text for text in posts), posts
+
+
+async def test_cancelling_keeps_a_later_from_date(harness):
+    h = harness
+    await join(h, "sam", "jo")
+    assert "Round 1 has begun" in await h.say("alex", "pair now")
+    out = await h.say("alex", "pair schedule weekly mon 10:00 from 2026-01-26")
+    assert "Mon 26 Jan 2026, 10:00" in out, out
+    out = await h.say("alex", "pair cancel")
+    assert "Mon 26 Jan 2026, 10:00" in out, out
