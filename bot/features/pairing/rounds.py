@@ -353,7 +353,8 @@ class Rounds:
                 community,
                 prefix,
                 "pairing.heads_up",
-                number=round_.number,
+                # No number yet: a round that ends up not running (too few people, a new
+                # schedule, a cancel) gives it back, and a number shown must never repeat.
                 when=self.when(community, slot),
                 count=count_text,
                 days=days,

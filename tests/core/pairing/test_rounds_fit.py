@@ -4,6 +4,7 @@ two people, late joiners are placed, `pair cancel`, one "fewer than five" rule, 
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -84,10 +85,10 @@ async def test_rescheduling_before_a_round_frees_its_number_and_its_slot(harness
     h = harness
     await join(h, "sam", "jo")
     await h.say("alex", "pair schedule weekly mon 10:00")  # heads-up for round 1 goes now
-    assert any("round 1 starts" in text for text in channel(h.sink.take()))
+    assert any("next pairing round starts Mon 05 Jan" in text for text in channel(h.sink.take()))
     await h.say("alex", "pair schedule weekly mon 10:00 Europe/London")
     posts = channel(h.sink.take())
-    assert any("round 1 starts" in text for text in posts), posts
+    assert any("next pairing round starts Mon 05 Jan" in text for text in posts), posts
     await h.advance(timedelta(hours=1))
     out = h.sink.take()
     assert any("Pairing round 1 has begun" in text for text in channel(out)), channel(out)
@@ -324,3 +325,33 @@ async def test_cancelling_keeps_a_later_from_date(harness):
     assert "Mon 26 Jan 2026, 10:00" in out, out
     out = await h.say("alex", "pair cancel")
     assert "Mon 26 Jan 2026, 10:00" in out, out
+
+
+# -- a number shown in public never stands for two different starts ------------------------------
+
+
+async def test_round_numbers_shown_in_public_never_repeat(harness):
+    h = harness
+    await join(h, "sam")
+    shown: dict[int, set[str]] = {}
+
+    def note(posts: list[str]) -> None:
+        for text in posts:
+            for number, when in re.findall(r"[Rr]ound (\d+) starts (\w{3} \d+ \w{3} \d{4}, \d\d:\d\d)", text):
+                shown.setdefault(int(number), set()).add(when)
+            for number in re.findall(r"[Rr]ound (\d+) has begun", text):
+                shown.setdefault(int(number), set()).add(h.clock.now().strftime("%a %d %b %Y, %H:00"))
+
+    await h.say("alex", "pair schedule weekly mon 10:00")  # heads-up for Mon 5 Jan goes now
+    note(channel(h.sink.take()))
+    await h.advance(timedelta(hours=1))  # only sam is in: no round this time
+    posts = channel(h.sink.take())
+    assert any("fewer than two are in" in text for text in posts), posts
+    note(posts)
+    await join(h, "jo")
+    for _ in range(8):  # the next week's heads-up, and its round
+        await h.advance(timedelta(days=1))
+        note(channel(h.sink.take()))
+    assert shown, "no round number was shown at all"
+    repeated = {number: whens for number, whens in shown.items() if len(whens) > 1}
+    assert not repeated, shown
