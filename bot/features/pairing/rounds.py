@@ -331,7 +331,7 @@ class Rounds:
         if await self.repo.round_by_slot(tx, key) is not None:
             return
         length = self.round_length(community.id, slot)
-        round_ = await self.repo.create_round(
+        await self.repo.create_round(
             tx, community.id, key, "announced", slot, slot + length, now, True
         )
         participants = await self.repo.participants(tx, community.id)
