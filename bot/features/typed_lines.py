@@ -19,6 +19,7 @@ from bot.replies import Answer, Intent, RemoveMessage
 from bot.storage.db import Database, Tx
 
 REMOVE_ACTION = "line.remove"
+MAX_LINES = 10  # lines one open offer can remove (each new offer replaces the open one)
 
 
 def typed_in_channel(ctx: Ctx) -> bool:
@@ -43,13 +44,17 @@ class TypedLines:
             return [Answer(text)]
         offer = ctx.t("line.offer", minutes=self._confirmations.fresh_minutes)
         async with self._db.transaction() as tx:
+            # Asking again replaces the open offer, so it carries on the lines that one held:
+            # a yes removes every line typed since.
+            open_ = await self._confirmations.pending_payload(tx, ctx.member.id, REMOVE_ACTION, ctx.now)
+            lines = [*(open_ or {}).get("lines", []), {"channel": inv.channel, "ref": inv.message_ref}]
             prompt = await self._confirmations.request(
                 tx,
                 ctx.community.id,
                 ctx.member.id,
                 inv.actor.user_id,
                 REMOVE_ACTION,
-                {"channel": inv.channel, "ref": inv.message_ref},
+                {"lines": lines[-MAX_LINES:]},
                 f"{text}\n{offer}",
                 ctx.t("line.yes"),
                 ctx.t("line.no"),
@@ -59,7 +64,8 @@ class TypedLines:
     async def _confirmed(self, tx: Tx, ctx: Ctx, payload: dict[str, Any], yes: bool) -> list[Intent]:
         if not yes:
             return [Answer(ctx.t("line.kept"))]
-        return [
-            RemoveMessage(ctx.member.platform_user_id, str(payload["channel"]), str(payload["ref"])),
-            Answer(ctx.t("line.removing")),
+        removals: list[Intent] = [
+            RemoveMessage(ctx.member.platform_user_id, str(line["channel"]), str(line["ref"]))
+            for line in payload.get("lines", [])
         ]
+        return [*removals, Answer(ctx.t("line.removing"))]

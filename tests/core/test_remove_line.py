@@ -56,3 +56,12 @@ async def test_no_leaves_the_line_and_an_unremovable_line_gets_the_plain_note(ha
     assert any("can be read there" in i.text and OFFER not in i.text for i in out if isinstance(i, Answer))
     # Typed in private, nothing to note or remove.
     assert "can be read there" not in await say(h, "alex", f"agreement edit #{short_id} 1 Sundays again.")
+
+
+async def test_a_yes_removes_every_line_typed_since_the_offer_opened(harness):
+    h = harness
+    short_id = await start_pair(h, "alex", "sam")
+    await typed(h, "alex", f"agreement edit #{short_id} 1 We meet on Sundays.", "$one")
+    await typed(h, "alex", f"agreement edit #{short_id} 2 We listen first.", "$two")
+    out = await h.run("alex", "yes", channel=None)
+    assert removals(out) == [RemoveMessage("alex", "circle", "$one"), RemoveMessage("alex", "circle", "$two")]
