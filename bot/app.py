@@ -38,6 +38,7 @@ from bot.features.pairing import CheckinFeature, PairingFeature
 from bot.features.questions import QuestionsFeature
 from bot.features.resources import ResourcesFeature
 from bot.features.setup import PlatformChecks, SetupFeature
+from bot.features.typed_lines import TypedLines
 from bot.ids import IdSource
 from bot.outbox import Outbox, Sink
 from bot.replies import Answer, Intent, Reply
@@ -114,6 +115,8 @@ class App:
             min_gap=timedelta(minutes=settings.scheduling.min_question_gap_minutes),
         )
         self.dialogs = Dialogs(db, cipher, clock)
+        # The gentle note for private words typed in a shared channel, and the offer to remove them.
+        self.typed_lines = TypedLines(db, self.confirmations)
         self.agreements = AgreementsFeature(
             settings=settings,
             db=db,
@@ -126,10 +129,11 @@ class App:
             members=self.members,
             confirmations=self.confirmations,
             dialogs=self.dialogs,
+            typed_lines=self.typed_lines,
             ids=ids,
         )
         self.resources = ResourcesFeature(settings.resources, settings.duty_of_care, db)
-        self.checkins = CheckinFeature()
+        self.checkins = CheckinFeature(self.typed_lines)
         self.pairing = PairingFeature(
             db=db,
             clock=clock,
@@ -141,6 +145,7 @@ class App:
             members=self.members,
             confirmations=self.confirmations,
             checkins=self.checkins,
+            typed_lines=self.typed_lines,
             settings=settings,
             seed=seed,
         )

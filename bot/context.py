@@ -33,6 +33,11 @@ class Invocation:
     channel: str | None  # None when typed in a private space with the bot
     private: bool = False
     prefix: str = "/"  # how this platform writes commands, for usage lines
+    # The platform's reference to the line the command was typed as (a Matrix event id), and
+    # whether the adapter can take that line down (it has the power to remove others' messages
+    # where it was typed). Set by adapters that can; the core offers removal only then.
+    message_ref: str = ""
+    removable: bool = False
 
 
 @dataclass

@@ -117,6 +117,17 @@ class PairSpaceClose:
 
 
 @dataclass(frozen=True)
+class RemoveMessage:
+    """Take down the line `user_id` typed in `channel` (`message_ref`, the platform's reference
+    the adapter gave with the command), on their own yes. Adapters that never report a removable
+    line (see `Invocation.removable`) never get one."""
+
+    user_id: str
+    channel: str
+    message_ref: str
+
+
+@dataclass(frozen=True)
 class PrivateFile:
     user_id: str
     filename: str
@@ -136,6 +147,7 @@ Intent = (
     | PairSpacePost
     | PairSpaceClose
     | PrivateFile
+    | RemoveMessage
 )
 
 _TYPES: dict[str, type] = {
@@ -152,6 +164,7 @@ _TYPES: dict[str, type] = {
         PairSpacePost,
         PairSpaceClose,
         PrivateFile,
+        RemoveMessage,
     )
 }
 
@@ -196,6 +209,8 @@ def destination_of(community: str, intent: Intent) -> str:
         case ChannelPost():
             return f"{community}|channel|{intent.channel}"
         case Reply(private=False) if intent.channel:
+            return f"{community}|channel|{intent.channel}"
+        case RemoveMessage():
             return f"{community}|channel|{intent.channel}"
         case PairSpaceOpen() | PairSpacePost() | PairSpaceClose():
             return f"{community}|pair|{intent.space_key}"

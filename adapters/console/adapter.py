@@ -155,10 +155,12 @@ class ConsoleAdapter:
         where = where.strip().lower()
         if where in ("private", "dm", "@me"):
             self.channel = None
-        elif re.match(r"^#?[a-z0-9][a-z0-9_-]{0,40}$", where):
+        elif where.removeprefix("#") in self.channels:
             self.channel = where.removeprefix("#")
         else:
-            self.write(self.t("console.bad_channel"))
+            # Only the simulated space's channels exist: say which, and stay where you are.
+            known = ", ".join(f"#{name}" for name in self.channels)
+            self.write(self.t("console.bad_channel", given=where[:40], channels=known))
             return
         self.write(self.t("console.now_in", where=self.where))
 

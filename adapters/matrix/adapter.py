@@ -87,6 +87,7 @@ from bot.replies import (
     PairSpacePost,
     PrivateFile,
     PrivateMessage,
+    RemoveMessage,
     Reply,
 )
 from bot.storage.adapter_state import AdapterState
@@ -554,6 +555,9 @@ class MatrixAdapter:
             channel=None if private else room_id,
             private=private,
             prefix=self.prefix,
+            # In a shared room the member's line can be taken down on their yes, if the bot may.
+            message_ref=event.event_id if where.kind == "room" else "",
+            removable=where.kind == "room" and self.rooms.may_redact(room_id, self.user_id),
         )
         # Exactly once: the core records the event id with the command's effects and writes the
         # answers to the outbox in that same transaction; a replayed event is skipped there.
@@ -889,6 +893,8 @@ class MatrixAdapter:
                 return f"room:{room_id}", self._post_job(room_id, community, intent, txn, locale)
             case PairSpaceOpen() | PairSpacePost() | PairSpaceClose():
                 return f"pair:{community}|{intent.space_key}", self._pair_job(community, intent, txn, locale)
+            case RemoveMessage():
+                return f"room:{intent.channel}", self._redact_job(intent, txn())
         log.warning("no Matrix form for %s; not sent", type(intent).__name__)
         return None
 
@@ -956,6 +962,28 @@ class MatrixAdapter:
             await self._send(room_id, self._content(intent.text, TEXT), txn_id)
             if isinstance(intent, PairSpaceClose):
                 await self.rooms.close_pair_room(community, intent.space_key, self.clock.now())
+
+        return job
+
+    def _redact_job(self, intent: RemoveMessage, txn_id: str) -> Job:
+        """Redact the member's own line, on their yes. Checked again here, when it happens: the
+        bot must still have the power, and the event must be theirs (never anyone else's)."""
+
+        async def job() -> None:
+            room_id, event_id = intent.channel, intent.message_ref
+            if not self.rooms.may_redact(room_id, self.user_id):
+                log.info("no power to remove a line in %s any more; left as it is", room_id)
+                return
+            found = await self.client.room_get_event(room_id, event_id)
+            sender = getattr(getattr(found, "event", None), "sender", None)
+            if sender != intent.user_id:
+                log.warning("a line to remove is not its asker's (or is gone); left as it is")
+                return
+            response = await with_rate_limit(
+                lambda: self.client.room_redact(room_id, event_id, tx_id=txn_id), what="removing a line"
+            )
+            if not hasattr(response, "event_id"):
+                raise PermanentSendError(str(getattr(response, "status_code", "redaction failed")))
 
         return job
 

@@ -253,6 +253,18 @@ class Rooms:
             needed = 0
         return (self.power(room_id, user_id) or 0) >= needed
 
+    def may_redact(self, room_id: str, user_id: str) -> bool:
+        """Joined, and at least the power level the room asks to redact others' events."""
+        room = self.client.rooms.get(room_id)
+        if room is None or user_id not in room.users:
+            return False
+        known = self._power.get(room_id)
+        try:
+            needed = int(known[1].get("redact", 50)) if known is not None else room.power_levels.defaults.redact
+        except (TypeError, ValueError):
+            needed = 50
+        return (self.power(room_id, user_id) or 0) >= needed
+
     def display_name(self, room_ids: list[str], user_id: str) -> str:
         for room_id in room_ids:
             room = self.client.rooms.get(room_id)

@@ -100,6 +100,16 @@ class Confirmations:
         )
         return ConfirmPrompt(user_id, text, confirmation_id, yes_label, no_label)
 
+    async def pending_payload(self, tx: Tx, member_id: int, action: str, now: datetime) -> dict[str, Any] | None:
+        """The payload of the member's open question for `action`, if one is open (so a new
+        question can carry on what the open one held, since asking again replaces it)."""
+        row = await tx.fetchone(
+            "SELECT payload FROM confirmations WHERE member_id = ? AND action = ? AND expires_at > ?"
+            " ORDER BY id DESC LIMIT 1",
+            (member_id, action, now.isoformat()),
+        )
+        return None if row is None else json.loads(self._cipher.decrypt(row[0], _PURPOSE))
+
     async def answer(self, ctx: Ctx, yes: bool, confirmation_id: int | None) -> list[Intent]:
         async with self._db.transaction() as tx:
             if confirmation_id is None:

@@ -216,6 +216,15 @@ def _take_id(ctx: Ctx, action: str, details: str) -> tuple[int, str]:
     return int(first), rest
 
 
+def _shown(value: str, limit: int = 80) -> str:
+    """A member's words quoted back: whole when short, else cut visibly (never mid-quote)."""
+    return value if len(value) <= limit else value[: limit - 1].rstrip() + "…"
+
+
+def _policies() -> str:
+    return ", ".join(POLICIES[:-1]) + " or " + POLICIES[-1]
+
+
 def _parse_fields(text: str) -> dict[str, str]:
     """`name: X; contact: Y` -> {"name": "X", "contact": "Y"}; refuses unknown or repeated
     fields and values that are too long or not one of the choices."""
@@ -226,18 +235,20 @@ def _parse_fields(text: str) -> dict[str, str]:
         label, colon, value = part.partition(":")
         label = label.strip().lower().replace(" ", "-").replace("_", "-")
         if not colon or label not in FIELDS:
-            raise Refusal("resources.bad_field", given=part.strip()[:40], known=", ".join(FIELDS))
+            raise Refusal("resources.bad_field", given=_shown(part.strip(), 60), known=", ".join(FIELDS))
         if label in fields:
             raise Refusal("resources.field_twice", field=label)
         value = " ".join(value.split())
         limit = FIELDS[label][1]
         if label == "peer-run":
             if value.lower() not in (*_YES, *_NO):
-                raise Refusal("resources.bad_peer_run", given=value[:20])
+                raise Refusal("resources.bad_peer_run", given=_shown(value, 30))
         elif label == "policy":
-            if value.lower() not in POLICIES:
-                raise Refusal("resources.bad_policy", given=value[:40], known=", ".join(POLICIES))
-            value = value.lower()
+            # One of the three choices, however spaced or capitalised; anything else is refused.
+            choice = "-".join(value.lower().split())
+            if choice not in POLICIES:
+                raise Refusal("resources.bad_policy", given=_shown(value), known=_policies())
+            value = choice
         elif len(value) > limit:
             raise Refusal("resources.too_long", field=label, max=limit, given_length=len(value))
         fields[label] = value

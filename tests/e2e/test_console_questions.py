@@ -122,7 +122,7 @@ def test_unknown_member_joins_with_as(tmp_path):
 def test_console_controls_refuse_bad_input(tmp_path):
     out = run_console("/clock tomorrow\n/in ???\nhello everyone, just chatting\n", tmp_path / "a.db").stdout
     assert "Move the clock with +30m" in out
-    assert "Channels look like #circle" in out
+    assert "This space has no channel \"???\". Its channels are #circle, #reflections, #pairs" in out
     assert not re.search(r"Alongside:.*chatting", out)
 
 

@@ -54,7 +54,7 @@ def test_rounds_over_several_weeks(tmp_path):
     scheduled = after(blocks, "alex", "/pair schedule weekly mon 10:00")
     assert "the first on Mon 05 Jan 2026, 10:00 (UTC)" in scheduled
     assert (
-        "[#circle] Alongside: Pairing round 1 starts Mon 05 Jan 2026, 10:00 (UTC). 5 people are in so far."
+        "[#circle] Alongside: The next pairing round starts Mon 05 Jan 2026, 10:00 (UTC). 5 people are in so far."
         in scheduled
     )
     assert "/pair pause 2" in scheduled
@@ -81,7 +81,7 @@ def test_rounds_over_several_weeks(tmp_path):
     assert "paused until Sun 18 Jan 2026, 22:00 (UTC)" in after(blocks, "rin", "/pair pause 10")
     heads_up2 = after(blocks, "rin", "/clock +60h")
     assert (
-        "Pairing round 2 starts Mon 12 Jan 2026, 10:00 (UTC). Fewer than 5 people are in so far." in heads_up2
+        "The next pairing round starts Mon 12 Jan 2026, 10:00 (UTC). Fewer than 5 people are in so far." in heads_up2
     )
 
     # pair end from a triad: a neutral notice, and the other two carry on in a fresh space.

@@ -12,6 +12,7 @@ from bot.features.agreements.space_agreement import SpaceAgreement
 from bot.features.confirmations import Confirmations
 from bot.features.dialogs import Dialogs
 from bot.features.resources import ResourcesFeature
+from bot.features.typed_lines import TypedLines
 from bot.ids import IdSource
 from bot.outbox import Outbox
 from bot.scheduling.timeline import Timeline
@@ -36,6 +37,7 @@ class AgreementsFeature:
         members: MemberRepo,
         confirmations: Confirmations,
         dialogs: Dialogs,
+        typed_lines: TypedLines,
         ids: IdSource | None = None,
     ) -> None:
         self.pair = PairAgreements(
@@ -48,6 +50,7 @@ class AgreementsFeature:
             members=members,
             confirmations=confirmations,
             dialogs=dialogs,
+            typed_lines=typed_lines,
             repo=AgreementRepo(cipher, ids),
             settings=settings.agreements,
             # Section 4 shows the space's resources and section 12 its duty-of-care statement.

@@ -42,6 +42,7 @@ from bot.features.checkin_port import OpenCheckin
 from bot.features.confirmations import Confirmations
 from bot.features.dialogs import FORM_PLATFORMS, MAX_FORM_FIELDS, Dialog, Dialogs
 from bot.features.resources import ResourcesFeature
+from bot.features.typed_lines import TypedLines
 from bot.outbox import Outbox
 from bot.replies import (
     ActionButtons,
@@ -160,6 +161,7 @@ class PairAgreements:
         members: MemberRepo,
         confirmations: Confirmations,
         dialogs: Dialogs,
+        typed_lines: TypedLines,
         repo: AgreementRepo,
         settings: AgreementSettings,
         resources: ResourcesFeature,
@@ -173,6 +175,7 @@ class PairAgreements:
         self._members = members
         self._confirmations = confirmations
         self._dialogs = dialogs
+        self._typed_lines = typed_lines
         self.repo = repo
         self._settings = settings
         self._resources = resources
@@ -732,9 +735,8 @@ class PairAgreements:
                 raise Refusal("agreement.section_needed", id=row.short_id)
             value = self._value(ctx, step, text)
             intents = await self._apply_changes(tx, ctx, row, {step: value})
-        if not ctx.invocation.private and ctx.invocation.community.platform not in FORM_PLATFORMS:
-            # Typed in a shared channel, the words were visible there; say so, gently.
-            intents.append(Answer(ctx.t("agreement.typed_in_channel")))
+        # Typed in a shared channel, the words were visible there; say so, gently.
+        intents += await self._typed_lines.note(ctx, "agreement.typed_in_channel")
         return intents
 
     def _check_editable(self, row: AgreementRow) -> None:

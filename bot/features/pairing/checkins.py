@@ -19,8 +19,8 @@ from bot.commands.registry import Registry
 from bot.context import Ctx
 from bot.errors import Refusal
 from bot.features.checkin_port import CheckinProvider, OpenCheckin
-from bot.features.dialogs import FORM_PLATFORMS
 from bot.features.pairing.repo import PairingRepo
+from bot.features.typed_lines import TypedLines
 from bot.outbox import Outbox
 from bot.replies import Answer, Intent, PairSpacePost
 from bot.storage.db import Database
@@ -67,8 +67,9 @@ def checkin_opening(
 class CheckinFeature:
     """Owns the `checkin` command; features offer their check-ins through providers."""
 
-    def __init__(self) -> None:
+    def __init__(self, typed_lines: TypedLines | None = None) -> None:
         self._providers: list[CheckinProvider] = []
+        self._typed_lines = typed_lines
 
     def register_provider(self, provider: CheckinProvider) -> None:
         if any(existing.name == provider.name for existing in self._providers):
@@ -104,9 +105,9 @@ class CheckinFeature:
             return [Answer(ctx.t("checkin.none_open"))]
         provider, found = newest
         intents = await provider.answer_checkin(ctx, found.checkin_id, answer)
-        if answer and not ctx.invocation.private and ctx.invocation.community.platform not in FORM_PLATFORMS:
+        if answer and self._typed_lines is not None:
             # Typed in a shared channel, the answer was visible there; say so, gently.
-            intents = [*intents, Answer(ctx.t("checkin.typed_in_channel"))]
+            intents = [*intents, *await self._typed_lines.note(ctx, "checkin.typed_in_channel")]
         return intents
 
 

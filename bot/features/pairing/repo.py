@@ -185,6 +185,12 @@ class PairingRepo:
             ),
         )
 
+    async def set_not_before(self, tx: Tx, community_id: int, not_before: datetime) -> None:
+        await tx.execute(
+            "UPDATE pair_communities SET not_before = ? WHERE community_id = ?",
+            (not_before.isoformat(), community_id),
+        )
+
     async def set_checked(self, tx: Tx, community_id: int, until: datetime) -> None:
         await tx.execute(
             "UPDATE pair_communities SET checked_until = ? WHERE community_id = ?",
@@ -522,16 +528,23 @@ class PairingRepo:
         )
         return [(row[0], row[1], row[2]) for row in rows]
 
-    async def last_triad(self, db: Reader, community_id: int) -> list[int]:
+    async def last_triad(self, db: Reader, community_id: int, before: int | None = None) -> list[int]:
+        """Everyone in a group of three in the most recent round (before round number `before`)
+        that had one, whether matched so or grown by someone placed late: "not in two triads in
+        a row" holds for both."""
         row = await db.fetchone(
-            "SELECT p.id FROM pairs p JOIN pair_rounds r ON r.id = p.round_id"
-            " WHERE p.community_id = ? AND p.size = 3 AND p.origin IS NULL"
+            "SELECT r.id FROM pairs p JOIN pair_rounds r ON r.id = p.round_id"
+            " WHERE p.community_id = ? AND p.size = 3 AND r.number < ?"
             " ORDER BY r.number DESC LIMIT 1",
-            (community_id,),
+            (community_id, before if before is not None else 2**62),
         )
         if row is None:
             return []
-        rows = await db.fetchall("SELECT member_id FROM pair_members WHERE pair_id = ?", (row[0],))
+        rows = await db.fetchall(
+            "SELECT DISTINCT m.member_id FROM pair_members m JOIN pairs p ON p.id = m.pair_id"
+            " WHERE p.round_id = ? AND p.size = 3 ORDER BY m.member_id",
+            (row[0],),
+        )
         return [r[0] for r in rows]
 
     async def purge_before(self, tx: Tx, community_id: int, before: datetime) -> int:

@@ -332,7 +332,7 @@ class Rounds:
         if await self.repo.round_by_slot(tx, key) is not None:
             return
         length = self.round_length(community.id, slot)
-        round_ = await self.repo.create_round(
+        await self.repo.create_round(
             tx, community.id, key, "announced", slot, slot + length, now, True
         )
         participants = await self.repo.participants(tx, community.id)
@@ -354,7 +354,8 @@ class Rounds:
                 community,
                 prefix,
                 "pairing.heads_up",
-                number=round_.number,
+                # No number yet: a round that ends up not running (too few people, a new
+                # schedule, a cancel) gives it back, and a number shown must never repeat.
                 when=self.when(community, slot),
                 count=count_text,
                 days=days,
@@ -493,7 +494,7 @@ class Rounds:
             not_with=not_with,
             history=await self.repo.history(tx, community.id),
             current_round=round_.number,
-            last_triad=await self.repo.last_triad(tx, community.id),
+            last_triad=await self.repo.last_triad(tx, community.id, round_.number),
             seed=f"{self._seed}:{community.id}:{round_.number}",
         )
         for n, group in enumerate(result.groups, start=1):
@@ -601,16 +602,20 @@ class Rounds:
         last_met = {
             frozenset((a, b)): number for a, b, number in await self.repo.history(tx, community.id)
         }
+        # As in matching: nobody in two triads in a row when that can be avoided (placing still
+        # comes first, and a repeat weighs more than a second triad).
+        last_triad = set(await self.repo.last_triad(tx, community.id, round_.number))
 
         def allowed(others: tuple[int, ...]) -> bool:
             return all(frozenset((member_id, o)) not in apart for o in others)
 
-        def score(others: tuple[int, ...], kind: int) -> tuple[int, int, bytes]:
+        def score(others: tuple[int, ...], kind: int) -> tuple[bool, int, int, int, bytes]:
             met = max((last_met.get(frozenset((member_id, o)), 0) for o in others), default=0)
+            again = sum(1 for m in (member_id, *others) if m in last_triad) if kind else 0
             tie = hashlib.sha256(f"{self._seed}:{round_.id}:{member_id}:{others}".encode()).digest()
-            return met, kind, tie
+            return met > 0, again, met, kind, tie
 
-        options: list[tuple[tuple[int, int, bytes], tuple[int, ...], Pair | None]] = []
+        options: list[tuple[tuple[bool, int, int, int, bytes], tuple[int, ...], Pair | None]] = []
         for other, p in sorted(participants.items()):
             if other == member_id or other in in_round or other not in info:
                 continue
@@ -676,6 +681,7 @@ class Rounds:
                 await self.repo.set_pair_state(tx, pair.id, "closed", now)
             # It ran, so it keeps its number; a scheduled start it took the place of can run.
             await self.repo.cancel_round(tx, running, now, ran=True, free_slot=True)
+            await self._unwait(tx, community, prefix, running, now)
             return "running", running
         announced = await self.repo.announced_rounds(tx, community.id)
         if not announced:
@@ -689,6 +695,26 @@ class Rounds:
             )
             await self._outbox.add(tx, community.id, ChannelPost(channel=channel, text=text))
         return "announced", upcoming
+
+    async def _unwait(
+        self, tx: Tx, community: Community, prefix: str, cancelled: Round, now: datetime
+    ) -> None:
+        """A schedule set while `cancelled` ran waited for its end; with it gone, the schedule
+        starts at its next slot from now (never before its own `from` date), announced as a
+        new schedule would be when that slot is near."""
+        row = await self.repo.schedule(tx, community.id)
+        if row is None or row.not_before is None or row.not_before != cancelled.ends_at:
+            return
+        floor = now
+        if row.anchor and row.timezone:
+            tz = ZoneInfo(row.timezone)
+            floor = max(now, datetime.combine(date.fromisoformat(row.anchor), datetime.min.time(), tz))
+        await self.repo.set_not_before(tx, community.id, floor)
+        await self.refresh(tx, community.id)
+        first = self.next_slot(community.id, now)
+        heads_up = timedelta(hours=self._pairing.heads_up_hours)
+        if first is not None and first - heads_up <= now:
+            await self.heads_up(tx, community, prefix, await self.repo.schedule(tx, community.id), first, now)
 
     # -- during and after a round ----------------------------------------------------------------
 

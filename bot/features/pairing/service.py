@@ -23,11 +23,11 @@ from bot.context import Ctx
 from bot.errors import Refusal
 from bot.features.confirmations import Confirmations
 from bot.features.counts import hidden, shown_count
-from bot.features.dialogs import FORM_PLATFORMS
 from bot.features.pairing.checkins import CheckinFeature, PairCheckins
 from bot.features.pairing.repo import PairingRepo, Participant
 from bot.features.pairing.rounds import JOIN_ACTION, Rounds
 from bot.features.schedules import read_schedule
+from bot.features.typed_lines import TypedLines
 from bot.outbox import Outbox
 from bot.replies import Answer, Intent
 from bot.scheduling.recurrence import split_trailing_timezone
@@ -55,6 +55,7 @@ class PairingFeature:
         members: MemberRepo,
         confirmations: Confirmations,
         checkins: CheckinFeature,
+        typed_lines: TypedLines,
         settings: Settings,
         seed: int,
     ) -> None:
@@ -64,6 +65,7 @@ class PairingFeature:
         self._communities = communities
         self._members = members
         self._confirmations = confirmations
+        self._typed_lines = typed_lines
         self._settings = settings
         self.repo = PairingRepo(cipher)
         self.rounds = Rounds(
@@ -128,11 +130,6 @@ class PairingFeature:
         placed straight away when the usual rules allow. The words that say so, or None."""
         placed = await self.rounds.place_late(tx, ctx.community, ctx.prefix, ctx.member.id, ctx.now)
         return None if placed is None else ctx.t("pairing.placed_late", number=placed.number)
-
-    @staticmethod
-    def _typed_in_channel(ctx: Ctx) -> bool:
-        """Typed where others can read it (Discord's slash commands are seen only by their author)."""
-        return not ctx.invocation.private and ctx.invocation.community.platform not in FORM_PLATFORMS
 
     def _consent_prompt_text(self, ctx: Ctx, again: bool) -> str:
         consent = self.rounds.consent_text(ctx.community, ctx.prefix)
@@ -286,7 +283,7 @@ class PairingFeature:
             await self.repo.touch(tx, ctx.community.id, ctx.member.id, ctx.now)
             pair = await self.repo.active_pair_of(tx, ctx.community.id, ctx.member.id)
         # The answer goes privately, but the line itself was typed where others can read it.
-        note = [Answer(ctx.t("pairing.typed_in_channel"))] if self._typed_in_channel(ctx) else []
+        note = await self._typed_lines.note(ctx, "pairing.typed_in_channel")
         if removing:
             return [Answer(ctx.t("pairing.not_with_removed", name=label)), *note]
         assert other is not None

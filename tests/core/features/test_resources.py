@@ -86,3 +86,27 @@ async def test_config_resources_are_still_shown_first(tmp_path):
         assert shown.index("Config Line") < shown.index("Samaritans")
     finally:
         await harness.close()
+
+
+async def test_a_free_text_policy_is_refused_with_all_it_takes_and_its_words_in_full(harness):
+    words = "they may call emergency services if they think you are in danger"
+    answer = await harness.say("alex", f"/resources add name: X; contact: Y; policy: {words}")
+    assert f'"{words}"' in answer, answer  # quoted whole, not cut off mid-sentence
+    assert "never-without-consent, may-contact-emergency-services or unknown" in answer, answer
+    assert "policy: unknown" in answer, answer  # an example that works
+    assert len(answer) < 300, answer
+    long = "x" * 300
+    answer = await harness.say("alex", f"/resources add name: X; contact: Y; policy: {long}")
+    assert "x" * 81 not in answer and "…" in answer, answer
+    assert await count(harness) == 0
+    # The accepted words, written with spaces or capitals, are the same choice, not free text.
+    out = await harness.say("alex", "/resources add name: X; contact: Y; policy: Never without consent")
+    assert "Added X" in out, out
+    assert "never contacts emergency services without your consent" in await harness.say("sam", "/resources")
+
+
+async def test_help_resources_says_how_to_add_edit_and_remove(harness):
+    text = await harness.say("alex", "/help resources")
+    for part in ("/resources add name:", "contact:", "hours:", "region:", "peer-run: yes or no", "/resources edit 1", "/resources remove 1"):
+        assert part in text, (part, text)
+    assert "never-without-consent, may-contact-emergency-services or unknown" in text, text

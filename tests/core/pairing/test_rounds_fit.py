@@ -4,9 +4,13 @@ two people, late joiners are placed, `pair cancel`, one "fewer than five" rule, 
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
+import pytest
+
 from tests.core.pairing.helpers import channel, closed, groups, join, opened, private, snapshot
+from tests.harness import make_harness
 
 WEEK = timedelta(days=7)
 
@@ -81,10 +85,10 @@ async def test_rescheduling_before_a_round_frees_its_number_and_its_slot(harness
     h = harness
     await join(h, "sam", "jo")
     await h.say("alex", "pair schedule weekly mon 10:00")  # heads-up for round 1 goes now
-    assert any("round 1 starts" in text for text in channel(h.sink.take()))
+    assert any("next pairing round starts Mon 05 Jan" in text for text in channel(h.sink.take()))
     await h.say("alex", "pair schedule weekly mon 10:00 Europe/London")
     posts = channel(h.sink.take())
-    assert any("round 1 starts" in text for text in posts), posts
+    assert any("next pairing round starts Mon 05 Jan" in text for text in posts), posts
     await h.advance(timedelta(hours=1))
     out = h.sink.take()
     assert any("Pairing round 1 has begun" in text for text in channel(out)), channel(out)
@@ -259,3 +263,95 @@ async def test_a_pause_that_ends_during_a_round_places_them(harness):
     answer = await h.say("kai", "yes", channel=None)
     assert "You're in" in answer and "placed in round" not in answer, answer
     assert opened(h.sink.take()) == []
+
+
+# -- late placement keeps "not in two triads in a row" ------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(1, 9))  # the tie-break follows the seed: cover both pairs
+async def test_late_joiner_grows_a_pair_whose_members_were_not_in_the_last_triad(tmp_path, seed):
+    h = await make_harness(tmp_path, seed=seed)
+    try:
+        await _grow_after_a_triad(h)
+    finally:
+        await h.close()
+
+
+async def _grow_after_a_triad(h) -> None:
+    await join(h, "sam", "jo", "rin")
+    assert "Round 1 has begun" in await h.say("alex", "pair now")
+    assert groups(h.sink.take()) == [frozenset({"sam", "jo", "rin"})]
+    await h.say("alex", "pair cancel")
+    await h.say("jo", "pair pause")
+    await h.say("rin", "pair pause")
+    await join(h, "kai", "ash", "lee")
+    assert "Round 2 has begun" in await h.say("alex", "pair now")
+    second = groups(h.sink.take())
+    assert sorted(len(g) for g in second) == [2, 2] and any("sam" in g for g in second)
+    # bo comes in late: only a pair of two can take them, and sam was in the last triad.
+    await join(h, "bo")
+    grown = groups(h.sink.take())
+    assert len(grown) == 1 and len(grown[0]) == 3 and "sam" not in grown[0], grown
+    # When every pair has someone from the last triad, placing still comes first (as in matching).
+    await join(h, "cy")
+    grown = groups(h.sink.take())
+    assert len(grown) == 1 and "sam" in grown[0] and "cy" in grown[0], grown
+
+
+# -- a schedule that waited for a cancelled round starts at its next slot -------------------------
+
+
+async def test_cancelling_the_round_a_schedule_waited_for_brings_the_schedule_forward(harness):
+    h = harness
+    await join(h, "sam", "jo")
+    assert "Round 1 has begun" in await h.say("alex", "pair now")  # Mon 5 Jan, until Mon 19 Jan
+    out = await h.say("alex", "pair schedule weekly mon 10:00")
+    assert "the first on Mon 19 Jan 2026, 10:00" in out, out
+    await h.advance(timedelta(days=1))  # Tue 6 Jan
+    h.sink.take()
+    out = await h.say("alex", "pair cancel")
+    assert "Round 1 is cancelled" in out and "Mon 12 Jan 2026, 10:00" in out, out
+    assert "Next round: Mon 12 Jan 2026, 10:00" in await h.say("sam", "pair status", channel=None)
+    await h.advance(timedelta(days=6, hours=1, minutes=1))  # Mon 12 Jan, 10:01
+    posts = channel(h.sink.take())
+    assert any("Pairing round 2 has begun" in text for text in posts), posts
+
+
+async def test_cancelling_keeps_a_later_from_date(harness):
+    h = harness
+    await join(h, "sam", "jo")
+    assert "Round 1 has begun" in await h.say("alex", "pair now")
+    out = await h.say("alex", "pair schedule weekly mon 10:00 from 2026-01-26")
+    assert "Mon 26 Jan 2026, 10:00" in out, out
+    out = await h.say("alex", "pair cancel")
+    assert "Mon 26 Jan 2026, 10:00" in out, out
+
+
+# -- a number shown in public never stands for two different starts ------------------------------
+
+
+async def test_round_numbers_shown_in_public_never_repeat(harness):
+    h = harness
+    await join(h, "sam")
+    shown: dict[int, set[str]] = {}
+
+    def note(posts: list[str]) -> None:
+        for text in posts:
+            for number, when in re.findall(r"[Rr]ound (\d+) starts (\w{3} \d+ \w{3} \d{4}, \d\d:\d\d)", text):
+                shown.setdefault(int(number), set()).add(when)
+            for number in re.findall(r"[Rr]ound (\d+) has begun", text):
+                shown.setdefault(int(number), set()).add(h.clock.now().strftime("%a %d %b %Y, %H:00"))
+
+    await h.say("alex", "pair schedule weekly mon 10:00")  # heads-up for Mon 5 Jan goes now
+    note(channel(h.sink.take()))
+    await h.advance(timedelta(hours=1))  # only sam is in: no round this time
+    posts = channel(h.sink.take())
+    assert any("fewer than two are in" in text for text in posts), posts
+    note(posts)
+    await join(h, "jo")
+    for _ in range(8):  # the next week's heads-up, and its round
+        await h.advance(timedelta(days=1))
+        note(channel(h.sink.take()))
+    assert shown, "no round number was shown at all"
+    repeated = {number: whens for number, whens in shown.items() if len(whens) > 1}
+    assert not repeated, shown
