@@ -86,3 +86,15 @@ async def test_config_resources_are_still_shown_first(tmp_path):
         assert shown.index("Config Line") < shown.index("Samaritans")
     finally:
         await harness.close()
+
+
+async def test_help_resources_says_how_to_write_one(harness):
+    # Found walking the first-month journey: `help resources` gave only the usage line, so a
+    # facilitator setting up a space could not learn the labelled fields without a failed add.
+    shown = await harness.say("alex", "/help resources")
+    for label in ("name:", "contact:", "hours:", "region:", "peer-run:", "policy:"):
+        assert label in shown, label
+    assert "never-without-consent" in shown and "/resources edit 1" in shown
+    # The example it gives works as written.
+    example = shown[shown.index("/resources add") :].split(". ")[0]
+    assert "Added" in await harness.say("alex", example)
