@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -346,7 +345,10 @@ class Rounds:
             count_text = self.t(community, prefix, "pairing.heads_up_few")
         else:
             count_text = self.t(community, prefix, "pairing.heads_up_many", count=count)
-        days = max(1, math.ceil((slot - now) / timedelta(days=1))) + 1
+        # The example pause lasts until the round's last day: a pause ending earlier would place
+        # them late into the very round they meant to sit out (see place_late), and one ending by
+        # the round's end leaves them free for the next.
+        days = max(1, (slot + length - now) // timedelta(days=1))
         channel = self.channel_of(community, row)
         if channel:
             text = self.t(

@@ -4,6 +4,7 @@ two people, late joiners are placed, `pair cancel`, one "fewer than five" rule, 
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from tests.core.pairing.helpers import channel, closed, groups, join, opened, private, snapshot
@@ -259,3 +260,35 @@ async def test_a_pause_that_ends_during_a_round_places_them(harness):
     answer = await h.say("kai", "yes", channel=None)
     assert "You're in" in answer and "placed in round" not in answer, answer
     assert opened(h.sink.take()) == []
+
+
+# -- the heads-up's "sit this round out" example does what it says --------------------------------
+
+
+async def test_the_heads_up_pause_sits_the_whole_round_out(harness):
+    # Found walking the first-month journey: the heads-up said "/pair pause 2 pauses you for 2
+    # days, and you'll be back in for the round after", but two days ended mid-round and the
+    # pause's end placed them straight into the round they meant to sit out (growing someone's
+    # pair into a three).
+    h = harness
+    await join(h, "sam", "jo", "rin", "kai", "lee")
+    h.sink.take()
+    assert "Pairing rounds will start" in await h.say("alex", "pair schedule weekly tue 10:00")
+    await h.advance(timedelta(hours=1))  # Mon 10:00: the heads-up, a day before round 1
+    (heads_up,) = channel(h.sink.take())
+    found = re.search(r"/pair pause \d+", heads_up)
+    assert found and "you'll be back in for the round after" in heads_up, heads_up
+    assert "paused until" in await h.say("kai", found.group(0), channel=None)
+    await h.advance(timedelta(days=1))  # round 1 begins without kai
+    assert all("kai" not in group for group in groups(h.sink.take()))
+    for _ in range(7 * 24):  # through round 1, hour by hour: kai is never placed in it
+        await h.advance(timedelta(hours=1))
+        out = h.sink.take()
+        if any("Pairing round 2 has begun" in text for text in channel(out)):
+            break
+        assert all("kai" not in group for group in groups(out)), groups(out)
+        assert not any("placed in round" in text for text in private(out, "kai"))
+    else:
+        raise AssertionError("round 2 never began")
+    # ... and kai is back in for the round after, as promised.
+    assert any("kai" in group for group in groups(out)), groups(out)
