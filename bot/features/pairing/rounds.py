@@ -39,7 +39,7 @@ JOIN_ACTION = "pair.join"
 # after it instead: nobody is paused without a real chance to answer.
 ANSWER_WINDOW = timedelta(days=1)
 _EPSILON = timedelta(microseconds=1)
-# Someone who comes in during a running round is placed straight away only when at least this
+# Someone who comes in during a running round is placed straight away only when more than this
 # much of the round is left; otherwise the next round is hardly further off.
 LATE_PLACEMENT_MIN = timedelta(days=1)
 
@@ -345,10 +345,10 @@ class Rounds:
             count_text = self.t(community, prefix, "pairing.heads_up_few")
         else:
             count_text = self.t(community, prefix, "pairing.heads_up_many", count=count)
-        # The example pause lasts until the round's last day: a pause ending earlier would place
-        # them late into the very round they meant to sit out (see place_late), and one ending by
-        # the round's end leaves them free for the next.
-        days = max(1, (slot + length - now) // timedelta(days=1))
+        # The example pause is as long as the round: typed any time before the round begins, it
+        # ends within the round's last day, so its end does not place them late into the very
+        # round they meant to sit out (see place_late), and they are free for the round after.
+        days = max(1, length // timedelta(days=1))
         channel = self.channel_of(community, row)
         if channel:
             text = self.t(
@@ -580,7 +580,7 @@ class Rounds:
         usual rules (never with anyone on either not-with list, nobody they met this round, and
         someone not met before over someone met before). The round it placed them in, or None."""
         round_ = await self.repo.active_round(tx, community.id)
-        if round_ is None or round_.ends_at - now < LATE_PLACEMENT_MIN:
+        if round_ is None or round_.ends_at - now <= LATE_PLACEMENT_MIN:
             return None
         version = self.consent_version(community)
         info = await self.members_info(tx, community.id)
