@@ -232,6 +232,24 @@ async def test_not_with_typed_in_a_channel_gets_the_gentle_note(harness):
     assert "off your not-with list" in out and "gentle note" in out
 
 
+async def test_not_with_refused_in_a_channel_still_gets_the_gentle_note(harness):
+    # Found walking the late-member journey: typed in the room for someone already on the list
+    # (or not on it, to remove), the answer said nothing changed but left out the gentle note,
+    # though the line itself was just as readable there.
+    h = harness
+    await join(h, "sam", "jo", "rin")
+    assert "won't be paired with jo" in await h.say("sam", "pair not-with @jo", channel=None)
+    before = await snapshot(h)
+    for line, answer in (
+        ("pair not-with @jo", "already on your not-with list"),
+        ("pair not-with @rin remove", "isn't on your not-with list"),
+    ):
+        out = await h.say("sam", line)
+        assert answer in out and "A gentle note: words typed in a channel" in out, out
+    assert await snapshot(h) == before
+    assert "gentle note" not in await h.say("sam", "pair not-with @jo", channel=None)
+
+
 # -- words ----------------------------------------------------------------------------------------
 
 
