@@ -144,7 +144,8 @@ def _count(value: Any) -> int:
     if isinstance(value, list):
         return len(value)
     if isinstance(value, dict):
-        return 1 if value else 0
+        # A record counts once if it holds anything: empty settings are nothing kept.
+        return 1 if any(_count(v) for v in value.values()) else 0
     if isinstance(value, bool):
         return int(value)
     return 1 if value not in (None, "") else 0

@@ -111,9 +111,12 @@ class SetupFeature:
         async with self._db.transaction() as tx:
             await self._communities.update(tx, ctx.community.id, **{column: stored})
         shown = "#" + stored if column.endswith("_channel") else stored  # as `setup` lists them
-        if column == "facilitator_rule" and not stored:
-            shown = ctx.t("setup.rule_default")
-        return [Answer(ctx.t("setup.saved", setting=setting, value=shown or ctx.t("setup.unset")))]
+        return [Answer(ctx.t("setup.saved", setting=setting, value=shown or self._unset(ctx, column)))]
+
+    @staticmethod
+    def _unset(ctx: Ctx, column: str) -> str:
+        """An empty setting in the words `setup` lists it with: no rule means the platform's."""
+        return ctx.t("setup.rule_default" if column == "facilitator_rule" else "setup.unset")
 
     async def _validate(self, ctx: Ctx, setting: str, value: str) -> tuple[str, str]:
         if setting == "timezone":
@@ -180,7 +183,7 @@ class SetupFeature:
             return [Answer(ctx.t("perm.facilitator_only", usage=f"{ctx.prefix}setup facilitator-rule"))]
         rule = str(payload.get("rule", ""))
         await self._communities.update(tx, ctx.community.id, facilitator_rule=rule)
-        return [Answer(ctx.t("setup.saved", setting="facilitator-rule", value=rule or ctx.t("setup.rule_default")))]
+        return [Answer(ctx.t("setup.saved", setting="facilitator-rule", value=rule or self._unset(ctx, "facilitator_rule")))]
 
     def _describe(self, ctx: Ctx) -> str:
         community = ctx.community

@@ -57,7 +57,7 @@ def test_rounds_over_several_weeks(tmp_path):
         "[#circle] Alongside: The next pairing round starts Mon 05 Jan 2026, 10:00 (UTC). 5 people are in so far."
         in scheduled
     )
-    assert "/pair pause 2" in scheduled
+    assert "/pair pause 7 pauses you for 7 days" in scheduled
 
     # Round 1: five people, so one pair and exactly one triad, each in a private space.
     round1 = after(blocks, "alex", "/clock +1h")

@@ -97,6 +97,20 @@ async def test_forget_leaves_no_trace_in_the_file(tmp_path):
         assert re.search(r"[a-z]{2}\d{2}", words).group().encode() not in raw  # the token alone
 
 
+async def test_after_forget_the_export_summary_counts_nothing(tmp_path):
+    # Found walking the late-member journey: after `mydata forget` the export still said
+    # "agreements: 1 item", counting the empty invitation settings as something kept.
+    h, _ = await build(tmp_path)
+    try:
+        await h.say(ME, "/mydata forget", channel=None)
+        assert "has been erased" in await h.say(ME, "/yes", channel=None)
+        intents = await h.run(ME, "/mydata export", channel=None)
+        (file,) = [i for i in intents if isinstance(i, PrivateFile)]
+        assert re.findall(r": (\d+) items?", file.text) == ["0"] * 3, file.text
+    finally:
+        await h.close()
+
+
 async def test_forget_keeps_a_published_question_unattributed(tmp_path):
     h = await make_harness(tmp_path)
     await h.say(ME, f"/questions suggest {MY_WORDS['suggestion']}")

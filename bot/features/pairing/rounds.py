@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -41,7 +40,7 @@ JOIN_ACTION = "pair.join"
 # after it instead: nobody is paused without a real chance to answer.
 ANSWER_WINDOW = timedelta(days=1)
 _EPSILON = timedelta(microseconds=1)
-# Someone who comes in during a running round is placed straight away only when at least this
+# Someone who comes in during a running round is placed straight away only when more than this
 # much of the round is left; otherwise the next round is hardly further off.
 LATE_PLACEMENT_MIN = timedelta(days=1)
 
@@ -347,7 +346,10 @@ class Rounds:
             count_text = self.t(community, prefix, "pairing.heads_up_few")
         else:
             count_text = self.t(community, prefix, "pairing.heads_up_many", count=count)
-        days = max(1, math.ceil((slot - now) / timedelta(days=1))) + 1
+        # The example pause is as long as the round: typed any time before the round begins, it
+        # ends within the round's last day, so its end does not place them late into the very
+        # round they meant to sit out (see place_late), and they are free for the round after.
+        days = max(1, length // timedelta(days=1))
         channel = self.channel_of(community, row)
         if channel:
             text = self.t(
@@ -580,7 +582,7 @@ class Rounds:
         usual rules (never with anyone on either not-with list, nobody they met this round, and
         someone not met before over someone met before). The round it placed them in, or None."""
         round_ = await self.repo.active_round(tx, community.id)
-        if round_ is None or round_.ends_at - now < LATE_PLACEMENT_MIN:
+        if round_ is None or round_.ends_at - now <= LATE_PLACEMENT_MIN:
             return None
         version = self.consent_version(community)
         info = await self.members_info(tx, community.id)

@@ -244,6 +244,17 @@ class PairingFeature:
     # -- not-with ------------------------------------------------------------------------------
 
     async def not_with(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
+        try:
+            return await self._not_with(ctx, args)
+        except Refusal as refusal:
+            # Refused or not, the line was typed where others can read it: the note belongs
+            # with every answer to it (nothing changed: the transaction has rolled back).
+            note = await self._typed_lines.note(ctx, "pairing.typed_in_channel")
+            if not note:
+                raise
+            return [Answer(ctx.t(refusal.key, **refusal.params)), *note]
+
+    async def _not_with(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
         target: str = args["member"]
         removing = args.get("remove") == "remove"
         if target == ctx.member.platform_user_id:

@@ -22,17 +22,27 @@ async def test_a_new_space_can_fill_its_resources_from_chat(harness):
     empty = await harness.say("sam", "/resources")
     assert "hasn't listed any resources yet" in empty and "/resources add" in empty
     assert "Added Samaritans as resource number 1" in await harness.say("alex", ADD)
-    await harness.say("alex", "/resources add name: Peer Line; contact: text 555 0100; peer-run: yes; policy: never-without-consent")
+    await harness.say(
+        "alex",
+        "/resources add name: Peer Line; contact: text 555 0100; peer-run: yes; policy: never-without-consent",
+    )
     shown = await harness.say("sam", "/resources")
     assert "• Samaritans: call 116 123; 24/7; may contact emergency services." in shown
     assert "UK" in shown
-    assert "• Peer Line: text 555 0100; peer-run; never contacts emergency services without your consent." in shown
+    assert (
+        "• Peer Line: text 555 0100; peer-run; never contacts emergency services without your consent."
+        in shown
+    )
     assert "number" not in shown  # members are not shown the numbers
     assert "(number 1)" in await harness.say("alex", "/resources")
 
-    assert "Updated resource number 1 (Samaritans)" in await harness.say("alex", "/resources edit 1 hours: weekdays 09:00 to 17:00")
+    assert "Updated resource number 1 (Samaritans)" in await harness.say(
+        "alex", "/resources edit 1 hours: weekdays 09:00 to 17:00"
+    )
     assert "weekdays 09:00 to 17:00" in await harness.say("sam", "/resources")
-    assert "Removed resource number 2 (Peer Line)" in await harness.say("alex", "/resources remove 2")
+    assert "Removed resource number 2 (Peer Line)" in await harness.say(
+        "alex", "/resources remove 2"
+    )
     assert "Peer Line" not in await harness.say("sam", "/resources")
 
 
@@ -77,7 +87,8 @@ async def test_bad_input_gets_a_specific_answer_and_changes_nothing(harness):
 
 async def test_config_resources_are_still_shown_first(tmp_path):
     settings = load_settings(
-        None, resources=[{"name": "Config Line", "contact": "call 1", "region": "UK", "peer_run": True}]
+        None,
+        resources=[{"name": "Config Line", "contact": "call 1", "region": "UK", "peer_run": True}],
     )
     harness = await make_harness(tmp_path, settings=settings)
     try:
@@ -100,13 +111,37 @@ async def test_a_free_text_policy_is_refused_with_all_it_takes_and_its_words_in_
     assert "x" * 81 not in answer and "…" in answer, answer
     assert await count(harness) == 0
     # The accepted words, written with spaces or capitals, are the same choice, not free text.
-    out = await harness.say("alex", "/resources add name: X; contact: Y; policy: Never without consent")
+    out = await harness.say(
+        "alex", "/resources add name: X; contact: Y; policy: Never without consent"
+    )
     assert "Added X" in out, out
-    assert "never contacts emergency services without your consent" in await harness.say("sam", "/resources")
+    assert "never contacts emergency services without your consent" in await harness.say(
+        "sam", "/resources"
+    )
 
 
 async def test_help_resources_says_how_to_add_edit_and_remove(harness):
     text = await harness.say("alex", "/help resources")
-    for part in ("/resources add name:", "contact:", "hours:", "region:", "peer-run: yes or no", "/resources edit 1", "/resources remove 1"):
+    for part in (
+        "/resources add name:",
+        "contact:",
+        "hours:",
+        "region:",
+        "peer-run: yes or no",
+        "/resources edit 1",
+        "/resources remove 1",
+    ):
         assert part in text, (part, text)
     assert "never-without-consent, may-contact-emergency-services or unknown" in text, text
+
+
+async def test_help_resources_says_how_to_write_one(harness):
+    # Found walking the first-month journey: `help resources` gave only the usage line, so a
+    # facilitator setting up a space could not learn the labelled fields without a failed add.
+    shown = await harness.say("alex", "/help resources")
+    for label in ("name:", "contact:", "hours:", "region:", "peer-run:", "policy:"):
+        assert label in shown, label
+    assert "never-without-consent" in shown and "/resources edit 1" in shown
+    # The example it gives works as written.
+    example = shown[shown.index("/resources add") :].split(". ")[0]
+    assert "Added" in await harness.say("alex", example)

@@ -55,6 +55,14 @@ async def test_a_rule_that_keeps_the_person_is_saved_at_once(harness):
     assert answer == "Saved: facilitator-rule is now members:alex,sam."
 
 
+async def test_saving_the_default_rule_says_what_setup_lists(harness):
+    # Found walking the first-month journey: the save said "not set" while `setup` then listed
+    # "the platform default", two names for one thing.
+    answer = await harness.say("alex", "/setup facilitator-rule default")
+    assert answer == "Saved: facilitator-rule is now the platform default."
+    assert "facilitator rule: the platform default" in await harness.say("alex", "/setup")
+
+
 async def test_the_adapter_decides_rules_only_it_can_read(harness):
     platform = FakePlatform()
     harness.app.register_checks(platform)

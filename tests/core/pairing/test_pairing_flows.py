@@ -133,7 +133,7 @@ async def test_heads_up_round_spaces_and_triad(harness):
     await weekly(h)  # Monday 09:00 now: the first round is in an hour, so the heads-up goes now
     heads_up = channel(h.sink.take())
     assert len(heads_up) == 1 and "5 people are in so far" in heads_up[0]
-    assert "/pair pause 2" in heads_up[0]
+    assert "/pair pause 7 pauses you for 7 days" in heads_up[0]
     assert not set(re.findall(r"\w+", heads_up[0])) & {"sam", "jo", "rin", "kai", "lee"}
     await h.advance(timedelta(hours=1))
     out = h.sink.take()

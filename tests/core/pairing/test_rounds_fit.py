@@ -235,6 +235,24 @@ async def test_not_with_typed_in_a_channel_gets_the_gentle_note(harness):
     assert "off your not-with list" in out and "gentle note" in out
 
 
+async def test_not_with_refused_in_a_channel_still_gets_the_gentle_note(harness):
+    # Found walking the late-member journey: typed in the room for someone already on the list
+    # (or not on it, to remove), the answer said nothing changed but left out the gentle note,
+    # though the line itself was just as readable there.
+    h = harness
+    await join(h, "sam", "jo", "rin")
+    assert "won't be paired with jo" in await h.say("sam", "pair not-with @jo", channel=None)
+    before = await snapshot(h)
+    for line, answer in (
+        ("pair not-with @jo", "already on your not-with list"),
+        ("pair not-with @rin remove", "isn't on your not-with list"),
+    ):
+        out = await h.say("sam", line)
+        assert answer in out and "A gentle note: words typed in a channel" in out, out
+    assert await snapshot(h) == before
+    assert "gentle note" not in await h.say("sam", "pair not-with @jo", channel=None)
+
+
 # -- words ----------------------------------------------------------------------------------------
 
 
@@ -337,10 +355,14 @@ async def test_round_numbers_shown_in_public_never_repeat(harness):
 
     def note(posts: list[str]) -> None:
         for text in posts:
-            for number, when in re.findall(r"[Rr]ound (\d+) starts (\w{3} \d+ \w{3} \d{4}, \d\d:\d\d)", text):
+            for number, when in re.findall(
+                r"[Rr]ound (\d+) starts (\w{3} \d+ \w{3} \d{4}, \d\d:\d\d)", text
+            ):
                 shown.setdefault(int(number), set()).add(when)
             for number in re.findall(r"[Rr]ound (\d+) has begun", text):
-                shown.setdefault(int(number), set()).add(h.clock.now().strftime("%a %d %b %Y, %H:00"))
+                shown.setdefault(int(number), set()).add(
+                    h.clock.now().strftime("%a %d %b %Y, %H:00")
+                )
 
     await h.say("alex", "pair schedule weekly mon 10:00")  # heads-up for Mon 5 Jan goes now
     note(channel(h.sink.take()))
@@ -355,3 +377,35 @@ async def test_round_numbers_shown_in_public_never_repeat(harness):
     assert shown, "no round number was shown at all"
     repeated = {number: whens for number, whens in shown.items() if len(whens) > 1}
     assert not repeated, shown
+
+
+# -- the heads-up's "sit this round out" example does what it says --------------------------------
+
+
+async def test_the_heads_up_pause_sits_the_whole_round_out(harness):
+    # Found walking the first-month journey: the heads-up said "/pair pause 2 pauses you for 2
+    # days, and you'll be back in for the round after", but two days ended mid-round and the
+    # pause's end placed them straight into the round they meant to sit out (growing someone's
+    # pair into a three).
+    h = harness
+    await join(h, "sam", "jo", "rin", "kai", "lee")
+    h.sink.take()
+    assert "Pairing rounds will start" in await h.say("alex", "pair schedule weekly tue 10:00")
+    await h.advance(timedelta(hours=1))  # Mon 10:00: the heads-up, a day before round 1
+    (heads_up,) = channel(h.sink.take())
+    found = re.search(r"/pair pause \d+", heads_up)
+    assert found and "you'll be back in for the round after" in heads_up, heads_up
+    assert "paused until" in await h.say("kai", found.group(0), channel=None)
+    await h.advance(timedelta(days=1))  # round 1 begins without kai
+    assert all("kai" not in group for group in groups(h.sink.take()))
+    for _ in range(7 * 24):  # through round 1, hour by hour: kai is never placed in it
+        await h.advance(timedelta(hours=1))
+        out = h.sink.take()
+        if any("Pairing round 2 has begun" in text for text in channel(out)):
+            break
+        assert all("kai" not in group for group in groups(out)), groups(out)
+        assert not any("placed in round" in text for text in private(out, "kai"))
+    else:
+        raise AssertionError("round 2 never began")
+    # ... and kai is back in for the round after, as promised.
+    assert any("kai" in group for group in groups(out)), groups(out)
