@@ -140,3 +140,17 @@ def test_python_dash_m_bot_works_too(tmp_path):
         timeout=60,
     )
     assert result.returncode == 0 and "no question schedule yet" in result.stdout
+
+
+def test_console_shows_a_content_note_first_and_a_private_reflect(tmp_path):
+    script = "/questions depth deep\n" + "/questions now\n" * 10 + "/as sam\n" + "/questions reflect\n/clock +1h\n" * 6 + "/quit\n"
+    result = run_console(script, tmp_path / "a.db")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    noted = [n for n, line in enumerate(lines) if line.startswith("[#circle] Alongside: (Content note: ")]
+    assert noted, result.stdout
+    for n in noted:  # the note is the post's first line; the question follows it
+        assert lines[n + 1].strip().startswith("A question for the space: ")
+        assert "thread \"Question (content note: " in "\n".join(lines[n + 2 : n + 5])
+    reflected = [line for line in lines if "A question just for you" in line]
+    assert len(reflected) == 6 and all("(private to sam)" in line for line in reflected)
