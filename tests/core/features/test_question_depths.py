@@ -162,3 +162,12 @@ async def test_every_audience_and_depth_is_sent_somewhere(harness):
     sent.add(("pair", "light"))  # round 1 (checked in the test above)
     sent |= {(q.audience, q.depth) for q in await pair_openers(h, 6)}
     assert sent == {(a, d) for a in AUDIENCES for d in DEPTHS}
+
+
+async def test_help_explains_depth_and_reflect(harness):
+    depth = await harness.say("sam", "/help questions depth")
+    assert "/questions depth <light|mixed|deep>" in depth and "content note first" in depth
+    reflect = await harness.say("sam", "/help questions reflect")
+    assert "nothing is stored" in reflect and "/questions reflect worldview" in reflect
+    listing = await harness.say("sam", "/help")
+    assert "/questions reflect" in listing
