@@ -49,7 +49,8 @@ def test_full_questions_walkthrough(tmp_path):
     # Every line is echoed with who typed it where, so a transcript reads like a conversation.
     assert "[#circle] alex> /questions now" in out
     # questions now, Mon 19:30 and Thu 19:30 on the schedule, nothing while paused, one more now.
-    assert out.count("Alongside: A question for the space:") == 4
+    # (A question with a content note shows the note first, then the question on the next line.)
+    assert out.count("A question for the space:") == 4
     assert "Questions will be posted weekly mon,thu 19:30 (Europe/London) in #circle." in out
     assert "Questions will now lean towards connection." in out
     assert "The question schedule is paused." in out
@@ -69,7 +70,7 @@ def test_full_questions_walkthrough(tmp_path):
     assert "The id takes a number" in out
     assert "\"Nowhere/Land\" isn't a timezone I know." in out
     assert "(private to alex) I've posted a question in #reflections." in out
-    assert "[#reflections] Alongside: A question for the space:" in out
+    assert re.search(r"\[#reflections\] Alongside: (\(Content note: .*\)\n    )?A question for the space:", out)
     assert "I don't know a command called \"frobnicate\"." in out
     # /quit stops reading: the /help after it never ran.
     assert out.count("[private] alex> /help") == 0
@@ -80,7 +81,7 @@ def test_scheduled_posts_follow_the_clock(tmp_path):
     script = "/questions schedule weekly mon,thu 19:30 Europe/London\n/clock +4d\n"
     out = run_console(script, tmp_path / "a.db").stdout
     # Mon 5 Jan 19:30 and Thu 8 Jan 19:30 London (UTC in winter) both fall inside four days.
-    assert out.count("Alongside: A question for the space:") == 2
+    assert out.count("A question for the space:") == 2
     assert "The clock is now Fri 09 Jan 2026 09:00 UTC." in out
 
 
