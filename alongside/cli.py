@@ -1,4 +1,4 @@
-"""`alongside run | check | key rotate | prompts lint` — start-up problems end with one clear
+"""`alongside run | check | key rotate | prompts lint | prompts stats` — start-up problems end with one clear
 message, exit 2."""
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import logging
 import sys
+import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -90,6 +91,10 @@ def _parser() -> argparse.ArgumentParser:
     prompts_commands = prompts.add_subparsers(dest="prompts_command", required=True)
     lint = prompts_commands.add_parser("lint", help="lint prompt files")
     lint.add_argument("path", nargs="?", type=Path)
+    stats = prompts_commands.add_parser(
+        "stats", help="count the question bank per task, audience and depth (and deep questions without a note)"
+    )
+    stats.add_argument("path", nargs="?", type=Path, help="a prompts folder, a locale folder or a questions file")
     return parser
 
 
@@ -346,6 +351,24 @@ def cmd_lint(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def cmd_stats(args: argparse.Namespace) -> int:
+    from bot.texts.stats import bank_stats, question_files, render
+
+    path = args.path or Settings().prompts_dir
+    if not path.exists():
+        return _fail([f"{path}: no such file or folder"])
+    files = question_files(path)
+    if not files:
+        return _fail([f"{path}: no {path.name if path.is_file() else 'questions.toml'} with questions"])
+    try:
+        found = [bank_stats(file) for file in files]
+    except tomllib.TOMLDecodeError as error:
+        return _fail([f"{path}: {error}"])
+    print("\n\n".join(render(stats) for stats in found))
+    # A deep question without its note is a fault, so scripts can stop on it.
+    return 1 if any(stats.deep_without_note for stats in found) else 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     try:
         settings = _load(args.config)
@@ -397,7 +420,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "check":
         return cmd_check(args)
     if args.command == "prompts":
-        return cmd_lint(args)
+        return cmd_stats(args) if args.prompts_command == "stats" else cmd_lint(args)
     if args.command == "discord":
         return cmd_discord(args)
     if args.command == "key":

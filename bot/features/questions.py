@@ -21,6 +21,7 @@ from bot.commands.registry import Registry
 from bot.commands.spec import Arg, ArgType, CommandSpec, Where, Who
 from bot.context import Ctx
 from bot.errors import Refusal
+from bot.features.question_depth import DEPTH_MIXES, at_depths, group_depths, pick
 from bot.features.schedules import read_schedule
 from bot.outbox import Outbox
 from bot.replies import Answer, ChannelPost, Intent, PrivateMessage
@@ -29,7 +30,7 @@ from bot.scheduling.timeline import Job, Timeline
 from bot.storage.communities import Community, CommunityRepo, MemberRepo
 from bot.storage.crypto import FieldCipher
 from bot.storage.db import Database, Tx
-from bot.texts.catalog import TASKS, Catalog, Question
+from bot.texts.catalog import DEPTHS, TASKS, Catalog, Question
 from bot.texts.lint import check_text
 from bot.texts.quote import quote
 
@@ -59,7 +60,19 @@ COMMANDS = (
         (Arg("task", ArgType.CHOICE, choices=FOCUS_CHOICES),),
         who=Who.FACILITATOR,
     ),
+    CommandSpec(
+        "questions depth",
+        "commands.questions_depth",
+        (Arg("mix", ArgType.CHOICE, choices=DEPTH_MIXES),),
+        who=Who.FACILITATOR,
+    ),
     CommandSpec("questions status", "commands.questions_status"),
+    # A private question to take away: answered to the member alone, and nothing is stored.
+    CommandSpec(
+        "questions reflect",
+        "commands.questions_reflect",
+        (Arg("task", ArgType.CHOICE, required=False, choices=TASKS),),
+    ),
     CommandSpec(
         "questions suggest",
         "commands.questions_suggest",
@@ -138,6 +151,8 @@ class QuestionsFeature:
         self._rotation: dict[int, tuple[int, frozenset[str]]] = {}
         # Approved suggestions per community (they change only through `questions approve`).
         self._community_bank: dict[int, list[Question]] = {}
+        # The last `questions reflect` question per member, so asking again gives another one.
+        self._reflected: dict[int, tuple[str, ...]] = {}
 
     def bind(self, registry: Registry) -> None:
         for name, handler in {
@@ -146,6 +161,8 @@ class QuestionsFeature:
             "questions pause": self.pause,
             "questions resume": self.resume,
             "questions focus": self.focus,
+            "questions depth": self.depth,
+            "questions reflect": self.reflect,
             "questions status": self.status,
             "questions suggest": self.suggest,
             "questions review": self.review,
@@ -264,7 +281,7 @@ class QuestionsFeature:
         bank.extend(cached)
         if community.question_focus != "all":
             bank = [q for q in bank if community.question_focus in q.tasks]
-        return bank
+        return at_depths(bank, group_depths(community.question_depth))
 
     def _order(self, community_id: int, cycle: int, questions: list[Question]) -> list[Question]:
         """A fresh, deterministic order for each cycle (seeded), different per community."""
@@ -320,10 +337,18 @@ class QuestionsFeature:
         posting_id = claimed
         tx.after_commit(lambda: self._record_asked(community.id, cycle, question.id))
         locale = community.locale
+        # The note is the post's first line (and the thread's name), before the question itself,
+        # so everyone can choose before reading it: in Discord's channel and thread list, and as
+        # the start of the Matrix thread root.
         note = (
             self._catalog.text(locale, "questions.content_note", note=question.content_note)
             if question.content_note
             else ""
+        )
+        title = (
+            self._catalog.text(locale, "questions.thread_title_noted", note=question.content_note)
+            if question.content_note
+            else thread_title(question.text)
         )
         if question.id.startswith(SUGGESTED_PREFIX):
             # A member's words, approved but not rewritten: posted as an inert quotation.
@@ -336,7 +361,7 @@ class QuestionsFeature:
             ChannelPost(
                 channel=channel,
                 text=text,
-                thread_title=thread_title(question.text),
+                thread_title=title,
                 thread_key=f"question-{posting_id}",
             ),
         )
@@ -434,6 +459,30 @@ class QuestionsFeature:
             await self._communities.update(tx, ctx.community.id, question_focus=task)
         return [Answer(ctx.t("questions.focus_all" if task == "all" else "questions.focus_set", task=task))]
 
+    async def depth(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
+        mix = args["mix"]
+        async with self._db.transaction() as tx:
+            await self._communities.update(tx, ctx.community.id, question_depth=mix)
+        return [Answer(ctx.t(f"questions.depth_{mix}"))]
+
+    async def reflect(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
+        task = args["task"]
+        bank = [
+            q
+            for q in self._catalog.questions(ctx.community.locale)
+            if q.audience == "self" and (task is None or task in q.tasks)
+        ]
+        pool = at_depths(bank, DEPTHS)
+        # Nothing about who asked what is stored; in memory only, asking again gives another.
+        question = pick(
+            pool, self._seed, ctx.member.id, ctx.now.isoformat(), avoid=self._reflected.get(ctx.member.id, ())
+        )
+        if question is None:
+            raise Refusal("questions.reflect_empty")
+        self._reflected[ctx.member.id] = (question.id,)
+        note = ctx.t("questions.content_note", note=question.content_note) if question.content_note else ""
+        return [Answer(ctx.t("questions.reflect", question=question.text, note=note))]
+
     async def status(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
         # The cache is current (this process is the only writer) and holds the job's scan
         # position; reloading from storage would move that position back to the last start.
@@ -466,6 +515,7 @@ class QuestionsFeature:
                 )
             )
         lines.append(ctx.t("questions.status_focus", focus=focus, asked=asked, total=len(bank)))
+        lines.append(ctx.t("questions.status_depth", depth=ctx.community.question_depth))
         return [Answer("\n".join(lines))]
 
     async def suggest(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:

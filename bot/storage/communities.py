@@ -28,6 +28,7 @@ class Community:
     pairing_channel: str
     facilitator_rule: str
     question_focus: str
+    question_depth: str  # light | mixed | deep: `questions depth`
 
 
 @dataclass(frozen=True)
@@ -42,11 +43,11 @@ class Member:
         return self.display_name or self.platform_user_id
 
 
-SETTABLE = ("locale", "timezone", "question_channel", "pairing_channel", "facilitator_rule", "question_focus")
+SETTABLE = ("locale", "timezone", "question_channel", "pairing_channel", "facilitator_rule", "question_focus", "question_depth")
 
 _COMMUNITY_COLUMNS = (
     "id, platform, external_id, name, locale, timezone, question_channel, pairing_channel, "
-    "facilitator_rule, question_focus"
+    "facilitator_rule, question_focus, question_depth"
 )
 
 

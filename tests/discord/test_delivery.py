@@ -22,12 +22,38 @@ async def test_scheduled_question_is_posted_with_a_public_thread(bot: Bot) -> No
     assert len(posts) == 1 and "?" in posts[0]["content"]
     thread = bot.server.channels[int(posts[0]["id"])]  # a thread started on the post shares its id
     assert thread.type == P.CH_PUBLIC_THREAD and thread.parent_id == bot.circle.id
-    assert thread.name and posts[0]["content"].startswith("A question for the space: " + thread.name.rstrip("…"))
+    content = posts[0]["content"]
+    if content.startswith("(Content note: "):
+        # A question with a content note: the note is the first line and names the thread,
+        # so the question itself is read only by someone who opens the post.
+        note = content.split("\n", 1)[0].removeprefix("(Content note: ").removesuffix(".)")
+        assert thread.name == f"Question (content note: {note})"
+        assert content.split("\n")[1].startswith("A question for the space: ")
+    else:
+        assert thread.name and content.startswith("A question for the space: " + thread.name.rstrip("…"))
     created = bot.server.requests_to("POST", f"/channels/{bot.circle.id}/messages/{posts[0]['id']}/threads")
     assert created and created[0].json["auto_archive_duration"] == 10080
     # the next day's slot posts once more; nothing is posted twice
     await bot.advance(timedelta(days=1))
     assert len(bot.posts(bot.circle)) == 2
+
+
+async def test_a_content_note_comes_before_the_question_and_names_the_thread(bot: Bot) -> None:
+    await bot.say("fay", "questions depth", {"mix": "deep"})
+    noted = []
+    for _ in range(12):
+        await bot.say("fay", "questions now")
+        await bot.settle()
+        post = bot.posts(bot.circle)[-1]
+        if post["content"].startswith("(Content note: "):
+            noted.append(post)
+    assert noted
+    for post in noted:
+        note_line, question_line = post["content"].split("\n")[:2]
+        assert question_line.startswith("A question for the space: ") and question_line.endswith("?")
+        thread = bot.server.channels[int(post["id"])]
+        note = note_line.removeprefix("(Content note: ").removesuffix(".)")
+        assert thread.name == f"Question (content note: {note})"
 
 
 async def join_pairing(bot: Bot, user: str) -> None:

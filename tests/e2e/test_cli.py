@@ -57,6 +57,32 @@ def test_prompts_lint_passes_shipped_files_and_reports_problems(tmp_path):
     assert f"{bad}:3: yes-no:" in result.stdout
 
 
+def test_prompts_stats_counts_tasks_audiences_and_depths(tmp_path):
+    shipped = cli("prompts", "stats")
+    assert shipped.returncode == 0, shipped.stderr
+    table = [line.split() for line in shipped.stdout.splitlines()]
+    rows = {cells[0]: cells[1:] for cells in table if len(cells) == 5 and all(c.isdigit() for c in cells[1:])}
+    for audience in ("group", "pair", "self"):
+        assert all(int(n) > 0 for n in rows[audience][:3]), rows[audience]  # every depth stocked
+    assert "deep without a content note: 0 (none)" in shipped.stdout
+    bank = tmp_path / "questions.toml"
+    bank.write_text(
+        '[[question]]\nid = "x-1"\ntext = "What stays with you?"\ntasks = ["connection", "worldview"]\n'
+        'audience = "pair"\ndepth = "deep"\n\n'
+        '[[question]]\nid = "x-2"\ntext = "What do you notice?"\ntasks = ["worldview"]\n'
+        'audience = "group"\ndepth = "light"\n'
+    )
+    result = cli("prompts", "stats", str(bank))
+    assert result.returncode == 1  # a deep question without its note
+    assert f"{bank}: 2 questions" in result.stdout
+    assert "deep without a content note: 1 (x-1)" in result.stdout
+    lines = result.stdout.splitlines()
+    assert [line.split() for line in lines if line.startswith("  pair ")][0] == ["pair", "0", "0", "1", "1"]
+    assert [line.split() for line in lines if line.startswith("  worldview ")][0] == ["worldview", "1", "1", "0", "2"]
+    missing = cli("prompts", "stats", str(tmp_path / "nowhere"))
+    assert missing.returncode == 2 and "no such file or folder" in missing.stderr
+
+
 def test_facilitators_reset_is_the_way_back_after_a_lock_out(tmp_path):
     from tests.e2e.console import run_console
 

@@ -49,7 +49,8 @@ def test_full_questions_walkthrough(tmp_path):
     # Every line is echoed with who typed it where, so a transcript reads like a conversation.
     assert "[#circle] alex> /questions now" in out
     # questions now, Mon 19:30 and Thu 19:30 on the schedule, nothing while paused, one more now.
-    assert out.count("Alongside: A question for the space:") == 4
+    # (A question with a content note shows the note first, then the question on the next line.)
+    assert out.count("A question for the space:") == 4
     assert "Questions will be posted weekly mon,thu 19:30 (Europe/London) in #circle." in out
     assert "Questions will now lean towards connection." in out
     assert "The question schedule is paused." in out
@@ -69,7 +70,7 @@ def test_full_questions_walkthrough(tmp_path):
     assert "The id takes a number" in out
     assert "\"Nowhere/Land\" isn't a timezone I know." in out
     assert "(private to alex) I've posted a question in #reflections." in out
-    assert "[#reflections] Alongside: A question for the space:" in out
+    assert re.search(r"\[#reflections\] Alongside: (\(Content note: .*\)\n    )?A question for the space:", out)
     assert "I don't know a command called \"frobnicate\"." in out
     # /quit stops reading: the /help after it never ran.
     assert out.count("[private] alex> /help") == 0
@@ -80,7 +81,7 @@ def test_scheduled_posts_follow_the_clock(tmp_path):
     script = "/questions schedule weekly mon,thu 19:30 Europe/London\n/clock +4d\n"
     out = run_console(script, tmp_path / "a.db").stdout
     # Mon 5 Jan 19:30 and Thu 8 Jan 19:30 London (UTC in winter) both fall inside four days.
-    assert out.count("Alongside: A question for the space:") == 2
+    assert out.count("A question for the space:") == 2
     assert "The clock is now Fri 09 Jan 2026 09:00 UTC." in out
 
 
@@ -140,3 +141,17 @@ def test_python_dash_m_bot_works_too(tmp_path):
         timeout=60,
     )
     assert result.returncode == 0 and "no question schedule yet" in result.stdout
+
+
+def test_console_shows_a_content_note_first_and_a_private_reflect(tmp_path):
+    script = "/questions depth deep\n" + "/questions now\n" * 10 + "/as sam\n" + "/questions reflect\n/clock +1h\n" * 6 + "/quit\n"
+    result = run_console(script, tmp_path / "a.db")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    noted = [n for n, line in enumerate(lines) if line.startswith("[#circle] Alongside: (Content note: ")]
+    assert noted, result.stdout
+    for n in noted:  # the note is the post's first line; the question follows it
+        assert lines[n + 1].strip().startswith("A question for the space: ")
+        assert "thread \"Question (content note: " in "\n".join(lines[n + 2 : n + 5])
+    reflected = [line for line in lines if "A question just for you" in line]
+    assert len(reflected) == 6 and all("(private to sam)" in line for line in reflected)

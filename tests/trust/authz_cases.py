@@ -662,6 +662,11 @@ def build_cases(world: World, specs: tuple[CommandSpec, ...] | None = None) -> l
                     add(spec, role, "own", name, refused("questions.no_schedule" if foreign else "questions.not_paused"))
                 case "questions focus":
                     add(spec, role, "own", f"{name} worldview", done())
+                case "questions depth":
+                    add(spec, role, "own", f"{name} light", done())
+                case "questions reflect":
+                    # A private question to the actor alone; nothing is stored.
+                    add(spec, role, "own", f"{name} worldview", done(unchanged=True))
                 case "questions suggest":
                     add(spec, role, "own", f"{name} What do you carry with you from today?", done())
                 case "questions review":

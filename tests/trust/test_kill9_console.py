@@ -12,7 +12,8 @@ from tests.trust.killing import run_and_kill
 SCRIPT = "/questions schedule daily 10:00\n/clock +40d\n"
 START = "2026-01-05T09:00"
 SLOTS = 40
-POST = re.compile(r"Alongside: A question for the space: (.*)$", re.M)
+# The question's line: the post's first, or its second after a content note.
+POST = re.compile(r"(?:Alongside: |^    )A question for the space: (.*)$", re.M)
 
 
 def test_question_fan_out_survives_kill_9_at_twenty_points(tmp_path):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import combinations
 from typing import Any
 
 from bot.storage.blinding import IdentityBlinder
@@ -527,6 +528,32 @@ class PairingRepo:
             (community_id,),
         )
         return [(row[0], row[1], row[2]) for row in rows]
+
+    async def met_before(
+        self, db: Reader, community_id: int, member_ids: tuple[int, ...], before_number: int
+    ) -> tuple[int, frozenset[str]]:
+        """For a group about to open: the fewest earlier rounds any two of them were grouped
+        together in (what their opening question deepens with), and the opening questions any
+        of them has had before (so a fresh one comes first)."""
+        marks = ", ".join("?" for _ in member_ids)
+        rows = await db.fetchall(
+            "SELECT a.member_id, b.member_id, COUNT(DISTINCT r.id) FROM pairs p"
+            " JOIN pair_rounds r ON r.id = p.round_id"
+            " JOIN pair_members a ON a.pair_id = p.id"
+            " JOIN pair_members b ON b.pair_id = p.id AND a.member_id < b.member_id"
+            f" WHERE p.community_id = ? AND r.number < ? AND a.member_id IN ({marks})"
+            f" AND b.member_id IN ({marks}) GROUP BY a.member_id, b.member_id",
+            (community_id, before_number, *member_ids, *member_ids),
+        )
+        together = {frozenset((row[0], row[1])): row[2] for row in rows}
+        pairs = [frozenset(two) for two in combinations(sorted(set(member_ids)), 2)]
+        fewest = min((together.get(two, 0) for two in pairs), default=0)
+        seen = await db.fetchall(
+            "SELECT DISTINCT p.question_id FROM pairs p JOIN pair_members m ON m.pair_id = p.id"
+            f" WHERE p.community_id = ? AND m.member_id IN ({marks}) AND p.question_id != ''",
+            (community_id, *member_ids),
+        )
+        return fewest, frozenset(row[0] for row in seen)
 
     async def last_triad(self, db: Reader, community_id: int, before: int | None = None) -> list[int]:
         """Everyone in a group of three in the most recent round (before round number `before`)

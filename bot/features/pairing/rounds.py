@@ -24,6 +24,7 @@ from bot.features.counts import hidden
 from bot.features.pairing.checkins import checkin_opening
 from bot.features.pairing.matching import match
 from bot.features.pairing.repo import Pair, PairingRepo, Participant, Round, ScheduleRow
+from bot.features.question_depth import at_depths, pair_depths, pick
 from bot.features.resources import duty_of_care_text
 from bot.outbox import Outbox
 from bot.replies import ChannelPost, PairSpaceClose, PairSpaceOpen, PrivateMessage
@@ -396,16 +397,15 @@ class Rounds:
 
     # -- starting a round ------------------------------------------------------------------------
 
-    def _pair_questions(self, community: Community) -> list[Question]:
-        bank = [
-            q
-            for q in self._catalog.questions(community.locale)
-            if q.audience == "pair" and "connection" in q.tasks
-        ]
-        return sorted(
-            bank,
-            key=lambda q: hashlib.sha256(f"{self._seed}:{community.id}:{q.id}".encode()).digest(),
-        )
+    async def _opening_question(
+        self, tx: Tx, community: Community, round_: Round, space_key: str, group: tuple[int, ...]
+    ) -> Question | None:
+        """A pair question of any task, as deep as the space's mix and these people's rounds
+        together allow (light when they meet for the first time), one they haven't had first."""
+        rounds_together, had = await self.repo.met_before(tx, community.id, group, round_.number)
+        bank = [q for q in self._catalog.questions(community.locale) if q.audience == "pair"]
+        pool = at_depths(bank, pair_depths(community.question_depth, rounds_together))
+        return pick(pool, self._seed, community.id, round_.number, space_key, avoid=had)
 
     async def start_round(
         self,
@@ -535,8 +535,7 @@ class Rounds:
         origin: int | None = None,
     ) -> None:
         """Record a group and open its space with the round's introduction."""
-        questions = self._pair_questions(community)
-        question = questions[(round_.number * 7 + n) % len(questions)] if questions else None
+        question = await self._opening_question(tx, community, round_, space_key, group)
         members = [info[m] for m in group]
         await self.repo.create_pair(
             tx, community.id, round_.id, space_key, group, question.id if question else "", now, origin
@@ -549,7 +548,7 @@ class Rounds:
             names=names,
             number=round_.number,
             until=self.when(community, round_.ends_at),
-            question=question.text if question else "",
+            question=self._opener_text(community, prefix, question),
             mentions=" ".join(self.mention(community, m.user_id) for m in members),
             anyone=self.t(community, prefix, "pairing.anyone_two" if len(members) == 2 else "pairing.anyone_more"),
         )
@@ -564,6 +563,16 @@ class Rounds:
                 ),
                 text=text,
             ),
+        )
+
+    def _opener_text(self, community: Community, prefix: str, question: Question | None) -> str:
+        if question is None:
+            return ""
+        if not question.content_note:
+            return question.text
+        # The note comes before the question, so both can choose before reading it.
+        return self.t(
+            community, prefix, "pairing.opener_noted", note=question.content_note, question=question.text
         )
 
     def free_for(self, p: Participant, version: str, starts_at: datetime) -> bool:

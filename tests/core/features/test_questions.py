@@ -12,6 +12,8 @@ def posts(sink):
 
 
 async def test_questions_now_posts_with_a_thread(harness):
+    # Light questions carry no content note, so the thread takes the question's own words.
+    await harness.say("alex", "/questions depth light")
     answer = await harness.say("alex", "/questions now")
     assert "posted a question in #circle" in answer
     (post,) = posts(harness.sink)

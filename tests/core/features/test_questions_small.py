@@ -34,6 +34,8 @@ async def test_a_full_width_question_mark_ends_a_question(harness):
 
 
 async def test_thread_titles_show_the_questions_words(harness):
+    # (A question with a content note is titled by its note instead: test_question_depths.py.)
+    await harness.say("alex", "/questions depth light")
     await harness.say("alex", "/questions now")
     (post,) = [i for i in harness.sink.take() if isinstance(i, ChannelPost)]
     assert "Question " not in post.thread_title
