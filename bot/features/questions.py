@@ -394,7 +394,9 @@ class QuestionsFeature:
         recurrence = read_schedule(
             ctx, given.text, timezone, anchor, minimum=self._min_gap, what="questions"
         )
-        channel = self._target_channel(ctx)
+        # The space's question channel is where its scheduled questions go, wherever the
+        # schedule was typed; without one, the channel it was typed in.
+        channel = ctx.community.question_channel or self._target_channel(ctx)
         async with self._db.transaction() as tx:
             await tx.execute("DELETE FROM question_schedules WHERE community_id = ?", (ctx.community.id,))
             await tx.execute(
