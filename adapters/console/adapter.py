@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from datetime import timedelta
 
+from adapters.console.traits import TRAITS
 from bot.app import App
 from bot.clock import FakeClock
 from bot.config import ConsoleSettings
@@ -58,6 +59,7 @@ class ConsoleAdapter:
         self.member = settings.members[0] if settings.members else "alex"
         self.channel: str | None = settings.channel
         self.running = True
+        app.register_platform(PLATFORM, TRAITS)
         app.attach_sink(self)
         app.register_checks(self)
 

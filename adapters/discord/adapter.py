@@ -41,6 +41,7 @@ from adapters.discord.render import (
     unwrap,
     wrap,
 )
+from adapters.discord.traits import TRAITS
 from adapters.discord.tree import CommandTree, build_tree
 from adapters.discord.views import FormModal, TextModal, modal_values
 from bot.app import App
@@ -114,6 +115,7 @@ class DiscordAdapter:
         self._yes, self._no = self.t("discord.yes"), self.t("discord.no")
         self.handled = 0  # interactions handled (for tests and the benchmark)
         self._closing = False
+        app.register_platform(PLATFORM, TRAITS)
         app.attach_sink(self)
         app.register_checks(self)
 
