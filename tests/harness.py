@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from alongside.platforms import register_all_platforms
+from alongside.settings import Settings, load_settings
 from bot.app import App
 from bot.clock import FakeClock
-from bot.config import Settings, load_settings
 from bot.context import Actor, CommunityRef, Invocation
 from bot.replies import Answer, Delivery, Intent
 from bot.scheduling.timeline import SimulatedDriver, Timeline

@@ -7,10 +7,10 @@ import re
 from collections.abc import Callable
 from datetime import timedelta
 
+from adapters.console.settings import ConsoleSettings
 from adapters.console.traits import TRAITS
 from bot.app import App
 from bot.clock import FakeClock
-from bot.config import ConsoleSettings
 from bot.context import Actor, CommunityRef, Invocation
 from bot.features.setup import ChannelVerdict
 from bot.replies import (

@@ -66,10 +66,10 @@ from adapters.matrix.sender import (
     retry_after,
     with_rate_limit,
 )
+from adapters.matrix.settings import MatrixSettings
 from adapters.matrix.traits import TRAITS
 from bot.app import App, Once
 from bot.clock import Clock
-from bot.config import MatrixSettings
 from bot.context import Actor, CommunityRef, Invocation
 from bot.features.dialogs import COMMANDS as DIALOG_COMMANDS
 from bot.features.pairing.checkins import DONE_WORDS, SKIP_WORDS

@@ -48,8 +48,6 @@ NAMES_ALLOWED = {
     # adapter_state rows are keyed by platform: the data key rotation must find each adapter's
     # ciphertexts, declared here so one list covers the whole database (issue 11).
     "bot/storage/encrypted_columns.py",
-    # The adapters' settings sections, until they move next to their adapters.
-    "bot/config.py",
 }
 
 
