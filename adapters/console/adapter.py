@@ -10,8 +10,7 @@ from datetime import timedelta
 from bot.app import App
 from bot.clock import FakeClock
 from bot.config import ConsoleSettings
-from bot.context import Actor, CommunityRef, Invocation
-from bot.features.setup import ChannelVerdict
+from bot.context import Actor, ChannelVerdict, CommunityRef, Invocation
 from bot.replies import (
     ActionButtons,
     Answer,
@@ -89,7 +88,7 @@ class ConsoleAdapter:
         )
 
     async def _is_facilitator(self, name: str) -> bool:
-        community = await self.app.communities.find(self.app.db, PLATFORM, self.community.external_id)
+        community = await self.app.community(PLATFORM, self.community.external_id)
         return self._facilitator(name, community.facilitator_rule if community else "")
 
     def _facilitator(self, name: str, rule: str) -> bool:
