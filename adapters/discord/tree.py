@@ -122,6 +122,8 @@ def build_tree(
 ) -> CommandTree:
     """Every spec as a slash command. `facilitator_hint` adds Discord's default-permission hint
     (Manage Server) to top-level commands only facilitators may use; the core still checks."""
+    # Long: the small helpers below share the catalog and locale; split up, they would each
+    # need both passed in, and the tree reads best top to bottom as one payload being built.
     specs = list(specs)
     tree = CommandTree(payload=[])
     by_top: dict[str, list[CommandSpec]] = {}

@@ -324,6 +324,9 @@ async def login(
     password: SecretStr | None,
 ) -> Credentials:
     """Check the configured account can log in; returns the credentials to use."""
+    # Long: one login story in order (settings, then a configured token, else the stored one,
+    # else a password login that is stored); each step decides whether the next runs, and all
+    # share one probe client that must be closed, which reads most plainly in one place.
     problems = []
     if not settings.homeserver:
         problems.append('[matrix] homeserver is not set (e.g. homeserver = "https://matrix.example.org")')
