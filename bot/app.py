@@ -499,3 +499,39 @@ class App:
         elif error.key in ("parse.unknown_command", "parse.unknown_subcommand", "parse.empty"):
             text += "\n" + ctx.t("parse.try_help")
         return Answer(text)
+
+
+# -- the port's vocabulary -----------------------------------------------------------------------
+# Adapters import from the core only bot.app, bot.context and bot.replies (and bot.config for
+# their settings; tests/core/test_import_rule.py). These are the other core names an adapter
+# needs, named here once: the clock, delivery's retry signal, the storage of the adapter's own
+# rows, and the commands and texts it renders. Anything else is reached through App's methods.
+from bot.clock import FakeClock  # noqa: E402
+from bot.commands.parser import MAX_LINE  # noqa: E402
+from bot.commands.spec import Arg, ArgType, CommandSpec  # noqa: E402
+from bot.outbox import TransientDeliveryError  # noqa: E402
+from bot.scheduling.timeline import SimulatedDriver  # noqa: E402
+from bot.storage.crypto import DataKeyError  # noqa: E402
+from bot.storage.db import Tx  # noqa: E402
+
+__all__ = [
+    # the port itself
+    "App",
+    "Once",
+    # what adapters use beside it (see above)
+    "MAX_LINE",
+    "AdapterState",
+    "Arg",
+    "ArgType",
+    "Catalog",
+    "Clock",
+    "CommandSpec",
+    "DataKeyError",
+    "Database",
+    "FakeClock",
+    "FieldCipher",
+    "SimulatedDriver",
+    "TransientDeliveryError",
+    "Tx",
+    "Who",
+]

@@ -7,8 +7,7 @@ import re
 from collections.abc import Callable
 from datetime import timedelta
 
-from bot.app import App
-from bot.clock import FakeClock
+from bot.app import App, FakeClock, SimulatedDriver
 from bot.config import ConsoleSettings
 from bot.context import Actor, ChannelVerdict, CommunityRef, Invocation
 from bot.replies import (
@@ -25,7 +24,6 @@ from bot.replies import (
     PrivateFile,
     PrivateMessage,
 )
-from bot.scheduling.timeline import SimulatedDriver
 
 PLATFORM = "console"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")

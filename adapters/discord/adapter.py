@@ -43,8 +43,7 @@ from adapters.discord.render import (
 )
 from adapters.discord.tree import CommandTree, build_tree
 from adapters.discord.views import FormModal, TextModal, modal_values
-from bot.app import App
-from bot.commands.spec import ArgType
+from bot.app import App, ArgType
 from bot.config import DiscordSettings
 from bot.context import Actor, ChannelVerdict, CommunityRef, Invocation
 from bot.replies import Delivery, FormRequest, Intent

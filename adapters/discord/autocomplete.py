@@ -12,8 +12,7 @@ from typing import Any
 
 from adapters.discord.personal_data import PLATFORM
 from adapters.discord.tree import TIMEZONE_OPTION, Route
-from bot.app import App
-from bot.commands.spec import ArgType
+from bot.app import App, ArgType
 
 log = logging.getLogger(__name__)
 

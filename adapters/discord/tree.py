@@ -21,8 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adapters.discord import payload_limits as limits
-from bot.commands.spec import Arg, ArgType, CommandSpec, Who
-from bot.texts.catalog import Catalog
+from bot.app import Arg, ArgType, Catalog, CommandSpec, Who
 
 GUILD_CONTEXT = 0  # interaction context: inside a server (a server is a community)
 GUILD_INSTALL = 0  # integration type: installed to a server

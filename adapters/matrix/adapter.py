@@ -57,8 +57,7 @@ from adapters.matrix.sender import (
     retry_after,
     with_rate_limit,
 )
-from bot.app import App
-from bot.clock import Clock
+from bot.app import App, Clock
 from bot.config import MatrixSettings
 
 # Names other modules and tests know from here.

@@ -48,10 +48,8 @@ from pydantic import SecretStr
 
 from adapters.matrix import PLATFORM
 from adapters.matrix.events import is_room_state
+from bot.app import AdapterState, Database, DataKeyError, FieldCipher
 from bot.config import ConfigError, MatrixSettings
-from bot.storage.adapter_state import AdapterState
-from bot.storage.crypto import DataKeyError, FieldCipher
-from bot.storage.db import Database
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ from adapters.matrix.sender import (
     retry_after,
     with_rate_limit,
 )
-from bot.outbox import TransientDeliveryError
+from bot.app import TransientDeliveryError
 from bot.replies import (
     ActionButtons,
     Answer,
