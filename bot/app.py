@@ -30,11 +30,14 @@ from bot.errors import Refusal
 from bot.features.agreements import AgreementsFeature
 from bot.features.confirmations import Confirmations
 from bot.features.core_data import CoreData
+from bot.features.dialogs import COMMANDS as DIALOG_COMMANDS
 from bot.features.dialogs import Dialogs
 from bot.features.help import HelpFeature
 from bot.features.member_data import AgreementsData, PairingData
 from bot.features.mydata import MyDataFeature
 from bot.features.pairing import CheckinFeature, PairingFeature
+from bot.features.pairing.checkins import DONE_WORDS, SKIP_WORDS
+from bot.features.personal_data import PersonalDataSource
 from bot.features.questions import QuestionsFeature
 from bot.features.resources import ResourcesFeature
 from bot.features.setup import PlatformChecks, SetupFeature
@@ -43,7 +46,7 @@ from bot.ids import IdSource
 from bot.outbox import Outbox, Sink
 from bot.replies import Answer, Intent, Reply
 from bot.scheduling.timeline import Timeline
-from bot.storage.adapter_state import record_seen
+from bot.storage.adapter_state import AdapterState, record_seen
 from bot.storage.communities import Community, CommunityRepo, Member, MemberRepo
 from bot.storage.crypto import FieldCipher
 from bot.storage.db import Database
@@ -180,6 +183,7 @@ class App:
         if missing:
             raise RuntimeError(f"commands without a handler: {missing}")
         self._sink: Sink | None = None
+        self._adapter_data: dict[str, Any] = {}  # each adapter's personal-data source, by platform
         self._observers: list[Callable[[str, str], None]] = []
         # `checkin` (owned by pairing) asks each registered provider for a member's open check-in.
         for feature in self.features:
@@ -380,6 +384,56 @@ class App:
             return "checkin"
         return None
 
+    # -- what adapters may ask (the port: adapters use these, never features or tables) --------
+
+    def adapter_state(self, platform: str) -> AdapterState:
+        """The adapter's own small key/value store (sync tokens, room links, seen events)."""
+        return AdapterState(self.db, platform)
+
+    async def community(self, platform: str, external_id: str) -> Community | None:
+        return await self.communities.find(self.db, platform, external_id)
+
+    async def locale_of(self, platform: str, external_id: str) -> str:
+        """The community's language ("en" for a community the core does not know yet)."""
+        found = await self.community(platform, external_id)
+        return found.locale if found is not None else "en"
+
+    async def communities_of(self, platform: str, user_id: str) -> list[Community]:
+        """The communities this user is a member of on this platform, oldest first."""
+        return await self.communities.of_member(self.db, platform, user_id)
+
+    async def first_contact(self, inv: Invocation, channel: str) -> None:
+        """A community first met in a channel: that channel is its question channel until
+        `setup` says otherwise (so commands typed in private have somewhere to post)."""
+        found = await self.community_for(inv)
+        if not found.question_channel:
+            async with self.db.transaction() as tx:
+                await self.communities.update(tx, found.id, question_channel=channel)
+
+    def private_words(self) -> tuple[frozenset[str], frozenset[str]]:
+        """The words a plain private line may not be read as: (an open step-by-step answer's own
+        commands, a waiting check-in's own words). `skip` and `done` are also step-by-step
+        commands, but with no step-by-step answer open they belong to the check-in."""
+        return frozenset(spec.name for spec in DIALOG_COMMANDS), frozenset((*SKIP_WORDS, *DONE_WORDS))
+
+    async def agreement_choices(self, platform: str, external_id: str, user_id: str) -> list[str]:
+        """The short ids of the member's own agreements (nobody else's), for suggestions."""
+        community = await self.community(platform, external_id)
+        member = await self.members.find(self.db, community.id, user_id) if community else None
+        if member is None:
+            return []
+        return [row.short_id for row in await self.agreements.pair.repo.for_member(self.db, member.id)]
+
+    def personal_data_source(self, platform: str) -> Any | None:
+        """The adapter's personal-data source registered on this core, if any (a new adapter on
+        the same core, after a reconnect, takes it over instead of adding a second one)."""
+        return self._adapter_data.get(platform)
+
+    def add_personal_data_source(self, platform: str, source: PersonalDataSource) -> None:
+        """Let the adapter's own stored data take part in `mydata export/forget` and retention."""
+        self.mydata.add_source(source)
+        self._adapter_data[platform] = source
+
     async def submit_form(self, inv: Invocation, form_id: str, values: Mapping[str, str]) -> list[Intent]:
         """A submitted form (a Discord modal): `form_id` names the feature and what it edits."""
         ctx = await self.context(inv)
@@ -452,3 +506,39 @@ class App:
         elif error.key in ("parse.unknown_command", "parse.unknown_subcommand", "parse.empty"):
             text += "\n" + ctx.t("parse.try_help")
         return Answer(text)
+
+
+# -- the port's vocabulary -----------------------------------------------------------------------
+# Adapters import from the core only bot.app, bot.context and bot.replies (and bot.config for
+# their settings; tests/core/test_import_rule.py). These are the other core names an adapter
+# needs, named here once: the clock, delivery's retry signal, the storage of the adapter's own
+# rows, and the commands and texts it renders. Anything else is reached through App's methods.
+from bot.clock import FakeClock  # noqa: E402
+from bot.commands.parser import MAX_LINE  # noqa: E402
+from bot.commands.spec import Arg, ArgType, CommandSpec  # noqa: E402
+from bot.outbox import TransientDeliveryError  # noqa: E402
+from bot.scheduling.timeline import SimulatedDriver  # noqa: E402
+from bot.storage.crypto import DataKeyError  # noqa: E402
+from bot.storage.db import Tx  # noqa: E402
+
+__all__ = [
+    # the port itself
+    "App",
+    "Once",
+    # what adapters use beside it (see above)
+    "MAX_LINE",
+    "AdapterState",
+    "Arg",
+    "ArgType",
+    "Catalog",
+    "Clock",
+    "CommandSpec",
+    "DataKeyError",
+    "Database",
+    "FakeClock",
+    "FieldCipher",
+    "SimulatedDriver",
+    "TransientDeliveryError",
+    "Tx",
+    "Who",
+]

@@ -62,3 +62,13 @@ class Ctx:
 
     def t(self, key: str, /, **params: Any) -> str:
         return self.catalog.text(self.community.locale, key, prefix=self.prefix, **params)
+
+
+@dataclass(frozen=True)
+class ChannelVerdict:
+    """The adapter's answer about a channel: what to store (the platform's own id for it), or
+    why not: "missing" (no such channel in this space) or "no_post" (the bot may not post).
+    Part of the port: `setup` asks, adapters answer."""
+
+    channel: str | None
+    problem: str = ""

@@ -9,10 +9,8 @@ from datetime import timedelta
 
 from adapters.console.settings import ConsoleSettings
 from adapters.console.traits import TRAITS
-from bot.app import App
-from bot.clock import FakeClock
-from bot.context import Actor, CommunityRef, Invocation
-from bot.features.setup import ChannelVerdict
+from bot.app import App, FakeClock, SimulatedDriver
+from bot.context import Actor, ChannelVerdict, CommunityRef, Invocation
 from bot.replies import (
     ActionButtons,
     Answer,
@@ -27,7 +25,6 @@ from bot.replies import (
     PrivateFile,
     PrivateMessage,
 )
-from bot.scheduling.timeline import SimulatedDriver
 
 PLATFORM = "console"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")
@@ -91,7 +88,7 @@ class ConsoleAdapter:
         )
 
     async def _is_facilitator(self, name: str) -> bool:
-        community = await self.app.communities.find(self.app.db, PLATFORM, self.community.external_id)
+        community = await self.app.community(PLATFORM, self.community.external_id)
         return self._facilitator(name, community.facilitator_rule if community else "")
 
     def _facilitator(self, name: str, rule: str) -> bool:

@@ -45,12 +45,9 @@ from adapters.discord.settings import DiscordSettings
 from adapters.discord.traits import TRAITS
 from adapters.discord.tree import CommandTree, build_tree
 from adapters.discord.views import FormModal, TextModal, modal_values
-from bot.app import App
-from bot.commands.spec import ArgType
-from bot.context import Actor, CommunityRef, Invocation
-from bot.features.setup import ChannelVerdict
+from bot.app import App, ArgType
+from bot.context import Actor, ChannelVerdict, CommunityRef, Invocation
 from bot.replies import Delivery, FormRequest, Intent
-from bot.storage.adapter_state import AdapterState
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +86,7 @@ class DiscordAdapter:
     def __init__(self, app: App, settings: DiscordSettings, client: AlongsideClient | None = None) -> None:
         self.app = app
         self.settings = settings
-        self.state = AdapterState(app.db, PLATFORM)
+        self.state = app.adapter_state(PLATFORM)
         self.client = client or make_client(settings)
         self.client.alongside = self
         self.tree: CommandTree = build_tree(
@@ -99,14 +96,11 @@ class DiscordAdapter:
             self.client, self.state, app.cipher, self.t, self._community, self._form_opener, app.clock
         )
         # Take part in `mydata export/forget` and retention, when the core offers it.
-        source = getattr(app, "_discord_personal_data", None)
-        add_source = getattr(getattr(app, "mydata", None), "add_source", None)
+        source = app.personal_data_source(PLATFORM)
         if source is not None:
             source.outgoing = self.outgoing  # a new adapter on the same core (a reconnect)
-        elif add_source is not None:
-            source = DiscordData(app.db, self.outgoing)
-            add_source(source)
-            app._discord_personal_data = source  # type: ignore[attr-defined]
+        else:
+            app.add_personal_data_source(PLATFORM, DiscordData(app.db, self.outgoing))
         self._seen = _Seen()
         self._forms: OrderedDict[str, tuple[float, str, str, FormRequest]] = OrderedDict()
         self._delivery: asyncio.Task[None] | None = None
@@ -125,7 +119,7 @@ class DiscordAdapter:
         return self.app.catalog.text(self.app.settings.community.locale, key, prefix="/", **params)
 
     async def _community(self, guild_id: str) -> Any:
-        return await self.app.communities.find(self.app.db, PLATFORM, guild_id)
+        return await self.app.community(PLATFORM, guild_id)
 
     def _form_opener(self, guild_id: int | str, form: FormRequest) -> Piece:
         """A button that opens `form` (when it could not be opened at once). The form, with any

@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
+from adapters.discord.personal_data import PLATFORM
 from adapters.discord.tree import TIMEZONE_OPTION, Route
-from bot.app import App
-from bot.commands.spec import ArgType
+from bot.app import App, ArgType
 
 log = logging.getLogger(__name__)
 
@@ -87,14 +87,7 @@ async def suggestions(
 async def _agreement_ids(app: App, guild_id: str, user_id: str) -> list[str]:
     """The short ids of the member's own agreements (nobody else's)."""
     try:
-        community = await app.communities.find(app.db, "discord", guild_id)
-        if community is None:
-            return []
-        member = await app.members.find(app.db, community.id, user_id)
-        if member is None:
-            return []
-        rows = await app.agreements.pair.repo.for_member(app.db, member.id)
-        return [row.short_id for row in rows]
+        return await app.agreement_choices(PLATFORM, guild_id, user_id)
     except Exception:  # suggestions are a nicety; never let them break typing
         log.exception("agreement id suggestions failed")
         return []

@@ -41,8 +41,7 @@ import discord
 
 from adapters.discord.render import Piece, personal_pieces, recipient, split_text
 from adapters.discord.views import build_view
-from bot.clock import Clock
-from bot.outbox import TransientDeliveryError
+from bot.app import AdapterState, Clock, TransientDeliveryError
 from bot.replies import (
     Answer,
     ChannelPost,
@@ -56,7 +55,6 @@ from bot.replies import (
     intent_from_json,
     intent_to_json,
 )
-from bot.storage.adapter_state import AdapterState
 
 log = logging.getLogger(__name__)
 

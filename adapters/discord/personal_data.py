@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from adapters.discord.outgoing import Outgoing
+from bot.app import Database, Tx
 from bot.context import Ctx
-from bot.storage.db import Database, Tx
 
 PLATFORM = "discord"
 KEEP_MISSED = timedelta(days=30)

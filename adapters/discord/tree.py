@@ -21,8 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adapters.discord import payload_limits as limits
-from bot.commands.spec import Arg, ArgType, CommandSpec, Who
-from bot.texts.catalog import Catalog
+from bot.app import Arg, ArgType, Catalog, CommandSpec, Who
 
 GUILD_CONTEXT = 0  # interaction context: inside a server (a server is a community)
 GUILD_INSTALL = 0  # integration type: installed to a server
@@ -122,6 +121,8 @@ def build_tree(
 ) -> CommandTree:
     """Every spec as a slash command. `facilitator_hint` adds Discord's default-permission hint
     (Manage Server) to top-level commands only facilitators may use; the core still checks."""
+    # Long: the small helpers below share the catalog and locale; split up, they would each
+    # need both passed in, and the tree reads best top to bottom as one payload being built.
     specs = list(specs)
     tree = CommandTree(payload=[])
     by_top: dict[str, list[CommandSpec]] = {}

@@ -49,10 +49,8 @@ from pydantic import SecretStr
 from adapters.matrix import PLATFORM
 from adapters.matrix.events import is_room_state
 from adapters.matrix.settings import MatrixSettings
+from bot.app import AdapterState, Database, DataKeyError, FieldCipher
 from bot.config import ConfigError
-from bot.storage.adapter_state import AdapterState
-from bot.storage.crypto import DataKeyError, FieldCipher
-from bot.storage.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -325,6 +323,9 @@ async def login(
     password: SecretStr | None,
 ) -> Credentials:
     """Check the configured account can log in; returns the credentials to use."""
+    # Long: one login story in order (settings, then a configured token, else the stored one,
+    # else a password login that is stored); each step decides whether the next runs, and all
+    # share one probe client that must be closed, which reads most plainly in one place.
     problems = []
     if not settings.homeserver:
         problems.append('[matrix] homeserver is not set (e.g. homeserver = "https://matrix.example.org")')

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from bot.commands.parser import MAX_LINE
+from bot.app import MAX_LINE
 
 # A user id as people type it: @localpart:server (server may carry a port).
 MXID = re.compile(r"^@[A-Za-z0-9._=\-/+]+:[A-Za-z0-9.\-]+(:\d{1,5})?$")

@@ -14,8 +14,8 @@ from typing import Any
 
 from adapters.matrix import PLATFORM
 from adapters.matrix.rooms import Rooms, private_key
+from bot.app import Database, Tx
 from bot.context import Ctx
-from bot.storage.db import Database, Tx
 
 
 class MatrixData:

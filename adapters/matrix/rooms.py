@@ -20,8 +20,7 @@ from nio import AsyncClient, ErrorResponse, RoomCreateResponse, RoomPreset, Room
 
 from adapters.matrix import PLATFORM
 from adapters.matrix.sender import PermanentSendError, TransientSendError, with_rate_limit
-from bot.storage.adapter_state import AdapterState
-from bot.storage.db import Database
+from bot.app import AdapterState, Database
 
 log = logging.getLogger(__name__)
 

@@ -9,12 +9,11 @@ rights is saved only after they confirm; `alongside facilitators reset` is the w
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot.commands.registry import Registry
 from bot.commands.spec import Arg, ArgType, CommandSpec, Who
-from bot.context import Ctx
+from bot.context import ChannelVerdict, Ctx
 from bot.errors import Refusal
 from bot.features.confirmations import Confirmations
 from bot.replies import Answer, Intent
@@ -45,15 +44,6 @@ RULE_ACTION = "setup.facilitator_rule"
 
 def normalise_channel(value: str) -> str:
     return value.strip().removeprefix("#")
-
-
-@dataclass(frozen=True)
-class ChannelVerdict:
-    """The adapter's answer about a channel: what to store (the platform's own id for it), or
-    why not: "missing" (no such channel in this space) or "no_post" (the bot may not post)."""
-
-    channel: str | None
-    problem: str = ""
 
 
 class PlatformChecks(Protocol):

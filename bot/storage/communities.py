@@ -107,6 +107,16 @@ class CommunityRepo:
     def forget(self, community_id: int) -> None:
         self._by_id.pop(community_id, None)
 
+    async def of_member(self, db: Reader, platform: str, platform_user_id: str) -> list[Community]:
+        """The communities of this platform where this user is a member, oldest first."""
+        rows = await db.fetchall(
+            f"SELECT {', '.join('c.' + c.strip() for c in _COMMUNITY_COLUMNS.split(','))}"
+            " FROM members m JOIN communities c ON c.id = m.community_id"
+            " WHERE c.platform = ? AND m.platform_user_id = ? ORDER BY c.id",
+            (platform, platform_user_id),
+        )
+        return [found for row in rows if (found := _community(row)) is not None]
+
     async def all(self, db: Reader) -> list[Community]:
         rows = await db.fetchall(f"SELECT {_COMMUNITY_COLUMNS} FROM communities ORDER BY id")
         return [Community(*tuple(row)) for row in rows]

@@ -49,7 +49,7 @@ async def test_the_adapter_registers_with_mydata_when_the_core_has_it(bot: Bot) 
     if mydata is None:  # the core without mydata: nothing to register with
         assert getattr(bot.app, "_discord_personal_data", None) is None
         return
-    source = bot.app._discord_personal_data
+    source = bot.app.personal_data_source("discord")
     assert isinstance(source, DiscordData) and source.outgoing is bot.adapter.outgoing
 
 
