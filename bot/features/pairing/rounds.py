@@ -24,7 +24,7 @@ from bot.features.counts import hidden
 from bot.features.pairing.checkins import checkin_opening
 from bot.features.pairing.matching import match
 from bot.features.pairing.repo import Pair, PairingRepo, Participant, Round, ScheduleRow
-from bot.features.question_depth import at_depths, pair_depths, pick
+from bot.features.questions.depth import at_depths, pair_depths, pick
 from bot.features.resources import duty_of_care_text
 from bot.outbox import Outbox
 from bot.replies import ChannelPost, PairSpaceClose, PairSpaceOpen, PrivateMessage
