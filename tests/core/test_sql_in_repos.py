@@ -9,7 +9,8 @@ import re
 from pathlib import Path
 
 BOT = Path(__file__).resolve().parents[2] / "bot"
-SQL_START = re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE|CREATE|WITH)\b", re.IGNORECASE)
+# A statement keyword followed by more words: a bare "with" (a dictionary key) is not SQL.
+SQL_START = re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE|CREATE|WITH)\s+\S", re.IGNORECASE)
 
 # Temporary: the agreements package is being restructured on another branch (s15a moves these).
 ALLOWED_FOR_NOW: set[str] = {
@@ -20,8 +21,6 @@ ALLOWED_FOR_NOW: set[str] = {
     "bot/features/dialogs.py",
     "bot/features/member_data.py",
     "bot/features/mydata.py",
-    "bot/features/pairing/rounds.py",
-    "bot/features/pairing/service.py",
     "bot/features/personal_data.py",
     "bot/features/resources.py",
     "bot/outbox.py",
@@ -62,5 +61,5 @@ def test_no_sql_outside_repositories():
 
 
 def test_the_rule_catches_an_offender():
-    source = 'q = "select 1"\nf = f"UPDATE t SET a = {x}"\nw = "  WITH x AS (SELECT 1) SELECT * FROM x"\nok = "Selected for you"\n'
+    source = 'q = "select 1"\nf = f"UPDATE t SET a = {x}"\nw = "  WITH x AS (SELECT 1) SELECT * FROM x"\nok = "Selected for you"\nkey = "with"\n'
     assert sql_literals(source) == [1, 2, 3]

@@ -149,10 +149,7 @@ class Rounds:
         return format_when(instant, self.timezone_of(community))
 
     async def members_info(self, db: Reader, community_id: int) -> dict[int, MemberInfo]:
-        rows = await db.fetchall(
-            "SELECT id, platform_user_id, display_name FROM members WHERE community_id = ?",
-            (community_id,),
-        )
+        rows = await self.repo.member_labels(db, community_id)
         return {row[0]: MemberInfo(row[0], row[1], row[2] or row[1]) for row in rows}
 
     async def prefix_for(self, db: Reader, community: Community) -> str:

@@ -594,26 +594,15 @@ class PairingFeature:
                 tx, ctx.community, ctx.prefix, pair, ctx.member.id, ctx.now
             )
         await self.repo.remove_participant(tx, ctx.community.id, ctx.member.id)
-        await tx.execute("DELETE FROM pair_consents WHERE member_id = ?", (ctx.member.id,))
-        await tx.execute(
-            "DELETE FROM pair_members WHERE member_id = ? AND pair_id IN (SELECT id FROM pairs WHERE community_id = ?)",
-            (ctx.member.id, ctx.community.id),
-        )
+        await self.repo.forget_records(tx, ctx.community.id, ctx.member.id)
 
     async def export_member(self, ctx: Ctx) -> dict[str, Any]:
         """For `mydata export`: everything pairing keeps about the member, in plain words."""
         db = self._db
         participant = await self.repo.participant(db, ctx.community.id, ctx.member.id)
         info = await self.rounds.members_info(db, ctx.community.id)
-        consents = await db.fetchall(
-            "SELECT text_version, given_at, withdrawn_at FROM pair_consents WHERE member_id = ? ORDER BY id",
-            (ctx.member.id,),
-        )
-        history = await db.fetchall(
-            "SELECT r.number, r.starts_at, p.id FROM pairs p JOIN pair_rounds r ON r.id = p.round_id"
-            " JOIN pair_members m ON m.pair_id = p.id WHERE m.member_id = ? AND p.community_id = ? ORDER BY p.id",
-            (ctx.member.id, ctx.community.id),
-        )
+        consents = await self.repo.consents_of(db, ctx.member.id)
+        history = await self.repo.pair_history(db, ctx.community.id, ctx.member.id)
         pairs = []
         for number, starts_at, pair_id in history:
             pair = await self.repo.pair(db, pair_id)
@@ -623,12 +612,8 @@ class PairingFeature:
                 if m != ctx.member.id and m in info
             ]
             pairs.append({"round": number, "started": starts_at, "with": others})
-        checkins = await db.fetchall(
-            "SELECT id FROM pair_checkins WHERE member_id = ? AND community_id = ? ORDER BY id",
-            (ctx.member.id, ctx.community.id),
-        )
         answers = []
-        for (checkin_id,) in checkins:
+        for checkin_id in await self.repo.checkin_ids_of(db, ctx.community.id, ctx.member.id):
             found = await self.repo.checkin(db, checkin_id)
             if found is not None:
                 answers.append({"kind": found.kind, "answers": found.answers})
