@@ -22,7 +22,6 @@ ALLOWED_FOR_NOW: set[str] = {
     "bot/features/member_data.py",
     "bot/features/mydata.py",
     "bot/features/personal_data.py",
-    "bot/features/resources.py",
     "bot/outbox.py",
 }
 
