@@ -419,15 +419,52 @@ class Rounds:
         existing = await self.repo.round_by_slot(tx, slot_key)
         if existing is not None and existing.state != "announced":
             return None
+        await self._make_way(tx, community, prefix, now)
+        participants = await self.repo.participants(tx, community.id)
+        info = await self.members_info(tx, community.id)
+        skipped = await self._pause_the_silent(tx, community, prefix, participants, info, starts_at)
+        version = self.consent_version(community)
+        eligible = [
+            p.member_id
+            for p in participants
+            if not p.paused
+            and p.id not in skipped
+            and p.consent_version == version
+            and p.member_id in info
+        ]
+        round_ = await self._round_for_slot(tx, community, existing, slot_key, starts_at, ends_at, now)
+        channel = self.channel_of(community, await self.repo.schedule(tx, community.id))
+        if round_.heads_up_at is None:
+            await self.ask_again(tx, community, prefix, [p for p in participants if p.id not in skipped])
+        if len(eligible) < 2:
+            await self._call_off(tx, community, prefix, round_, eligible, info, channel, now)
+            return None
+        await self._pair_up(tx, community, prefix, round_, eligible, info, now)
+        await self.repo.set_round_state(tx, round_.id, "active")
+        if channel:
+            text = self.t(community, prefix, "pairing.round_started", number=round_.number)
+            await self._outbox.add(tx, community.id, ChannelPost(channel=channel, text=text))
+        return await self.repo.round_of(tx, round_.id)
+
+    async def _make_way(self, tx: Tx, community: Community, prefix: str, now: datetime) -> None:
+        """Close the round still running, and drop pairs older than the retention period."""
         running = await self.repo.active_round(tx, community.id)
         if running is not None:
             await self.close_round(tx, community, prefix, running, now)
         retention = timedelta(days=self._pairing.retention_days)
         await self.repo.purge_before(tx, community.id, now - retention)
 
-        participants = await self.repo.participants(tx, community.id)
-        info = await self.members_info(tx, community.id)
-        version = self.consent_version(community)
+    async def _pause_the_silent(
+        self,
+        tx: Tx,
+        community: Community,
+        prefix: str,
+        participants: list[Participant],
+        info: dict[int, MemberInfo],
+        starts_at: datetime,
+    ) -> set[int]:
+        """Pause (and tell) whoever left the stay-or-pause question unanswered long enough;
+        the ids of the participants paused."""
         silent_paused: list[Participant] = []
         for p in participants:
             if not p.paused and p.asked_at is not None and p.asked_at <= starts_at - ANSWER_WINDOW:
@@ -442,42 +479,61 @@ class Rounds:
                     member.user_id,
                     self.t(community, prefix, "pairing.silent_paused"),
                 )
-        skipped = {p.id for p in silent_paused}
-        eligible = [
-            p.member_id
-            for p in participants
-            if not p.paused
-            and p.id not in skipped
-            and p.consent_version == version
-            and p.member_id in info
-        ]
-        if existing is not None:
-            round_ = existing
-            await self.repo.set_round_times(tx, round_.id, starts_at, ends_at)
-            round_ = await self.repo.round_of(tx, round_.id) or round_
-        else:
-            round_ = await self.repo.create_round(
-                tx, community.id, slot_key, "announced", starts_at, ends_at, now, False
-            )
-        channel = self.channel_of(community, await self.repo.schedule(tx, community.id))
-        fresh = [p for p in participants if p.id not in skipped]
-        if round_.heads_up_at is None:
-            await self.ask_again(tx, community, prefix, fresh)
-        if len(eligible) < 2:
-            # Nobody could be paired: no round runs, and none takes a number. Whoever is in hears
-            # the one message everyone left out of a round hears.
-            await self.repo.cancel_round(tx, round_, now, ran=False, free_slot=False)
-            for member_id in eligible:
-                await self._tell(
-                    tx, community, info[member_id].user_id, self.t(community, prefix, "pairing.not_placed")
-                )
-            if channel:
-                key = "pairing.round_empty" if not eligible else "pairing.round_too_few"
-                await self._outbox.add(
-                    tx, community.id, ChannelPost(channel=channel, text=self.t(community, prefix, key))
-                )
-            return None
+        return {p.id for p in silent_paused}
 
+    async def _round_for_slot(
+        self,
+        tx: Tx,
+        community: Community,
+        existing: Round | None,
+        slot_key: str,
+        starts_at: datetime,
+        ends_at: datetime,
+        now: datetime,
+    ) -> Round:
+        """The slot's announced round with its times brought up to date, or a new one."""
+        if existing is not None:
+            await self.repo.set_round_times(tx, existing.id, starts_at, ends_at)
+            return await self.repo.round_of(tx, existing.id) or existing
+        return await self.repo.create_round(
+            tx, community.id, slot_key, "announced", starts_at, ends_at, now, False
+        )
+
+    async def _call_off(
+        self,
+        tx: Tx,
+        community: Community,
+        prefix: str,
+        round_: Round,
+        eligible: list[int],
+        info: dict[int, MemberInfo],
+        channel: str,
+        now: datetime,
+    ) -> None:
+        """Nobody could be paired: no round runs, and none takes a number. Whoever is in hears
+        the one message everyone left out of a round hears."""
+        await self.repo.cancel_round(tx, round_, now, ran=False, free_slot=False)
+        for member_id in eligible:
+            await self._tell(
+                tx, community, info[member_id].user_id, self.t(community, prefix, "pairing.not_placed")
+            )
+        if channel:
+            key = "pairing.round_empty" if not eligible else "pairing.round_too_few"
+            await self._outbox.add(
+                tx, community.id, ChannelPost(channel=channel, text=self.t(community, prefix, key))
+            )
+
+    async def _pair_up(
+        self,
+        tx: Tx,
+        community: Community,
+        prefix: str,
+        round_: Round,
+        eligible: list[int],
+        info: dict[int, MemberInfo],
+        now: datetime,
+    ) -> None:
+        """Match the eligible, open a space per group, tell whoever is left out, count."""
         # Not-with entries name people by a keyed hash of who they are in the community, so an
         # entry finds them again after they erase their data and return, and never a stranger.
         eligible_set = set(eligible)
@@ -512,11 +568,6 @@ class Rounds:
         await self.repo.set_round_counts(
             tx, round_.id, len(result.groups), sum(len(group) for group in result.groups)
         )
-        await self.repo.set_round_state(tx, round_.id, "active")
-        if channel:
-            text = self.t(community, prefix, "pairing.round_started", number=round_.number)
-            await self._outbox.add(tx, community.id, ChannelPost(channel=channel, text=text))
-        return await self.repo.round_of(tx, round_.id)
 
     async def _open_space(
         self,
