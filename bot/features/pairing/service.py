@@ -25,7 +25,8 @@ from bot.features.confirmations import Confirmations
 from bot.features.counts import hidden, shown_count
 from bot.features.pairing.checkins import CheckinFeature, PairCheckins
 from bot.features.pairing.repo import PairingRepo, Participant
-from bot.features.pairing.rounds import JOIN_ACTION, Rounds
+from bot.features.pairing.rounds import Rounds
+from bot.features.pairing.rounds_base import JOIN_ACTION
 from bot.features.schedules import read_schedule
 from bot.features.typed_lines import TypedLines
 from bot.outbox import Outbox

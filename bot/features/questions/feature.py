@@ -34,7 +34,8 @@ from bot.texts.catalog import DEPTHS, TASKS, Catalog, Question
 from bot.texts.lint import check_text
 from bot.texts.quote import quote
 
-log = logging.getLogger(__name__)
+# The name questions have always logged under, so log filters keep working in the package.
+log = logging.getLogger("bot.features.questions")
 
 FOCUS_CHOICES = (*TASKS, "all")
 SUGGESTION_PURPOSE = "suggestion.text"
