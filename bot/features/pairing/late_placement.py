@@ -6,9 +6,7 @@ import hashlib
 from datetime import datetime
 
 from bot.features.pairing.repo import Pair, Round
-from bot.features.pairing.rounds_base import (
-    LATE_PLACEMENT_MIN,
-)
+from bot.features.pairing.rounds_base import LATE_PLACEMENT_MIN, MemberInfo
 from bot.replies import PairSpaceClose
 from bot.storage.communities import Community
 from bot.storage.db import Tx
@@ -79,8 +77,25 @@ class LatePlacement:
         if not options:
             return None
         _, others, grown = min(options, key=lambda option: option[0])
+        await self._seat_late(tx, community, prefix, round_, member_id, others, grown, len(pairs) + 1, info, now)
+        return round_
+
+    async def _seat_late(
+        self,
+        tx: Tx,
+        community: Community,
+        prefix: str,
+        round_: Round,
+        member_id: int,
+        others: tuple[int, ...],
+        grown: Pair | None,
+        n: int,
+        info: dict[int, MemberInfo],
+        now: datetime,
+    ) -> None:
+        """Open the late member's space with `others`; when that grows a pair into a triad, the
+        pair's own space closes first and its two hear why."""
         group = tuple(sorted((member_id, *others)))
-        n = len(pairs) + 1
         if grown is not None:
             # The pair's space closes and the three carry on in a fresh one, as when a triad
             # becomes a pair: a platform space cannot always take in someone new.
@@ -113,4 +128,3 @@ class LatePlacement:
             await self.repo.add_round_counts(tx, round_.id, 0, 1)
         else:
             await self.repo.add_round_counts(tx, round_.id, 1, 2)
-        return round_
