@@ -15,13 +15,10 @@ SQL_START = re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE|CREATE|WITH)\s+\S", re
 # Temporary: the agreements package is being restructured on another branch (s15a moves these).
 ALLOWED_FOR_NOW: set[str] = {
     "bot/features/agreements/pair_agreements.py",
-    # Not yet moved on this branch (issue 15, item 3).
+    "bot/features/member_data.py",  # AgreementsData reads agreements' tables: into the agreements repo
+    # Not yet moved (outside this branch's area; issue 15, item 3): each wants its own *_repo.py.
     "bot/features/confirmations.py",
-    "bot/features/core_data.py",
     "bot/features/dialogs.py",
-    "bot/features/member_data.py",
-    "bot/features/mydata.py",
-    "bot/features/personal_data.py",
     "bot/outbox.py",
 }
 
@@ -34,8 +31,18 @@ def is_repository(path: Path) -> bool:
 def sql_literals(source: str, filename: str = "<src>") -> list[int]:
     """Line numbers of string literals (plain or f-strings) that start with a SQL statement."""
     tree = ast.parse(source, filename=filename)
+    # Docstrings are prose ("Delete what is past its retention period"), never statements.
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+    }
     lines = []
     for node in ast.walk(tree):
+        if id(node) in docstrings:
+            continue
         text = None
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             text = node.value
@@ -60,5 +67,5 @@ def test_no_sql_outside_repositories():
 
 
 def test_the_rule_catches_an_offender():
-    source = 'q = "select 1"\nf = f"UPDATE t SET a = {x}"\nw = "  WITH x AS (SELECT 1) SELECT * FROM x"\nok = "Selected for you"\nkey = "with"\n'
+    source = 'q = "select 1"\nf = f"UPDATE t SET a = {x}"\nw = "  WITH x AS (SELECT 1) SELECT * FROM x"\nok = "Selected for you"\nkey = "with"\ndef f():\n    "Delete what is old."\n'
     assert sql_literals(source) == [1, 2, 3]

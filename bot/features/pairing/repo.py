@@ -334,6 +334,11 @@ class PairingRepo(RoundsRepo):
                 (blind(community_id, member[0]), entry_id),
             )
 
+    async def community_ids(self, db: Reader) -> list[int]:
+        """Every community's id (the retention purge walks them all)."""
+        rows = await db.fetchall("SELECT id FROM communities")
+        return [row[0] for row in rows]
+
     # -- one member's records (mydata export and forget) ---------------------------------------
 
     async def member_labels(self, db: Reader, community_id: int) -> list[tuple[int, str, str | None]]:

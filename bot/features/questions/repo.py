@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from bot.storage.communities import Reader
 from bot.storage.db import Database, Tx
@@ -194,4 +195,33 @@ class QuestionsRepo:
             "UPDATE question_suggestions SET status = 'declined', text_enc = NULL, decided_at = ?"
             " WHERE id = ?",
             (now.isoformat(), suggestion_id),
+        )
+
+    # -- one member's suggestions (mydata export and forget, retention) ------------------------
+
+    async def suggestions_of(self, db: Reader, member_id: int) -> list[tuple[Any, ...]]:
+        """(id, text_enc, status, question_id, created_at, decided_at) of the member's suggestions."""
+        rows = await db.fetchall(
+            "SELECT id, text_enc, status, question_id, created_at, decided_at FROM question_suggestions"
+            " WHERE member_id = ? ORDER BY id",
+            (member_id,),
+        )
+        return [tuple(row) for row in rows]
+
+    async def published_text(self, db: Reader, question_id: str) -> str | None:
+        row = await db.fetchone("SELECT text FROM community_questions WHERE id = ?", (question_id,))
+        return row[0] if row else None
+
+    async def forget_suggestions(self, tx: Tx, member_id: int) -> None:
+        """Pending and declined suggestions go; an approved one is a published question and
+        stays, unattributed."""
+        await tx.execute(
+            "DELETE FROM question_suggestions WHERE member_id = ? AND status != 'approved'", (member_id,)
+        )
+        await tx.execute("UPDATE question_suggestions SET member_id = NULL WHERE member_id = ?", (member_id,))
+
+    async def purge_declined(self, tx: Tx, before: datetime) -> int:
+        return await tx.execute(
+            "DELETE FROM question_suggestions WHERE status = 'declined' AND decided_at < ?",
+            (before.isoformat(),),
         )
