@@ -1,4 +1,5 @@
-"""Opt-in pairing: the commands members and facilitators use, and the wiring of the feature.
+"""Opt-in pairing: the commands members use, and the wiring of the feature (the facilitators'
+commands are mixed in from facilitators.py).
 
 Joining is consent: `pair join` shows what is kept, who sees what, how to pause, leave or erase,
 and the space's duty-of-care statement; nothing is stored until the member says yes through the
