@@ -9,7 +9,7 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.config import Settings
+from alongside.settings import Settings
 from bot.storage.db import available_migrations
 
 ONLINE_TIMEOUT = 10.0

@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from alongside.logging_setup import configure_logging
-from bot.config import ConfigError, Settings, load_settings, resolve_config_path
+from alongside.settings import Settings, load_settings
+from bot.config import ConfigError, resolve_config_path
 from bot.storage.crypto import DataKeyError
 from bot.storage.db import NewerSchemaError
 from bot.texts.catalog import Catalog, CatalogError

@@ -12,7 +12,7 @@ import logging
 import sys
 from logging.handlers import TimedRotatingFileHandler
 
-from bot.config import Settings
+from alongside.settings import Settings
 
 # Library loggers and the most they may log.
 LIBRARY_LEVELS = {

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from alongside.platforms import register_all_platforms
 from bot.app import App
 from bot.clock import Clock
 from bot.config import Settings
@@ -70,6 +71,7 @@ async def open_store(
 async def build_core(
     settings: Settings, clock: Clock, *, db_path: Path | None = None, seed: int = 0, ids: IdSource | None = None
 ) -> Core:
+    register_all_platforms()
     catalog = Catalog(settings.prompts_dir)
     db, cipher, lock = await open_store(settings, clock, db_path)
     timeline = Timeline()

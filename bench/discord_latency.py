@@ -30,10 +30,10 @@ from adapters.discord.client import configure_discord_endpoints, intents
 from adapters.discord.render import split_text
 from adapters.discord.tree import build_tree
 from alongside.runtime import build_core
+from alongside.settings import load_settings
 from bot.clock import SystemClock
 from bot.commands.catalog import all_commands
 from bot.commands.registry import Registry
-from bot.config import load_settings
 from bot.context import Actor, CommunityRef, Invocation
 from bot.texts.catalog import Catalog
 from tests.discord_loopback.server import LoopbackDiscord

@@ -25,7 +25,7 @@ from typing import Any
 from nio import Event, MatrixRoom, RoomSendResponse
 
 from adapters.matrix.adapter import MatrixAdapter
-from bot.config import MatrixSettings
+from adapters.matrix.settings import MatrixSettings
 from tests.harness import make_harness
 
 SIZE = 64 * 1024

@@ -28,9 +28,10 @@ from pydantic import SecretStr
 
 from adapters.matrix.adapter import MatrixAdapter
 from adapters.matrix.client import connect, crypto_store_key
+from adapters.matrix.settings import MatrixSettings
 from alongside.runtime import build_core
+from alongside.settings import load_settings
 from bot.clock import SystemClock
-from bot.config import MatrixSettings, load_settings
 from tests.matrix_harness import nio_kit as kit
 from tests.matrix_harness.synapse import SYNAPSE_VERSION, RegisteredUser, SynapseServer
 

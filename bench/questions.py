@@ -18,9 +18,9 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from alongside.settings import load_settings
 from bot.app import App
 from bot.clock import FakeClock
-from bot.config import load_settings
 from bot.context import Actor, CommunityRef, Invocation
 from bot.replies import Delivery
 from bot.scheduling.timeline import SimulatedDriver, Timeline

@@ -59,12 +59,12 @@ from zoneinfo import ZoneInfo
 
 import aiosqlite
 
+from alongside.settings import Settings, load_settings
 from bot.app import App
 from bot.clock import FakeClock
 from bot.commands.parser import ParsedCommand, ParseError, parse_text
 from bot.commands.registry import Registry
 from bot.commands.spec import ArgType, CommandSpec
-from bot.config import Settings, load_settings
 from bot.context import Actor, CommunityRef, Invocation
 from bot.features.agreements.commands import SPACE_KEYS
 from bot.features.agreements.pair_agreements import section_step

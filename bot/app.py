@@ -48,6 +48,7 @@ from bot.storage.communities import Community, CommunityRepo, Member, MemberRepo
 from bot.storage.crypto import FieldCipher
 from bot.storage.db import Database
 from bot.texts.catalog import Catalog
+from bot.traits import PlatformTraits, register_platform
 
 log = logging.getLogger(__name__)
 
@@ -190,6 +191,12 @@ class App:
 
     def attach_sink(self, sink: Sink) -> None:
         self._sink = sink
+
+    @staticmethod
+    def register_platform(platform: str, traits: PlatformTraits) -> None:
+        """An adapter tells the core what its platform is like (prefix, forms, mentions); the
+        core looks the traits up by the platform key and never interprets the key itself."""
+        register_platform(platform, traits)
 
     def register_checks(self, checks: PlatformChecks) -> None:
         """The adapter's answers to what only the platform knows (does a channel exist and may

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import difflib
 import os
-import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -29,24 +28,9 @@ DEFAULT_PROMPTS_DIR = (
 )
 DEFAULT_CONFIG_NAME = "config.toml"
 
-# Top-level fields that may only come from the environment.
-SECRET_FIELDS = ("data_key", "discord_token", "matrix_access_token", "matrix_password")
-# The same secrets as someone might write them inside a section: (section, key) -> variable.
-SECRET_SECTION_KEYS = {
-    ("matrix", "access_token"): "ALONGSIDE_MATRIX_ACCESS_TOKEN",
-    ("matrix", "token"): "ALONGSIDE_MATRIX_ACCESS_TOKEN",
-    ("matrix", "password"): "ALONGSIDE_MATRIX_PASSWORD",
-    ("discord", "token"): "ALONGSIDE_DISCORD_TOKEN",
-    ("storage", "data_key"): "ALONGSIDE_DATA_KEY",
-}
-# Path settings that a config file may give relative to its own folder (top level or section.key).
-FILE_RELATIVE_PATHS = (
-    ("prompts_dir",),
-    ("log_file",),
-    ("storage", "path"),
-    ("storage", "key_file"),
-    ("matrix", "store_path"),
-)
+# Top-level path settings that a config file may give relative to its own folder (a section
+# lists its own in `relative_paths`).
+FILE_RELATIVE_PATHS = (("prompts_dir",), ("log_file",))
 # ALONGSIDE_* variables read by tools rather than by the settings (the tests' Synapse).
 OTHER_VARIABLES = frozenset(
     {"ALONGSIDE_SYNAPSE_VENV", "ALONGSIDE_SYNAPSE_PYTHON", "ALONGSIDE_SYNAPSE_UNPINNED", "ALONGSIDE_FUZZ_SCALE"}
@@ -62,10 +46,21 @@ class ConfigError(Exception):
 
 
 class Section(BaseModel):
+    """A `[section]` of the config file. The core's sections are declared below; each adapter
+    declares its own next to it (adapters/<name>/settings.py) and the composition root adds them
+    to a subclass of `Settings` (alongside/settings.py), so the core never names a platform."""
+
     model_config = ConfigDict(extra="forbid")
+    # Secrets as someone might write them inside this section: key -> the variable they belong in.
+    secret_keys: ClassVar[dict[str, str]] = {}
+    # Path settings that a config file may give relative to its own folder.
+    relative_paths: ClassVar[tuple[str, ...]] = ()
 
 
 class StorageSettings(Section):
+    secret_keys: ClassVar[dict[str, str]] = {"data_key": "ALONGSIDE_DATA_KEY"}
+    relative_paths: ClassVar[tuple[str, ...]] = ("path", "key_file")
+
     path: Path = Path("data/alongside.db")
     # Where the data key file lives when ALONGSIDE_DATA_KEY is unset; default: beside the database.
     key_file: Path | None = None
@@ -159,110 +154,6 @@ class PairingSettings(Section):
     default_round_days: int = Field(14, ge=1, le=365)
 
 
-class DiscordSettings(Section):
-    """The Discord adapter (`alongside run --adapter discord`). The token comes only from
-    ALONGSIDE_DISCORD_TOKEN."""
-
-    # The application's id (Developer Portal → General Information). Optional: when set, start-up
-    # checks that the token belongs to it; `alongside discord sync` and the invite URL use it.
-    application_id: int | None = Field(None, ge=1)
-    # Register commands per server (they apply at once) instead of globally.
-    guild_ids: list[int] = []
-    # Who is a facilitator in a server whose own rule (`setup facilitator-rule`) is unset:
-    # "manage-server" (members with the Manage Server permission) or "role:<role id>".
-    facilitator_rule: str = "manage-server"
-    # Advanced: a Discord REST proxy and gateway proxy (as large bots use to share rate limits).
-    api_base: str = "https://discord.com/api/v10"
-    gateway_url: str = "wss://gateway.discord.gg"
-    # Seconds to wait for servers to arrive after connecting before the bot counts as ready.
-    guild_ready_timeout: float = Field(2.0, ge=0, le=60)
-    # Seconds to wait before identifying again after a session could not be resumed.
-    reidentify_delay: float = Field(5.0, ge=0, le=60)
-    # A command still working after this many seconds is deferred (Discord allows 3).
-    defer_after: float = Field(1.5, ge=0.05, le=2.5)
-    # Seconds between retries of messages that could not be delivered yet.
-    retry_seconds: float = Field(30.0, ge=0.5, le=3600)
-
-    @field_validator("facilitator_rule")
-    @classmethod
-    def _rule(cls, value: str) -> str:
-        if not re.fullmatch(r"manage-server|role:\d{1,25}", value.strip()):
-            raise ValueError("use manage-server or role:<role id>")
-        return value.strip()
-
-    @field_validator("api_base")
-    @classmethod
-    def _api(cls, value: str) -> str:
-        if not re.fullmatch(r"https?://[^\s/]+(/[^\s]*)?", value):
-            raise ValueError("must be an http:// or https:// URL such as https://discord.com/api/v10")
-        return value.rstrip("/")
-
-    @field_validator("gateway_url")
-    @classmethod
-    def _gateway(cls, value: str) -> str:
-        if not re.fullmatch(r"wss?://[^\s/]+(/[^\s]*)?", value):
-            raise ValueError("must be a ws:// or wss:// URL such as wss://gateway.discord.gg")
-        return value
-
-
-class MatrixSettings(Section):
-    """The Matrix adapter (`alongside run --adapter matrix`). The access token comes only from
-    ALONGSIDE_MATRIX_ACCESS_TOKEN, or ALONGSIDE_MATRIX_PASSWORD for a first login."""
-
-    # The homeserver's client URL, e.g. https://matrix.example.org.
-    homeserver: str = ""
-    # The bot account, e.g. @alongside:example.org.
-    user_id: str = ""
-    # The bot's device. Optional with a token (the homeserver says which device it belongs to);
-    # kept in the store after a password login. It must stay the same: the keys belong to it.
-    device_id: str = ""
-    # Keys, device and login are kept here. Keep it, back it up, and keep it private (mode 0700).
-    store_path: Path = Path("data/matrix-store")
-    command_prefix: str = "!"
-    # Invites are accepted only from these accounts ("@*:example.org" for everyone on a server);
-    # empty = from anyone.
-    allowed_inviters: list[str] = []
-    # Power level that makes someone a facilitator, unless a community's `setup facilitator-rule`
-    # says otherwise (power:N or members:...).
-    facilitator_power_level: int = Field(50, ge=0, le=1000)
-    # A room inside a Matrix space shares one community with the other rooms of that space.
-    share_space_community: bool = False
-    # Private rooms and pair rooms are created end-to-end encrypted (unless the homeserver refuses).
-    encrypt_new_rooms: bool = True
-    device_name: str = "Alongside"
-    # Longest wait, in seconds, between attempts to reach the homeserver when it is away.
-    reconnect_max_seconds: float = Field(10.0, ge=0.5, le=600)
-
-    @field_validator("homeserver")
-    @classmethod
-    def _homeserver(cls, value: str) -> str:
-        if value and not re.fullmatch(r"https?://[^\s/]+(/[^\s]*)?", value.strip()):
-            raise ValueError("must be an http:// or https:// URL such as https://matrix.example.org")
-        return value.strip().rstrip("/")
-
-    @field_validator("user_id")
-    @classmethod
-    def _user_id(cls, value: str) -> str:
-        if value and not re.fullmatch(r"@[^\s:]+:[^\s]+", value.strip()):
-            raise ValueError("must be a full Matrix id such as @alongside:example.org")
-        return value.strip()
-
-    @field_validator("allowed_inviters")
-    @classmethod
-    def _inviters(cls, value: list[str]) -> list[str]:
-        for entry in value:
-            if not re.fullmatch(r"@[^\s:]+:[^\s]+", entry.strip()):
-                raise ValueError(f"'{entry}' is not a Matrix id such as @sam:example.org or @*:example.org")
-        return [entry.strip() for entry in value]
-
-    @field_validator("command_prefix")
-    @classmethod
-    def _prefix(cls, value: str) -> str:
-        if not re.fullmatch(r"[^\s\w]{1,3}", value):
-            raise ValueError("must be one to three punctuation characters, such as ! or ?")
-        return value
-
-
 class RetentionSettings(Section):
     """How long things are kept (a daily job purges what is past them). Pairing history and
     withdrawn agreements have their own settings: [pairing] and [agreements] retention_days."""
@@ -275,15 +166,6 @@ class RetentionSettings(Section):
     suggestion_decisions_days: int = Field(180, ge=1, le=3650)
     # Log files, when log_file is set (rotated daily; older files are deleted).
     log_days: int = Field(14, ge=1, le=365)
-
-
-class ConsoleSettings(Section):
-    community: str = "demo"
-    channel: str = "circle"
-    # The other channels the simulated space has (`/in #name`, `setup question-channel #name`).
-    channels: list[str] = ["reflections", "pairs"]
-    members: list[str] = ["alex", "sam", "jo", "rin"]
-    facilitators: list[str] = ["alex"]
 
 
 class Settings(BaseSettings):
@@ -308,15 +190,12 @@ class Settings(BaseSettings):
     agreements: AgreementSettings = AgreementSettings()
     pairing: PairingSettings = PairingSettings()
     retention: RetentionSettings = RetentionSettings()
-    console: ConsoleSettings = ConsoleSettings()
-    discord: DiscordSettings = DiscordSettings()
-    matrix: MatrixSettings = MatrixSettings()
 
-    # Secrets: environment only (ALONGSIDE_DATA_KEY, ALONGSIDE_DISCORD_TOKEN, ...).
+    # Secrets: environment only (ALONGSIDE_DATA_KEY; each adapter adds its own token fields).
     data_key: SecretStr | None = None
-    discord_token: SecretStr | None = None
-    matrix_access_token: SecretStr | None = None
-    matrix_password: SecretStr | None = None
+
+
+S = TypeVar("S", bound=Settings)
 
 
 class _TomlDataSource(PydanticBaseSettingsSource):
@@ -360,28 +239,46 @@ def resolve_config_path(explicit: Path | None) -> Path | None:
     return default if default.is_file() else None
 
 
-def _secrets_in_file(data: dict[str, Any], origin: str) -> list[str]:
+def secret_fields(settings_class: type[Settings]) -> list[str]:
+    """Top-level fields that may only come from the environment: those holding a SecretStr."""
+    return [name for name, info in settings_class.model_fields.items() if "SecretStr" in str(info.annotation)]
+
+
+def _sections(settings_class: type[Settings]) -> list[tuple[str, type[Section]]]:
+    found = []
+    for name, info in settings_class.model_fields.items():
+        kind = info.annotation
+        if isinstance(kind, type) and issubclass(kind, Section):
+            found.append((name, kind))
+    return found
+
+
+def _secrets_in_file(data: dict[str, Any], origin: str, settings_class: type[Settings]) -> list[str]:
     """A line per secret written into the file (never its value): where it belongs instead."""
     found = [
         f"{origin}: {name}: secrets come from the environment only; "
         f"set ALONGSIDE_{name.upper()} instead"
-        for name in SECRET_FIELDS
+        for name in secret_fields(settings_class)
         if name in data
     ]
-    for (section, key), variable in SECRET_SECTION_KEYS.items():
+    for section, kind in _sections(settings_class):
         table = data.get(section)
-        if isinstance(table, dict) and key in table:
-            found.append(
-                f"{origin}: {section}.{key}: secrets are never read from the config file; "
-                f"put this in {variable} (the service's environment file) and remove it here"
-            )
+        for key, variable in kind.secret_keys.items():
+            if isinstance(table, dict) and key in table:
+                found.append(
+                    f"{origin}: {section}.{key}: secrets are never read from the config file; "
+                    f"put this in {variable} (the service's environment file) and remove it here"
+                )
     return found
 
 
-def _resolve_relative_paths(data: dict[str, Any], folder: Path) -> None:
+def _resolve_relative_paths(data: dict[str, Any], folder: Path, settings_class: type[Settings]) -> None:
     """Relative paths written in a config file mean "beside this file", not "wherever the bot
     happens to be started from" (a service's working folder is easy to get wrong)."""
-    for where in FILE_RELATIVE_PATHS:
+    places = list(FILE_RELATIVE_PATHS) + [
+        (section, key) for section, kind in _sections(settings_class) for key in kind.relative_paths
+    ]
+    for where in places:
         table: Any = data
         for part in where[:-1]:
             table = table.get(part) if isinstance(table, dict) else None
@@ -394,10 +291,10 @@ def _resolve_relative_paths(data: dict[str, Any], folder: Path) -> None:
                 table[where[-1]] = str(folder / given)
 
 
-def _known_variables() -> dict[str, str]:
+def _known_variables(settings_class: type[Settings]) -> dict[str, str]:
     """Every ALONGSIDE_* variable that sets something, upper-cased, to its canonical spelling."""
     names = {}
-    for field_name, info in Settings.model_fields.items():
+    for field_name, info in settings_class.model_fields.items():
         top = f"ALONGSIDE_{field_name.upper()}"
         names[top] = top
         kind = info.annotation
@@ -410,11 +307,14 @@ def _known_variables() -> dict[str, str]:
     return names
 
 
-def unknown_environment(environ: Mapping[str, str]) -> list[tuple[str, str]]:
+def unknown_environment(
+    environ: Mapping[str, str], settings_class: type[Settings] | None = None
+) -> list[tuple[str, str]]:
     """(variable, hint) for each ALONGSIDE_* variable that maps to no setting: a misspelt one is
     otherwise ignored without a word, and the setting it meant keeps its default."""
-    known = _known_variables()
-    secret_names = {f"ALONGSIDE_{name.upper()}" for name in SECRET_FIELDS}
+    settings_class = settings_class or Settings
+    known = _known_variables(settings_class)
+    secret_names = {f"ALONGSIDE_{name.upper()}" for name in secret_fields(settings_class)}
     found = []
     for name in sorted(environ):
         upper = name.upper()
@@ -431,22 +331,27 @@ def unknown_environment(environ: Mapping[str, str]) -> list[tuple[str, str]]:
     return found
 
 
-def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
+def load_settings(
+    path: Path | None = None, *, settings_class: type[S] | None = None, **overrides: Any
+) -> S:
     """Load settings from `path` (or defaults), then the environment, then explicit overrides.
 
+    `settings_class` is the whole program's settings, the core's with the adapters' sections
+    (alongside/settings.py); the core's alone by default.
     Relative paths written in the file are taken from the file's folder; defaults and the
     environment's paths stay relative to the working folder."""
+    base: type[Any] = settings_class or Settings
     data: dict[str, Any] = _read_toml(path) if path is not None else {}
     origin = str(path) if path is not None else "settings"
     # A variable that names no setting would be ignored (or fail with only the setting's name):
     # name the variable itself, as it is written in the environment file.
-    problems = _secrets_in_file(data, origin) + [line for _, line in unknown_environment(os.environ)]
+    problems = _secrets_in_file(data, origin, base) + [line for _, line in unknown_environment(os.environ, base)]
     if problems:
         raise ConfigError(problems)
     if path is not None:
-        _resolve_relative_paths(data, path.resolve().parent)
+        _resolve_relative_paths(data, path.resolve().parent, base)
 
-    class _Loaded(Settings):
+    class _Loaded(base):  # type: ignore[valid-type,misc]
         @classmethod
         def settings_customise_sources(
             cls,
@@ -459,6 +364,7 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
             return (init_settings, env_settings, _TomlDataSource(settings_cls, data))
 
     try:
-        return _Loaded(**overrides)
+        loaded: S = _Loaded(**overrides)
+        return loaded
     except ValidationError as error:
         raise ConfigError([_describe(item, origin) for item in error.errors()]) from None

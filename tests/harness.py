@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from alongside.platforms import register_all_platforms
+from alongside.settings import Settings, load_settings
 from bot.app import App
 from bot.clock import FakeClock
-from bot.config import Settings, load_settings
 from bot.context import Actor, CommunityRef, Invocation
 from bot.replies import Answer, Delivery, Intent
 from bot.scheduling.timeline import SimulatedDriver, Timeline
@@ -82,6 +83,7 @@ async def make_harness(
     tmp_path: Path, *, seed: int = 1, start: datetime = START, settings: Settings | None = None
 ) -> Harness:
     settings = settings or load_settings(None)
+    register_all_platforms()
     clock = FakeClock(start)
     path = tmp_path / "alongside.db"
     db = await Database.open(path)

@@ -7,9 +7,10 @@ import re
 from collections.abc import Callable
 from datetime import timedelta
 
+from adapters.console.settings import ConsoleSettings
+from adapters.console.traits import TRAITS
 from bot.app import App
 from bot.clock import FakeClock
-from bot.config import ConsoleSettings
 from bot.context import Actor, CommunityRef, Invocation
 from bot.features.setup import ChannelVerdict
 from bot.replies import (
@@ -58,6 +59,7 @@ class ConsoleAdapter:
         self.member = settings.members[0] if settings.members else "alex"
         self.channel: str | None = settings.channel
         self.running = True
+        app.register_platform(PLATFORM, TRAITS)
         app.attach_sink(self)
         app.register_checks(self)
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from adapters.console.adapter import ConsoleAdapter
 from alongside.runtime import build_core
+from alongside.settings import Settings
 from bot.clock import FakeClock
-from bot.config import Settings
 from bot.ids import SeededIds
 from bot.scheduling.timeline import SimulatedDriver
 

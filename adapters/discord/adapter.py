@@ -41,11 +41,12 @@ from adapters.discord.render import (
     unwrap,
     wrap,
 )
+from adapters.discord.settings import DiscordSettings
+from adapters.discord.traits import TRAITS
 from adapters.discord.tree import CommandTree, build_tree
 from adapters.discord.views import FormModal, TextModal, modal_values
 from bot.app import App
 from bot.commands.spec import ArgType
-from bot.config import DiscordSettings
 from bot.context import Actor, CommunityRef, Invocation
 from bot.features.setup import ChannelVerdict
 from bot.replies import Delivery, FormRequest, Intent
@@ -114,6 +115,7 @@ class DiscordAdapter:
         self._yes, self._no = self.t("discord.yes"), self.t("discord.no")
         self.handled = 0  # interactions handled (for tests and the benchmark)
         self._closing = False
+        app.register_platform(PLATFORM, TRAITS)
         app.attach_sink(self)
         app.register_checks(self)
 

@@ -17,7 +17,7 @@ import discord.gateway
 import discord.http
 import yarl
 
-from bot.config import DiscordSettings
+from adapters.discord.settings import DiscordSettings
 
 
 def configure_discord_endpoints(api_base: str, gateway_url: str) -> None:

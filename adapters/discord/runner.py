@@ -21,8 +21,9 @@ from adapters.discord.client import configure_discord_endpoints, make_client
 from adapters.discord.invite import invite_url
 from adapters.discord.sync import login, scopes, token_from, unsynced
 from alongside.runtime import build_core
+from alongside.settings import Settings
 from bot.clock import SystemClock
-from bot.config import ConfigError, Settings
+from bot.config import ConfigError
 from bot.scheduling.timeline import RealtimeDriver
 
 log = logging.getLogger(__name__)

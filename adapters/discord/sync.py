@@ -14,10 +14,12 @@ import aiohttp
 import discord
 
 from adapters.discord.client import configure_discord_endpoints, intents
+from adapters.discord.settings import DiscordSettings
 from adapters.discord.tree import CommandTree, build_tree
 from alongside.runtime import build_core
+from alongside.settings import Settings
 from bot.clock import SystemClock
-from bot.config import ConfigError, DiscordSettings, Settings
+from bot.config import ConfigError
 from bot.storage.adapter_state import AdapterState
 
 log = logging.getLogger(__name__)

@@ -66,9 +66,10 @@ from adapters.matrix.sender import (
     retry_after,
     with_rate_limit,
 )
+from adapters.matrix.settings import MatrixSettings
+from adapters.matrix.traits import TRAITS
 from bot.app import App, Once
 from bot.clock import Clock
-from bot.config import MatrixSettings
 from bot.context import Actor, CommunityRef, Invocation
 from bot.features.dialogs import COMMANDS as DIALOG_COMMANDS
 from bot.features.pairing.checkins import DONE_WORDS, SKIP_WORDS
@@ -216,6 +217,7 @@ class MatrixAdapter:
             await self.state.put("txn_salt", self._salt)
         self.rooms.salt = self._salt
         await self.rooms.load()
+        self.app.register_platform(PLATFORM, TRAITS)
         self.app.attach_sink(self)
         self.app.register_checks(self)
         self._sync_task = asyncio.create_task(self._sync_loop(), name="matrix-sync")

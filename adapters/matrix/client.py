@@ -48,7 +48,8 @@ from pydantic import SecretStr
 
 from adapters.matrix import PLATFORM
 from adapters.matrix.events import is_room_state
-from bot.config import ConfigError, MatrixSettings
+from adapters.matrix.settings import MatrixSettings
+from bot.config import ConfigError
 from bot.storage.adapter_state import AdapterState
 from bot.storage.crypto import DataKeyError, FieldCipher
 from bot.storage.db import Database

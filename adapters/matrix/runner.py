@@ -18,8 +18,9 @@ from adapters.matrix.adapter import MatrixAdapter
 from adapters.matrix.client import crypto_store_key, login, open_client
 from alongside.logging_setup import mask_secret
 from alongside.runtime import build_core
+from alongside.settings import Settings
 from bot.clock import SystemClock
-from bot.config import ConfigError, Settings
+from bot.config import ConfigError
 from bot.scheduling.timeline import RealtimeDriver
 
 log = logging.getLogger(__name__)

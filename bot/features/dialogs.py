@@ -34,9 +34,6 @@ COMMANDS = (
     CommandSpec("done", "commands.done"),
 )
 
-# Platforms whose adapters render FormRequest as a real form (a Discord modal). The others get
-# a dialog instead.
-FORM_PLATFORMS = frozenset({"discord"})
 # Discord modals hold at most five fields.
 MAX_FORM_FIELDS = 5
 

@@ -14,9 +14,9 @@ from typing import Any
 
 from bot.context import Ctx
 from bot.features.confirmations import Confirmations
-from bot.features.dialogs import FORM_PLATFORMS
 from bot.replies import Answer, Intent, RemoveMessage
 from bot.storage.db import Database, Tx
+from bot.traits import traits_of
 
 REMOVE_ACTION = "line.remove"
 MAX_LINES = 10  # lines one open offer can remove (each new offer replaces the open one)
@@ -24,7 +24,7 @@ MAX_LINES = 10  # lines one open offer can remove (each new offer replaces the o
 
 def typed_in_channel(ctx: Ctx) -> bool:
     """Typed where others can read it (Discord's slash commands are seen only by their author)."""
-    return not ctx.invocation.private and ctx.invocation.community.platform not in FORM_PLATFORMS
+    return not ctx.invocation.private and not traits_of(ctx.invocation.community.platform).commands_are_private
 
 
 class TypedLines:

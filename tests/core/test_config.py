@@ -1,6 +1,7 @@
 import pytest
 
-from bot.config import ConfigError, load_settings, resolve_config_path
+from alongside.settings import load_settings
+from bot.config import ConfigError, resolve_config_path
 
 
 def write(tmp_path, text):

@@ -20,8 +20,8 @@ import pytest
 from adapters.discord.adapter import DiscordAdapter
 from adapters.discord.sync import sync_tree
 from alongside.runtime import Core, build_core
+from alongside.settings import Settings, load_settings
 from bot.clock import FakeClock
-from bot.config import Settings, load_settings
 from bot.scheduling.timeline import SimulatedDriver
 from tests.discord_loopback import payloads as P
 from tests.discord_loopback.conftest import point_discord_py_at

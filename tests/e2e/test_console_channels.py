@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from adapters.console.adapter import ConsoleAdapter
-from bot.config import ConsoleSettings
+from adapters.console.settings import ConsoleSettings
 
 
 @pytest.fixture

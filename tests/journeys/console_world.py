@@ -10,8 +10,8 @@ from pathlib import Path
 
 from adapters.console.adapter import ConsoleAdapter
 from alongside.runtime import Core, build_core
+from alongside.settings import Settings, load_settings
 from bot.clock import FakeClock
-from bot.config import Settings, load_settings
 from bot.ids import SeededIds
 from bot.replies import (
     ActionButtons,

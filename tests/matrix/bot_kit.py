@@ -21,9 +21,10 @@ from pydantic import SecretStr
 
 from adapters.matrix.adapter import MatrixAdapter
 from adapters.matrix.client import connect, crypto_store_key
+from adapters.matrix.settings import MatrixSettings
+from alongside.settings import Settings, load_settings
 from bot.app import App
 from bot.clock import FakeClock
-from bot.config import MatrixSettings, Settings, load_settings
 from bot.scheduling.timeline import SimulatedDriver, Timeline
 from bot.storage.adapter_state import AdapterState
 from bot.storage.crypto import FieldCipher

@@ -16,8 +16,8 @@ from nio import Event, MatrixRoom
 
 from adapters.matrix.adapter import MatrixAdapter
 from adapters.matrix.events import MAX_SOURCE, command_source, read_command
+from adapters.matrix.settings import MatrixSettings
 from bot.commands.parser import MAX_LINE
-from bot.config import MatrixSettings
 from tests.matrix.test_matrix_units import ScriptedClient
 
 HTML = "org.matrix.custom.html"

@@ -10,7 +10,7 @@ from typing import Any
 from nio import MatrixRoom, RoomSendResponse
 
 from adapters.matrix.adapter import MatrixAdapter
-from bot.config import MatrixSettings
+from adapters.matrix.settings import MatrixSettings
 from bot.replies import ChannelPost, Delivery
 
 

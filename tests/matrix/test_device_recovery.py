@@ -21,7 +21,8 @@ import pytest
 from pydantic import SecretStr
 
 from adapters.matrix.client import CREDENTIALS_FILE, login, open_crypto_store
-from bot.config import ConfigError, MatrixSettings
+from adapters.matrix.settings import MatrixSettings
+from bot.config import ConfigError
 from tests.matrix import bot_kit as bk
 from tests.matrix.test_matrix_cli import ROOT, _config, _env, _one_line_exit_2, _run
 from tests.matrix_harness import nio_kit as kit

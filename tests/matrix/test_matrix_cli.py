@@ -17,7 +17,8 @@ import pytest
 from pydantic import SecretStr
 
 from adapters.matrix.client import CREDENTIALS_FILE, login
-from bot.config import ConfigError, MatrixSettings
+from adapters.matrix.settings import MatrixSettings
+from bot.config import ConfigError
 from tests.matrix import bot_kit as bk
 from tests.matrix_harness import nio_kit as kit
 

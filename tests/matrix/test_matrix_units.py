@@ -13,8 +13,10 @@ from adapters.matrix.adapter import MatrixAdapter
 from adapters.matrix.events import command_source, command_text, make_resolver
 from adapters.matrix.render import Renderer, humanise_rooms
 from adapters.matrix.sender import PermanentSendError, SendQueues, Transport
+from adapters.matrix.settings import MatrixSettings
+from alongside.settings import load_settings
 from bot.commands.spec import ArgType, CommandSpec
-from bot.config import ConfigError, MatrixSettings, load_settings
+from bot.config import ConfigError
 from bot.replies import ChannelPost, Delivery
 
 GROUPS = {"help", "pair", "questions", "agreement"}

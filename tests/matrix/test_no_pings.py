@@ -16,7 +16,7 @@ from nio import Event, MatrixRoom, RoomSendResponse
 
 from adapters.matrix.adapter import MatrixAdapter
 from adapters.matrix.render import Renderer
-from bot.config import MatrixSettings
+from adapters.matrix.settings import MatrixSettings
 from tests.matrix import bot_kit as bk
 from tests.matrix.test_matrix_units import ScriptedClient
 from tests.matrix_harness import nio_kit as kit

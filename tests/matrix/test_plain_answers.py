@@ -10,7 +10,7 @@ import pytest
 from nio import MatrixRoom
 
 from adapters.matrix.adapter import MatrixAdapter
-from bot.config import MatrixSettings
+from adapters.matrix.settings import MatrixSettings
 from tests.matrix.test_big_messages import _message
 from tests.matrix.test_matrix_units import ScriptedClient
 

@@ -21,8 +21,8 @@ from nio.store import DefaultStore
 
 from alongside.backup import BackupError, backup, restore
 from alongside.runtime import build_core, env_key_of, key_file_for
+from alongside.settings import load_settings
 from bot.clock import FakeClock
-from bot.config import load_settings
 from bot.scheduling.timeline import SimulatedDriver
 from bot.storage.adapter_state import AdapterState
 from tests.harness import START, Harness, ListSink

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, load_settings, unknown_environment
+from alongside.settings import load_settings, unknown_environment
+from bot.config import ConfigError
 
 
 def test_relative_paths_in_a_config_file_resolve_against_its_folder(tmp_path, monkeypatch):

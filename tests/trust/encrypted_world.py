@@ -10,8 +10,8 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
+from alongside.settings import load_settings
 from bot.clock import FakeClock
-from bot.config import load_settings
 from bot.replies import PrivateMessage
 from bot.storage.adapter_state import AdapterState
 from tests.harness import Harness, make_harness

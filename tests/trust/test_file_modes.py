@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from alongside.runtime import build_core
+from alongside.settings import load_settings
 from bot.clock import FakeClock
-from bot.config import load_settings
 from tests.e2e.console import run_console
 from tests.harness import START
 from tests.trust.test_data_key import check

@@ -13,11 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from alongside.settings import load_settings
 from bot.commands.catalog import all_commands
 from bot.commands.parser import ParseError, parse_text
 from bot.commands.registry import Registry
 from bot.commands.spec import ArgType
-from bot.config import load_settings
 from bot.context import CommunityRef
 from bot.replies import Answer
 from bot.texts.catalog import Catalog

@@ -29,7 +29,7 @@ from adapters.matrix.events import (
     replied_to,
     thread_root,
 )
-from bot.config import MatrixSettings
+from adapters.matrix.settings import MatrixSettings
 from bot.replies import Answer, Reply
 from tests.harness import make_harness
 from tests.matrix.test_matrix_units import ScriptedClient

@@ -11,7 +11,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bot.config import Settings
+from alongside.settings import Settings
 from bot.replies import PrivateMessage
 from bot.texts.catalog import Catalog
 from tests.core.agreements.helpers import say, start_pair

@@ -16,8 +16,8 @@ import sys
 from pathlib import Path
 
 from alongside.runtime import open_store
+from alongside.settings import load_settings
 from bot.clock import FakeClock
-from bot.config import load_settings
 from bot.storage.crypto import encode_key, pending_key_file, read_key_file
 from bot.storage.db import Database
 from bot.storage.keycheck import opens, stored_check

@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 
 from alongside.logging_setup import SecretMask, quiet_libraries
-from bot.config import load_settings
+from alongside.settings import load_settings
 from tests.e2e.console import run_console
 from tests.harness import TEST_KEY, make_harness
 from tests.matrix import bot_kit as bk

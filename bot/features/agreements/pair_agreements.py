@@ -40,7 +40,7 @@ from bot.features.agreements.repo import (
 from bot.features.agreements.state import PairState, Refused, Status
 from bot.features.checkin_port import OpenCheckin
 from bot.features.confirmations import Confirmations
-from bot.features.dialogs import FORM_PLATFORMS, MAX_FORM_FIELDS, Dialog, Dialogs
+from bot.features.dialogs import MAX_FORM_FIELDS, Dialog, Dialogs
 from bot.features.resources import ResourcesFeature
 from bot.features.typed_lines import TypedLines
 from bot.outbox import Outbox
@@ -58,6 +58,7 @@ from bot.storage.communities import Community, CommunityRepo, Member, MemberRepo
 from bot.storage.db import Database, Tx
 from bot.texts.catalog import Catalog
 from bot.texts.quote import quote
+from bot.traits import traits_of
 
 log = logging.getLogger(__name__)
 
@@ -76,19 +77,14 @@ INVITE_ACTION = "agreement.invite"
 WITHDRAW_ACTION = "agreement.withdraw"
 REVIEW_HOUR = time(9, 0)  # review reminders go out at 09:00 in the community's timezone
 JOB_KEY = "agreements:pair"
-FORM_LABEL_MAX = 45  # Discord's limit for a modal title or field label
 FORM_PARTS = tuple(tuple(ALL_STEPS[i : i + MAX_FORM_FIELDS]) for i in range(0, len(ALL_STEPS), MAX_FORM_FIELDS))
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # A version as typed after `agreement accept`: "v2" (as the prompts show it) or just "2".
 _VERSION = re.compile(r"^[vV]?(\d{1,9})$")
-# Platforms whose adapters resolve a mention only to a member of the community (a Discord guild
-# member, a Matrix room member): someone mentioned there belongs even if they have not used the
-# bot yet. The console resolves any name, so there only members the bot has met count.
-MENTIONS_ARE_MEMBERS = frozenset({"discord", "matrix"})
 
 
 def prefix_for(platform: str) -> str:
-    return "!" if platform == "matrix" else "/"
+    return traits_of(platform).prefix
 
 
 def _words(text: str) -> list[str]:
@@ -530,7 +526,7 @@ class PairAgreements:
             invitees: list[Member] = []
             for user_id in wanted:
                 member = await self._members.find(tx, ctx.community.id, user_id)
-                if member is None and ctx.community.platform in MENTIONS_ARE_MEMBERS:
+                if member is None and traits_of(ctx.community.platform).mentions_are_members:
                     member = await self._members.ensure(tx, ctx.community.id, user_id, "", ctx.now)
                 if member is None:
                     raise Refusal("agreement.start_not_member", name=user_id)
@@ -746,7 +742,7 @@ class PairAgreements:
             raise Refusal("agreement.refused_is_agreed", id=row.short_id)
 
     async def _start_editing(self, tx: Tx, ctx: Ctx, row: AgreementRow, steps: list[str]) -> list[Intent]:
-        if ctx.invocation.community.platform in FORM_PLATFORMS:
+        if traits_of(ctx.invocation.community.platform).has_forms:
             if len(steps) <= MAX_FORM_FIELDS:
                 return [await self._form(tx, ctx, row, steps)]
             return [await self._form_buttons(ctx, row)]
@@ -900,10 +896,11 @@ class PairAgreements:
 
     async def _form(self, tx: Tx, ctx: Ctx, row: AgreementRow, steps: list[str]) -> FormRequest:
         labels = await self._labels(tx, ctx.locale, row.ordered_ids)
+        traits = traits_of(ctx.invocation.community.platform)
         fields = tuple(
             FormField(
                 key=step,
-                label=self._step_title(ctx, step, labels)[:FORM_LABEL_MAX],
+                label=traits.label(self._step_title(ctx, step, labels)),
                 max_length=10 if step == DATE_STEP else self._settings.max_section_length,
                 required=False,
                 value=get_step(row.draft, ctx.member.id, step) or "",
@@ -914,7 +911,7 @@ class PairAgreements:
         return FormRequest(
             user_id=ctx.invocation.actor.user_id,
             form_id=f"agreement:edit:{row.short_id}:{'.'.join(steps)}",
-            title=ctx.t("agreement.form_title", id=row.short_id)[:FORM_LABEL_MAX],
+            title=traits.label(ctx.t("agreement.form_title", id=row.short_id)),
             fields=fields,
             text=ctx.t("agreement.form_text", id=row.short_id),
         )
@@ -977,7 +974,7 @@ class PairAgreements:
                     raise Refusal("agreement.no_such")
                 if action == "accept":
                     return await self._accept(tx, ctx, row, seen=row.proposal_hash)
-                return [await self._form_buttons(ctx, row)] if ctx.invocation.community.platform in FORM_PLATFORMS else (
+                return [await self._form_buttons(ctx, row)] if traits_of(ctx.invocation.community.platform).has_forms else (
                     await self._start_editing(tx, ctx, row, list(ALL_STEPS))
                 )
             if action == "withdraw":
@@ -1483,6 +1480,6 @@ class PairAgreements:
             if row.status is Status.REVISITING:
                 key += "_revisiting"
             reply = ctx.t(key, id=row.short_id, names=self._names(labels, others))
-            if row.status is Status.REVISITING or ctx.invocation.community.platform not in FORM_PLATFORMS:
+            if row.status is Status.REVISITING or not traits_of(ctx.invocation.community.platform).has_forms:
                 return [Answer(reply)]  # text platforms: the reply names the command
             return [ActionButtons(ctx.invocation.actor.user_id, reply, self._revisit_button(ctx.locale, row.short_id))]

@@ -38,6 +38,7 @@ from bot.scheduling.timeline import Timeline
 from bot.storage.communities import Community, CommunityRepo, Reader
 from bot.storage.db import Database, Tx
 from bot.texts.catalog import Catalog, Question
+from bot.traits import traits_of
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ class Rounds(RoundTiming, LatePlacement, RoundEnding):
 
     @staticmethod
     def default_prefix(community: Community) -> str:
-        return "!" if community.platform == "matrix" else "/"
+        return traits_of(community.platform).prefix
 
     def t(self, community: Community, prefix: str, key: str, /, **params: Any) -> str:
         return self._catalog.text(community.locale, key, prefix=prefix, **params)
@@ -112,11 +113,7 @@ class Rounds(RoundTiming, LatePlacement, RoundEnding):
 
     @staticmethod
     def mention(community: Community, user_id: str) -> str:
-        if community.platform == "discord":
-            return f"<@{user_id}>"
-        if community.platform == "matrix" or user_id.startswith("@"):
-            return user_id
-        return f"@{user_id}"
+        return traits_of(community.platform).mention(user_id)
 
     def timezone_of(self, community: Community) -> str:
         timing = self._timing.get(community.id)

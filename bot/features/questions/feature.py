@@ -368,7 +368,9 @@ class QuestionsFeature:
         recurrence = read_schedule(
             ctx, given.text, timezone, anchor, minimum=self._min_gap, what="questions"
         )
-        channel = self._target_channel(ctx)
+        # The space's question channel is where its scheduled questions go, wherever the
+        # schedule was typed; without one, the channel it was typed in.
+        channel = ctx.community.question_channel or self._target_channel(ctx)
         async with self._db.transaction() as tx:
             await self._repo.replace_schedule(
                 tx, ctx.community.id, channel, recurrence.text, timezone, anchor.isoformat(), ctx.now

@@ -9,7 +9,8 @@ import tomllib
 from dataclasses import replace
 from datetime import timedelta
 
-from bot.config import DEFAULT_PROMPTS_DIR, load_settings
+from alongside.settings import load_settings
+from bot.config import DEFAULT_PROMPTS_DIR
 from bot.context import CommunityRef
 from bot.features.agreements.commands import SECTION_KEYS
 from bot.features.agreements.repo import content_hash

@@ -11,7 +11,7 @@ import json
 import re
 from datetime import timedelta
 
-from bot.config import load_settings
+from alongside.settings import load_settings
 from bot.replies import ConfirmPrompt, PrivateFile
 from tests.core.agreements.helpers import ID, dump, meet, say
 from tests.harness import make_harness

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from bot.config import load_settings
+from alongside.settings import load_settings
 from bot.replies import ChannelPost
 from tests.core.agreements.helpers import dump, meet, say
 from tests.harness import make_harness

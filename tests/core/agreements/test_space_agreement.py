@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.config import load_settings
+from alongside.settings import load_settings
 from bot.replies import ChannelPost
 from tests.core.agreements.helpers import dump, meet, say
 from tests.harness import make_harness

@@ -4,7 +4,7 @@ when it is asked, and does nothing once expired (issue 11, hole 3)."""
 
 from datetime import timedelta
 
-from bot.config import load_settings
+from alongside.settings import load_settings
 from bot.replies import ConfirmPrompt
 from tests.harness import make_harness
 

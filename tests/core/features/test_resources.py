@@ -4,7 +4,7 @@ specific answer and changes nothing; members cannot change the list."""
 
 from __future__ import annotations
 
-from bot.config import load_settings
+from alongside.settings import load_settings
 from bot.context import CommunityRef
 from tests.harness import make_harness
 

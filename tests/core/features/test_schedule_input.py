@@ -3,7 +3,7 @@ space allows is refused with the minimum stated (configurable). Nothing is saved
 
 from __future__ import annotations
 
-from bot.config import load_settings
+from alongside.settings import load_settings
 from tests.harness import make_harness
 
 

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from bot.config import load_settings
+from alongside.settings import load_settings
 from bot.features.checkin_port import OpenCheckin
 from bot.features.pairing.checkins import CheckinFeature
 from bot.replies import Answer, ConfirmPrompt
