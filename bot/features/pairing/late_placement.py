@@ -37,13 +37,7 @@ class LatePlacement:
         in_round = {m for pair in pairs for m in pair.member_ids}
         if member_id in in_round:
             return None  # already placed, or they ended a pair this round: the next one it is
-        blind = await self.repo.blinder(tx, now)
-        by_hash = {blind(community.id, info[m].user_id): m for m in participants if m in info}
-        apart = {
-            frozenset((owner, by_hash[other]))
-            for owner, other in await self.repo.all_not_with(tx, community.id, now)
-            if other in by_hash
-        }
+        apart = await self._kept_apart(tx, community, [m for m in participants if m in info], info, now)
         last_met = {
             frozenset((a, b)): number for a, b, number in await self.repo.history(tx, community.id)
         }
@@ -79,6 +73,18 @@ class LatePlacement:
         _, others, grown = min(options, key=lambda option: option[0])
         await self._seat_late(tx, community, prefix, round_, member_id, others, grown, len(pairs) + 1, info, now)
         return round_
+
+    async def _kept_apart(
+        self, tx: Tx, community: Community, members: list[int], info: dict[int, MemberInfo], now: datetime
+    ) -> set[frozenset[int]]:
+        """The pairs of these members that a not-with entry (matched by its keyed hash) keeps apart."""
+        blind = await self.repo.blinder(tx, now)
+        by_hash = {blind(community.id, info[m].user_id): m for m in members}
+        return {
+            frozenset((owner, by_hash[other]))
+            for owner, other in await self.repo.all_not_with(tx, community.id, now)
+            if other in by_hash
+        }
 
     async def _seat_late(
         self,
