@@ -7,7 +7,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.context import Ctx
+from bot.features.core_data_repo import CoreDataRepo
 from bot.features.questions import SUGGESTION_PURPOSE
+from bot.features.questions.repo import QuestionsRepo
 from bot.replies import intent_from_json
 from bot.storage.crypto import FieldCipher
 from bot.storage.db import Database, Tx
@@ -22,25 +24,20 @@ class CoreData:
         self._receipts = receipts
         self._seen_events = seen_events
         self._decisions = decisions
+        self._repo = CoreDataRepo()
+        self._questions = QuestionsRepo()
 
     async def export_member(self, ctx: Ctx) -> dict[str, Any]:
         db, member = self._db, ctx.member
         suggestions = []
-        for row in await db.fetchall(
-            "SELECT id, text_enc, status, question_id, created_at, decided_at FROM question_suggestions"
-            " WHERE member_id = ? ORDER BY id",
-            (member.id,),
-        ):
+        for row in await self._questions.suggestions_of(db, member.id):
             text = self._cipher.decrypt(row[1], SUGGESTION_PURPOSE) if row[1] is not None else None
             if text is None and row[3]:
-                published = await db.fetchone("SELECT text FROM community_questions WHERE id = ?", (row[3],))
-                text = published[0] if published else None
+                text = await self._questions.published_text(db, row[3])
             suggestions.append(
                 {"id": row[0], "text": text, "status": row[2], "suggested_at": row[4], "decided_at": row[5]}
             )
-        waiting = await db.fetchall(
-            "SELECT action, created_at FROM confirmations WHERE member_id = ? ORDER BY id", (member.id,)
-        )
+        waiting = await self._repo.confirmations_of(db, member.id)
         return {
             "question_suggestions": suggestions,
             "questions_waiting_for_your_answer": [{"about": r[0], "asked_at": r[1]} for r in waiting],
@@ -49,34 +46,19 @@ class CoreData:
     async def forget_member(self, tx: Tx, ctx: Ctx) -> None:
         member = ctx.member
         # Pending suggestions go; an approved one is a published question and stays, unattributed.
-        await tx.execute(
-            "DELETE FROM question_suggestions WHERE member_id = ? AND status != 'approved'", (member.id,)
-        )
-        await tx.execute("UPDATE question_suggestions SET member_id = NULL WHERE member_id = ?", (member.id,))
-        await tx.execute("DELETE FROM confirmations WHERE member_id = ?", (member.id,))
+        await self._questions.forget_suggestions(tx, member.id)
+        await self._repo.forget_confirmations(tx, member.id)
         # Messages still waiting to be delivered to them are dropped (their payloads are encrypted,
         # so each pending one is opened to see who it is for).
-        for row in await tx.fetchall(
-            "SELECT id, payload FROM outbox WHERE community_id = ? AND sent_at IS NULL", (ctx.community.id,)
-        ):
-            intent = intent_from_json(self._cipher.decrypt(row[1], "outbox.payload"))
+        for outbox_id, payload in await self._repo.unsent(tx, ctx.community.id):
+            intent = intent_from_json(self._cipher.decrypt(payload, "outbox.payload"))
             if getattr(intent, "user_id", None) == member.platform_user_id:
-                await tx.execute("DELETE FROM outbox WHERE id = ?", (row[0],))
-        await tx.execute(
-            "DELETE FROM private_channels WHERE platform = ? AND user_id = ?",
-            (ctx.community.platform, member.platform_user_id),
-        )
+                await self._repo.drop_unsent(tx, outbox_id)
+        await self._repo.forget_private_channel(tx, ctx.community.platform, member.platform_user_id)
 
     async def purge(self, tx: Tx, now: datetime) -> int:
-        removed = await tx.execute(
-            "DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?", ((now - self._receipts).isoformat(),)
-        )
-        removed += await tx.execute(
-            "DELETE FROM seen_events WHERE seen_at < ?", ((now - self._seen_events).isoformat(),)
-        )
-        removed += await tx.execute(
-            "DELETE FROM question_suggestions WHERE status = 'declined' AND decided_at < ?",
-            ((now - self._decisions).isoformat(),),
-        )
-        removed += await tx.execute("DELETE FROM confirmations WHERE expires_at < ?", (now.isoformat(),))
+        removed = await self._repo.purge_receipts(tx, now - self._receipts)
+        removed += await self._repo.purge_seen_events(tx, now - self._seen_events)
+        removed += await self._questions.purge_declined(tx, now - self._decisions)
+        removed += await self._repo.purge_expired_confirmations(tx, now)
         return removed

@@ -37,7 +37,7 @@ class PairingData:
 
     async def purge(self, tx: Tx, now: datetime) -> int:
         removed = 0
-        for (community_id,) in await tx.fetchall("SELECT id FROM communities"):
+        for community_id in await self._pairing.repo.community_ids(tx):
             removed += await self._pairing.repo.purge_before(tx, community_id, now - self._history)
         return removed
 

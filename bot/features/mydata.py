@@ -119,7 +119,7 @@ class MyDataFeature:
         for source in self._sources:
             await source.forget_member(tx, ctx)
         # Rows that only point at the member go with them (ON DELETE CASCADE / SET NULL).
-        await tx.execute("DELETE FROM members WHERE id = ?", (ctx.member.id,))
+        await self._members.delete(tx, ctx.member.id)
         tx.after_commit(lambda: self._members.evict(ctx.member))
         tx.request_checkpoint()
         log.info("a member's data was erased in community %s", ctx.community.id)

@@ -22,6 +22,7 @@ from bot.commands.spec import Arg, ArgType, CommandSpec
 from bot.config import DutyOfCare, Resource
 from bot.context import Ctx
 from bot.errors import Refusal
+from bot.features.resources_repo import ResourcesRepo
 from bot.replies import Answer, Intent
 from bot.storage.db import Database
 from bot.texts.catalog import Catalog
@@ -51,8 +52,6 @@ COMMANDS = (
     ),
 )
 
-_COLUMNS = "id, name, contact, hours, region, peer_run, intervention_policy"
-
 
 def duty_of_care_text(duty: DutyOfCare, catalog: Catalog, locale: str) -> str:
     """The space's duty-of-care statement, word for word: the config's own text, or else the
@@ -71,17 +70,14 @@ class ResourcesFeature:
         self._resources = list(resources)
         self._duty = duty_of_care
         self._db = db
+        self._repo = ResourcesRepo()
 
     def bind(self, registry: Registry) -> None:
         registry.bind("resources", self.resources)
 
     async def listed(self, community_id: int) -> list[Listed]:
         found = [Listed(r) for r in self._resources]
-        rows = await self._db.fetchall(
-            f"SELECT {_COLUMNS} FROM community_resources WHERE community_id = ? ORDER BY id",
-            (community_id,),
-        )
-        for row in rows:
+        for row in await self._repo.of_community(self._db, community_id):
             resource = Resource.model_construct(
                 name=row[1], contact=row[2], hours=row[3], region=row[4] or "Everywhere",
                 peer_run=bool(row[5]), intervention_policy=row[6],
@@ -154,24 +150,14 @@ class ResourcesFeature:
         if missing:
             raise Refusal("resources.add_needs", missing=" and ".join(missing))
         async with self._db.transaction() as tx:
-            count = await tx.fetchone(
-                "SELECT COUNT(*) FROM community_resources WHERE community_id = ?", (ctx.community.id,)
-            )
-            if count[0] >= _LIMIT:
+            if await self._repo.count(tx, ctx.community.id) >= _LIMIT:
                 raise Refusal("resources.too_many", limit=_LIMIT)
             values = {column: value for column, value in _columns(fields).items()}
             values.setdefault("hours", "")
             values.setdefault("region", "")
             values.setdefault("peer_run", 0)
             values.setdefault("intervention_policy", "unknown")
-            new_id = await tx.execute(
-                "INSERT INTO community_resources (community_id, name, contact, hours, region, peer_run,"
-                " intervention_policy, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    ctx.community.id, values["name"], values["contact"], values["hours"], values["region"],
-                    values["peer_run"], values["intervention_policy"], ctx.now.isoformat(), ctx.now.isoformat(),
-                ),
-            )
+            new_id = await self._repo.add(tx, ctx.community.id, values, ctx.now)
         return Answer(ctx.t("resources.added", name=values["name"], id=new_id))
 
     async def _edit(self, ctx: Ctx, number: int, details: str) -> Intent:
@@ -183,29 +169,19 @@ class ResourcesFeature:
             raise Refusal("resources.add_needs", missing=" and ".join(emptied))
         values = _columns(fields)
         async with self._db.transaction() as tx:
-            row = await tx.fetchone(
-                "SELECT name FROM community_resources WHERE id = ? AND community_id = ?",
-                (number, ctx.community.id),
-            )
-            if row is None:
+            name = await self._repo.name_of(tx, ctx.community.id, number)
+            if name is None:
                 raise Refusal("resources.not_found", id=number)
-            sets = ", ".join(f"{column} = ?" for column in values)
-            await tx.execute(
-                f"UPDATE community_resources SET {sets}, updated_at = ? WHERE id = ?",
-                (*values.values(), ctx.now.isoformat(), number),
-            )
-        return Answer(ctx.t("resources.edited", name=values.get("name", row[0]), id=number))
+            await self._repo.update(tx, number, values, ctx.now)
+        return Answer(ctx.t("resources.edited", name=values.get("name", name), id=number))
 
     async def _remove(self, ctx: Ctx, number: int) -> Intent:
         async with self._db.transaction() as tx:
-            row = await tx.fetchone(
-                "SELECT name FROM community_resources WHERE id = ? AND community_id = ?",
-                (number, ctx.community.id),
-            )
-            if row is None:
+            name = await self._repo.name_of(tx, ctx.community.id, number)
+            if name is None:
                 raise Refusal("resources.not_found", id=number)
-            await tx.execute("DELETE FROM community_resources WHERE id = ?", (number,))
-        return Answer(ctx.t("resources.removed", name=row[0], id=number))
+            await self._repo.remove(tx, number)
+        return Answer(ctx.t("resources.removed", name=name, id=number))
 
 
 def _take_id(ctx: Ctx, action: str, details: str) -> tuple[int, str]:

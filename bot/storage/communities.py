@@ -208,6 +208,11 @@ class MemberRepo:
             )
         )
 
+    async def delete(self, tx: Tx, member_id: int) -> None:
+        """Delete the member row; rows that only point at it go too (ON DELETE CASCADE / SET NULL).
+        The caller evicts the cached member once the transaction commits."""
+        await tx.execute("DELETE FROM members WHERE id = ?", (member_id,))
+
     async def ensure(
         self, tx: Tx, community_id: int, platform_user_id: str, display_name: str, now: datetime
     ) -> Member:

@@ -15,6 +15,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 
+# A step-for-step port of the published algorithm, whose nested steps share its arrays (labels,
+# blossoms, duals); kept whole so it can be checked line by line against the source.
+# long: a faithful port of the published algorithm (see above), checked against it line by line
 def max_weight_matching(
     edges: Sequence[tuple[int, int, int]], max_cardinality: bool = False
 ) -> list[int]:
@@ -105,6 +108,7 @@ def max_weight_matching(
             label[b] = 1
         return base
 
+    # long: as in the published algorithm it follows step for step (see above)
     def add_blossom(base: int, k: int) -> None:
         v, w, _ = edges[k]
         bb = inblossom[base]

@@ -23,7 +23,7 @@ from bot.features.pairing.repo import PairingRepo
 from bot.features.typed_lines import TypedLines
 from bot.outbox import Outbox
 from bot.replies import Answer, Intent, PairSpacePost
-from bot.storage.db import Database
+from bot.storage.db import Database, Tx
 from bot.texts.catalog import Catalog
 from bot.texts.quote import inline, quote
 
@@ -136,6 +136,16 @@ class PairCheckins:
             self.name, found.id, question_text(ctx.t, steps, found.step), found.opened_at
         )
 
+    async def _share(self, tx: Tx, ctx: Ctx, pair_id: int, step: dict[str, Any], shown: str) -> None:
+        """Post a shared answer into the pair's space, if that space is still open."""
+        pair = await self._repo.pair(tx, pair_id)
+        if pair is None or pair.state != "active":
+            raise Refusal("checkin.share_closed")
+        post = ctx.t(
+            "checkin.share_post", name=inline(ctx.member.label), question=step["text"], answer=shown
+        )
+        await self._outbox.add(tx, ctx.community.id, PairSpacePost(pair.space_key, post))
+
     async def answer_checkin(self, ctx: Ctx, checkin_id: int, answer: str | None) -> list[Intent]:
         steps = checkin_steps(self._catalog, ctx.locale)
         async with self._db.transaction() as tx:
@@ -166,33 +176,9 @@ class PairCheckins:
                 text = text[len(SHARE_WORD) :].strip()
                 lowered = text.lower()
             step = steps[found.step]
-            value: str | None
-            shown = ""
-            if lowered in SKIP_WORDS:
-                if share:
-                    raise Refusal("checkin.share_needs_answer")
-                value = None
-            elif step.get("kind") == "scale":
-                scale = step.get("scale", [])
-                number = int(lowered) if lowered.isascii() and lowered.isdigit() else 0
-                if not 1 <= number <= len(scale):
-                    raise Refusal(
-                        "checkin.bad_scale", max=len(scale), scale=_scale_text(ctx.t, step)
-                    )
-                value = str(number)
-                shown = ctx.t("checkin.shared_scale", number=number, label=scale[number - 1])
-            else:
-                value = text
-                # Shared into the pair's space in the bot's voice: an inert quotation.
-                shown = quote(text)
+            value, shown = _read_answer(ctx, step, text, share)
             if share:
-                pair = await self._repo.pair(tx, found.pair_id)
-                if pair is None or pair.state != "active":
-                    raise Refusal("checkin.share_closed")
-                post = ctx.t(
-                    "checkin.share_post", name=inline(ctx.member.label), question=step["text"], answer=shown
-                )
-                await self._outbox.add(tx, ctx.community.id, PairSpacePost(pair.space_key, post))
+                await self._share(tx, ctx, found.pair_id, step, shown)
             answers = [
                 *found.answers,
                 {"key": step.get("key", str(found.step)), "answer": value, "shared": share},
@@ -214,3 +200,20 @@ class PairCheckins:
         ]
         lines.append(ctx.t("checkin.finished") if done else question_text(ctx.t, steps, next_step))
         return [Answer("\n".join(lines))]
+
+
+def _read_answer(ctx: Ctx, step: dict[str, Any], text: str, share: bool) -> tuple[str | None, str]:
+    """(the value stored, None when skipped; how it reads when shared) of one check-in answer."""
+    lowered = text.lower()
+    if lowered in SKIP_WORDS:
+        if share:
+            raise Refusal("checkin.share_needs_answer")
+        return None, ""
+    if step.get("kind") == "scale":
+        scale = step.get("scale", [])
+        number = int(lowered) if lowered.isascii() and lowered.isdigit() else 0
+        if not 1 <= number <= len(scale):
+            raise Refusal("checkin.bad_scale", max=len(scale), scale=_scale_text(ctx.t, step))
+        return str(number), ctx.t("checkin.shared_scale", number=number, label=scale[number - 1])
+    # Shared into the pair's space in the bot's voice: an inert quotation.
+    return text, quote(text)

@@ -376,6 +376,9 @@ class _Problem:
         unplaced = [vs[a] for a, b in enumerate(mate) if b < 0]
         return _Pairs(pairs, unplaced, True)
 
+    # The hard set, the reduced graph and the check that the fast result is optimal read
+    # together, as the module text argues them.
+    # long: one proof in one place, as the module text argues it
     def _reduced(self, vs: list[int]) -> _Pairs | None:
         """Exact for large groups whose easy members are dense enough (see the module text);
         None when that condition does not hold."""

@@ -1,4 +1,5 @@
-"""Opt-in pairing: the commands members and facilitators use, and the wiring of the feature.
+"""Opt-in pairing: the commands members use, and the wiring of the feature (the facilitators'
+commands are mixed in from facilitators.py).
 
 Joining is consent: `pair join` shows what is kept, who sees what, how to pause, leave or erase,
 and the space's duty-of-care statement; nothing is stored until the member says yes through the
@@ -10,38 +11,31 @@ Every bad input ends in a Refusal inside the transaction, so it changes nothing.
 
 from __future__ import annotations
 
-import re
-from datetime import date, datetime, time, timedelta
+from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
-from bot.commands import parser
 from bot.commands.registry import Registry
 from bot.config import Settings
 from bot.context import Ctx
 from bot.errors import Refusal
 from bot.features.confirmations import Confirmations
-from bot.features.counts import hidden, shown_count
 from bot.features.pairing.checkins import CheckinFeature, PairCheckins
+from bot.features.pairing.facilitators import FacilitatorCommands
 from bot.features.pairing.repo import PairingRepo, Participant
-from bot.features.pairing.rounds import JOIN_ACTION, Rounds
-from bot.features.schedules import read_schedule
+from bot.features.pairing.rounds import Rounds
+from bot.features.pairing.rounds_base import JOIN_ACTION
 from bot.features.typed_lines import TypedLines
 from bot.outbox import Outbox
 from bot.replies import Answer, Intent
-from bot.scheduling.recurrence import split_trailing_timezone
 from bot.scheduling.timeline import Timeline
 from bot.storage.communities import CommunityRepo, MemberRepo
 from bot.storage.crypto import FieldCipher
 from bot.storage.db import Database, Tx
 from bot.texts.catalog import Catalog
 
-_DATE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
-_FROM_WORDS = ("from", "starting")
 
-
-class PairingFeature:
+class PairingFeature(FacilitatorCommands):
     def __init__(
         self,
         *,
@@ -376,208 +370,6 @@ class PairingFeature:
             await self.repo.touch(tx, ctx.community.id, ctx.member.id, ctx.now)
         return [Answer(ctx.t("pairing.ended"))]
 
-    # -- facilitators --------------------------------------------------------------------------
-
-    def _parse_schedule(self, ctx: Ctx, text: str) -> tuple[list[str], str | None, date | None]:
-        words = text.split()
-        start: date | None = None
-        kept: list[str] = []
-        index = 0
-        while index < len(words):
-            word = words[index]
-            if word.lower() in _FROM_WORDS and index + 1 < len(words):
-                word = words[index + 1]
-                if not _DATE.match(word):
-                    raise Refusal("pairing.bad_date", given=word[:40])
-                index += 1
-            if _DATE.match(word):
-                try:
-                    start = date.fromisoformat("-".join(part.zfill(2) for part in word.split("-")))
-                except ValueError:
-                    raise Refusal("pairing.bad_date", given=word[:40]) from None
-            else:
-                kept.append(word)
-            index += 1
-        kept, timezone = split_trailing_timezone(kept)
-        return kept, timezone, start
-
-    def _channel(self, ctx: Ctx) -> str:
-        if ctx.community.pairing_channel:
-            return ctx.community.pairing_channel
-        if ctx.invocation.channel and not ctx.invocation.private:
-            return ctx.invocation.channel
-        if ctx.community.question_channel:
-            return ctx.community.question_channel
-        raise Refusal("pairing.no_channel")
-
-    async def schedule(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
-        given: str = args["recurrence"]
-        words, timezone, start = self._parse_schedule(ctx, given)
-        timezone = timezone or ctx.community.timezone
-        tz = ZoneInfo(timezone)
-        today = ctx.now.astimezone(tz).date()
-        if start is not None and start < today:
-            raise Refusal("pairing.schedule_in_past", date=start.isoformat())
-        if start is not None and start > parser.latest_schedule_start(today):
-            raise Refusal(
-                "pairing.schedule_too_far",
-                date=start.isoformat(),
-                latest=parser.latest_schedule_start(today).isoformat(),
-            )
-        # Names the part that failed, and refuses rounds closer together than the space allows.
-        recurrence = read_schedule(
-            ctx,
-            " ".join(words),
-            timezone,
-            start or today,
-            minimum=timedelta(days=self._settings.scheduling.min_round_days),
-            what="rounds",
-        )
-        not_before = (
-            ctx.now if start is None else max(ctx.now, datetime.combine(start, time(0), tz))
-        )
-        channel = self._channel(ctx)
-        heads_up = timedelta(hours=self._settings.pairing.heads_up_hours)
-        async with self._db.transaction() as tx:
-            await self._begin(tx, ctx)
-            running = await self.repo.active_round(tx, ctx.community.id)
-            if running is not None:
-                # A running round keeps its length: the new schedule starts once it has ended.
-                not_before = max(not_before, running.ends_at)
-            await self.repo.set_schedule(
-                tx,
-                ctx.community.id,
-                channel=channel,
-                recurrence=recurrence.text,
-                timezone=timezone,
-                anchor=(start or today).isoformat(),
-                not_before=not_before,
-                now=ctx.now,
-            )
-            # Announced starts of the old schedule never run: they give back their numbers and
-            # slots, so the new schedule can announce the same start again.
-            for announced in await self.repo.announced_rounds(tx, ctx.community.id):
-                await self.repo.cancel_round(tx, announced, ctx.now, ran=False, free_slot=True)
-            await self.rounds.refresh(tx, ctx.community.id)
-            first = self.rounds.next_slot(ctx.community.id, ctx.now)
-            assert first is not None
-            if first - heads_up <= ctx.now:
-                row = await self.repo.schedule(tx, ctx.community.id)
-                await self.rounds.heads_up(tx, ctx.community, ctx.prefix, row, first, ctx.now)
-        await self._settle(ctx.community.id)
-        text = ctx.t(
-            "pairing.schedule_set",
-            recurrence=recurrence.text,
-            timezone=timezone,
-            first=self.rounds.when(ctx.community, first),
-            channel=ctx.community.pairing_channel or channel,
-            hours=self._settings.pairing.heads_up_hours,
-        )
-        if running is not None:
-            lead = ctx.t(
-                "pairing.schedule_after_running",
-                number=running.number,
-                until=self.rounds.when(ctx.community, running.ends_at),
-            )
-            text = f"{lead} {text}"
-        return [Answer(text)]
-
-    async def now(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
-        async with self._db.transaction() as tx:
-            await self._begin(tx, ctx)
-            running = await self.repo.active_round(tx, ctx.community.id)
-            if running is not None:
-                raise Refusal(
-                    "pairing.now_running", until=self.rounds.when(ctx.community, running.ends_at)
-                )
-            version = self.rounds.consent_version(ctx.community)
-            participants = await self.repo.participants(tx, ctx.community.id)
-            free = sum(1 for p in participants if self.rounds.free_for(p, version, ctx.now))
-            if free == 0:
-                raise Refusal("pairing.now_nobody")
-            if free < 2:
-                # Saying "fewer than two" tells no more than the refusal itself does.
-                raise Refusal("pairing.now_too_few")
-            key, ends_at = await self._manual_slot(tx, ctx)
-            round_ = await self.rounds.start_round(
-                tx, ctx.community, ctx.prefix, key, ctx.now, ends_at, ctx.now
-            )
-            if round_ is None:  # not expected after the count above; refusing changes nothing
-                raise Refusal("pairing.now_too_few")
-        await self._settle(ctx.community.id)
-        return [
-            Answer(
-                ctx.t(
-                    "pairing.now_started",
-                    number=round_.number,
-                    until=self.rounds.when(ctx.community, round_.ends_at),
-                )
-            )
-        ]
-
-    async def cancel(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
-        async with self._db.transaction() as tx:
-            await self._begin(tx, ctx)
-            cancelled = await self.rounds.cancel(tx, ctx.community, ctx.prefix, ctx.now)
-            if cancelled is None:
-                raise Refusal("pairing.cancel_nothing")
-        await self._settle(ctx.community.id)
-        kind, round_ = cancelled
-        if kind == "running":
-            text = ctx.t("pairing.cancelled_running", number=round_.number, next=self._next(ctx))
-        else:
-            text = ctx.t(
-                "pairing.cancelled_announced",
-                when=self.rounds.when(ctx.community, round_.starts_at),
-                next=self._next(ctx),
-            )
-        return [Answer(text)]
-
-    async def _manual_slot(self, tx: Tx, ctx: Ctx) -> tuple[str, datetime]:
-        """Where a round started by hand fits. Without a schedule it lasts the default length.
-        With one, rounds never overlap and keep the schedule's rhythm: a round started close to
-        the next scheduled start (less than half a round before it, or after its heads-up) takes
-        that start's place and runs to the one after; otherwise it runs until the next start."""
-        slot = self.rounds.next_slot(ctx.community.id, ctx.now)
-        if slot is None:
-            number = await self.repo.next_number(tx, ctx.community.id)
-            ends_at = ctx.now + timedelta(days=self._settings.pairing.default_round_days)
-            return f"r:{ctx.community.id}:manual:{number}", ends_at
-        key = self.rounds.slot_key(ctx.community.id, slot)
-        length = self.rounds.round_length(ctx.community.id, slot)
-        announced = await self.repo.round_by_slot(tx, key)
-        if announced is not None or slot - ctx.now < length / 2:
-            return key, slot + length
-        number = await self.repo.next_number(tx, ctx.community.id)
-        return f"r:{ctx.community.id}:manual:{number}", slot
-
-    async def stats(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
-        figures = await self.repo.stats(self._db, ctx.community.id)
-
-        def count(value: int, drawn_from: int) -> str:
-            return shown_count(ctx.t, value, drawn_from)
-
-        if figures["checkins"] == 0:
-            checkins = ctx.t("pairing.none_yet")
-        elif hidden(figures["checkin_members"]):
-            checkins = ctx.t("counts.fewer_than_five")
-        else:
-            percent = round(100 * figures["checkins_answered"] / figures["checkins"])
-            checkins = ctx.t("pairing.share_of", percent=percent, total=figures["checkins"])
-        return [
-            Answer(
-                ctx.t(
-                    "pairing.stats",
-                    members=count(figures["members"], figures["members"]),
-                    paused=count(figures["paused"], figures["paused"]),
-                    rounds=figures["rounds"],
-                    pairs=count(figures["pairs"], figures["members_matched"]),
-                    checkins=checkins,
-                    days=self._settings.pairing.retention_days,
-                )
-            )
-        ]
-
     # -- for other features (mydata, agreements) -----------------------------------------------
 
     async def current_partners(self, community_id: int, member_id: int) -> list[int]:
@@ -594,26 +386,15 @@ class PairingFeature:
                 tx, ctx.community, ctx.prefix, pair, ctx.member.id, ctx.now
             )
         await self.repo.remove_participant(tx, ctx.community.id, ctx.member.id)
-        await tx.execute("DELETE FROM pair_consents WHERE member_id = ?", (ctx.member.id,))
-        await tx.execute(
-            "DELETE FROM pair_members WHERE member_id = ? AND pair_id IN (SELECT id FROM pairs WHERE community_id = ?)",
-            (ctx.member.id, ctx.community.id),
-        )
+        await self.repo.forget_records(tx, ctx.community.id, ctx.member.id)
 
     async def export_member(self, ctx: Ctx) -> dict[str, Any]:
         """For `mydata export`: everything pairing keeps about the member, in plain words."""
         db = self._db
         participant = await self.repo.participant(db, ctx.community.id, ctx.member.id)
         info = await self.rounds.members_info(db, ctx.community.id)
-        consents = await db.fetchall(
-            "SELECT text_version, given_at, withdrawn_at FROM pair_consents WHERE member_id = ? ORDER BY id",
-            (ctx.member.id,),
-        )
-        history = await db.fetchall(
-            "SELECT r.number, r.starts_at, p.id FROM pairs p JOIN pair_rounds r ON r.id = p.round_id"
-            " JOIN pair_members m ON m.pair_id = p.id WHERE m.member_id = ? AND p.community_id = ? ORDER BY p.id",
-            (ctx.member.id, ctx.community.id),
-        )
+        consents = await self.repo.consents_of(db, ctx.member.id)
+        history = await self.repo.pair_history(db, ctx.community.id, ctx.member.id)
         pairs = []
         for number, starts_at, pair_id in history:
             pair = await self.repo.pair(db, pair_id)
@@ -623,12 +404,8 @@ class PairingFeature:
                 if m != ctx.member.id and m in info
             ]
             pairs.append({"round": number, "started": starts_at, "with": others})
-        checkins = await db.fetchall(
-            "SELECT id FROM pair_checkins WHERE member_id = ? AND community_id = ? ORDER BY id",
-            (ctx.member.id, ctx.community.id),
-        )
         answers = []
-        for (checkin_id,) in checkins:
+        for checkin_id in await self.repo.checkin_ids_of(db, ctx.community.id, ctx.member.id):
             found = await self.repo.checkin(db, checkin_id)
             if found is not None:
                 answers.append({"kind": found.kind, "answers": found.answers})

@@ -8,7 +8,6 @@ posted once at start when still inside the grace window, otherwise skipped (and 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -21,20 +20,22 @@ from bot.commands.registry import Registry
 from bot.commands.spec import Arg, ArgType, CommandSpec, Where, Who
 from bot.context import Ctx
 from bot.errors import Refusal
-from bot.features.question_depth import DEPTH_MIXES, at_depths, group_depths, pick
+from bot.features.questions.depth import DEPTH_MIXES, at_depths, group_depths, pick
+from bot.features.questions.repo import QuestionsRepo
 from bot.features.schedules import read_schedule
 from bot.outbox import Outbox
 from bot.replies import Answer, ChannelPost, Intent, PrivateMessage
 from bot.scheduling.recurrence import Recurrence, parse_recurrence
 from bot.scheduling.timeline import Job, Timeline
-from bot.storage.communities import Community, CommunityRepo, MemberRepo
+from bot.storage.communities import Community, CommunityRepo, MemberRepo, Reader
 from bot.storage.crypto import FieldCipher
 from bot.storage.db import Database, Tx
 from bot.texts.catalog import DEPTHS, TASKS, Catalog, Question
 from bot.texts.lint import check_text
 from bot.texts.quote import quote
 
-log = logging.getLogger(__name__)
+# The name questions have always logged under, so log filters keep working in the package.
+log = logging.getLogger("bot.features.questions")
 
 FOCUS_CHOICES = (*TASKS, "all")
 SUGGESTION_PURPOSE = "suggestion.text"
@@ -144,6 +145,7 @@ class QuestionsFeature:
         self._grace = grace
         self._min_gap = min_gap  # the shortest gap a schedule may have between two posts
         self._seed = seed
+        self._repo = QuestionsRepo()
         # next_fire must answer synchronously (APScheduler asks from its own loop), so the job
         # reads schedules from this cache, refreshed whenever a schedule is loaded or changed.
         self._schedules: dict[int, Schedule | None] = {}
@@ -175,27 +177,20 @@ class QuestionsFeature:
 
     async def start(self) -> None:
         """Rebuild one job per stored schedule, and catch up on slots missed while down."""
-        rows = await self._db.fetchall("SELECT community_id FROM question_schedules ORDER BY id")
         now = self._clock.now()
-        for row in rows:
-            schedule = await self._load_schedule(self._db, row[0])
+        for community_id in await self._repo.scheduled_communities(self._db):
+            schedule = await self._load_schedule(self._db, community_id)
             assert schedule is not None
             # Resume scanning after the last slot this community was posted for, so slots that
             # were posted before a crash are neither posted again nor reported as skipped.
-            last = await self._db.fetchone(
-                "SELECT MAX(slot_key) FROM question_postings WHERE community_id = ? AND slot_key NOT LIKE ?",
-                (row[0], "%:manual:%"),
-            )
-            if last[0]:
-                last_slot = datetime.fromisoformat(last[0].split(":", 2)[2])
+            last = await self._repo.last_scheduled_slot(self._db, community_id)
+            if last:
+                last_slot = datetime.fromisoformat(last.split(":", 2)[2])
                 if last_slot > schedule.checked_until:
-                    self._schedules[row[0]] = replace(schedule, checked_until=last_slot)
-            self._put_job(row[0])
-            await self.run_due(row[0], now)
-            await self._db.execute(
-                "UPDATE question_schedules SET checked_until = ? WHERE community_id = ?",
-                (now.isoformat(), row[0]),
-            )
+                    self._schedules[community_id] = replace(schedule, checked_until=last_slot)
+            self._put_job(community_id)
+            await self.run_due(community_id, now)
+            await self._repo.set_checked(self._db, community_id, now)
 
     def _put_job(self, community_id: int) -> None:
         self._timeline.put(
@@ -212,19 +207,13 @@ class QuestionsFeature:
             return None
         return schedule.recurrence.next_after(after)
 
-    async def _load_schedule(self, db: Any, community_id: int) -> Schedule | None:
-        row = await db.fetchone(
-            "SELECT channel, recurrence, timezone, anchor, paused, checked_until"
-            " FROM question_schedules WHERE community_id = ?",
-            (community_id,),
-        )
+    async def _load_schedule(self, db: Reader, community_id: int) -> Schedule | None:
+        row = await self._repo.schedule(db, community_id)
         if row is None:
             self._schedules[community_id] = None
             return None
-        recurrence = parse_recurrence(row[1], row[2], date.fromisoformat(row[3]))
-        schedule = Schedule(
-            community_id, row[0], recurrence, bool(row[4]), datetime.fromisoformat(row[5])
-        )
+        recurrence = parse_recurrence(row.recurrence, row.timezone, date.fromisoformat(row.anchor))
+        schedule = Schedule(community_id, row.channel, recurrence, row.paused, row.checked_until)
         self._schedules[community_id] = schedule
         return schedule
 
@@ -270,12 +259,7 @@ class QuestionsFeature:
     async def _bank(self, tx: Tx, community: Community) -> list[Question]:
         cached = self._community_bank.get(community.id)
         if cached is None:
-            rows = await tx.fetchall(
-                "SELECT id, text, tasks, audience, depth FROM community_questions WHERE community_id = ?"
-                " ORDER BY created_at, id",
-                (community.id,),
-            )
-            cached = [Question(r[0], r[1], tuple(json.loads(r[2])), r[3], r[4]) for r in rows]
+            cached = await self._repo.community_questions(tx, community.id)
             self._community_bank[community.id] = cached
         bank = [q for q in self._catalog.questions(community.locale) if q.audience == "group"]
         bank.extend(cached)
@@ -299,12 +283,8 @@ class QuestionsFeature:
             return None
         rotation = self._rotation.get(community.id)
         if rotation is None:
-            rows = await tx.fetchall(
-                "SELECT cycle, prompt_id FROM question_postings WHERE community_id = ?1 AND cycle ="
-                " (SELECT MAX(cycle) FROM question_postings WHERE community_id = ?1)",
-                (community.id,),
-            )
-            rotation = (rows[0][0] if rows else 1, frozenset(row[1] for row in rows))
+            latest, asked_ids = await self._repo.current_cycle(tx, community.id)
+            rotation = (latest or 1, asked_ids)
             self._rotation[community.id] = rotation
         cycle, asked = rotation
         remaining = [q for q in self._order(community.id, cycle, bank) if q.id not in asked]
@@ -327,11 +307,7 @@ class QuestionsFeature:
             return False
         question, cycle = chosen
         # The UNIQUE slot key is what makes a slot post at most once, across restarts too.
-        claimed = await tx.execute(
-            "INSERT OR IGNORE INTO question_postings"
-            " (community_id, slot_key, prompt_id, cycle, channel, posted_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (community.id, slot_key, question.id, cycle, channel, now.isoformat()),
-        )
+        claimed = await self._repo.claim_slot(tx, community.id, slot_key, question.id, cycle, channel, now)
         if not claimed:
             return False
         posting_id = claimed
@@ -379,10 +355,8 @@ class QuestionsFeature:
     async def now(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
         channel = self._target_channel(ctx)
         async with self._db.transaction() as tx:
-            row = await tx.fetchone(
-                "SELECT COUNT(*) FROM question_postings WHERE community_id = ?", (ctx.community.id,)
-            )
-            key = f"q:{ctx.community.id}:manual:{row[0] + 1}"
+            count = await self._repo.posting_count(tx, ctx.community.id)
+            key = f"q:{ctx.community.id}:manual:{count + 1}"
             if not await self._post(tx, ctx.community, channel, key, ctx.now):
                 raise Refusal("questions.bank_empty", focus=ctx.community.question_focus)
         return [Answer(ctx.t("questions.now_done", channel=channel))]
@@ -398,19 +372,8 @@ class QuestionsFeature:
         # schedule was typed; without one, the channel it was typed in.
         channel = ctx.community.question_channel or self._target_channel(ctx)
         async with self._db.transaction() as tx:
-            await tx.execute("DELETE FROM question_schedules WHERE community_id = ?", (ctx.community.id,))
-            await tx.execute(
-                "INSERT INTO question_schedules (community_id, channel, recurrence, timezone, anchor,"
-                " paused, checked_until, created_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?)",
-                (
-                    ctx.community.id,
-                    channel,
-                    recurrence.text,
-                    timezone,
-                    anchor.isoformat(),
-                    ctx.now.isoformat(),
-                    ctx.now.isoformat(),
-                ),
+            await self._repo.replace_schedule(
+                tx, ctx.community.id, channel, recurrence.text, timezone, anchor.isoformat(), ctx.now
             )
             await self._load_schedule(tx, ctx.community.id)
         self._put_job(ctx.community.id)
@@ -437,10 +400,7 @@ class QuestionsFeature:
             if schedule.paused == paused:
                 raise Refusal("questions.already_paused" if paused else "questions.not_paused")
             # Resuming starts from now: slots that fell while paused are not posted late.
-            await tx.execute(
-                "UPDATE question_schedules SET paused = ?, checked_until = ? WHERE community_id = ?",
-                (int(paused), ctx.now.isoformat(), ctx.community.id),
-            )
+            await self._repo.set_paused(tx, ctx.community.id, paused, ctx.now)
             schedule = await self._load_schedule(tx, ctx.community.id)
         self._put_job(ctx.community.id)
         assert schedule is not None
@@ -497,11 +457,7 @@ class QuestionsFeature:
             chosen = await self._choose(tx, ctx.community)
             asked = 0
             if chosen is not None:
-                row = await tx.fetchone(
-                    "SELECT COUNT(DISTINCT prompt_id) FROM question_postings WHERE community_id = ? AND cycle = ?",
-                    (ctx.community.id, chosen[1]),
-                )
-                asked = row[0]
+                asked = await self._repo.asked_in_cycle(tx, ctx.community.id, chosen[1])
         focus = ctx.community.question_focus
         lines = []
         if schedule is None:
@@ -532,39 +488,23 @@ class QuestionsFeature:
         if not text.endswith(QUESTION_MARKS):
             raise Refusal("questions.suggest_not_question")
         async with self._db.transaction() as tx:
-            pending = await tx.fetchone(
-                "SELECT COUNT(*) FROM question_suggestions WHERE member_id = ? AND status = 'pending'",
-                (ctx.member.id,),
-            )
-            if pending[0] >= 10:
+            if await self._repo.pending_count_of(tx, ctx.member.id) >= 10:
                 raise Refusal("questions.suggest_too_many")
-            await tx.execute(
-                "INSERT INTO question_suggestions (community_id, member_id, text_enc, status, task,"
-                " created_at) VALUES (?, ?, ?, 'pending', ?, ?)",
-                (
-                    ctx.community.id,
-                    ctx.member.id,
-                    self._cipher.encrypt(text, SUGGESTION_PURPOSE),
-                    task,
-                    ctx.now.isoformat(),
-                ),
+            await self._repo.add_suggestion(
+                tx, ctx.community.id, ctx.member.id, self._cipher.encrypt(text, SUGGESTION_PURPOSE), task, ctx.now
             )
         return [Answer(ctx.t("questions.suggest_thanks"))]
 
     async def review(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
-        rows = await self._db.fetchall(
-            "SELECT id, text_enc, task FROM question_suggestions WHERE community_id = ? AND status = 'pending'"
-            " ORDER BY id",
-            (ctx.community.id,),
-        )
+        rows = await self._repo.pending(self._db, ctx.community.id)
         if not rows:
             return [Answer(ctx.t("questions.review_empty"))]
         lines = [ctx.t("questions.review_intro_one") if len(rows) == 1 else ctx.t("questions.review_intro", count=len(rows))]
         for row in rows:
-            text = self._cipher.decrypt(row[1], SUGGESTION_PURPOSE)
-            lines.append(ctx.t("questions.review_line", id=row[0], text=text))
-            if row[2]:
-                lines.append(ctx.t("questions.review_task", task=row[2]))
+            text = self._cipher.decrypt(row.text_enc, SUGGESTION_PURPOSE)
+            lines.append(ctx.t("questions.review_line", id=row.id, text=text))
+            if row.task:
+                lines.append(ctx.t("questions.review_task", task=row.task))
             notes = self._lint_notes(ctx, text)
             if notes:
                 lines.append(ctx.t("questions.review_notes", notes="; ".join(notes)))
@@ -593,14 +533,10 @@ class QuestionsFeature:
 
     async def _take_pending(self, tx: Tx, ctx: Ctx, suggestion_id: int) -> tuple[int | None, str, str | None]:
         """(author, text, the task the author named or None) of a pending suggestion."""
-        row = await tx.fetchone(
-            "SELECT member_id, text_enc, task FROM question_suggestions"
-            " WHERE id = ? AND community_id = ? AND status = 'pending'",
-            (suggestion_id, ctx.community.id),
-        )
+        row = await self._repo.pending_one(tx, ctx.community.id, suggestion_id)
         if row is None:
             raise Refusal("questions.no_such_suggestion", id=suggestion_id)
-        return row[0], self._cipher.decrypt(row[1], SUGGESTION_PURPOSE), row[2]
+        return row.member_id, self._cipher.decrypt(row.text_enc, SUGGESTION_PURPOSE), row.task
 
     async def _tell_author(self, tx: Tx, ctx: Ctx, member_id: int | None, key: str, **params: Any) -> None:
         if member_id is None:
@@ -621,17 +557,9 @@ class QuestionsFeature:
             if task is None:
                 raise Refusal("questions.approve_which_task", id=suggestion_id, tasks=", ".join(TASKS))
             # Once approved it is a published question of this community's bank, in plain text.
-            await tx.execute(
-                "INSERT INTO community_questions (id, community_id, text, tasks, audience, depth, created_at)"
-                " VALUES (?, ?, ?, ?, 'group', 'medium', ?)",
-                (question_id, ctx.community.id, text, json.dumps([task]), ctx.now.isoformat()),
-            )
+            await self._repo.add_community_question(tx, question_id, ctx.community.id, text, task, ctx.now)
             self._community_bank.pop(ctx.community.id, None)
-            await tx.execute(
-                "UPDATE question_suggestions SET status = 'approved', text_enc = NULL, question_id = ?,"
-                " decided_at = ? WHERE id = ?",
-                (question_id, ctx.now.isoformat(), suggestion_id),
-            )
+            await self._repo.mark_approved(tx, suggestion_id, question_id, ctx.now)
             await self._tell_author(tx, ctx, author_id, "questions.approved_notice", text=text)
         return [Answer(ctx.t("questions.approved", id=suggestion_id, task=task))]
 
@@ -640,11 +568,7 @@ class QuestionsFeature:
         async with self._db.transaction() as tx:
             author_id, text, _ = await self._take_pending(tx, ctx, suggestion_id)
             # Nothing of a declined suggestion is kept: its author gets their words back.
-            await tx.execute(
-                "UPDATE question_suggestions SET status = 'declined', text_enc = NULL, decided_at = ?"
-                " WHERE id = ?",
-                (ctx.now.isoformat(), suggestion_id),
-            )
+            await self._repo.mark_declined(tx, suggestion_id, ctx.now)
             if note:
                 await self._tell_author(tx, ctx, author_id, "questions.declined_notice_note", text=text, note=note)
             else:
