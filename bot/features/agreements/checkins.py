@@ -24,6 +24,8 @@ from bot.texts.quote import quote
 
 
 class Checkins(PairPart):
+    """The check-in provider: offers and answers 'how is our agreement working for you now?'."""
+
     def _revisit_button(self, locale: str, short_id: str) -> tuple[tuple[str, str], ...]:
         """The button that starts revisiting (Discord); text platforms show the command, which the
         message beside it names."""

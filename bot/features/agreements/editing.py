@@ -44,6 +44,8 @@ from bot.storage.db import Tx
 
 
 class Editing(PairPart):
+    """`agreement edit`/`amend`, the step-by-step dialog (a dialog owner), forms and buttons."""
+
     def _value(self, ctx: Ctx, step: str, text: str) -> str | None:
         """Check one answer as typed: "-" clears it; dates and lengths are checked."""
         text = text.strip()

@@ -28,6 +28,8 @@ from bot.storage.db import Tx
 
 
 class Invitations(PairPart):
+    """`agreement start`, `agreement invitations` and the yes/no to an invitation."""
+
     async def _invitations_text(self, db: Any, ctx: Ctx) -> str:
         """Invitations waiting for the member, newest first, each with how to answer it: the one
         they were asked about by its confirmation id, the others as queued behind it."""
@@ -245,5 +247,4 @@ class Invitations(PairPart):
         if self.deps.settings.retention_days == 0:
             await self.repo.purge(tx, row.id)
         else:
-            self._due[f"purge:{row.id}"] = purge_at
-            self._put_job()
+            self._due_purge(row.id, purge_at)

@@ -27,6 +27,8 @@ from bot.storage.db import Tx
 
 
 class Lifecycle(PairPart):
+    """`agreement propose`, `accept`, `revisit` and `withdraw` (and its confirmation)."""
+
     async def _on_withdraw_confirmed(self, tx: Tx, ctx: Ctx, payload: dict[str, Any], yes: bool) -> list[Intent]:
         row = await self.repo.get(tx, int(payload.get("agreement", 0)))
         if (

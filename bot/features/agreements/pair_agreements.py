@@ -4,6 +4,9 @@ how they want to be with each other when things get hard.
 Only the parties can read an agreement or change its state. Anyone else (facilitators included)
 gets exactly the answer they would get for an id that does not exist. Every word of an agreement
 is encrypted at rest; its history records who changed which section when, never the text.
+
+This module holds what the parts of `PairAgreements` (`pair.py`) share: constants, section
+parsing, `PairDeps` (their dependencies, one value) and `PairPart` (their small helpers).
 """
 
 from __future__ import annotations

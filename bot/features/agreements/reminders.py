@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 
 class Reminders(PairPart):
+    """The Timeline job "agreements:pair" and the cache of when it is next due."""
+
     def __init__(self, deps: PairDeps) -> None:
         super().__init__(deps)
         # next_fire answers synchronously from this cache: "review:<id>" / "purge:<id>" -> instant.
@@ -47,6 +49,11 @@ class Reminders(PairPart):
     def _forget_due(self, agreement_id: int) -> None:
         for kind in ("review", "purge"):
             self._due.pop(f"{kind}:{agreement_id}", None)
+
+    def _due_purge(self, agreement_id: int, at: datetime) -> None:
+        """Cache when a withdrawn agreement's words are purged (the job re-reads storage first)."""
+        self._due[f"purge:{agreement_id}"] = at
+        self._put_job()
 
     def _due_review(self, agreement_id: int, review: str | None, timezone: str) -> None:
         """Cache the reminder for a review date. Set from inside a transaction: if that rolls

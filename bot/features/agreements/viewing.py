@@ -25,6 +25,8 @@ from bot.storage.db import Tx
 
 
 class Viewing(PairPart):
+    """`agreement view` and `agreement history`, and how content is rendered."""
+
     def render_content(
         self,
         ctx: Ctx,
