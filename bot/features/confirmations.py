@@ -23,6 +23,7 @@ from bot.commands.spec import Arg, ArgType, CommandSpec, Where
 from bot.context import Ctx
 from bot.errors import Refusal
 from bot.replies import Answer, ConfirmPrompt, Intent
+from bot.storage.communities import Reader
 from bot.storage.crypto import FieldCipher
 from bot.storage.db import Database, Tx
 
@@ -109,6 +110,15 @@ class Confirmations:
             (member_id, action, now.isoformat()),
         )
         return None if row is None else json.loads(self._cipher.decrypt(row[0], _PURPOSE))
+
+    async def open_id(self, db: Reader, member_id: int, action: str, now: datetime) -> int | None:
+        """The id of the member's open question for `action`, if one is open (other features
+        read this table only through here)."""
+        row = await db.fetchone(
+            "SELECT id FROM confirmations WHERE member_id = ? AND action = ? AND expires_at > ?",
+            (member_id, action, now.isoformat()),
+        )
+        return None if row is None else int(row[0])
 
     async def answer(self, ctx: Ctx, yes: bool, confirmation_id: int | None) -> list[Intent]:
         async with self._db.transaction() as tx:

@@ -8,7 +8,8 @@ from typing import Any
 from bot.context import Ctx
 from bot.features.agreements import AgreementsFeature
 from bot.features.agreements.commands import SECTIONS
-from bot.features.agreements.repo import OBJECTION_PURPOSE, get_step
+from bot.features.agreements.content import get_step
+from bot.features.agreements.space_repo import OBJECTION_PURPOSE
 from bot.features.pairing.service import PairingFeature
 from bot.storage.crypto import FieldCipher
 from bot.storage.db import Database, Tx

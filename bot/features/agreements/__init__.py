@@ -6,9 +6,11 @@ from __future__ import annotations
 from bot.clock import Clock
 from bot.commands.registry import Registry
 from bot.config import Settings
-from bot.features.agreements.pair_agreements import PairAgreements
-from bot.features.agreements.repo import AgreementRepo, SpaceRepo
+from bot.features.agreements.pair import PairAgreements
+from bot.features.agreements.pair_agreements import PairDeps
+from bot.features.agreements.repo import AgreementRepo
 from bot.features.agreements.space_agreement import SpaceAgreement
+from bot.features.agreements.space_repo import SpaceRepo
 from bot.features.confirmations import Confirmations
 from bot.features.dialogs import Dialogs
 from bot.features.resources import ResourcesFeature
@@ -41,20 +43,22 @@ class AgreementsFeature:
         ids: IdSource | None = None,
     ) -> None:
         self.pair = PairAgreements(
-            db=db,
-            clock=clock,
-            catalog=catalog,
-            outbox=outbox,
-            timeline=timeline,
-            communities=communities,
-            members=members,
-            confirmations=confirmations,
-            dialogs=dialogs,
-            typed_lines=typed_lines,
-            repo=AgreementRepo(cipher, ids),
-            settings=settings.agreements,
-            # Section 4 shows the space's resources and section 12 its duty-of-care statement.
-            resources=ResourcesFeature(settings.resources, settings.duty_of_care, db),
+            PairDeps(
+                db=db,
+                clock=clock,
+                catalog=catalog,
+                outbox=outbox,
+                timeline=timeline,
+                communities=communities,
+                members=members,
+                confirmations=confirmations,
+                dialogs=dialogs,
+                typed_lines=typed_lines,
+                repo=AgreementRepo(cipher, ids),
+                settings=settings.agreements,
+                # Section 4 shows the space's resources and section 12 its duty-of-care statement.
+                resources=ResourcesFeature(settings.resources, settings.duty_of_care, db),
+            )
         )
         self.space = SpaceAgreement(
             db=db,

@@ -1,26 +1,16 @@
-"""Storage for agreements: pair agreements (every word encrypted), the space agreement and its
-consent rounds. SQL lives here; decisions live in `state.py` and the feature modules.
-
-A pair agreement's content is one JSON document, used for the working copy and for each version:
-
-    {"answers": {"<member id>": {"<section 1-11>": "text"}},
-     "notes": {"<author id>": {"<about id>": {"<section>": "text"}}},
-     "review_date": "YYYY-MM-DD" | null}
-
-Its content hash (over the canonical JSON plus the parties) is what "everyone accepted the same
-version" compares.
-"""
+"""Storage for pair agreements (every word encrypted): SQL lives here; decisions live in
+`state.py` and the feature modules, the content document's rules in `content.py`, and the space
+agreement's storage in `space_repo.py`."""
 
 from __future__ import annotations
 
-import copy
-import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.features.agreements.state import PairState, Round, RoundStatus, Status
+from bot.features.agreements.content import content_hash, empty_content, normalised
+from bot.features.agreements.state import PairState, Status
 from bot.ids import IdSource, SecretIds
 from bot.storage.communities import Reader
 from bot.storage.crypto import FieldCipher
@@ -28,111 +18,10 @@ from bot.storage.db import Tx
 
 DRAFT_PURPOSE = "agreement.draft"
 VERSION_PURPOSE = "agreement.version"
-OBJECTION_PURPOSE = "space_agreement.objection"
 
 # Crockford's base32 without I, L, O, U: ids are easy to read aloud and never spell a section name.
 ID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 ID_LENGTH = 5
-
-DATE_STEP = "date"
-
-
-# -- content -----------------------------------------------------------------------------------
-
-
-def empty_content() -> dict[str, Any]:
-    return {"answers": {}, "notes": {}, "review_date": None}
-
-
-def normalised(content: dict[str, Any]) -> dict[str, Any]:
-    """Drop empty answers and empty tables so equal content always hashes the same."""
-    answers = {
-        member: {section: text for section, text in sections.items() if text}
-        for member, sections in content.get("answers", {}).items()
-    }
-    notes: dict[str, dict[str, dict[str, str]]] = {}
-    for author, abouts in content.get("notes", {}).items():
-        for about, sections in abouts.items():
-            kept = {section: text for section, text in sections.items() if text}
-            if kept:
-                notes.setdefault(author, {})[about] = kept
-    return {
-        "answers": {member: sections for member, sections in answers.items() if sections},
-        "notes": notes,
-        "review_date": content.get("review_date") or None,
-    }
-
-
-def content_hash(content: dict[str, Any], parties: frozenset[int] | set[int]) -> str:
-    canonical = json.dumps(
-        {"content": normalised(content), "parties": sorted(parties)},
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
-def is_empty(content: dict[str, Any]) -> bool:
-    tidy = normalised(content)
-    return not tidy["answers"] and not tidy["notes"]
-
-
-def parse_step(step: str) -> tuple[str, int | None]:
-    """"3" -> ("3", None); "3@12" -> ("3", 12) (a note on member 12's answer); "date"."""
-    section, _, about = step.partition("@")
-    return section, int(about) if about else None
-
-
-def get_step(content: dict[str, Any], member_id: int, step: str) -> str | None:
-    if step == DATE_STEP:
-        return content.get("review_date") or None
-    section, about = parse_step(step)
-    if about is None:
-        return content.get("answers", {}).get(str(member_id), {}).get(section) or None
-    return content.get("notes", {}).get(str(member_id), {}).get(str(about), {}).get(section) or None
-
-
-def set_step(content: dict[str, Any], member_id: int, step: str, text: str | None) -> dict[str, Any]:
-    changed = copy.deepcopy(content)
-    if step == DATE_STEP:
-        changed["review_date"] = text or None
-        return normalised(changed)
-    section, about = parse_step(step)
-    if about is None:
-        changed.setdefault("answers", {}).setdefault(str(member_id), {})[section] = text or ""
-    else:
-        notes = changed.setdefault("notes", {}).setdefault(str(member_id), {})
-        notes.setdefault(str(about), {})[section] = text or ""
-    return normalised(changed)
-
-
-def diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
-    """Which sections changed, by whom: section numbers only, never text."""
-    old, new = normalised(old), normalised(new)
-    answers: dict[str, list[int]] = {}
-    for member in sorted(set(old["answers"]) | set(new["answers"]), key=int):
-        before, after = old["answers"].get(member, {}), new["answers"].get(member, {})
-        sections = sorted(int(s) for s in set(before) | set(after) if before.get(s) != after.get(s))
-        if sections:
-            answers[member] = sections
-    notes: list[list[int]] = []
-    authors = set(old["notes"]) | set(new["notes"])
-    for author in sorted(authors, key=int):
-        abouts = set(old["notes"].get(author, {})) | set(new["notes"].get(author, {}))
-        for about in sorted(abouts, key=int):
-            before = old["notes"].get(author, {}).get(about, {})
-            after = new["notes"].get(author, {}).get(about, {})
-            for section in sorted({int(s) for s in set(before) | set(after) if before.get(s) != after.get(s)}):
-                notes.append([int(author), int(about), section])
-    detail: dict[str, Any] = {}
-    if answers:
-        detail["answers"] = answers
-    if notes:
-        detail["notes"] = notes
-    if old["review_date"] != new["review_date"]:
-        detail["review_date"] = True
-    return detail
 
 
 # -- pair agreements ---------------------------------------------------------------------------
@@ -526,6 +415,27 @@ class AgreementRepo:
 
     # check-ins and reminders ------------------------------------------------------------------
 
+    async def with_dates(self, db: Reader) -> list[int]:
+        """Agreements the reminder job watches: withdrawn ones (to purge) and agreed or
+        revisiting ones with a review date."""
+        rows = await db.fetchall(
+            "SELECT id FROM agreements WHERE status = 'withdrawn'"
+            " OR (status IN ('agreed', 'revisiting') AND review_date IS NOT NULL)"
+        )
+        return [row[0] for row in rows]
+
+    async def dates(self, db: Reader, agreement_id: int) -> tuple[str, str | None, str | None, str] | None:
+        """(status, review date, purge after, community timezone) of one agreement."""
+        row = await db.fetchone(
+            "SELECT a.status, a.review_date, a.purge_after, c.timezone FROM agreements a"
+            " JOIN communities c ON c.id = a.community_id WHERE a.id = ?",
+            (agreement_id,),
+        )
+        return None if row is None else (row[0], row[1], row[2], row[3])
+
+    async def reminded(self, db: Reader, slot_key: str) -> bool:
+        return await db.fetchone("SELECT 1 FROM agreement_reminders WHERE slot_key = ?", (slot_key,)) is not None
+
     async def claim_reminder(self, tx: Tx, slot_key: str, agreement_id: int, now: datetime) -> bool:
         done = await tx.fetchone("SELECT 1 FROM agreement_reminders WHERE slot_key = ?", (slot_key,))
         if done is not None:
@@ -578,199 +488,4 @@ class AgreementRepo:
     async def answer_checkin(self, tx: Tx, checkin_id: int, now: datetime) -> None:
         await tx.execute(
             "UPDATE agreement_checkins SET answered_at = ? WHERE id = ?", (now.isoformat(), checkin_id)
-        )
-
-
-# -- the space agreement -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SpaceVersion:
-    number: int
-    content: dict[str, str]
-    change_number: int | None
-    adopted_how: str
-    adopted_at: str
-
-
-@dataclass(frozen=True)
-class Change:
-    id: int
-    community_id: int
-    number: int
-    section: str
-    text: str
-    proposer_id: int | None
-    channel: str
-    status: RoundStatus
-    opened_at: str
-    closes_at: str
-    decided_at: str | None
-    version: int | None
-
-
-_CHANGE_COLUMNS = (
-    "id, community_id, number, section, text, proposer_id, channel, status, opened_at, closes_at,"
-    " decided_at, version"
-)
-
-
-def _change(row: Any) -> Change:
-    values = list(row)
-    values[7] = RoundStatus(values[7])
-    return Change(*values)
-
-
-class SpaceRepo:
-    def __init__(self, cipher: FieldCipher) -> None:
-        self._cipher = cipher
-
-    async def channel(self, db: Reader, community_id: int) -> str | None:
-        row = await db.fetchone("SELECT channel FROM space_agreements WHERE community_id = ?", (community_id,))
-        return None if row is None else row[0]
-
-    async def create(
-        self, tx: Tx, community_id: int, channel: str, by: int, content: dict[str, str], now: datetime
-    ) -> None:
-        await tx.execute(
-            "INSERT INTO space_agreements (community_id, channel, created_by, created_at) VALUES (?, ?, ?, ?)",
-            (community_id, channel, by, now.isoformat()),
-        )
-        await self.add_version(tx, community_id, content, None, "draft", now)
-
-    async def current(self, db: Reader, community_id: int) -> SpaceVersion | None:
-        row = await db.fetchone(
-            "SELECT number, content, change_number, adopted_how, adopted_at FROM space_agreement_versions"
-            " WHERE community_id = ? ORDER BY number DESC LIMIT 1",
-            (community_id,),
-        )
-        return None if row is None else SpaceVersion(row[0], json.loads(row[1]), row[2], row[3], row[4])
-
-    async def versions(self, db: Reader, community_id: int) -> list[SpaceVersion]:
-        rows = await db.fetchall(
-            "SELECT number, content, change_number, adopted_how, adopted_at FROM space_agreement_versions"
-            " WHERE community_id = ? ORDER BY number",
-            (community_id,),
-        )
-        return [SpaceVersion(r[0], json.loads(r[1]), r[2], r[3], r[4]) for r in rows]
-
-    async def add_version(
-        self,
-        tx: Tx,
-        community_id: int,
-        content: dict[str, str],
-        change_number: int | None,
-        how: str,
-        now: datetime,
-    ) -> int:
-        row = await tx.fetchone(
-            "SELECT COALESCE(MAX(number), 0) FROM space_agreement_versions WHERE community_id = ?",
-            (community_id,),
-        )
-        number = int(row[0]) + 1
-        await tx.execute(
-            "INSERT INTO space_agreement_versions (community_id, number, content, change_number, adopted_how,"
-            " adopted_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (community_id, number, json.dumps(content, sort_keys=True), change_number, how, now.isoformat()),
-        )
-        return number
-
-    async def add_change(
-        self,
-        tx: Tx,
-        community_id: int,
-        section: str,
-        text: str,
-        proposer_id: int,
-        channel: str,
-        now: datetime,
-        closes_at: datetime,
-    ) -> Change:
-        row = await tx.fetchone(
-            "SELECT COALESCE(MAX(number), 0) FROM space_agreement_changes WHERE community_id = ?", (community_id,)
-        )
-        number = int(row[0]) + 1
-        change_id = await tx.execute(
-            "INSERT INTO space_agreement_changes (community_id, number, section, text, proposer_id, channel,"
-            " status, opened_at, closes_at) VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?)",
-            (community_id, number, section, text, proposer_id, channel, now.isoformat(), closes_at.isoformat()),
-        )
-        await self.respond(tx, change_id, proposer_id, "agree", None, now)
-        change = await self.change_by_id(tx, change_id)
-        assert change is not None
-        return change
-
-    async def open_by(self, db: Reader, member_id: int) -> tuple[int, str | None]:
-        """How many changes the member has open, and when the first of their rounds closes."""
-        row = await db.fetchone(
-            "SELECT COUNT(*), MIN(closes_at) FROM space_agreement_changes WHERE proposer_id = ? AND status = 'open'",
-            (member_id,),
-        )
-        return (int(row[0]), row[1]) if row is not None else (0, None)
-
-    async def latest_by(self, db: Reader, member_id: int) -> str | None:
-        """When the member last proposed a change (any status)."""
-        row = await db.fetchone(
-            "SELECT MAX(opened_at) FROM space_agreement_changes WHERE proposer_id = ?", (member_id,)
-        )
-        return row[0] if row is not None else None
-
-    async def change(self, db: Reader, community_id: int, number: int) -> Change | None:
-        row = await db.fetchone(
-            f"SELECT {_CHANGE_COLUMNS} FROM space_agreement_changes WHERE community_id = ? AND number = ?",
-            (community_id, number),
-        )
-        return None if row is None else _change(row)
-
-    async def change_by_id(self, db: Reader, change_id: int) -> Change | None:
-        row = await db.fetchone(f"SELECT {_CHANGE_COLUMNS} FROM space_agreement_changes WHERE id = ?", (change_id,))
-        return None if row is None else _change(row)
-
-    async def changes(self, db: Reader, community_id: int, *, open_only: bool) -> list[Change]:
-        sql = f"SELECT {_CHANGE_COLUMNS} FROM space_agreement_changes WHERE community_id = ?"
-        if open_only:
-            sql += " AND status = 'open'"
-        rows = await db.fetchall(sql + " ORDER BY number", (community_id,))
-        return [_change(r) for r in rows]
-
-    async def open_changes_everywhere(self, db: Reader) -> list[Change]:
-        rows = await db.fetchall(f"SELECT {_CHANGE_COLUMNS} FROM space_agreement_changes WHERE status = 'open'")
-        return [_change(r) for r in rows]
-
-    async def round(self, db: Reader, change: Change, min_agree: int) -> Round:
-        rows = await db.fetchall(
-            "SELECT member_id, response FROM space_agreement_responses WHERE change_id = ?", (change.id,)
-        )
-        return Round(
-            status=change.status,
-            proposer=change.proposer_id,
-            closes_at=datetime.fromisoformat(change.closes_at),
-            min_agree=min_agree,
-            agreed=frozenset(r[0] for r in rows if r[1] == "agree"),
-            objections=frozenset(r[0] for r in rows if r[1] == "object"),
-        )
-
-    async def respond(
-        self, tx: Tx, change_id: int, member_id: int, response: str, note: str | None, now: datetime
-    ) -> None:
-        await tx.execute(
-            "INSERT INTO space_agreement_responses (change_id, member_id, response, note_enc, at)"
-            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (change_id, member_id) DO UPDATE SET"
-            " response = excluded.response, note_enc = excluded.note_enc, at = excluded.at",
-            (change_id, member_id, response, self._cipher.encrypt_optional(note, OBJECTION_PURPOSE), now.isoformat()),
-        )
-
-    async def withdraw_change(self, tx: Tx, change_id: int, now: datetime) -> None:
-        """The proposer took it back: closed, and its words are not kept (nothing decided them)."""
-        await tx.execute(
-            "UPDATE space_agreement_changes SET status = 'withdrawn', decided_at = ?, text = '' WHERE id = ?",
-            (now.isoformat(), change_id),
-        )
-
-    async def decide(
-        self, tx: Tx, change_id: int, status: RoundStatus, now: datetime, version: int | None
-    ) -> None:
-        await tx.execute(
-            "UPDATE space_agreement_changes SET status = ?, decided_at = ?, version = ? WHERE id = ?",
-            (status.value, now.isoformat(), version, change_id),
         )

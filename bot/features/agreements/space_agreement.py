@@ -23,7 +23,7 @@ from bot.errors import Refusal
 from bot.features.agreements import state
 from bot.features.agreements.commands import SPACE_KEYS
 from bot.features.agreements.pair_agreements import prefix_for
-from bot.features.agreements.repo import Change, SpaceRepo, SpaceVersion
+from bot.features.agreements.space_repo import Change, SpaceRepo, SpaceVersion
 from bot.features.agreements.state import Refused, Round, RoundStatus
 from bot.features.resources import duty_of_care_text
 from bot.outbox import Outbox

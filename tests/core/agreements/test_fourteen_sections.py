@@ -13,7 +13,7 @@ from alongside.settings import load_settings
 from bot.config import DEFAULT_PROMPTS_DIR
 from bot.context import CommunityRef
 from bot.features.agreements.commands import SECTION_KEYS
-from bot.features.agreements.repo import content_hash
+from bot.features.agreements.content import content_hash
 from bot.replies import ActionButtons, Answer, FormRequest, PrivateFile
 from tests.core.agreements.helpers import dump, notices, say, start_pair, status
 from tests.harness import make_harness, mention
