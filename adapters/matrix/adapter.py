@@ -45,8 +45,8 @@ from nio import (
 
 from adapters.matrix import PLATFORM
 from adapters.matrix.events import is_room_state
-from adapters.matrix.inbound import NOTE_EVERY, Inbound, Where, _Invite, _Timeline, _Token
-from adapters.matrix.outgoing import Job
+from adapters.matrix.inbound import NOTE_EVERY, Inbound, Origin, _Invite, _Timeline, _Token
+from adapters.matrix.outgoing import SendTask
 from adapters.matrix.personal_data import MatrixData
 from adapters.matrix.render import Renderer
 from adapters.matrix.rooms import MARKER_TYPE, Rooms
@@ -62,7 +62,7 @@ from adapters.matrix.traits import TRAITS
 from bot.app import App, Clock
 
 # Names other modules and tests know from here.
-__all__ = ["NOTE_EVERY", "Job", "MatrixAdapter", "Where"]
+__all__ = ["NOTE_EVERY", "SendTask", "MatrixAdapter", "Origin"]
 log = logging.getLogger(__name__)
 
 SYNC_FILTER: dict[str, Any] = {

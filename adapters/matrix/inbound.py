@@ -60,7 +60,7 @@ class _Token:
 
 
 @dataclass(frozen=True)
-class Where:
+class Origin:
     """What kind of room a message came from."""
 
     # "room" (a community room), "private", "pair", "direct" (a DM a member opened, not linked
@@ -131,24 +131,24 @@ class Inbound(Outgoing):
             await self.rooms.remember_direct(invite.room_id, invite.inviter)
         log.info("joined %s (invited by %s)", invite.room_id, invite.inviter)
 
-    def where(self, room_id: str) -> Where:
+    def origin_of(self, room_id: str) -> Origin:
         private = self.rooms.private.get(room_id)
         if private is not None:
-            return Where("private", private.community, private.user_id)
+            return Origin("private", private.community, private.user_id)
         pair = self.rooms.pairs.get(room_id)
         if pair is not None:
-            return Where("pair", pair.community)
+            return Origin("pair", pair.community)
         if room_id in self.rooms.direct:
-            return Where("direct", None, self.rooms.direct[room_id] or None)
+            return Origin("direct", None, self.rooms.direct[room_id] or None)
         if room_id in self.rooms.own:
-            return Where("own", self.rooms.own[room_id])  # a private room whose link was forgotten
-        return Where("room", None)
+            return Origin("own", self.rooms.own[room_id])  # a private room whose link was forgotten
+        return Origin("room", None)
 
     async def _on_message(self, room_id: str, event: RoomMessageText) -> None:
         content = event.source.get("content", {})
         if content.get("msgtype") != "m.text" or is_edit(content):
             return
-        where = self.where(room_id)
+        where = self.origin_of(room_id)
         # Only the member's own private room with the bot takes commands without the prefix
         # (and step-by-step answers); a pair room is the pair's conversation, read like a
         # community room: prefixed commands only.
@@ -200,7 +200,7 @@ class Inbound(Outgoing):
         self.handled += 1
         await self.app.deliver_pending()
 
-    async def _claim_private(self, room_id: str, where: Where, sender: str) -> Where | None:
+    async def _claim_private(self, room_id: str, where: Origin, sender: str) -> Origin | None:
         """A direct room, or a private room whose link was forgotten, becomes the sender's
         private room again; None when it cannot be (then the line is not for the bot)."""
         if self.rooms.sole_member(room_id) != sender:
@@ -208,7 +208,7 @@ class Inbound(Outgoing):
         if where.kind == "own":
             assert where.community is not None
             await self.rooms.remember_private(room_id, where.community, sender)
-            return Where("private", where.community, sender)
+            return Origin("private", where.community, sender)
         return await self._link_direct(room_id, sender)
 
     async def _reads_plain(self, community: str, user_id: str, text: str) -> bool:
@@ -281,13 +281,13 @@ class Inbound(Outgoing):
                 return level >= threshold
         return False
 
-    async def _link_direct(self, room_id: str, user_id: str) -> Where | None:
+    async def _link_direct(self, room_id: str, user_id: str) -> Origin | None:
         """A direct room the member opened with the bot belongs to their one community; if they
         are in none or several, say so (now and then) and do nothing else."""
         found = await self.app.communities_of(PLATFORM, user_id)
         if len(found) == 1:
             await self.rooms.remember_private(room_id, found[0].external_id, user_id)
-            return Where("private", found[0].external_id, user_id)
+            return Origin("private", found[0].external_id, user_id)
         if self._note_due(room_id, user_id):
             if found:
                 names = ", ".join(c.name or c.external_id for c in found)
@@ -315,7 +315,7 @@ class Inbound(Outgoing):
         )
         with contextlib.suppress(Exception):
             await self.client.request_room_key(event)
-        where = self.where(room_id)
+        where = self.origin_of(room_id)
         content = event.source.get("content", {})
         if where.kind == "private" and where.user == event.sender:
             community = where.community

@@ -53,7 +53,7 @@ if TYPE_CHECKING:
 # The adapter's one logger name, as before the split (operators filter on it).
 log = logging.getLogger("adapters.matrix.adapter")
 
-Job = Callable[[], Awaitable[Any]]
+SendTask = Callable[[], Awaitable[Any]]
 
 
 class Outgoing:
@@ -101,12 +101,12 @@ class Outgoing:
         self._sent.append(event_id)
         return event_id
 
-    def _submit(self, key: str, job: Job) -> asyncio.Future[Any]:
+    def _submit(self, key: str, job: SendTask) -> asyncio.Future[Any]:
         future = self.queues.submit(key, job)
         future.add_done_callback(_log_failure)
         return future
 
-    def _room_job(self, room_id: str, contents: list[tuple[dict[str, Any], str]]) -> Job:
+    def _room_job(self, room_id: str, contents: list[tuple[dict[str, Any], str]]) -> SendTask:
         async def job() -> None:
             for content, txn in contents:
                 await self._send(room_id, content, txn)
@@ -121,7 +121,7 @@ class Outgoing:
         txn: Callable[[], str],
         file: tuple[str, str] | None = None,
         room_id: str | None = None,
-    ) -> tuple[str, Job]:
+    ) -> tuple[str, SendTask]:
         """Messages for one member's private room in one community (`room_id` when the room
         is already known: the answer to a command typed there goes back there)."""
         txns = [txn() for _ in texts]
@@ -224,7 +224,7 @@ class Outgoing:
 
     async def _plan(
         self, intent: Intent, community: str, txn: Callable[[], str]
-    ) -> tuple[str, Job] | None:
+    ) -> tuple[str, SendTask] | None:
         catalog = self.app.catalog
         locale = await self._locale(community)
         match intent:
@@ -263,7 +263,7 @@ class Outgoing:
 
     def _post_job(
         self, room_id: str, community: str, post: ChannelPost, txn: Callable[[], str], locale: str
-    ) -> Job:
+    ) -> SendTask:
         post_txn, thread_txn = txn(), txn()
         thread_text = (
             self.app.catalog.text(locale, "matrix.thread_start", title=post.thread_title)
@@ -306,7 +306,7 @@ class Outgoing:
         intent: PairSpaceOpen | PairSpacePost | PairSpaceClose,
         txn: Callable[[], str],
         locale: str,
-    ) -> Job:
+    ) -> SendTask:
         txn_id = txn()
         topic = self.app.catalog.text(locale, "matrix.pair_room_topic")
 
@@ -328,7 +328,7 @@ class Outgoing:
 
         return job
 
-    def _redact_job(self, intent: RemoveMessage, txn_id: str) -> Job:
+    def _redact_job(self, intent: RemoveMessage, txn_id: str) -> SendTask:
         """Redact the member's own line, on their yes. Checked again here, when it happens: the
         bot must still have the power, and the event must be theirs (never anyone else's)."""
 

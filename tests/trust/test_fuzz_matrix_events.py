@@ -398,7 +398,7 @@ async def _what_the_bot_believes(client: Any, adapter: MatrixAdapter) -> dict[st
         "nio power": {u: room.power_levels.get_user_level(u) for u in users},
         "members": sorted(room.users), "encrypted": room.encrypted, "version": room.room_version,
         "creators": sorted(adapter.rooms._creators.get(FORGED_ROOM, set())),
-        "markers": dict(adapter.rooms._marked), "where": adapter.where(FORGED_ROOM),
+        "markers": dict(adapter.rooms._marked), "where": adapter.origin_of(FORGED_ROOM),
         "community": await adapter.rooms.community_of(FORGED_ROOM), "parents": sorted(room.parents),
     }
 

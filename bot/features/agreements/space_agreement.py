@@ -24,7 +24,7 @@ from bot.features.agreements import state
 from bot.features.agreements.commands import SPACE_KEYS
 from bot.features.agreements.pair_agreements import prefix_for
 from bot.features.agreements.space_repo import Change, SpaceRepo, SpaceVersion
-from bot.features.agreements.state import Refused, Round, RoundStatus
+from bot.features.agreements.state import ConsentRound, ConsentStatus, Refused
 from bot.features.resources import duty_of_care_text
 from bot.outbox import Outbox
 from bot.replies import Answer, ChannelPost, Intent, PrivateMessage
@@ -302,8 +302,8 @@ class SpaceAgreement:
 
     async def changes(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
         all_changes = await self.repo.changes(self._db, ctx.community.id, open_only=False)
-        open_changes = [c for c in all_changes if c.status is RoundStatus.OPEN]
-        decided = [c for c in all_changes if c.status is not RoundStatus.OPEN][-RECENT_DECIDED:]
+        open_changes = [c for c in all_changes if c.status is ConsentStatus.OPEN]
+        decided = [c for c in all_changes if c.status is not ConsentStatus.OPEN][-RECENT_DECIDED:]
         if not all_changes:
             return [Answer(ctx.t("space_agreement.changes_none"))]
         # With none open, how to respond to one would be an example that cannot work.
@@ -330,13 +330,13 @@ class SpaceAgreement:
             lines.append(ctx.t("space_agreement.changes_hint"))
         return [Answer("\n".join(lines))]
 
-    async def _load(self, tx: Tx, ctx: Ctx, number: int) -> tuple[Change, Round]:
+    async def _load(self, tx: Tx, ctx: Ctx, number: int) -> tuple[Change, ConsentRound]:
         change = await self.repo.change(tx, ctx.community.id, number)
         if change is None:
             raise Refusal("space_agreement.no_such_change", number=number)
         return change, await self.repo.round(tx, change, self._min_agree)
 
-    def _step(self, fn: Any, *args: Any, number: int) -> Round:
+    def _step(self, fn: Any, *args: Any, number: int) -> ConsentRound:
         try:
             return fn(*args)
         except Refused as refused:
@@ -349,7 +349,7 @@ class SpaceAgreement:
             change, _ = await self._load(tx, ctx, number)
             if change.proposer_id != ctx.member.id:
                 raise Refusal("space_agreement.withdraw_not_yours", number=number)
-            if change.status is not RoundStatus.OPEN:
+            if change.status is not ConsentStatus.OPEN:
                 raise Refusal("space_agreement.refused_closed", number=number)
             await self.repo.withdraw_change(tx, change.id, ctx.now)
             channel = await self._main_channel(tx, ctx.community, change.channel)
@@ -438,19 +438,19 @@ class SpaceAgreement:
 
     # -- deciding ------------------------------------------------------------------------------
 
-    async def _settle(self, tx: Tx, community: Community, change: Change, round_: Round) -> None:
-        if round_.status is not RoundStatus.OPEN:
+    async def _settle(self, tx: Tx, community: Community, change: Change, round_: ConsentRound) -> None:
+        if round_.status is not ConsentStatus.OPEN:
             await self._decide(tx, community, change, round_, "consent")
 
-    async def _decide(self, tx: Tx, community: Community, change: Change, round_: Round, how: str) -> int | None:
+    async def _decide(self, tx: Tx, community: Community, change: Change, round_: ConsentRound, how: str) -> int | None:
         self._due.pop(change.id, None)
         now = self._clock.now()
-        if round_.status is RoundStatus.ADOPTED:
+        if round_.status is ConsentStatus.ADOPTED:
             current = await self.repo.current(tx, community.id)
             content = dict(current.content) if current else {}
             content[change.section] = change.text
             number = await self.repo.add_version(tx, community.id, content, change.number, how, now)
-            await self.repo.decide(tx, change.id, RoundStatus.ADOPTED, now, number)
+            await self.repo.decide(tx, change.id, ConsentStatus.ADOPTED, now, number)
             version = await self.repo.current(tx, community.id)
             assert version is not None
             channel = await self._main_channel(tx, community, change.channel)
@@ -470,7 +470,7 @@ class SpaceAgreement:
                 )
                 await self._post(tx, community, channel, version)
             return number
-        await self.repo.decide(tx, change.id, RoundStatus.NOT_ADOPTED, now, None)
+        await self.repo.decide(tx, change.id, ConsentStatus.NOT_ADOPTED, now, None)
         proposer = await self._members.get(tx, change.proposer_id) if change.proposer_id else None
         if proposer is not None:
             await self._outbox.add(
@@ -517,7 +517,7 @@ class SpaceAgreement:
             try:
                 async with self._db.transaction() as tx:
                     change = await self.repo.change_by_id(tx, change_id)
-                    if change is None or change.status is not RoundStatus.OPEN:
+                    if change is None or change.status is not ConsentStatus.OPEN:
                         continue
                     community = await self._communities.get(tx, change.community_id)
                     assert community is not None

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.features.agreements.state import Round, RoundStatus
+from bot.features.agreements.state import ConsentRound, ConsentStatus
 from bot.storage.communities import Reader
 from bot.storage.crypto import FieldCipher
 from bot.storage.db import Tx
@@ -34,7 +34,7 @@ class Change:
     text: str
     proposer_id: int | None
     channel: str
-    status: RoundStatus
+    status: ConsentStatus
     opened_at: str
     closes_at: str
     decided_at: str | None
@@ -49,7 +49,7 @@ _CHANGE_COLUMNS = (
 
 def _change(row: Any) -> Change:
     values = list(row)
-    values[7] = RoundStatus(values[7])
+    values[7] = ConsentStatus(values[7])
     return Change(*values)
 
 
@@ -169,11 +169,11 @@ class SpaceRepo:
         rows = await db.fetchall(f"SELECT {_CHANGE_COLUMNS} FROM space_agreement_changes WHERE status = 'open'")
         return [_change(r) for r in rows]
 
-    async def round(self, db: Reader, change: Change, min_agree: int) -> Round:
+    async def round(self, db: Reader, change: Change, min_agree: int) -> ConsentRound:
         rows = await db.fetchall(
             "SELECT member_id, response FROM space_agreement_responses WHERE change_id = ?", (change.id,)
         )
-        return Round(
+        return ConsentRound(
             status=change.status,
             proposer=change.proposer_id,
             closes_at=datetime.fromisoformat(change.closes_at),
@@ -200,7 +200,7 @@ class SpaceRepo:
         )
 
     async def decide(
-        self, tx: Tx, change_id: int, status: RoundStatus, now: datetime, version: int | None
+        self, tx: Tx, change_id: int, status: ConsentStatus, now: datetime, version: int | None
     ) -> None:
         await tx.execute(
             "UPDATE space_agreement_changes SET status = ?, decided_at = ?, version = ? WHERE id = ?",

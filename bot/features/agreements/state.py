@@ -12,7 +12,7 @@ Rules that live here (and are tested exhaustively):
 * the version in force never changes while revisiting, only when a new version is agreed;
 * withdrawal is always possible for a party of an agreement that is not already withdrawn.
 
-A space-agreement change is decided by a consent round (`Round`): open for N days, adopted when
+A space-agreement change is decided by a consent round (`ConsentRound`): open for N days, adopted when
 nobody objects and at least K members agreed; an open objection keeps it open; a facilitator may
 adopt early only while no objection is open.
 """
@@ -175,7 +175,7 @@ def withdraw(state: PairState | None, member: int) -> PairState:
 # -- the space agreement's consent rounds -------------------------------------------------------
 
 
-class RoundStatus(StrEnum):
+class ConsentStatus(StrEnum):
     OPEN = "open"
     ADOPTED = "adopted"
     NOT_ADOPTED = "not_adopted"
@@ -190,8 +190,8 @@ ROUND_OBJECTION_OPEN = "objection_open"
 
 
 @dataclass(frozen=True)
-class Round:
-    status: RoundStatus
+class ConsentRound:
+    status: ConsentStatus
     proposer: int | None
     closes_at: datetime
     min_agree: int
@@ -199,21 +199,21 @@ class Round:
     objections: frozenset[int] = frozenset()
 
 
-def open_round(proposer: int, closes_at: datetime, min_agree: int) -> Round:
-    return Round(RoundStatus.OPEN, proposer, closes_at, min_agree, frozenset({proposer}))
+def open_round(proposer: int, closes_at: datetime, min_agree: int) -> ConsentRound:
+    return ConsentRound(ConsentStatus.OPEN, proposer, closes_at, min_agree, frozenset({proposer}))
 
 
-def settle(round_: Round, now: datetime) -> Round:
+def settle(round_: ConsentRound, now: datetime) -> ConsentRound:
     """After the deadline a round with no open objection is decided; an objection keeps it open."""
-    if round_.status is not RoundStatus.OPEN or now < round_.closes_at or round_.objections:
+    if round_.status is not ConsentStatus.OPEN or now < round_.closes_at or round_.objections:
         return round_
     adopted = len(round_.agreed) >= round_.min_agree
-    return replace(round_, status=RoundStatus.ADOPTED if adopted else RoundStatus.NOT_ADOPTED)
+    return replace(round_, status=ConsentStatus.ADOPTED if adopted else ConsentStatus.NOT_ADOPTED)
 
 
-def round_agree(round_: Round, member: int, now: datetime) -> Round:
+def round_agree(round_: ConsentRound, member: int, now: datetime) -> ConsentRound:
     """Agree (withdrawing an objection if the member had one)."""
-    if round_.status is not RoundStatus.OPEN:
+    if round_.status is not ConsentStatus.OPEN:
         raise Refused(ROUND_CLOSED)
     if member in round_.agreed:
         raise Refused(ROUND_PROPOSER if member == round_.proposer else ROUND_ALREADY_AGREED)
@@ -222,8 +222,8 @@ def round_agree(round_: Round, member: int, now: datetime) -> Round:
     )
 
 
-def round_object(round_: Round, member: int) -> Round:
-    if round_.status is not RoundStatus.OPEN:
+def round_object(round_: ConsentRound, member: int) -> ConsentRound:
+    if round_.status is not ConsentStatus.OPEN:
         raise Refused(ROUND_CLOSED)
     if member == round_.proposer:
         raise Refused(ROUND_PROPOSER)
@@ -232,10 +232,10 @@ def round_object(round_: Round, member: int) -> Round:
     return replace(round_, agreed=round_.agreed - {member}, objections=round_.objections | {member})
 
 
-def round_adopt(round_: Round) -> Round:
+def round_adopt(round_: ConsentRound) -> ConsentRound:
     """A facilitator adopts a change before its deadline: only with no objection open."""
-    if round_.status is not RoundStatus.OPEN:
+    if round_.status is not ConsentStatus.OPEN:
         raise Refused(ROUND_CLOSED)
     if round_.objections:
         raise Refused(ROUND_OBJECTION_OPEN)
-    return replace(round_, status=RoundStatus.ADOPTED)
+    return replace(round_, status=ConsentStatus.ADOPTED)

@@ -78,7 +78,7 @@ def match(
     `history`: (a, b, round) for every two members who were in a group in a kept round.
     `last_triad`: the members of the most recent triad.
     """
-    return _Problem(
+    return _MatchingInstance(
         members, not_with, history, current_round, last_triad, seed, limits or Limits()
     ).solve()
 
@@ -96,7 +96,7 @@ class _Pairs:
 _Key = tuple[int, int, int, int]  # (unplaced, repeats, rotation, -age): smaller is better
 
 
-class _Problem:
+class _MatchingInstance:
     def __init__(
         self,
         members: Iterable[Hashable],

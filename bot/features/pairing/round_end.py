@@ -96,7 +96,7 @@ class RoundEnding:
                 text = checkin_opening(
                     self._catalog,
                     community.locale,
-                    self.teller(community, prefix),
+                    self.texts_for(community, prefix),
                     kind,
                     number=round_.number,
                     names=self.names(community, prefix, others),

@@ -84,7 +84,7 @@ class Rounds(RoundTiming, LatePlacement, RoundEnding):
     def t(self, community: Community, prefix: str, key: str, /, **params: Any) -> str:
         return self._catalog.text(community.locale, key, prefix=prefix, **params)
 
-    def teller(self, community: Community, prefix: str) -> Callable[..., str]:
+    def texts_for(self, community: Community, prefix: str) -> Callable[..., str]:
         return lambda key, /, **params: self.t(community, prefix, key, **params)
 
     def consent_text(self, community: Community, prefix: str) -> str:

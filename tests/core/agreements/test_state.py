@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from bot.features.agreements import state
-from bot.features.agreements.state import PairState, Refused, Round, RoundStatus, Status
+from bot.features.agreements.state import ConsentRound, ConsentStatus, PairState, Refused, Status
 
 A, B, C, OUT = 1, 2, 3, 9
 H1, H2, H3 = "h1", "h2", "h3"
@@ -290,23 +290,23 @@ def test_a_round_is_adopted_after_its_time_with_enough_agreement_and_no_objectio
     r = state.open_round(A, CLOSE, 3)
     r = state.round_agree(r, B, T0)
     r = state.round_agree(r, C, T0)
-    assert r.status is RoundStatus.OPEN  # still inside its days
-    assert state.settle(r, CLOSE).status is RoundStatus.ADOPTED
+    assert r.status is ConsentStatus.OPEN  # still inside its days
+    assert state.settle(r, CLOSE).status is ConsentStatus.ADOPTED
 
 
 def test_a_round_without_enough_agreement_is_not_adopted():
     r = state.round_agree(state.open_round(A, CLOSE, 3), B, T0)
-    assert state.settle(r, CLOSE).status is RoundStatus.NOT_ADOPTED
+    assert state.settle(r, CLOSE).status is ConsentStatus.NOT_ADOPTED
 
 
 def test_an_objection_keeps_it_open_past_its_time_until_lifted():
     r = state.round_agree(state.round_agree(state.open_round(A, CLOSE, 3), B, T0), C, T0)
     r = state.round_object(r, 4)
-    assert state.settle(r, CLOSE + timedelta(days=30)).status is RoundStatus.OPEN
+    assert state.settle(r, CLOSE + timedelta(days=30)).status is ConsentStatus.OPEN
     refused(state.ROUND_OBJECTION_OPEN, state.round_adopt, r)
     lifted = state.round_agree(r, 4, CLOSE + timedelta(days=30))
-    assert lifted.status is RoundStatus.ADOPTED
-    assert state.round_agree(r, 4, T0).status is RoundStatus.OPEN  # before the deadline: still open
+    assert lifted.status is ConsentStatus.ADOPTED
+    assert state.round_agree(r, 4, T0).status is ConsentStatus.OPEN  # before the deadline: still open
 
 
 def test_round_refusals():
@@ -318,14 +318,14 @@ def test_round_refusals():
     r = state.round_object(r, C)
     refused(state.ROUND_ALREADY_OBJECTED, state.round_object, r, C)
     assert B in state.round_object(r, B).objections  # changing one's mind is allowed
-    closed = Round(RoundStatus.ADOPTED, A, CLOSE, 3)
+    closed = ConsentRound(ConsentStatus.ADOPTED, A, CLOSE, 3)
     for fn, args in ((state.round_agree, (B, T0)), (state.round_object, (B,)), (state.round_adopt, ())):
         refused(state.ROUND_CLOSED, fn, closed, *args)
 
 
 def test_a_facilitator_adopts_early_only_without_objection():
     r = state.open_round(A, CLOSE, 3)
-    assert state.round_adopt(r).status is RoundStatus.ADOPTED
+    assert state.round_adopt(r).status is ConsentStatus.ADOPTED
     refused(state.ROUND_OBJECTION_OPEN, state.round_adopt, state.round_object(r, B))
 
 
@@ -366,12 +366,12 @@ class RoundMachine(RuleBasedStateMachine):
     def rules_hold(self):
         r = self.r
         assert not (r.agreed & r.objections)
-        if r.status is RoundStatus.ADOPTED:
+        if r.status is ConsentStatus.ADOPTED:
             assert not r.objections
             assert self.by_facilitator or (len(r.agreed) >= r.min_agree and self.now >= r.closes_at)
-        if r.status is RoundStatus.NOT_ADOPTED:
+        if r.status is ConsentStatus.NOT_ADOPTED:
             assert not r.objections and len(r.agreed) < r.min_agree and self.now >= r.closes_at
-        if r.status is RoundStatus.OPEN and self.now >= r.closes_at:
+        if r.status is ConsentStatus.OPEN and self.now >= r.closes_at:
             assert r.objections  # only an objection keeps a round open past its time
 
 
