@@ -224,81 +224,102 @@ def _weekly(days: list[int], minutes: int, hhmm: str) -> _Spec:
 
 
 def _compile(text: str) -> _Spec:
+    """The schedule `text` names, read form by form (see the module docstring)."""
     if not isinstance(text, str):
         raise TypeError(f"recurrence text must be a string, not {type(text).__name__}")
     raw = text.split()
     if not raw:
         raise RecurrenceError("empty")
-    whole = " ".join(raw)
     if _looks_like_timezone(raw[-1]):
         if not valid_timezone(raw[-1]):  # `weekly mon 18:00 Europe/Pariss`
             raise RecurrenceError("bad_timezone", raw[-1])
         raise RecurrenceError("unknown_form", raw[-1])  # a zone the caller didn't split off
     head = raw[0].lower()
-
     if head in ("daily", "weekdays"):
-        if len(raw) != 2:
-            raise RecurrenceError("unknown_form", whole)
-        minutes, hhmm = _parse_time(raw[1])
-        if head == "daily":
-            return _simple("daily", minutes, f"daily {hhmm}")
-        return _simple("weekdays", minutes, f"weekdays {hhmm}", weekdays=frozenset(range(5)))
-
+        return _compile_daily(head, raw)
     if head == "weekly":
-        if len(raw) < 3:
-            raise RecurrenceError("unknown_form", whole)
-        names = [n for n in re.split(r"[,\s]+", " ".join(raw[1:-1])) if n]
-        if not names:
-            raise RecurrenceError("bad_day", "")
-        days: list[int] = []
-        for name in names:
-            day = _parse_day(name)
-            if day in days:
-                raise RecurrenceError("bad_day", name)
-            days.append(day)
-        minutes, hhmm = _parse_time(raw[-1])
-        return _weekly(days, minutes, hhmm)
-
+        return _compile_weekly(raw)
     if head == "every":
-        if len(raw) < 4:
-            raise RecurrenceError("unknown_form", whole)
-        unit = raw[2].lower()
-        if unit in ("day", "days"):
-            if len(raw) != 4:
-                raise RecurrenceError("unknown_form", whole)
-            interval = _parse_interval(raw[1], MAX_EVERY_DAYS)
-            minutes, hhmm = _parse_time(raw[3])
-            if interval == 1:
-                return _simple("daily", minutes, f"daily {hhmm}")
-            return _simple(
-                "every_days", minutes, f"every {interval} days {hhmm}", interval=interval
-            )
-        if unit in ("week", "weeks"):
-            if len(raw) != 5:
-                raise RecurrenceError("unknown_form", whole)
-            interval = _parse_interval(raw[1], MAX_EVERY_WEEKS)
-            day = _parse_day(raw[3])
-            minutes, hhmm = _parse_time(raw[4])
-            if interval == 1:
-                return _weekly([day], minutes, hhmm)
-            return _simple(
-                "every_weeks",
-                minutes,
-                f"every {interval} weeks {_DAY_NAMES[day]} {hhmm}",
-                weekdays=frozenset({day}),
-                interval=interval,
-            )
-        raise RecurrenceError("unknown_form", raw[2])
-
+        return _compile_every(raw)
     lowered = [t.lower() for t in raw]
-    if (
-        len(raw) == 5
+    if _looks_like_cron(lowered):
+        return _compile_cron(lowered)
+    raise RecurrenceError("unknown_form", raw[0])
+
+
+def _compile_daily(head: str, raw: list[str]) -> _Spec:
+    """`daily HH:MM` or `weekdays HH:MM`."""
+    if len(raw) != 2:
+        raise RecurrenceError("unknown_form", " ".join(raw))
+    minutes, hhmm = _parse_time(raw[1])
+    if head == "daily":
+        return _simple("daily", minutes, f"daily {hhmm}")
+    return _simple("weekdays", minutes, f"weekdays {hhmm}", weekdays=frozenset(range(5)))
+
+
+def _compile_weekly(raw: list[str]) -> _Spec:
+    """`weekly mon[,thu...] HH:MM`: days by name, each at most once."""
+    if len(raw) < 3:
+        raise RecurrenceError("unknown_form", " ".join(raw))
+    names = [n for n in re.split(r"[,\s]+", " ".join(raw[1:-1])) if n]
+    if not names:
+        raise RecurrenceError("bad_day", "")
+    days: list[int] = []
+    for name in names:
+        day = _parse_day(name)
+        if day in days:
+            raise RecurrenceError("bad_day", name)
+        days.append(day)
+    minutes, hhmm = _parse_time(raw[-1])
+    return _weekly(days, minutes, hhmm)
+
+
+def _compile_every(raw: list[str]) -> _Spec:
+    """`every N days HH:MM` or `every N weeks <day> HH:MM`."""
+    if len(raw) < 4:
+        raise RecurrenceError("unknown_form", " ".join(raw))
+    unit = raw[2].lower()
+    if unit in ("day", "days"):
+        return _compile_every_days(raw)
+    if unit in ("week", "weeks"):
+        return _compile_every_weeks(raw)
+    raise RecurrenceError("unknown_form", raw[2])
+
+
+def _compile_every_days(raw: list[str]) -> _Spec:
+    if len(raw) != 4:
+        raise RecurrenceError("unknown_form", " ".join(raw))
+    interval = _parse_interval(raw[1], MAX_EVERY_DAYS)
+    minutes, hhmm = _parse_time(raw[3])
+    if interval == 1:
+        return _simple("daily", minutes, f"daily {hhmm}")
+    return _simple("every_days", minutes, f"every {interval} days {hhmm}", interval=interval)
+
+
+def _compile_every_weeks(raw: list[str]) -> _Spec:
+    if len(raw) != 5:
+        raise RecurrenceError("unknown_form", " ".join(raw))
+    interval = _parse_interval(raw[1], MAX_EVERY_WEEKS)
+    day = _parse_day(raw[3])
+    minutes, hhmm = _parse_time(raw[4])
+    if interval == 1:
+        return _weekly([day], minutes, hhmm)
+    return _simple(
+        "every_weeks",
+        minutes,
+        f"every {interval} weeks {_DAY_NAMES[day]} {hhmm}",
+        weekdays=frozenset({day}),
+        interval=interval,
+    )
+
+
+def _looks_like_cron(lowered: list[str]) -> bool:
+    """Five fields of cron characters, the first a number or `*`."""
+    return (
+        len(lowered) == 5
         and (lowered[0][0].isdigit() or lowered[0][0] == "*")
         and all(_CRON_TOKEN_RE.fullmatch(t) for t in lowered)
-    ):
-        return _compile_cron(lowered)
-
-    raise RecurrenceError("unknown_form", raw[0])
+    )
 
 
 def _cron_value(token: str, lo: int, hi: int, names: dict[str, int] | None, raw: str) -> int:

@@ -808,9 +808,9 @@ def spanish(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     data = tmp_path / "lint_data"
     data.mkdir()
     for name in ("en.toml", "closed_questions.toml"):
-        (data / name).write_text((lint.DATA_DIR / name).read_text(encoding="utf-8"), encoding="utf-8")
+        (data / name).write_text((lint.word_lists.DATA_DIR / name).read_text(encoding="utf-8"), encoding="utf-8")
     (data / "es.toml").write_text(SPANISH, encoding="utf-8")
-    monkeypatch.setattr(lint, "DATA_DIR", data)
+    monkeypatch.setattr(lint.word_lists, "DATA_DIR", data)
     lint.words_for.cache_clear()
     yield
     monkeypatch.undo()
