@@ -28,16 +28,15 @@ from bot.config import Settings
 from bot.context import Actor, CommunityRef, Ctx, Invocation
 from bot.errors import Refusal
 from bot.features.agreements import AgreementsFeature
+from bot.features.agreements.personal_data import AgreementsData
 from bot.features.confirmations import Confirmations
-from bot.features.core_data import CoreData
 from bot.features.dialogs import COMMANDS as DIALOG_COMMANDS
 from bot.features.dialogs import Dialogs
 from bot.features.help import HelpFeature
-from bot.features.member_data import AgreementsData, PairingData
-from bot.features.mydata import MyDataFeature
+from bot.features.mydata import CoreData, MyDataFeature, PersonalDataSource
 from bot.features.pairing import CheckinFeature, PairingFeature
 from bot.features.pairing.checkins import DONE_WORDS, SKIP_WORDS
-from bot.features.personal_data import PersonalDataSource
+from bot.features.pairing.personal_data import PairingData
 from bot.features.questions import QuestionsFeature
 from bot.features.resources import ResourcesFeature
 from bot.features.setup import PlatformChecks, SetupFeature

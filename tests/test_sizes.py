@@ -16,7 +16,6 @@ MAX_FUNCTION_LINES = 60
 FILES_ALLOWED: set[str] = set()
 FUNCTIONS_ALLOWED = {
     "bot/app.py:App.__init__",  # being split (issue 15)
-    "bot/features/member_data.py:AgreementsData.export_member",  # being split (issue 15)
 }
 
 

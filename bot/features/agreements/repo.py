@@ -355,6 +355,14 @@ class AgreementRepo:
             (agreement_id, now.isoformat(), member_id, kind, version, json.dumps(detail or {})),
         )
 
+    async def withdrawn_due(self, db: Reader, now: datetime) -> list[int]:
+        """Withdrawn agreements whose keeping time is over (the retention purge deletes them)."""
+        rows = await db.fetchall(
+            "SELECT id FROM agreements WHERE status = 'withdrawn' AND purge_after IS NOT NULL AND purge_after <= ?",
+            (now.isoformat(),),
+        )
+        return [row[0] for row in rows]
+
     async def purge(self, tx: Tx, agreement_id: int) -> None:
         """Delete an agreement and everything in it (versions, answers, history, check-ins)."""
         await tx.execute("DELETE FROM agreements WHERE id = ?", (agreement_id,))

@@ -41,6 +41,17 @@ class Change:
     version: int | None
 
 
+@dataclass(frozen=True)
+class MemberResponse:
+    """A member's own response to a change, with their note opened (for `mydata export`)."""
+
+    change: int  # the change's number in its community
+    section: str
+    response: str
+    at: str
+    note: str | None
+
+
 _CHANGE_COLUMNS = (
     "id, community_id, number, section, text, proposer_id, channel, status, opened_at, closes_at,"
     " decided_at, version"
@@ -206,3 +217,29 @@ class SpaceRepo:
             "UPDATE space_agreement_changes SET status = ?, decided_at = ?, version = ? WHERE id = ?",
             (status.value, now.isoformat(), version, change_id),
         )
+
+    # -- one member's records (mydata export and forget) ---------------------------------------
+
+    async def responses_of(self, db: Reader, member_id: int, community_id: int) -> list[MemberResponse]:
+        rows = await db.fetchall(
+            "SELECT c.number, c.section, r.response, r.at, r.note_enc FROM space_agreement_responses r"
+            " JOIN space_agreement_changes c ON c.id = r.change_id"
+            " WHERE r.member_id = ? AND c.community_id = ? ORDER BY r.at",
+            (member_id, community_id),
+        )
+        return [
+            MemberResponse(r[0], r[1], r[2], r[3], self._cipher.decrypt(r[4], OBJECTION_PURPOSE) if r[4] is not None else None)
+            for r in rows
+        ]
+
+    async def proposed_by(self, db: Reader, member_id: int, community_id: int) -> list[tuple[int, str, str, str, str]]:
+        """(number, section, text, status, opened_at) of each change the member proposed."""
+        rows = await db.fetchall(
+            "SELECT number, section, text, status, opened_at FROM space_agreement_changes"
+            " WHERE proposer_id = ? AND community_id = ? ORDER BY number",
+            (member_id, community_id),
+        )
+        return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+    async def forget_responses(self, tx: Tx, member_id: int) -> None:
+        await tx.execute("DELETE FROM space_agreement_responses WHERE member_id = ?", (member_id,))

@@ -1,16 +1,16 @@
-"""Pairing's and agreements' parts in `mydata export`, `mydata forget` and the retention purge."""
+"""The agreements' part in `mydata export`, `mydata forget` and the retention purge (registered
+with the mydata feature as the "agreements" section): pair agreements, agreement invitations and
+the member's part in space-agreement changes. Its SQL lives in `repo.py` and `space_repo.py`."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from bot.context import Ctx
 from bot.features.agreements import AgreementsFeature
 from bot.features.agreements.commands import SECTIONS
 from bot.features.agreements.content import get_step
-from bot.features.agreements.space_repo import OBJECTION_PURPOSE
-from bot.features.pairing.service import PairingFeature
 from bot.storage.crypto import FieldCipher
 from bot.storage.db import Database, Tx
 
@@ -23,42 +23,32 @@ def _section_name(slot: str) -> str:
     return slot
 
 
-class PairingData:
-    name = "pairing"
-
-    def __init__(self, pairing: PairingFeature, history: timedelta) -> None:
-        self._pairing = pairing
-        self._history = history
-
-    async def export_member(self, ctx: Ctx) -> dict[str, Any]:
-        return await self._pairing.export_member(ctx)
-
-    async def forget_member(self, tx: Tx, ctx: Ctx) -> None:
-        await self._pairing.forget_member(tx, ctx)
-
-    async def purge(self, tx: Tx, now: datetime) -> int:
-        removed = 0
-        for community_id in await self._pairing.repo.community_ids(tx):
-            removed += await self._pairing.repo.purge_before(tx, community_id, now - self._history)
-        return removed
-
-
 class AgreementsData:
     name = "agreements"
 
     def __init__(self, agreements: AgreementsFeature, db: Database, cipher: FieldCipher) -> None:
         self._agreements = agreements
         self._db = db
+        # Kept for the wiring's sake: the notes are opened by the space agreement's repository,
+        # which holds the same cipher.
         self._cipher = cipher
 
     async def export_member(self, ctx: Ctx) -> dict[str, Any]:
-        """Each agreement the member is in, with their own answers only (never another party's)."""
+        """Each agreement the member is in, with their own answers only (never another party's),
+        their invitations, and their part in space-agreement changes."""
+        return {
+            "pair_agreements": await self._pair_agreements(ctx),
+            "agreement_invitations": await self._invitations(ctx),
+            "space_agreement_changes_you_proposed": await self._changes_proposed(ctx),
+            "space_agreement_responses": await self._responses(ctx),
+        }
+
+    async def _pair_agreements(self, ctx: Ctx) -> list[dict[str, Any]]:
         repo, db = self._agreements.pair.repo, self._db
         exported = []
         for row in await repo.for_member(db, ctx.member.id, joined_only=False, include_withdrawn=True):
             if row.community_id != ctx.community.id:
                 continue
-            own = self._own(row.draft, ctx.member.id)
             versions = [
                 {"version": v.number, "created_at": v.created_at, "your_answers": self._own(v.content, ctx.member.id)}
                 for v in await repo.versions(db, row.id)
@@ -69,24 +59,17 @@ class AgreementsData:
                     "status": row.status.value,
                     "started_at": row.created_at,
                     "review_date": row.review_date,
-                    "your_current_answers": own,
+                    "your_current_answers": self._own(row.draft, ctx.member.id),
                     "versions": versions,
                 }
             )
-        responses = await db.fetchall(
-            "SELECT c.number, c.section, r.response, r.at, r.note_enc FROM space_agreement_responses r"
-            " JOIN space_agreement_changes c ON c.id = r.change_id"
-            " WHERE r.member_id = ? AND c.community_id = ? ORDER BY r.at",
-            (ctx.member.id, ctx.community.id),
-        )
-        proposed = await db.fetchall(
-            "SELECT number, section, text, status, opened_at FROM space_agreement_changes"
-            " WHERE proposer_id = ? AND community_id = ? ORDER BY number",
-            (ctx.member.id, ctx.community.id),
-        )
+        return exported
+
+    async def _invitations(self, ctx: Ctx) -> dict[str, Any]:
+        repo, db = self._agreements.pair.repo, self._db
         wait = self._agreements.pair.reinvite_wait
         declines = await repo.declines_of(db, ctx.member.id)
-        invitations = {
+        return {
             "off_since": await repo.invitations_off_since(db, ctx.member.id),
             "invitations_you_declined": [
                 {"from": inviter, "declined_at": at} for inviter, _, at, mine in declines if mine
@@ -102,23 +85,20 @@ class AgreementsData:
                 if not mine
             ],
         }
-        return {
-            "pair_agreements": exported,
-            "agreement_invitations": invitations,
-            "space_agreement_changes_you_proposed": [
-                {"change": r[0], "section": r[1], "text": r[2], "status": r[3], "opened_at": r[4]} for r in proposed
-            ],
-            "space_agreement_responses": [
-                {
-                    "change": r[0],
-                    "section": r[1],
-                    "response": r[2],
-                    "at": r[3],
-                    "your_note": self._cipher.decrypt(r[4], OBJECTION_PURPOSE) if r[4] is not None else None,
-                }
-                for r in responses
-            ],
-        }
+
+    async def _changes_proposed(self, ctx: Ctx) -> list[dict[str, Any]]:
+        proposed = await self._agreements.space.repo.proposed_by(self._db, ctx.member.id, ctx.community.id)
+        return [
+            {"change": number, "section": section, "text": text, "status": status, "opened_at": opened_at}
+            for number, section, text, status, opened_at in proposed
+        ]
+
+    async def _responses(self, ctx: Ctx) -> list[dict[str, Any]]:
+        responses = await self._agreements.space.repo.responses_of(self._db, ctx.member.id, ctx.community.id)
+        return [
+            {"change": r.change, "section": r.section, "response": r.response, "at": r.at, "your_note": r.note}
+            for r in responses
+        ]
 
     @staticmethod
     def _own(content: dict[str, Any], member_id: int) -> dict[str, str]:
@@ -138,15 +118,12 @@ class AgreementsData:
         await self._agreements.pair.forget_member(tx, ctx)
         # Their responses to space-agreement changes go; a change they proposed stays for the
         # community, unattributed (the member row's deletion sets proposer_id to NULL).
-        await tx.execute("DELETE FROM space_agreement_responses WHERE member_id = ?", (ctx.member.id,))
+        await self._agreements.space.repo.forget_responses(tx, ctx.member.id)
 
     async def purge(self, tx: Tx, now: datetime) -> int:
-        rows = await tx.fetchall(
-            "SELECT id FROM agreements WHERE status = 'withdrawn' AND purge_after IS NOT NULL AND purge_after <= ?",
-            (now.isoformat(),),
-        )
-        for (agreement_id,) in rows:
+        due = await self._agreements.pair.repo.withdrawn_due(tx, now)
+        for agreement_id in due:
             await self._agreements.pair.repo.purge(tx, agreement_id)
         # A decline older than the re-invite wait holds nothing off: it goes.
         declines = await self._agreements.pair.repo.purge_declines(tx, now - self._agreements.pair.reinvite_wait)
-        return len(rows) + declines
+        return len(due) + declines

@@ -19,7 +19,7 @@ from bot.commands.registry import Registry
 from bot.commands.spec import CommandSpec, Where
 from bot.context import Ctx
 from bot.features.confirmations import Confirmations
-from bot.features.personal_data import PersonalDataSource
+from bot.features.mydata.source import PersonalDataSource
 from bot.outbox import Outbox
 from bot.replies import Answer, Intent, PrivateFile
 from bot.scheduling.timeline import Job, Timeline
@@ -63,6 +63,11 @@ class MyDataFeature:
 
     def add_source(self, source: PersonalDataSource) -> None:
         self._sources.append(source)
+
+    @property
+    def sources(self) -> tuple[PersonalDataSource, ...]:
+        """The registered sources, in the order export and forget visit them."""
+        return tuple(self._sources)
 
     def bind(self, registry: Registry) -> None:
         registry.bind("mydata export", self.export)

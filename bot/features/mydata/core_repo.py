@@ -1,6 +1,6 @@
-"""Storage for the core's own part in export, forget and retention (core_data.py): pending
+"""Storage for the core's own part in export, forget and retention (core.py): pending
 confirmations, messages waiting in the outbox, seen events and the adapters' private channels.
-Question suggestions are the questions feature's and are read through its repository."""
+Question suggestions are the questions feature's, in `questions/personal_data.py`."""
 
 from __future__ import annotations
 

@@ -1,0 +1,32 @@
+"""Pairing's part in `mydata export`, `mydata forget` and the retention purge (registered with the
+mydata feature as the "pairing" section). What a member's pairing records are, and how a pair
+ends when one of them leaves, is the pairing service's; this source only takes part in mydata."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.context import Ctx
+from bot.features.pairing.service import PairingFeature
+from bot.storage.db import Tx
+
+
+class PairingData:
+    name = "pairing"
+
+    def __init__(self, pairing: PairingFeature, history: timedelta) -> None:
+        self._pairing = pairing
+        self._history = history
+
+    async def export_member(self, ctx: Ctx) -> dict[str, Any]:
+        return await self._pairing.export_member(ctx)
+
+    async def forget_member(self, tx: Tx, ctx: Ctx) -> None:
+        await self._pairing.forget_member(tx, ctx)
+
+    async def purge(self, tx: Tx, now: datetime) -> int:
+        removed = 0
+        for community_id in await self._pairing.repo.community_ids(tx):
+            removed += await self._pairing.repo.purge_before(tx, community_id, now - self._history)
+        return removed
