@@ -135,7 +135,7 @@ class Alongside:
         matrix = MatrixSettings(homeserver=self.server.base_url, user_id=user.user_id, store_path=tmp / name)
         clock = SystemClock()
         self.core = await build_core(load_settings(None), clock, db_path=tmp / f"{name}.db", seed=1)
-        pickle_key = await crypto_store_key(self.core.app.db, self.core.app.cipher)
+        pickle_key = await crypto_store_key(self.core.app.adapter_state("matrix"), self.core.app.cipher)
         client = await connect(matrix, SecretStr(user.access_token), None, pickle_key=pickle_key)
         self.adapter = MatrixAdapter(self.core.app, client, matrix, clock=clock)
         await self.adapter.start()

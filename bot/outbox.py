@@ -11,13 +11,12 @@ import logging
 from typing import Protocol
 
 from bot.clock import Clock
-from bot.replies import Delivery, Intent, intent_from_json, intent_to_json
+from bot.outbox_repo import OutboxRepo
+from bot.replies import Delivery, Intent
 from bot.storage.crypto import FieldCipher
 from bot.storage.db import Database, Tx
 
 log = logging.getLogger(__name__)
-
-_PURPOSE = "outbox.payload"
 
 
 class Sink(Protocol):
@@ -37,7 +36,7 @@ class TransientDeliveryError(Exception):
 class Outbox:
     def __init__(self, db: Database, cipher: FieldCipher, clock: Clock) -> None:
         self._db = db
-        self._cipher = cipher
+        self._repo = OutboxRepo(cipher)
         self._clock = clock
         self._flush_lock = asyncio.Lock()
         # Committed deliveries are also queued in memory, so the usual flush needs no read back.
@@ -48,16 +47,10 @@ class Outbox:
         self._refs: dict[int, tuple[str, str]] = {}
 
     async def add(self, tx: Tx, community_id: int, intent: Intent) -> int:
-        # Payloads may carry agreement text, so they are encrypted like any sensitive field.
-        payload = self._cipher.encrypt(intent_to_json(intent), _PURPOSE)
-        outbox_id = await tx.execute(
-            "INSERT INTO outbox (community_id, payload, created_at) VALUES (?, ?, ?)",
-            (community_id, payload, self._clock.now().isoformat()),
-        )
+        outbox_id = await self._repo.add(tx, community_id, intent, self._clock.now())
         ref = self._refs.get(community_id)
         if ref is None:
-            row = await tx.fetchone("SELECT platform, external_id FROM communities WHERE id = ?", (community_id,))
-            ref = (row[0], row[1])
+            ref = await self._repo.community_ref(tx, community_id)
             # Cached once committed: a rolled-back community's id may be given to another.
             tx.after_commit(lambda: self._refs.__setitem__(community_id, ref))
         delivery = Delivery(outbox_id, ref[0], ref[1], intent)
@@ -66,31 +59,12 @@ class Outbox:
 
     async def pending(self, limit: int = 500, after: int = 0) -> list[Delivery]:
         """Undelivered rows in order, from the one after outbox id `after`."""
-        rows = await self._db.fetchall(
-            "SELECT o.id, c.platform, c.external_id, o.payload FROM outbox o"
-            " JOIN communities c ON c.id = o.community_id"
-            " WHERE o.sent_at IS NULL AND o.id > ? ORDER BY o.id LIMIT ?",
-            (after, limit),
-        )
-        return [
-            Delivery(
-                outbox_id=row[0],
-                platform=row[1],
-                community_external_id=row[2],
-                intent=intent_from_json(self._cipher.decrypt(row[3], _PURPOSE)),
-            )
-            for row in rows
-        ]
+        return await self._repo.pending(self._db, limit, after)
 
     async def mark_sent(self, outbox_ids: list[int]) -> None:
         if not outbox_ids:
             return
-        marks = ",".join("?" * len(outbox_ids))
-        # Keep each row as a receipt but drop the content as soon as it is delivered.
-        await self._db.execute(
-            f"UPDATE outbox SET sent_at = ?, payload = X'' WHERE id IN ({marks})",
-            (self._clock.now().isoformat(), *outbox_ids),
-        )
+        await self._repo.mark_sent(self._db, outbox_ids, self._clock.now())
 
     async def flush(self, sink: Sink, batch_size: int = 200) -> int:
         """Deliver everything pending, in order within each destination (`Delivery.destination`:
@@ -166,6 +140,4 @@ class Outbox:
 
     async def purge_sent(self, before_iso: str) -> int:
         async with self._db.transaction() as tx:
-            return await tx.execute(
-                "DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?", (before_iso,)
-            )
+            return await self._repo.purge_sent(tx, before_iso)

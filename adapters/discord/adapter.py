@@ -100,7 +100,7 @@ class DiscordAdapter:
         if source is not None:
             source.outgoing = self.outgoing  # a new adapter on the same core (a reconnect)
         else:
-            app.add_personal_data_source(PLATFORM, DiscordData(app.db, self.outgoing))
+            app.add_personal_data_source(PLATFORM, DiscordData(self.state, self.outgoing))
         self._seen = _Seen()
         self._forms: OrderedDict[str, tuple[float, str, str, FormRequest]] = OrderedDict()
         self._delivery: asyncio.Task[None] | None = None

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from adapters.discord.outgoing import Outgoing
-from bot.app import Database, Tx
+from bot.app import AdapterState, Tx
 from bot.context import Ctx
 
 PLATFORM = "discord"
@@ -21,8 +21,8 @@ KEEP_MISSED = timedelta(days=30)
 class DiscordData:
     name = "discord"
 
-    def __init__(self, db: Database, outgoing: Outgoing) -> None:
-        self._db = db
+    def __init__(self, state: AdapterState, outgoing: Outgoing) -> None:
+        self._state = state
         self.outgoing = outgoing
 
     @staticmethod
@@ -32,10 +32,7 @@ class DiscordData:
     async def export_member(self, ctx: Ctx) -> dict[str, Any]:
         if ctx.community.platform != PLATFORM:
             return {}
-        row = await self._db.fetchone(
-            "SELECT value FROM adapter_state WHERE platform = ? AND key = ?", (PLATFORM, self._key(ctx))
-        )
-        kept = self.outgoing.read_kept(row[0] if row else None)
+        kept = self.outgoing.read_kept(await self._state.get(self._key(ctx)))
         return {
             "messages_kept_while_your_direct_messages_were_closed": [
                 {"kind": type(intent).__name__, "text": getattr(intent, "text", "")} for intent in kept
@@ -46,20 +43,17 @@ class DiscordData:
         if ctx.community.platform != PLATFORM:
             return
         key = self._key(ctx)
-        await tx.execute("DELETE FROM adapter_state WHERE platform = ? AND key = ?", (PLATFORM, key))
+        await self._state.delete(key, tx=tx)
         tx.after_commit(lambda: self.outgoing.forgotten([key]))
 
     async def purge(self, tx: Tx, now: datetime) -> int:
         """Kept messages nobody came back for within 30 days are deleted."""
         old: list[str] = []
-        for key, value in await tx.fetchall(
-            "SELECT key, value FROM adapter_state WHERE platform = ? AND key LIKE 'missed:%'", (PLATFORM,)
-        ):
+        for key, value in await self._state.items("missed:", tx=tx):
             since = (json.loads(value) if value else {}).get("since")
             if not value or not since or datetime.fromisoformat(since) < now - KEEP_MISSED:
                 old.append(key)
-        for key in old:
-            await tx.execute("DELETE FROM adapter_state WHERE platform = ? AND key = ?", (PLATFORM, key))
+        await self._state.delete(*old, tx=tx)
         if old:
             tx.after_commit(lambda: self.outgoing.forgotten(old))
         return len(old)

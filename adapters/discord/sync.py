@@ -15,6 +15,7 @@ import discord
 
 from adapters.discord.client import configure_discord_endpoints, intents
 from adapters.discord.settings import DiscordSettings
+from adapters.discord.traits import PLATFORM
 from adapters.discord.tree import CommandTree, build_tree
 from alongside.runtime import build_core
 from alongside.settings import Settings
@@ -108,7 +109,7 @@ async def run_sync(settings: Settings, *, guild: int | None, db_path: Path | Non
             core.app.catalog,
             facilitator_hint=settings.discord.facilitator_rule == "manage-server",
         )
-        state = AdapterState(core.db, "discord")
+        state = core.app.adapter_state(PLATFORM)
         try:
             lines = await sync_tree(client, state, tree, application_id, scopes(settings.discord, guild))
         except discord.HTTPException as error:

@@ -103,7 +103,6 @@ class MatrixAdapter(Inbound):
         self.state = app.adapter_state(PLATFORM)
         self.rooms = Rooms(
             client,
-            app.db,
             self.state,
             encrypt_new_rooms=settings.encrypt_new_rooms,
             share_space_community=settings.share_space_community,
@@ -135,7 +134,7 @@ class MatrixAdapter(Inbound):
         if source is not None:
             source.rooms = self.rooms
         else:
-            app.add_personal_data_source(PLATFORM, MatrixData(app.db, self.rooms))
+            app.add_personal_data_source(PLATFORM, MatrixData(self.state, self.rooms))
 
     # -- lifecycle -------------------------------------------------------------------------------
 

@@ -46,10 +46,9 @@ from nio import (
 from nio.store import DefaultStore, MatrixStore
 from pydantic import SecretStr
 
-from adapters.matrix import PLATFORM
 from adapters.matrix.events import is_room_state
 from adapters.matrix.settings import MatrixSettings
-from bot.app import AdapterState, Database, DataKeyError, FieldCipher
+from bot.app import AdapterState, DataKeyError, FieldCipher
 from bot.config import ConfigError
 
 log = logging.getLogger(__name__)
@@ -141,9 +140,9 @@ def _lock_down(store: Path) -> None:
                 os.chmod(path, 0o600)
 
 
-async def crypto_store_key(db: Database, cipher: FieldCipher) -> str:
-    """The crypto store's pickle key, made on first need and kept encrypted in the database."""
-    state = AdapterState(db, PLATFORM)
+async def crypto_store_key(state: AdapterState, cipher: FieldCipher) -> str:
+    """The crypto store's pickle key, made on first need and kept encrypted in the database
+    (in the adapter's own state, `App.adapter_state`)."""
     stored = await state.get(PICKLE_KEY_STATE)
     if stored:
         try:

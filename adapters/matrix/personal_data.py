@@ -14,32 +14,26 @@ from typing import Any
 
 from adapters.matrix import PLATFORM
 from adapters.matrix.rooms import Rooms, private_key
-from bot.app import Database, Tx
+from bot.app import AdapterState, Tx
 from bot.context import Ctx
 
 
 class MatrixData:
     name = "matrix"
 
-    def __init__(self, db: Database, rooms: Rooms) -> None:
-        self._db = db
+    def __init__(self, state: AdapterState, rooms: Rooms) -> None:
+        self._state = state
         self.rooms = rooms
 
     async def export_member(self, ctx: Ctx) -> dict[str, Any]:
         if ctx.community.platform != PLATFORM:
             return {}
         user_id = ctx.member.platform_user_id
-        row = await self._db.fetchone(
-            "SELECT channel_id FROM private_channels WHERE platform = ? AND user_id = ?",
-            (PLATFORM, private_key(ctx.community.external_id, user_id)),
-        )
-        opened = await self._db.fetchall(
-            "SELECT key FROM adapter_state WHERE platform = ? AND key LIKE 'direct:%' AND value = ?",
-            (PLATFORM, user_id),
-        )
+        room = await self._state.private_channel(private_key(ctx.community.external_id, user_id))
+        opened = await self._state.keys_where("direct:", user_id)
         return {
-            "your_private_room_with_the_bot": row[0] if row and row[0] else None,
-            "direct_rooms_you_opened_with_the_bot": [key.removeprefix("direct:") for (key,) in opened],
+            "your_private_room_with_the_bot": room or None,
+            "direct_rooms_you_opened_with_the_bot": [key.removeprefix("direct:") for key in opened],
         }
 
     async def forget_member(self, tx: Tx, ctx: Ctx) -> None:
@@ -47,15 +41,10 @@ class MatrixData:
             return
         community, user_id = ctx.community.external_id, ctx.member.platform_user_id
         key = private_key(community, user_id)
-        await tx.execute("DELETE FROM private_channels WHERE platform = ? AND user_id = ?", (PLATFORM, key))
-        await tx.execute(
-            "DELETE FROM adapter_state WHERE platform = ? AND key LIKE 'private:%' AND value = ?",
-            (PLATFORM, key),
-        )
-        await tx.execute(
-            "UPDATE adapter_state SET value = '' WHERE platform = ? AND key LIKE 'direct:%' AND value = ?",
-            (PLATFORM, user_id),
-        )
+        await self._state.forget_private_channel(key, tx=tx)
+        await self._state.delete_where("private:", key, tx=tx)
+        # The DM stays known as one (a line typed there is not a new community), naming nobody.
+        await self._state.clear_values_where("direct:", user_id, tx=tx)
         tx.after_commit(lambda: self.rooms.forgotten(community, user_id))
 
     async def purge(self, tx: Tx, now: datetime) -> int:

@@ -18,9 +18,8 @@ from datetime import datetime
 
 from nio import AsyncClient, ErrorResponse, RoomCreateResponse, RoomPreset, RoomVisibility
 
-from adapters.matrix import PLATFORM
 from adapters.matrix.sender import PermanentSendError, TransientSendError, with_rate_limit
-from bot.app import AdapterState, Database
+from bot.app import AdapterState
 
 log = logging.getLogger(__name__)
 
@@ -67,14 +66,12 @@ class Rooms:
     def __init__(
         self,
         client: AsyncClient,
-        db: Database,
         state: AdapterState,
         *,
         encrypt_new_rooms: bool,
         share_space_community: bool,
     ) -> None:
         self.client = client
-        self._db = db
         self._state = state
         self._encrypt = encrypt_new_rooms
         self._share_space = share_space_community
@@ -100,12 +97,7 @@ class Rooms:
     # -- loading and sync notifications --------------------------------------------------------
 
     async def load(self) -> None:
-        rows = await self._db.fetchall(
-            "SELECT key, value FROM adapter_state WHERE platform = ?"
-            " AND (key LIKE 'private:%' OR key LIKE 'direct:%' OR key LIKE 'own:%')",
-            (PLATFORM,),
-        )
-        for key, value in rows:
+        for key, value in await self._state.items("private:", "direct:", "own:"):
             kind, _, room_id = key.partition(":")
             if kind == "private" and "|" in value:
                 community, _, user_id = value.partition("|")
@@ -114,16 +106,9 @@ class Rooms:
                 self.own[room_id] = value
             elif kind == "direct":
                 self.direct[room_id] = value
-        links = await self._db.fetchall(
-            "SELECT user_id, channel_id FROM private_channels WHERE platform = ?", (PLATFORM,)
-        )
-        self._links = {key: room_id for key, room_id in links if room_id}
-        pairs = await self._db.fetchall(
-            "SELECT community_external_id, space_key, channel_id FROM pair_space_channels"
-            " WHERE platform = ? AND closed_at IS NULL",
-            (PLATFORM,),
-        )
-        for community, space_key, room_id in pairs:
+        links = await self._state.private_channels()
+        self._links = {key: room_id for key, room_id in links.items() if room_id}
+        for community, space_key, room_id in await self._state.open_pair_spaces():
             self.pairs[room_id] = PairRoom(community, space_key)
 
     def synced(self) -> None:
@@ -424,9 +409,7 @@ class Rooms:
         await self._state.put(f"private:{room_id}", private_key(community, user_id))
         await self._state.put(f"own:{room_id}", community)
         if room_id in self.direct:
-            await self._db.execute(
-                "DELETE FROM adapter_state WHERE platform = ? AND key = ?", (PLATFORM, f"direct:{room_id}")
-            )
+            await self._state.delete(f"direct:{room_id}")
             self.direct.pop(room_id, None)
         self.private[room_id] = PrivateRoom(community, user_id)
         self.own[room_id] = community
@@ -442,10 +425,7 @@ class Rooms:
             await self._state.set_private_channel(key, "")
         if self._links.get(key) == room_id:
             del self._links[key]
-        await self._db.execute(
-            "DELETE FROM adapter_state WHERE platform = ? AND key IN (?, ?)",
-            (PLATFORM, f"private:{room_id}", f"own:{room_id}"),
-        )
+        await self._state.delete(f"private:{room_id}", f"own:{room_id}")
         self.private.pop(room_id, None)
         self.own.pop(room_id, None)
 

@@ -14,6 +14,7 @@ import signal
 from datetime import timedelta
 from pathlib import Path
 
+from adapters.matrix import PLATFORM
 from adapters.matrix.adapter import MatrixAdapter
 from adapters.matrix.client import crypto_store_key, login, open_client
 from alongside.logging_setup import mask_secret
@@ -38,7 +39,7 @@ async def run_matrix(settings: Settings, *, db_path: Path | None, seed: int) -> 
     adapter: MatrixAdapter | None = None
     driver: RealtimeDriver | None = None
     try:
-        pickle_key = await crypto_store_key(core.app.db, core.app.cipher)
+        pickle_key = await crypto_store_key(core.app.adapter_state(PLATFORM), core.app.cipher)
         mask_secret(pickle_key)
         client = await open_client(settings.matrix, credentials, pickle_key=pickle_key)
         driver = RealtimeDriver(

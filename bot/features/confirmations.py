@@ -12,7 +12,6 @@ answered, and its prompt says so; others keep a longer life when answered by the
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,6 +21,7 @@ from bot.commands.registry import Registry
 from bot.commands.spec import Arg, ArgType, CommandSpec, Where
 from bot.context import Ctx
 from bot.errors import Refusal
+from bot.features.confirmations_repo import ConfirmationsRepo
 from bot.replies import Answer, ConfirmPrompt, Intent
 from bot.storage.communities import Reader
 from bot.storage.crypto import FieldCipher
@@ -32,7 +32,6 @@ COMMANDS = (
     CommandSpec("no", "commands.no", (Arg("id", ArgType.INT, required=False, min=1),), where=Where.PRIVATE),
 )
 
-_PURPOSE = "confirmation.payload"
 EXPIRY = timedelta(days=7)
 FRESH = timedelta(minutes=15)
 
@@ -45,7 +44,7 @@ class Confirmations:
         self, db: Database, cipher: FieldCipher, clock: Clock, fresh: timedelta = FRESH
     ) -> None:
         self._db = db
-        self._cipher = cipher
+        self._repo = ConfirmationsRepo(cipher)
         self._clock = clock
         self._fresh = fresh
         self._handlers: dict[str, ConfirmHandler] = {}
@@ -84,70 +83,40 @@ class Confirmations:
         if action not in self._handlers:
             raise KeyError(f"no confirmation handler for {action}")
         now = self._clock.now()
-        await tx.execute(
-            "DELETE FROM confirmations WHERE member_id = ? AND action = ?", (member_id, action)
-        )
-        confirmation_id = await tx.execute(
-            "INSERT INTO confirmations (community_id, member_id, action, payload, created_at, expires_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                ctx_community_id,
-                member_id,
-                action,
-                self._cipher.encrypt(json.dumps(payload), _PURPOSE),
-                now.isoformat(),
-                (now + (self._fresh if action in self._destructive else EXPIRY)).isoformat(),
-            ),
-        )
+        expires = now + (self._fresh if action in self._destructive else EXPIRY)
+        confirmation_id = await self._repo.replace(tx, ctx_community_id, member_id, action, payload, now, expires)
         return ConfirmPrompt(user_id, text, confirmation_id, yes_label, no_label)
 
     async def pending_payload(self, tx: Tx, member_id: int, action: str, now: datetime) -> dict[str, Any] | None:
         """The payload of the member's open question for `action`, if one is open (so a new
         question can carry on what the open one held, since asking again replaces it)."""
-        row = await tx.fetchone(
-            "SELECT payload FROM confirmations WHERE member_id = ? AND action = ? AND expires_at > ?"
-            " ORDER BY id DESC LIMIT 1",
-            (member_id, action, now.isoformat()),
-        )
-        return None if row is None else json.loads(self._cipher.decrypt(row[0], _PURPOSE))
+        return await self._repo.open_payload(tx, member_id, action, now)
 
     async def open_id(self, db: Reader, member_id: int, action: str, now: datetime) -> int | None:
         """The id of the member's open question for `action`, if one is open (other features
         read this table only through here)."""
-        row = await db.fetchone(
-            "SELECT id FROM confirmations WHERE member_id = ? AND action = ? AND expires_at > ?",
-            (member_id, action, now.isoformat()),
-        )
-        return None if row is None else int(row[0])
+        return await self._repo.open_id(db, member_id, action, now)
 
     async def answer(self, ctx: Ctx, yes: bool, confirmation_id: int | None) -> list[Intent]:
         async with self._db.transaction() as tx:
             if confirmation_id is None:
-                row = await tx.fetchone(
-                    "SELECT id, action, payload, expires_at, created_at FROM confirmations"
-                    " WHERE member_id = ? ORDER BY id DESC LIMIT 1",
-                    (ctx.member.id,),
-                )
+                question = await self._repo.newest(tx, ctx.member.id)
             else:
                 # Only the member who was asked can answer: another member's id looks like nothing.
-                row = await tx.fetchone(
-                    "SELECT id, action, payload, expires_at, created_at FROM confirmations"
-                    " WHERE id = ? AND member_id = ?",
-                    (confirmation_id, ctx.member.id),
-                )
-            if row is None:
+                question = await self._repo.asked_of(tx, confirmation_id, ctx.member.id)
+            if question is None:
                 raise Refusal("confirm.nothing_pending")
-            stale = datetime.fromisoformat(row[4]) + self._fresh < ctx.now
-            if confirmation_id is None and stale and row[3] >= ctx.now.isoformat():
+            stale = datetime.fromisoformat(question.created_at) + self._fresh < ctx.now
+            if confirmation_id is None and stale and question.expires_at >= ctx.now.isoformat():
                 # Still open, but asked too long ago for a bare yes/no to be about it: only its
                 # id answers it now. Nothing changes.
-                raise Refusal("confirm.not_fresh", id=row[0], minutes=self.fresh_minutes)
-            await tx.execute("DELETE FROM confirmations WHERE id = ?", (row[0],))
-            if row[3] < ctx.now.isoformat():
+                raise Refusal("confirm.not_fresh", id=question.id, minutes=self.fresh_minutes)
+            await self._repo.delete(tx, question.id)
+            if question.expires_at < ctx.now.isoformat():
                 # Deleting the stale question is the only change; tell them how to ask again.
                 return [ctx_answer(ctx, "confirm.expired")]
-            payload = json.loads(self._cipher.decrypt(row[2], _PURPOSE))
-            intents = list(await self._handlers[row[1]](tx, ctx, payload, yes))
+            payload = self._repo.payload(question)
+            intents = list(await self._handlers[question.action](tx, ctx, payload, yes))
             shown = {i.confirmation_id for i in intents if isinstance(i, ConfirmPrompt)}
             waiting = await self.waiting_lines(tx, ctx, skip=shown)
             if waiting:
@@ -158,11 +127,7 @@ class Confirmations:
     async def waiting_lines(self, tx: Tx, ctx: Ctx, skip: set[int] | None = None) -> str:
         """What is still waiting for the member's yes or no, newest first, with how to answer
         each ("" when nothing is)."""
-        rows = await tx.fetchall(
-            "SELECT id, action, created_at FROM confirmations WHERE member_id = ? AND expires_at > ?"
-            " ORDER BY id DESC",
-            (ctx.member.id, ctx.now.isoformat()),
-        )
+        rows = await self._repo.open_of(tx, ctx.member.id, ctx.now)
         lines = []
         for confirmation_id, action, created_at in rows:
             if confirmation_id in (skip or set()):
@@ -173,10 +138,7 @@ class Confirmations:
         return "\n".join([ctx.t("confirm.waiting_head"), *lines]) if lines else ""
 
     async def pending_for(self, db_member_id: int) -> list[int]:
-        rows = await self._db.fetchall(
-            "SELECT id FROM confirmations WHERE member_id = ? ORDER BY id", (db_member_id,)
-        )
-        return [row[0] for row in rows]
+        return await self._repo.ids_of(self._db, db_member_id)
 
 
 def ctx_answer(ctx: Ctx, key: str, **params: Any) -> Intent:

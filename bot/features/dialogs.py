@@ -13,9 +13,7 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol
 
@@ -24,6 +22,7 @@ from bot.commands.registry import Registry
 from bot.commands.spec import CommandSpec
 from bot.context import Ctx
 from bot.errors import Refusal
+from bot.features.dialogs_repo import Dialog, DialogsRepo  # features take Dialog from here
 from bot.replies import Answer, Intent
 from bot.storage.crypto import FieldCipher
 from bot.storage.db import Database, Tx
@@ -38,23 +37,6 @@ COMMANDS = (
 MAX_FORM_FIELDS = 5
 
 IDLE = timedelta(hours=24)
-_PURPOSE = "dialog.data"
-
-
-@dataclass
-class Dialog:
-    id: int
-    community_id: int
-    member_id: int
-    kind: str
-    ref: str
-    steps: tuple[str, ...]
-    position: int
-    data: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def step(self) -> str:
-        return self.steps[self.position]
 
 
 class DialogKind(Protocol):
@@ -84,7 +66,7 @@ ButtonHandler = Callable[[Ctx, str], Awaitable[list[Intent]]]
 class Dialogs:
     def __init__(self, db: Database, cipher: FieldCipher, clock: Clock) -> None:
         self._db = db
-        self._cipher = cipher
+        self._repo = DialogsRepo(cipher)
         self._clock = clock
         self._kinds: dict[str, DialogKind] = {}
         self._forms: dict[str, FormHandler] = {}
@@ -108,46 +90,24 @@ class Dialogs:
 
     async def _load(self, tx: Tx, member_id: int) -> tuple[Dialog, bool] | None:
         """The member's dialog and whether it has been idle too long."""
-        row = await tx.fetchone(
-            "SELECT id, community_id, member_id, kind, ref, steps, position, data_enc, expires_at"
-            " FROM dialogs WHERE member_id = ?",
-            (member_id,),
-        )
-        if row is None:
+        found = await self._repo.of_member(tx, member_id)
+        if found is None:
             return None
-        dialog = Dialog(
-            id=row[0],
-            community_id=row[1],
-            member_id=row[2],
-            kind=row[3],
-            ref=row[4],
-            steps=tuple(json.loads(row[5])),
-            position=row[6],
-            data=json.loads(self._cipher.decrypt(row[7], _PURPOSE)),
-        )
-        return dialog, row[8] <= self._clock.now().isoformat()
+        dialog, expires_at = found
+        return dialog, expires_at <= self._clock.now().isoformat()
 
     async def _save(self, tx: Tx, dialog: Dialog) -> None:
-        await tx.execute(
-            "UPDATE dialogs SET position = ?, data_enc = ?, expires_at = ? WHERE id = ?",
-            (
-                dialog.position,
-                self._cipher.encrypt(json.dumps(dialog.data), _PURPOSE),
-                (self._clock.now() + IDLE).isoformat(),
-                dialog.id,
-            ),
-        )
+        await self._repo.save(tx, dialog, self._clock.now() + IDLE)
 
     async def _delete(self, tx: Tx, dialog: Dialog) -> None:
-        await tx.execute("DELETE FROM dialogs WHERE id = ?", (dialog.id,))
+        await self._repo.delete(tx, dialog.id)
 
     async def has_open(self, member_id: int) -> bool:
-        row = await self._db.fetchone("SELECT 1 FROM dialogs WHERE member_id = ?", (member_id,))
-        return row is not None
+        return await self._repo.has_open(self._db, member_id)
 
     async def close_for(self, tx: Tx, kind: str, ref: str) -> None:
         """Drop every dialog about one thing (e.g. an agreement that was withdrawn), unsaved."""
-        await tx.execute("DELETE FROM dialogs WHERE kind = ? AND ref = ?", (kind, ref))
+        await self._repo.delete_about(tx, kind, ref)
 
     # -- opening and answering -----------------------------------------------------------------
 
@@ -170,19 +130,8 @@ class Dialogs:
         if found is not None:
             intents.extend(await self._finish(tx, ctx, found[0], "replaced"))
         now = self._clock.now()
-        dialog_id = await tx.execute(
-            "INSERT INTO dialogs (community_id, member_id, kind, ref, steps, position, data_enc, created_at,"
-            " expires_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?)",
-            (
-                ctx.community.id,
-                ctx.member.id,
-                kind,
-                ref,
-                json.dumps(list(steps)),
-                self._cipher.encrypt(json.dumps(data or {}), _PURPOSE),
-                now.isoformat(),
-                (now + IDLE).isoformat(),
-            ),
+        dialog_id = await self._repo.add(
+            tx, ctx.community.id, ctx.member.id, kind, ref, steps, data or {}, now, now + IDLE
         )
         dialog = Dialog(dialog_id, ctx.community.id, ctx.member.id, kind, ref, tuple(steps), 0, data or {})
         prompt = await self._kinds[kind].dialog_prompt(tx, ctx, dialog)

@@ -5,9 +5,23 @@ The core does not interpret any of it; it only owns the storage (one database, o
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 
 from bot.storage.db import Database, Tx
+
+# Keys deleted per statement: well under SQLite's limit on a statement's parameters.
+_DELETE_CHUNK = 500
+
+
+def _starting(prefix: str) -> str:
+    """A LIKE pattern for keys starting with `prefix` (its own % and _ taken literally)."""
+    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _chunks(keys: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
+    for start in range(0, len(keys), _DELETE_CHUNK):
+        yield keys[start : start + _DELETE_CHUNK]
 
 
 async def record_seen(tx: Tx | Database, platform: str, event_id: str, now: datetime) -> bool:
@@ -23,6 +37,10 @@ async def record_seen(tx: Tx | Database, platform: str, event_id: str, now: date
 
 
 class AdapterState:
+    """One platform's rows: its key/value pairs, its members' private channels and its pairs'
+    spaces. Methods that take `tx` run inside that transaction (e.g. `mydata forget`'s), the
+    others on their own."""
+
     def __init__(self, db: Database, platform: str) -> None:
         self._db = db
         self.platform = platform
@@ -38,6 +56,46 @@ class AdapterState:
             "INSERT INTO adapter_state (platform, key, value) VALUES (?, ?, ?)"
             " ON CONFLICT (platform, key) DO UPDATE SET value = excluded.value",
             (self.platform, key, value),
+        )
+
+    async def items(self, *prefixes: str, tx: Tx | None = None) -> list[tuple[str, str]]:
+        """(key, value) of every key starting with one of `prefixes`, in no particular order."""
+        if not prefixes:
+            return []
+        match = " OR ".join(["key LIKE ? ESCAPE '\\'"] * len(prefixes))
+        rows = await (tx or self._db).fetchall(
+            f"SELECT key, value FROM adapter_state WHERE platform = ? AND ({match})",
+            (self.platform, *map(_starting, prefixes)),
+        )
+        return [(row[0], row[1]) for row in rows]
+
+    async def delete(self, *keys: str, tx: Tx | None = None) -> None:
+        for chunk in _chunks(keys):
+            marks = ",".join("?" * len(chunk))
+            await (tx or self._db).execute(
+                f"DELETE FROM adapter_state WHERE platform = ? AND key IN ({marks})", (self.platform, *chunk)
+            )
+
+    async def keys_where(self, prefix: str, value: str) -> list[str]:
+        """The keys starting with `prefix` that hold `value`."""
+        rows = await self._db.fetchall(
+            "SELECT key FROM adapter_state WHERE platform = ? AND key LIKE ? ESCAPE '\\' AND value = ?",
+            (self.platform, _starting(prefix), value),
+        )
+        return [row[0] for row in rows]
+
+    async def delete_where(self, prefix: str, value: str, *, tx: Tx | None = None) -> None:
+        """Delete the keys starting with `prefix` that hold `value`."""
+        await (tx or self._db).execute(
+            "DELETE FROM adapter_state WHERE platform = ? AND key LIKE ? ESCAPE '\\' AND value = ?",
+            (self.platform, _starting(prefix), value),
+        )
+
+    async def clear_values_where(self, prefix: str, value: str, *, tx: Tx | None = None) -> None:
+        """Keep the keys starting with `prefix` that hold `value`, but empty their value."""
+        await (tx or self._db).execute(
+            "UPDATE adapter_state SET value = '' WHERE platform = ? AND key LIKE ? ESCAPE '\\' AND value = ?",
+            (self.platform, _starting(prefix), value),
         )
 
     async def first_sighting(self, event_id: str, now: datetime) -> bool:
@@ -64,6 +122,19 @@ class AdapterState:
             (self.platform, user_id, channel_id),
         )
 
+    async def private_channels(self) -> dict[str, str]:
+        """Every member's private channel on this platform, by the user key it was stored under
+        (an emptied link included)."""
+        rows = await self._db.fetchall(
+            "SELECT user_id, channel_id FROM private_channels WHERE platform = ?", (self.platform,)
+        )
+        return {row[0]: row[1] for row in rows}
+
+    async def forget_private_channel(self, user_id: str, *, tx: Tx | None = None) -> None:
+        await (tx or self._db).execute(
+            "DELETE FROM private_channels WHERE platform = ? AND user_id = ?", (self.platform, user_id)
+        )
+
     async def user_for_private_channel(self, channel_id: str) -> str | None:
         row = await self._db.fetchone(
             "SELECT user_id FROM private_channels WHERE platform = ? AND channel_id = ?",
@@ -87,6 +158,15 @@ class AdapterState:
             (self.platform, community, channel_id),
         )
         return None if row is None else row[0]
+
+    async def open_pair_spaces(self) -> list[tuple[str, str, str]]:
+        """(community, space key, channel id) of every pair space not closed."""
+        rows = await self._db.fetchall(
+            "SELECT community_external_id, space_key, channel_id FROM pair_space_channels"
+            " WHERE platform = ? AND closed_at IS NULL",
+            (self.platform,),
+        )
+        return [(row[0], row[1], row[2]) for row in rows]
 
     async def set_pair_space(self, community: str, space_key: str, channel_id: str) -> None:
         await self._db.execute(

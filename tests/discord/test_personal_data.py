@@ -16,7 +16,7 @@ async def kept_invitation(bot: Bot) -> tuple[DiscordData, object]:
     await bot.say("alice", "agreement start", {"member": bot.uid("bob")})
     inv = Invocation(CommunityRef("discord", str(bot.guild.id), "Peer Space"), Actor(str(bot.uid("bob")), "bob"), None, True)
     ctx = await bot.app.context(inv)
-    return DiscordData(bot.app.db, bot.adapter.outgoing), ctx
+    return DiscordData(bot.adapter.state, bot.adapter.outgoing), ctx
 
 
 async def test_export_shows_what_was_kept(bot: Bot) -> None:

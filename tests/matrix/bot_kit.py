@@ -69,7 +69,7 @@ class Bot:
             seed=1,
         )
         self.driver = SimulatedDriver(timeline, self.clock)
-        pickle_key = await crypto_store_key(self.db, self.app.cipher)
+        pickle_key = await crypto_store_key(self.app.adapter_state("matrix"), self.app.cipher)
         client = await connect(self.matrix, SecretStr(self.user.access_token), None, pickle_key=pickle_key)
         self.adapter = MatrixAdapter(self.app, client, self.matrix, sync_timeout_ms=10_000, retry_seconds=2.0)
         await self.adapter.start()

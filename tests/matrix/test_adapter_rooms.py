@@ -361,7 +361,7 @@ async def test_a_dm_opened_by_a_member_becomes_their_private_room(synapse, matri
             Invocation(CommunityRef("matrix", room, "circle"), Actor(sam.user_id), None, private=True)
         )
         async with bot.db.transaction() as tx:
-            await MatrixData(bot.db, bot.adapter.rooms).forget_member(tx, ctx)
+            await MatrixData(bot.adapter.state, bot.adapter.rooms).forget_member(tx, ctx)
         assert await bot.scalar("SELECT COUNT(*) FROM private_channels") == 0
         await bk.say(sam, dm, "help pair leave")
         await bk.wait_bot(sam, bot.user_id, bk.help_for("pair leave"), room_id=dm)

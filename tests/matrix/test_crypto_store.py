@@ -96,8 +96,8 @@ def test_re_encryption_is_all_or_nothing(tmp_path, monkeypatch):
 
 async def test_the_pickle_key_is_random_and_kept_encrypted_in_the_database(harness):
     app = harness.app
-    key = await crypto_store_key(app.db, app.cipher)
-    assert key == await crypto_store_key(app.db, app.cipher) and len(key) >= 40 and key != NIO_DEFAULT_PICKLE_KEY
+    key = await crypto_store_key(app.adapter_state("matrix"), app.cipher)
+    assert key == await crypto_store_key(app.adapter_state("matrix"), app.cipher) and len(key) >= 40 and key != NIO_DEFAULT_PICKLE_KEY
     row = await app.db.fetchone(
         "SELECT value FROM adapter_state WHERE platform = 'matrix' AND key = ?", (PICKLE_KEY_STATE,)
     )
@@ -105,7 +105,7 @@ async def test_the_pickle_key_is_random_and_kept_encrypted_in_the_database(harne
     assert app.cipher.decrypt(base64.b64decode(row[0]), PICKLE_KEY_PURPOSE) == key
     # Another data key: one clear line, not a traceback.
     with pytest.raises(ConfigError, match="does not open with this data key"):
-        await crypto_store_key(app.db, FieldCipher(bytes(32)))
+        await crypto_store_key(app.adapter_state("matrix"), FieldCipher(bytes(32)))
 
 
 @pytest.mark.timeout(120)

@@ -293,12 +293,13 @@ async def test_forget_removes_every_link_that_names_the_member(harness):
 
     app = harness.app
     client = ScriptedClient()
-    rooms = Rooms(client, app.db, AdapterState(app.db, "matrix"), encrypt_new_rooms=True, share_space_community=False)  # type: ignore[arg-type]
+    state = AdapterState(app.db, "matrix")
+    rooms = Rooms(client, state, encrypt_new_rooms=True, share_space_community=False)  # type: ignore[arg-type]
     await rooms.remember_private("!sam-a:x", "!a:x", "@sam:x")
     await rooms.remember_private("!sam-b:x", "!b:x", "@sam:x")
     await rooms.remember_private("!jo-a:x", "!a:x", "@jo:x")
     await rooms.remember_direct("!dm:x", "@sam:x")
-    source = MatrixData(app.db, rooms)
+    source = MatrixData(state, rooms)
     ctx = await app.context(
         Invocation(CommunityRef("matrix", "!a:x", "a"), Actor("@sam:x", "sam"), None, private=True)
     )
@@ -320,7 +321,7 @@ async def test_forget_removes_every_link_that_names_the_member(harness):
     assert "own:!sam-a:x=!a:x" in stored  # the room stays known, by community only
     assert "!sam-a:x" not in rooms.private and rooms.own["!sam-a:x"] == "!a:x"
     assert rooms.direct["!dm:x"] == "" and "!sam-b:x" in rooms.private
-    assert (await MatrixData(app.db, rooms).export_member(ctx))["your_private_room_with_the_bot"] is None
+    assert (await MatrixData(state, rooms).export_member(ctx))["your_private_room_with_the_bot"] is None
 
 
 def test_power_levels_newest_event_wins_whole():
@@ -328,7 +329,7 @@ def test_power_levels_newest_event_wins_whole():
 
     client = ScriptedClient()
     client.rooms["!r"] = MatrixRoom("!r", client.user_id)
-    rooms = Rooms(client, None, None, encrypt_new_rooms=True, share_space_community=False)  # type: ignore[arg-type]
+    rooms = Rooms(client, None, encrypt_new_rooms=True, share_space_community=False)  # type: ignore[arg-type]
 
     def levels(ts: int, users: dict[str, int], default: int = 0) -> dict[str, Any]:
         return {"origin_server_ts": ts, "content": {"users": users, "users_default": default}}

@@ -1,0 +1,61 @@
+"""Storage for the outbox: every statement on the outbox table lives here.
+
+Payloads may carry agreement text, so they are encrypted like any sensitive field; this module
+takes and returns intents in the clear and does the encryption itself."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.replies import Delivery, Intent, intent_from_json, intent_to_json
+from bot.storage.communities import Reader
+from bot.storage.crypto import FieldCipher
+from bot.storage.db import Database, Tx
+
+_PURPOSE = "outbox.payload"
+
+
+class OutboxRepo:
+    def __init__(self, cipher: FieldCipher) -> None:
+        self._cipher = cipher
+
+    async def add(self, tx: Tx, community_id: int, intent: Intent, now: datetime) -> int:
+        """Queue one intent for the community; its outbox id."""
+        return await tx.execute(
+            "INSERT INTO outbox (community_id, payload, created_at) VALUES (?, ?, ?)",
+            (community_id, self._cipher.encrypt(intent_to_json(intent), _PURPOSE), now.isoformat()),
+        )
+
+    async def community_ref(self, db: Reader, community_id: int) -> tuple[str, str]:
+        """(platform, external id) of the community: where its deliveries go."""
+        row = await db.fetchone("SELECT platform, external_id FROM communities WHERE id = ?", (community_id,))
+        return (row[0], row[1])
+
+    async def pending(self, db: Reader, limit: int, after: int) -> list[Delivery]:
+        """Undelivered rows in order, from the one after outbox id `after`."""
+        rows = await db.fetchall(
+            "SELECT o.id, c.platform, c.external_id, o.payload FROM outbox o"
+            " JOIN communities c ON c.id = o.community_id"
+            " WHERE o.sent_at IS NULL AND o.id > ? ORDER BY o.id LIMIT ?",
+            (after, limit),
+        )
+        return [
+            Delivery(
+                outbox_id=row[0],
+                platform=row[1],
+                community_external_id=row[2],
+                intent=intent_from_json(self._cipher.decrypt(row[3], _PURPOSE)),
+            )
+            for row in rows
+        ]
+
+    async def mark_sent(self, db: Database, outbox_ids: list[int], now: datetime) -> None:
+        marks = ",".join("?" * len(outbox_ids))
+        # Keep each row as a receipt but drop the content as soon as it is delivered.
+        await db.execute(
+            f"UPDATE outbox SET sent_at = ?, payload = X'' WHERE id IN ({marks})",
+            (now.isoformat(), *outbox_ids),
+        )
+
+    async def purge_sent(self, tx: Tx, before_iso: str) -> int:
+        return await tx.execute("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?", (before_iso,))
