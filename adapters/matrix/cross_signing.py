@@ -247,6 +247,8 @@ async def bootstrap(
         )
     except (ClientError, TimeoutError, OSError) as error:
         outcome.problem = f"could not reach the homeserver to cross-sign the bot's device ({type(error).__name__})"
+    except Exception as error:  # noqa: BLE001 - an odd answer must not stop the bot; no detail logged
+        outcome.problem = f"could not cross-sign the bot's device ({type(error).__name__}); it stays unverified"
     return outcome
 
 
