@@ -1,4 +1,4 @@
-"""`alongside run | check | key rotate | prompts lint | prompts stats` — start-up problems end with one clear
+"""`alongside run | check | key rotate | matrix cross-sign | prompts lint | prompts stats` — start-up problems end with one clear
 message, exit 2."""
 
 from __future__ import annotations
@@ -77,6 +77,17 @@ def _parser() -> argparse.ArgumentParser:
     sync.add_argument("--guild", type=int, help="only this server (default: [discord] guild_ids, or global)")
     sync.add_argument("--config", type=Path)
     sync.add_argument("--db", type=Path, help="SQLite database path (overrides the config)")
+
+    matrix_cmd = commands.add_parser("matrix", help="Matrix tools")
+    matrix_commands = matrix_cmd.add_subparsers(dest="matrix_command", required=True)
+    cross_sign = matrix_commands.add_parser(
+        "cross-sign", help="set up the bot's cross-signing keys and sign its device (done at every start too)"
+    )
+    cross_sign.add_argument(
+        "--reset", action="store_true", help="replace the account's cross-signing keys with new ones"
+    )
+    cross_sign.add_argument("--config", type=Path)
+    cross_sign.add_argument("--db", type=Path, help="SQLite database path (overrides the config)")
 
     facilitators = commands.add_parser("facilitators", help="who may run facilitator commands")
     facilitator_commands = facilitators.add_subparsers(dest="facilitators_command", required=True)
@@ -413,6 +424,20 @@ def cmd_discord(args: argparse.Namespace) -> int:
         return _fail(getattr(error, "problems", [str(error)]))
 
 
+def cmd_matrix(args: argparse.Namespace) -> int:
+    try:
+        settings = _load(args.config)
+    except ConfigError as error:
+        return _fail(error.problems)
+    configure_logging(settings, terminal_level=logging.WARNING)
+    from adapters.matrix.runner import cross_sign  # type: ignore[import-not-found]
+
+    try:
+        return asyncio.run(cross_sign(settings, db_path=args.db, reset=args.reset))
+    except (ConfigError, DataKeyError, CatalogError, NewerSchemaError) as error:
+        return _fail(getattr(error, "problems", [str(error)]))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -426,6 +451,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_discord(args)
     if args.command == "key":
         return cmd_key(args)
+    if args.command == "matrix":
+        return cmd_matrix(args)
     if args.command == "facilitators":
         return cmd_facilitators(args)
     if args.command == "backup":

@@ -17,6 +17,7 @@ from pathlib import Path
 from adapters.matrix import PLATFORM
 from adapters.matrix.adapter import MatrixAdapter
 from adapters.matrix.client import crypto_store_key, login, open_client
+from adapters.matrix.cross_signing import bootstrap
 from alongside.logging_setup import mask_secret
 from alongside.runtime import build_core
 from alongside.settings import Settings
@@ -42,6 +43,12 @@ async def run_matrix(settings: Settings, *, db_path: Path | None, seed: int) -> 
         pickle_key = await crypto_store_key(core.app.adapter_state(PLATFORM), core.app.cipher)
         mask_secret(pickle_key)
         client = await open_client(settings.matrix, credentials, pickle_key=pickle_key)
+        # A device "verified by its owner" for members' apps (issue 16); never stops the bot.
+        crossed = await bootstrap(
+            client, core.app.db, core.app.cipher, settings.matrix_password, on_secret=mask_secret
+        )
+        if crossed.problem:
+            log.warning("%s", crossed.problem)
         driver = RealtimeDriver(
             core.timeline,
             clock,
@@ -72,5 +79,33 @@ async def run_matrix(settings: Settings, *, db_path: Path | None, seed: int) -> 
         if adapter is not None:
             await adapter.stop()
         elif client is not None:
+            await client.close()
+        await core.close()
+
+
+async def cross_sign(settings: Settings, *, db_path: Path | None, reset: bool) -> int:
+    """`alongside matrix cross-sign [--reset]`: set up (or, with reset, replace) the bot's
+    cross-signing keys and sign its device, then say what was done. A problem raises
+    ConfigError (one line, exit 2)."""
+    credentials = await login(settings.matrix, settings.matrix_access_token, settings.matrix_password)
+    core = await build_core(settings, SystemClock(), db_path=db_path, seed=0)
+    client = None
+    try:
+        pickle_key = await crypto_store_key(core.app.db, core.app.cipher)
+        mask_secret(pickle_key)
+        client = await open_client(settings.matrix, credentials, pickle_key=pickle_key)
+        outcome = await bootstrap(
+            client, core.app.db, core.app.cipher, settings.matrix_password, reset=reset, on_secret=mask_secret
+        )
+        if outcome.problem:
+            raise ConfigError([outcome.problem])
+        done = "new cross-signing keys uploaded; " if outcome.uploaded_keys else ""
+        print(
+            f"{done}device {client.device_id} of {client.user_id} is signed by its owner "
+            f"(master key {outcome.master_key})"
+        )
+        return 0
+    finally:
+        if client is not None:
             await client.close()
         await core.close()

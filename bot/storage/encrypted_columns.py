@@ -101,6 +101,10 @@ ENCRYPTED_COLUMNS: tuple[EncryptedColumn, ...] = (
     EncryptedColumn(
         "adapter_state", "value", "matrix.pickle_key", "platform = 'matrix' AND key = 'crypto_store_pickle_key'", BASE64
     ),
+    # Matrix: the seeds of the bot's cross-signing keys (adapters/matrix/cross_signing.py, issue 16).
+    EncryptedColumn(
+        "adapter_state", "value", "matrix.cross_signing", "platform = 'matrix' AND key = 'cross_signing_seeds'", BASE64
+    ),
     # The secret behind not-with entries' keyed hashes (bot/storage/blinding.py, issue 11): the
     # hashes stay valid across a rotation because only this sealed secret is re-encrypted.
     EncryptedColumn("blinding_secrets", "secret_enc", "blinding.secret"),

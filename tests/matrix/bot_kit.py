@@ -21,6 +21,7 @@ from pydantic import SecretStr
 
 from adapters.matrix.adapter import MatrixAdapter
 from adapters.matrix.client import connect, crypto_store_key
+from adapters.matrix.cross_signing import Outcome, bootstrap
 from adapters.matrix.settings import MatrixSettings
 from alongside.settings import Settings, load_settings
 from bot.app import App
@@ -51,6 +52,7 @@ class Bot:
     driver: SimulatedDriver | None = None
     adapter: MatrixAdapter | None = None
     starts: int = 0
+    cross_signing: Outcome | None = None
 
     @property
     def user_id(self) -> str:
@@ -71,6 +73,8 @@ class Bot:
         self.driver = SimulatedDriver(timeline, self.clock)
         pickle_key = await crypto_store_key(self.app.adapter_state("matrix"), self.app.cipher)
         client = await connect(self.matrix, SecretStr(self.user.access_token), None, pickle_key=pickle_key)
+        # As `alongside run` does (adapters/matrix/runner.py): the device is cross-signed.
+        self.cross_signing = await bootstrap(client, self.db, self.app.cipher, None)
         self.adapter = MatrixAdapter(self.app, client, self.matrix, sync_timeout_ms=10_000, retry_seconds=2.0)
         await self.adapter.start()
         await self.adapter.wait_first_sync()

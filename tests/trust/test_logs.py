@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import pytest
 
+from adapters.matrix.cross_signing import load_keys
 from alongside.logging_setup import SecretMask, quiet_libraries
 from alongside.settings import load_settings
 from tests.e2e.console import run_console
@@ -154,6 +155,11 @@ async def test_matrix_adapter_in_encrypted_rooms_at_debug_logs_no_key_material(
             session.export_session(session.first_known_index) for session in client.olm.inbound_group_store
         ]
         assert room_keys, "the bot was expected to hold room keys"
+        # The cross-signing keys made at start (issue 16): their seeds are never logged.
+        assert bot.cross_signing is not None and bot.cross_signing.verified, bot.cross_signing
+        kept = await load_keys(bot.db, bot.app.cipher)
+        assert kept is not None
+        seeds = kept.secrets()
     finally:
         await bot.stop()
         await kit.close_clients(alex, sam)
@@ -165,6 +171,7 @@ async def test_matrix_adapter_in_encrypted_rooms_at_debug_logs_no_key_material(
         "data key": base64.urlsafe_b64encode(bk.TEST_KEY).decode().rstrip("="),
         "data key (hex)": bk.TEST_KEY.hex(),
         **{f"room key {n}": key for n, key in enumerate(room_keys)},
+        **{f"cross-signing seed {n}": seed for n, seed in enumerate(seeds)},
     }
     records = "\n".join(f"{r.name} {r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
     assert records, "the run was expected to log something"
