@@ -189,6 +189,7 @@ class JsMember:
             user_id=self.user.user_id,
             access_token=self.user.access_token,
             device_id=self.user.device_id,
+            password=self.user.password,  # for the cross-signing upload, if Synapse asks
             isolation=isolation,
             auto_join_from=list(auto_join_from),
         )
@@ -262,3 +263,24 @@ async def js_member(
         await member.close()
         raise
     return member
+
+
+@dataclass(frozen=True)
+class PrivateExchange:
+    community: str
+    private: str
+    answer: dict[str, Any]  # the bot's private answer to `!help` typed in the community room
+    reply: dict[str, Any]  # its answer to a command typed in the private room
+    round_trip: float  # seconds from sending that command to reading the answer
+
+
+async def help_and_private_command(bot_user_id: str, member: JsMember, room: str) -> PrivateExchange:
+    """The member types `!help` in `room` and then `help pair join` in the private room the bot
+    opens for the answer; both answers as the member's client decrypted them."""
+    await member.send(room, "!help")
+    answer = await member.wait_message(bot_user_id, "Here is what you can use")
+    after = await member.mark()
+    sent = time.monotonic()
+    await member.send(answer["room_id"], "help pair join")
+    reply = await member.wait_message(bot_user_id, "Who can use it", room_id=answer["room_id"], after=after)
+    return PrivateExchange(room, answer["room_id"], answer, reply, time.monotonic() - sent)

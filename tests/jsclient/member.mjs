@@ -94,8 +94,24 @@ const ops = {
         });
         await client.startClient({ initialSyncLimit: 20, lazyLoadMembers: false });
         await prepared;
-        const keys = client.getCrypto() ? await client.getCrypto().getOwnDeviceKeys() : null;
-        return { device_id: client.getDeviceId(), ed25519: keys?.ed25519 ?? null };
+        if (req.cross_signing ?? true) {
+            // As Element does on login: the member's own identity, which signs this device.
+            // A member who excludes insecure devices cannot send without it.
+            await client.getCrypto().bootstrapCrossSigning({
+                authUploadDeviceSigningKeys: async (makeRequest) => {
+                    try {
+                        return await makeRequest(null); // Synapse takes a first upload without auth
+                    } catch (e) {
+                        const session = e?.data?.session;
+                        if (!session) throw e;
+                        const identifier = { type: "m.id.user", user: req.user_id };
+                        return await makeRequest({ type: "m.login.password", identifier, password: req.password, session });
+                    }
+                },
+            });
+        }
+        const keys = await client.getCrypto().getOwnDeviceKeys();
+        return { device_id: client.getDeviceId(), ed25519: keys.ed25519 };
     },
 
     async isolation(req) {
@@ -222,7 +238,8 @@ lines.on("line", (line) => {
     }
     op(req).then(
         (result) => answer({ id: req.id, ok: true, ...result }),
-        (e) => answer({ id: req.id, ok: false, error: String(e?.stack ?? e) }),
+        // The message and where it came from, without the WebAssembly frames below them.
+        (e) => answer({ id: req.id, ok: false, error: String(e?.stack ?? e).split("\n").slice(0, 4).join("\n") }),
     );
 });
 lines.on("close", () => {

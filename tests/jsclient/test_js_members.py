@@ -4,8 +4,6 @@ answers and the bot reads its encrypted commands."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from tests.jsclient import js_kit as js
@@ -20,31 +18,27 @@ async def test_a_js_member_is_answered_in_encrypted_rooms(synapse, matrix_localp
     try:
         room = await sam.create_room(name="circle", encrypted=True, invite=[bot.user_id])
         await sam.wait_member(room, bot.user_id)
+        # The member's client holds its own identity, as Element does, and knows the bot's device.
+        own = await sam.device_status(sam.user_id, sam.device_id)
+        assert own is not None and own["signedByOwner"] and own["crossSigningVerified"], own
+        bots = await sam.device_status(bot.user_id, bot.user.device_id)
+        assert bots is not None, "the member's client does not know the bot's device"
 
         # The command is encrypted by matrix-js-sdk; the bot reads it and answers in the
-        # private room it opens (encrypted too), which the member joins.
-        await sam.send(room, "!help")
-        answer = await sam.wait_message(bot.user_id, "Here is what you can use")
-        private = answer["room_id"]
-        assert private != room
-        assert answer["decryption_failure"] is None
-        assert answer["encrypted"] and answer["msgtype"] == "m.notice"
-        assert "!pair join" in answer["body"]
-        assert answer["sender_device"] == bot.user.device_id
-
-        # In the private room: a command without prefix, answered there; the round trip is
-        # what a member waits between sending and reading.
-        after = await sam.mark()
-        sent = time.monotonic()
-        await sam.send(private, "help pair join")
-        reply = await sam.wait_message(bot.user_id, "Who can use it", room_id=private, after=after)
-        round_trip = time.monotonic() - sent
-        assert reply["decryption_failure"] is None and reply["encrypted"]
-        assert reply["body"].startswith("!pair join")
+        # private room it opens (encrypted too), which the member joins; there a command without
+        # prefix is answered, and the round trip is what a member waits for an answer.
+        talk = await js.help_and_private_command(bot.user_id, sam, room)
+        assert talk.private != room
+        for message in (talk.answer, talk.reply):
+            assert message["decryption_failure"] is None and message["encrypted"]
+            assert message["msgtype"] == "m.notice" and message["sender_device"] == bot.user.device_id
+        assert "!pair join" in talk.answer["body"]
+        assert talk.reply["body"].startswith("!pair join")
         with capsys.disabled():
             print(
-                f"\njs member (all devices): private answer round trip {round_trip * 1000:.0f} ms; "
-                f"shield on the bot's answer: {reply['shield_colour']}/{reply['shield_reason']}"
+                f"\njs member (all devices): private answer round trip {talk.round_trip * 1000:.0f} ms; "
+                f"shield on the bot's answer: {talk.reply['shield_colour']}/{talk.reply['shield_reason']}; "
+                f"bot's device signed by its owner: {bots['signedByOwner']}"
             )
     finally:
         await sam.close()
