@@ -213,8 +213,9 @@ class JsMember:
     async def wait_message(
         self, sender: str, contains: str | None = None, *, room_id: str | None = None, after: int = 0, timeout: float = 20.0
     ) -> dict[str, Any]:
-        """The first message from `sender` whose body contains `contains` (or that could not be
-        decrypted), with its decryption and shield as this member's client sees them."""
+        """The first decrypted message from `sender` whose body contains `contains`, with its
+        shield as this member's client sees it (a timeout lists the last messages seen, an
+        undecryptable one with its reason)."""
         return (
             await self.call(
                 "wait_message",

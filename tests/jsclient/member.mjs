@@ -33,13 +33,11 @@ function isolation(mode) {
     throw new Error(`unknown isolation mode ${JSON.stringify(mode)} (all or signed)`);
 }
 
-async function record(event, room) {
-    if (event.getType() !== "m.room.message" && event.getType() !== "m.room.encrypted") return;
-    if (event.isEncrypted()) await client.decryptEventIfNeeded(event);
+async function describe(event, roomId) {
     const info = event.isEncrypted() ? await client.getCrypto().getEncryptionInfoForEvent(event) : null;
     const content = event.getContent();
-    seen.push({
-        room_id: room.roomId,
+    return {
+        room_id: roomId,
         event_id: event.getId(),
         sender: event.getSender(),
         type: event.getType(),
@@ -50,7 +48,26 @@ async function record(event, room) {
         sender_device: event.isEncrypted() ? (event.getWireContent().device_id ?? null) : null,
         shield_colour: info ? cryptoApi.EventShieldColour[info.shieldColour] : null,
         shield_reason: info && info.shieldReason !== null ? cryptoApi.EventShieldReason[info.shieldReason] : null,
-    });
+    };
+}
+
+const byEventId = new Map(); // event id -> its entry in `seen`, updated when a late key decrypts it
+
+async function record(event, room) {
+    if (event.getType() !== "m.room.message" && event.getType() !== "m.room.encrypted") return;
+    if (event.isEncrypted()) await client.decryptEventIfNeeded(event);
+    const entry = await describe(event, room.roomId);
+    if (byEventId.has(entry.event_id)) return;
+    byEventId.set(entry.event_id, entry);
+    seen.push(entry);
+    wake();
+}
+
+async function redescribe(event) {
+    // A room key that arrives after its message (as Element, the SDK then decrypts it again).
+    const entry = byEventId.get(event.getId());
+    if (!entry) return;
+    Object.assign(entry, await describe(event, entry.room_id));
     wake();
 }
 
@@ -84,6 +101,7 @@ const ops = {
         client.on(sdk.RoomEvent.Timeline, (event, room, toStartOfTimeline) => {
             if (room && !toStartOfTimeline) record(event, room).catch((e) => console.error("record", e));
         });
+        client.on(sdk.MatrixEventEvent.Decrypted, (event) => redescribe(event).catch((e) => console.error("redescribe", e)));
         client.on(sdk.RoomMemberEvent.Membership, (event, member) => {
             if (member.userId === client.getUserId() && member.membership === "invite" && autoJoinFrom.has(event.getSender())) {
                 client.joinRoom(member.roomId).catch((e) => console.error("auto-join", e));
@@ -171,15 +189,17 @@ const ops = {
     },
 
     async wait_message(req) {
-        // The first message from `sender` (in `room_id` if given) at index >= `after` whose
-        // body contains `contains`; an undecryptable one matches too, so the test sees why.
+        // The first decrypted message from `sender` (in `room_id` if given) at index >= `after`
+        // whose body contains `contains`; on a timeout the error lists the last messages seen,
+        // undecryptable ones with their reason.
         const message = await until(
             () =>
                 seen.slice(req.after ?? 0).find(
                     (m) =>
                         m.sender === req.sender &&
                         (req.room_id == null || m.room_id === req.room_id) &&
-                        (m.decryption_failure !== null || req.contains == null || (m.body ?? "").includes(req.contains)),
+                        m.decryption_failure === null &&
+                        (req.contains == null || (m.body ?? "").includes(req.contains)),
                 ),
             req.timeout_ms ?? 20000,
             `a message from ${req.sender} containing ${JSON.stringify(req.contains)}; saw ${JSON.stringify(seen.slice(-6))}`,

@@ -34,6 +34,12 @@ async def test_a_js_member_is_answered_in_encrypted_rooms(synapse, matrix_localp
             assert message["msgtype"] == "m.notice" and message["sender_device"] == bot.user.device_id
         assert "!pair join" in talk.answer["body"]
         assert talk.reply["body"].startswith("!pair join")
+        # A post in the encrypted community room itself (sam created it: a facilitator).
+        after = await sam.mark()
+        await sam.send(room, "!questions now")
+        post = await sam.wait_message(bot.user_id, "A question for the space", room_id=room, after=after)
+        assert post["decryption_failure"] is None and post["encrypted"]
+        await sam.wait_message(bot.user_id, "I've posted a question", room_id=talk.private, after=after)
         with capsys.disabled():
             print(
                 f"\njs member (all devices): private answer round trip {talk.round_trip * 1000:.0f} ms; "
