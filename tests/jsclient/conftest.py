@@ -10,12 +10,15 @@ from tests.matrix_harness.fixtures import matrix_localpart, synapse  # noqa: F40
 
 
 @pytest.fixture(scope="session")
-def jsclient() -> Iterator[JsClient]:
+def jsclient(pytestconfig: pytest.Config) -> Iterator[JsClient]:
     """matrix-js-sdk and Node 22, installed on first use (never skipped: a machine without
     Node and npm fails here with one line saying so)."""
     try:
         installed = ensure_jsclient()
     except Exception as problem:  # one clear line rather than a traceback through subprocess
         pytest.fail(str(problem), pytrace=False)
-    print(f"\njsclient set-up: {installed.setup_seconds:.1f}s, node {installed.node}")
+    # Shown in every run (not only on failure): the cold cost counts in CI.
+    capture = pytestconfig.pluginmanager.getplugin("capturemanager")
+    with capture.global_and_fixture_disabled():
+        print(f"\njs members' set-up: {installed.setup_seconds:.1f}s, node {installed.node}")
     yield installed

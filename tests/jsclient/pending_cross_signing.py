@@ -67,6 +67,12 @@ async def test_a_member_who_excludes_nothing_sees_no_shield(synapse, matrix_loca
         assert status is not None and status["signedByOwner"], status
         # Nobody has verified the bot's identity, so the device is signed but not verified.
         assert not status["crossSigningVerified"]
+        # Turning "exclude insecure devices" on changes nothing for the bot.
+        await sam.set_isolation("signed")
+        after = await sam.mark()
+        await sam.send(talk.private, "help resources")
+        reply = await sam.wait_message(bot.user_id, "Who can use it", room_id=talk.private, after=after)
+        assert reply["body"].startswith("!resources") and reply["shield_colour"] == "NONE", reply
     finally:
         await sam.close()
         await bot.stop()
