@@ -38,9 +38,8 @@ from aiohttp import ClientError
 from nio import AsyncClient
 from pydantic import SecretStr
 
-from adapters.matrix import PLATFORM
 from adapters.matrix.canonical_json import SigningKey, sign_json, signable_bytes, verify_json
-from bot.app import AdapterState, Database, DataKeyError, FieldCipher
+from bot.app import AdapterState, DataKeyError, FieldCipher
 
 log = logging.getLogger(__name__)
 
@@ -102,9 +101,9 @@ class CrossSigningKeys:
         }
 
 
-async def load_keys(db: Database, cipher: FieldCipher) -> CrossSigningKeys | None:
+async def load_keys(state: AdapterState, cipher: FieldCipher) -> CrossSigningKeys | None:
     """The kept keys (None: none yet). Raises DataKeyError when they do not open with the key."""
-    stored = await AdapterState(db, PLATFORM).get(SEEDS_STATE)
+    stored = await state.get(SEEDS_STATE)
     if not stored:
         return None
     try:
@@ -113,9 +112,9 @@ async def load_keys(db: Database, cipher: FieldCipher) -> CrossSigningKeys | Non
         raise DataKeyError(str(error)) from None
 
 
-async def save_keys(db: Database, cipher: FieldCipher, keys: CrossSigningKeys) -> None:
+async def save_keys(state: AdapterState, cipher: FieldCipher, keys: CrossSigningKeys) -> None:
     sealed = cipher.encrypt(keys.seeds_text(), SEEDS_PURPOSE)
-    await AdapterState(db, PLATFORM).put(SEEDS_STATE, base64.b64encode(sealed).decode())
+    await state.put(SEEDS_STATE, base64.b64encode(sealed).decode())
 
 
 @dataclass
@@ -175,11 +174,11 @@ def _errcode(answer: dict[str, Any], status: int) -> str:
 async def _published(server: _Homeserver, user_id: str) -> dict[str, Any]:
     status, answer = await server.post("/keys/query", {"device_keys": {user_id: []}})
     if status != 200:
-        raise _Problem(f"could not ask the homeserver for the bot's keys ({_errcode(answer, status)})")
+        raise _CannotCrossSign(f"could not ask the homeserver for the bot's keys ({_errcode(answer, status)})")
     return answer
 
 
-class _Problem(Exception):
+class _CannotCrossSign(Exception):
     pass
 
 
@@ -190,17 +189,17 @@ async def _upload_keys(
     if status == 200:
         return
     if status != 401 or "flows" not in answer:
-        raise _Problem(f"the homeserver refused the bot's cross-signing keys ({_errcode(answer, status)})")
+        raise _CannotCrossSign(f"the homeserver refused the bot's cross-signing keys ({_errcode(answer, status)})")
     # User-interactive auth: the homeserver wants the account's password to accept the keys.
     flows = [flow.get("stages") for flow in answer.get("flows", []) if isinstance(flow, dict)]
     if ["m.login.password"] not in flows:
-        raise _Problem(
+        raise _CannotCrossSign(
             "the homeserver asks for a confirmation the bot cannot give to accept its cross-signing "
             f"keys ({', '.join('+'.join(map(str, stages or [])) for stages in flows) or 'no flows'}); "
             "approve the reset in the account's settings, then run `alongside matrix cross-sign --reset`"
         )
     if password is None:
-        raise _Problem(
+        raise _CannotCrossSign(
             "the homeserver asks for the bot account's password before it accepts the bot's "
             f"cross-signing keys, and only a token was given: {PASSWORD_HINT}"
         )
@@ -212,7 +211,7 @@ async def _upload_keys(
     }
     status, answer = await server.post("/keys/device_signing/upload", {**body, "auth": auth})
     if status != 200:
-        raise _Problem(
+        raise _CannotCrossSign(
             "the homeserver did not accept the bot account's password (ALONGSIDE_MATRIX_PASSWORD) "
             f"for its cross-signing keys ({_errcode(answer, status)})"
         )
@@ -224,7 +223,7 @@ def _strip(obj: dict[str, Any]) -> dict[str, Any]:
 
 async def bootstrap(
     client: AsyncClient,
-    db: Database,
+    state: AdapterState,
     cipher: FieldCipher,
     password: SecretStr | None,
     *,
@@ -237,8 +236,8 @@ async def bootstrap(
     password when the homeserver asks for it). `on_secret` is told each seed, for the log mask."""
     outcome = Outcome()
     try:
-        await _bootstrap(client, db, cipher, password, reset, on_secret, outcome)
-    except _Problem as problem:
+        await _bootstrap(client, state, cipher, password, reset, on_secret, outcome)
+    except _CannotCrossSign as problem:
         outcome.problem = str(problem)
     except DataKeyError:
         outcome.problem = (
@@ -254,7 +253,7 @@ async def bootstrap(
 
 async def _bootstrap(
     client: AsyncClient,
-    db: Database,
+    state: AdapterState,
     cipher: FieldCipher,
     password: SecretStr | None,
     reset: bool,
@@ -268,20 +267,20 @@ async def _bootstrap(
     published = await _published(server, user_id)
     server_master = published.get("master_keys", {}).get(user_id)
     server_master_key = _single_key(server_master)
-    kept = None if reset else await load_keys(db, cipher)
+    kept = None if reset else await load_keys(state, cipher)
     if kept is not None and on_secret is not None:
         for secret in kept.secrets():
             on_secret(secret)
     if server_master_key is not None and not reset:
         if kept is None:
-            raise _Problem(
+            raise _CannotCrossSign(
                 f"{user_id} already has a cross-signing identity that this database does not hold "
                 "(set up elsewhere, or this database is not the bot's own); the bot's device stays "
                 "unverified. Restore the database that holds it, or replace it with "
                 "`alongside matrix cross-sign --reset` (members' apps then ask them to trust the bot again)"
             )
         if kept.master.public_key != server_master_key:
-            raise _Problem(
+            raise _CannotCrossSign(
                 f"{user_id}'s cross-signing master key on the homeserver is not the one this database "
                 "holds (it was replaced elsewhere); the bot's device stays unverified. Replace it "
                 "with `alongside matrix cross-sign --reset` if that was not on purpose"
@@ -292,7 +291,7 @@ async def _bootstrap(
             on_secret(secret)
     if kept is None and not reset:
         # Kept before the upload: a crash after it must not leave the server with keys no one has.
-        await save_keys(db, cipher, keys)
+        await save_keys(state, cipher, keys)
     objects = keys.public_objects(user_id)
     wanted = {
         "master_key": keys.master.public_key,
@@ -308,7 +307,7 @@ async def _bootstrap(
         await _upload_keys(server, objects, user_id, password)
         outcome.uploaded_keys = True
         if reset:
-            await save_keys(db, cipher, keys)  # only now: a refused reset keeps the old keys
+            await save_keys(state, cipher, keys)  # only now: a refused reset keeps the old keys
         log.info("cross-signing keys uploaded (master key %s)", keys.master.public_key)
         published = await _published(server, user_id)
     outcome.master_key = keys.master.public_key
@@ -325,13 +324,13 @@ async def _sign_device_and_master(
     user_id, device_id = client.user_id, client.device_id
     device = published.get("device_keys", {}).get(user_id, {}).get(device_id)
     if client.olm is None or not isinstance(device, dict):
-        raise _Problem(f"the homeserver does not hold the keys of the bot's device {device_id} yet; it stays unverified")
+        raise _CannotCrossSign(f"the homeserver does not hold the keys of the bot's device {device_id} yet; it stays unverified")
     ours = client.olm.account.identity_keys["ed25519"]
     # Sign only the device the bot is: the homeserver's copy must carry our own key, signed by it.
     if device.get("keys", {}).get(f"ed25519:{device_id}") != ours or not verify_json(
         device, user_id, device_id, ours
     ):
-        raise _Problem(f"the homeserver's copy of device {device_id}'s keys is not the bot's own; it is left unsigned")
+        raise _CannotCrossSign(f"the homeserver's copy of device {device_id}'s keys is not the bot's own; it is left unsigned")
     signatures: dict[str, Any] = {}
     ssk = keys.self_signing
     if not verify_json(device, user_id, ssk.public_key, ssk.public_key):
@@ -352,7 +351,7 @@ async def _sign_device_and_master(
         reasons = sorted(
             {str(failure.get("errcode")) for found in failures.values() for failure in found.values()}
         )
-        raise _Problem(
+        raise _CannotCrossSign(
             "the homeserver refused the signature on the bot's device "
             f"({', '.join(reasons) or _errcode(answer, status)}); it stays unverified"
         )

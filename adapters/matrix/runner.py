@@ -45,7 +45,7 @@ async def run_matrix(settings: Settings, *, db_path: Path | None, seed: int) -> 
         client = await open_client(settings.matrix, credentials, pickle_key=pickle_key)
         # A device "verified by its owner" for members' apps (issue 16); never stops the bot.
         crossed = await bootstrap(
-            client, core.app.db, core.app.cipher, settings.matrix_password, on_secret=mask_secret
+            client, core.app.adapter_state(PLATFORM), core.app.cipher, settings.matrix_password, on_secret=mask_secret
         )
         if crossed.problem:
             log.warning("%s", crossed.problem)
@@ -91,11 +91,11 @@ async def cross_sign(settings: Settings, *, db_path: Path | None, reset: bool) -
     core = await build_core(settings, SystemClock(), db_path=db_path, seed=0)
     client = None
     try:
-        pickle_key = await crypto_store_key(core.app.db, core.app.cipher)
+        pickle_key = await crypto_store_key(core.app.adapter_state(PLATFORM), core.app.cipher)
         mask_secret(pickle_key)
         client = await open_client(settings.matrix, credentials, pickle_key=pickle_key)
         outcome = await bootstrap(
-            client, core.app.db, core.app.cipher, settings.matrix_password, reset=reset, on_secret=mask_secret
+            client, core.app.adapter_state(PLATFORM), core.app.cipher, settings.matrix_password, reset=reset, on_secret=mask_secret
         )
         if outcome.problem:
             raise ConfigError([outcome.problem])

@@ -74,7 +74,7 @@ class Bot:
         pickle_key = await crypto_store_key(self.app.adapter_state("matrix"), self.app.cipher)
         client = await connect(self.matrix, SecretStr(self.user.access_token), None, pickle_key=pickle_key)
         # As `alongside run` does (adapters/matrix/runner.py): the device is cross-signed.
-        self.cross_signing = await bootstrap(client, self.db, self.app.cipher, None)
+        self.cross_signing = await bootstrap(client, self.app.adapter_state("matrix"), self.app.cipher, None)
         self.adapter = MatrixAdapter(self.app, client, self.matrix, sync_timeout_ms=10_000, retry_seconds=2.0)
         await self.adapter.start()
         await self.adapter.wait_first_sync()

@@ -89,7 +89,7 @@ async def open_bot(
     synapse: SynapseServer, user: RegisteredUser, store: Path, db: Database, cipher: FieldCipher, *, token: str | None
 ):  # noqa: ANN201
     settings = MatrixSettings(homeserver=synapse.base_url, user_id=user.user_id, store_path=store)
-    pickle_key = await crypto_store_key(db, cipher)
+    pickle_key = await crypto_store_key(AdapterState(db, "matrix"), cipher)
     return await connect(
         settings, SecretStr(token) if token else None, None if token else SecretStr(PASSWORD), pickle_key=pickle_key
     )
@@ -108,13 +108,13 @@ async def test_bootstrap_restart_new_device_foreign_identity_and_reset(
         # device signed.
         client = await open_bot(synapse, bot, store, db, cipher, token=bot.access_token)
         try:
-            first = await bootstrap(client, db, cipher, None)
+            first = await bootstrap(client, AdapterState(db, "matrix"), cipher, None)
             assert first.problem is None and first.uploaded_keys and first.signed_device and first.signed_master
             answer = await asyncio.to_thread(published, synapse, bot.access_token, bot.user_id)
             master = assert_cross_signed(answer, bot.user_id, bot.device_id)
             assert master == first.master_key
             # A restart: the same keys, nothing uploaded or signed again.
-            again = await bootstrap(client, db, cipher, None)
+            again = await bootstrap(client, AdapterState(db, "matrix"), cipher, None)
             assert again.problem is None and again.master_key == master
             assert not (again.uploaded_keys or again.signed_device or again.signed_master)
         finally:
@@ -132,7 +132,7 @@ async def test_bootstrap_restart_new_device_foreign_identity_and_reset(
         client = await open_bot(synapse, bot, store, db, cipher, token=None)
         try:
             assert client.device_id != bot.device_id
-            renewed = await bootstrap(client, db, cipher, None)
+            renewed = await bootstrap(client, AdapterState(db, "matrix"), cipher, None)
             assert renewed.problem is None and not renewed.uploaded_keys and renewed.signed_device
             answer = await asyncio.to_thread(published, synapse, bot.access_token, bot.user_id)
             assert assert_cross_signed(answer, bot.user_id, client.device_id) == master
@@ -143,19 +143,19 @@ async def test_bootstrap_restart_new_device_foreign_identity_and_reset(
         other_db = await Database.open(tmp_path / "other.db")
         client = await open_bot(synapse, bot, tmp_path / "other-store", other_db, cipher, token=bot.access_token)
         try:
-            foreign = await bootstrap(client, other_db, cipher, None)
+            foreign = await bootstrap(client, AdapterState(other_db, "matrix"), cipher, None)
             assert foreign.problem is not None and "already has a cross-signing identity" in foreign.problem
             assert "alongside matrix cross-sign --reset" in foreign.problem
             assert await AdapterState(other_db, "matrix").get(SEEDS_STATE) is None
             # A reset with only a token: Synapse asks for the password; the line says what to do.
-            refused = await bootstrap(client, other_db, cipher, None, reset=True)
+            refused = await bootstrap(client, AdapterState(other_db, "matrix"), cipher, None, reset=True)
             assert refused.problem is not None and "only a token was given" in refused.problem
             assert "ALONGSIDE_MATRIX_PASSWORD" in refused.problem
             answer = await asyncio.to_thread(published, synapse, bot.access_token, bot.user_id)
             assert only_key(answer["master_keys"][bot.user_id]) == master
             assert await AdapterState(other_db, "matrix").get(SEEDS_STATE) is None
             # With the password the reset completes the homeserver's password check.
-            done = await bootstrap(client, other_db, cipher, SecretStr(PASSWORD), reset=True)
+            done = await bootstrap(client, AdapterState(other_db, "matrix"), cipher, SecretStr(PASSWORD), reset=True)
             assert done.problem is None and done.uploaded_keys and done.master_key != master
             answer = await asyncio.to_thread(published, synapse, bot.access_token, bot.user_id)
             assert assert_cross_signed(answer, bot.user_id, bot.device_id) == done.master_key
@@ -166,7 +166,7 @@ async def test_bootstrap_restart_new_device_foreign_identity_and_reset(
         # The first database's keys are no longer the account's: said, not overwritten.
         client = await open_bot(synapse, bot, tmp_path / "third-store", db, cipher, token=bot.access_token)
         try:
-            replaced = await bootstrap(client, db, cipher, None)
+            replaced = await bootstrap(client, AdapterState(db, "matrix"), cipher, None)
             assert replaced.problem is not None and "is not the one this database holds" in replaced.problem
             assert await AdapterState(db, "matrix").get(SEEDS_STATE) == sealed
         finally:
@@ -175,7 +175,7 @@ async def test_bootstrap_restart_new_device_foreign_identity_and_reset(
         # `alongside key rotate` re-encrypts the seeds with everything else.
         new_cipher = FieldCipher(bytes(range(1, 33)))
         await reencrypt(db, cipher, new_cipher)
-        rotated = await load_keys(db, new_cipher)
+        rotated = await load_keys(AdapterState(db, "matrix"), new_cipher)
         assert rotated is not None and rotated.master.public_key == master
     finally:
         await db.close()

@@ -157,7 +157,7 @@ async def test_matrix_adapter_in_encrypted_rooms_at_debug_logs_no_key_material(
         assert room_keys, "the bot was expected to hold room keys"
         # The cross-signing keys made at start (issue 16): their seeds are never logged.
         assert bot.cross_signing is not None and bot.cross_signing.verified, bot.cross_signing
-        kept = await load_keys(bot.db, bot.app.cipher)
+        kept = await load_keys(bot.app.adapter_state("matrix"), bot.app.cipher)
         assert kept is not None
         seeds = kept.secrets()
     finally:
