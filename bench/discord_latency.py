@@ -31,8 +31,8 @@ from adapters.discord.render import split_text
 from adapters.discord.tree import build_tree
 from alongside.runtime import build_core
 from alongside.settings import load_settings
+from bot.app import all_commands
 from bot.clock import SystemClock
-from bot.commands.catalog import all_commands
 from bot.commands.registry import Registry
 from bot.context import Actor, CommunityRef, Invocation
 from bot.texts.catalog import Catalog

@@ -10,10 +10,9 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from bot.clock import Clock
-from bot.commands.catalog import all_commands
 from bot.commands.parser import (
     MentionResolver,
     ParsedCommand,
@@ -23,15 +22,15 @@ from bot.commands.parser import (
     parse_text,
 )
 from bot.commands.registry import Registry
-from bot.commands.spec import Where, Who
+from bot.commands.spec import CommandSpec, Where, Who
 from bot.config import Settings
 from bot.context import Actor, CommunityRef, Ctx, Invocation
 from bot.errors import Refusal
 from bot.features.agreements import AgreementsFeature
 from bot.features.agreements.personal_data import AgreementsData
 from bot.features.confirmations import Confirmations
-from bot.features.dialogs import COMMANDS as DIALOG_COMMANDS
 from bot.features.dialogs import Dialogs
+from bot.features.feature import Feature
 from bot.features.help import HelpFeature
 from bot.features.mydata import CoreData, MyDataFeature, PersonalDataSource
 from bot.features.pairing import CheckinFeature, PairingFeature
@@ -45,6 +44,7 @@ from bot.ids import IdSource
 from bot.outbox import Outbox, Sink
 from bot.replies import Answer, Intent, Reply
 from bot.scheduling.timeline import Timeline
+from bot.services import Services
 from bot.storage.adapter_state import AdapterState, record_seen
 from bot.storage.communities import Community, CommunityRepo, Member, MemberRepo
 from bot.storage.crypto import FieldCipher
@@ -55,8 +55,33 @@ from bot.traits import PlatformTraits, register_platform
 log = logging.getLogger(__name__)
 
 
-class Feature(Protocol):
-    def bind(self, registry: Registry) -> None: ...
+# Every feature the bot has, in the order their commands are shown (help, Discord's command
+# tree): the one list. App holds one feature of each; `all_commands` reads their commands.
+FEATURES: tuple[type[Feature], ...] = (
+    HelpFeature,
+    QuestionsFeature,
+    SetupFeature,
+    Confirmations,
+    AgreementsFeature,
+    ResourcesFeature,
+    Dialogs,
+    PairingFeature,
+    CheckinFeature,
+    MyDataFeature,
+)
+
+
+def all_commands() -> tuple[CommandSpec, ...]:
+    """Every command, in the order help and the platforms show them (for tools with no App)."""
+    return tuple(spec for feature in FEATURES for spec in feature.commands)
+
+
+def in_feature_order(features: list[Feature]) -> list[Feature]:
+    """The features App built, ordered as FEATURES lists their classes (one of each)."""
+    by_class = {type(feature): feature for feature in features}
+    if set(by_class) != set(FEATURES) or len(by_class) != len(features):
+        raise RuntimeError("App builds one feature of each class in FEATURES")
+    return [by_class[cls] for cls in FEATURES]
 
 
 @dataclass(frozen=True)
@@ -88,94 +113,44 @@ class App:
         seed: int = 0,
         ids: IdSource | None = None,
     ) -> None:
-        self.settings = settings
-        self.db = db
-        self.clock = clock
-        self.catalog = catalog
-        self.cipher = cipher
-        self.timeline = timeline
-        self.seed = seed
-        self.registry = Registry(all_commands())
-        self.communities = CommunityRepo()
-        self.members = MemberRepo()
-        self.outbox = Outbox(db, cipher, clock)
-        self.confirmations = Confirmations(
-            db, cipher, clock, timedelta(minutes=settings.confirmations.fresh_minutes)
-        )
-        self.help = HelpFeature(self.registry)
-        self.setup = SetupFeature(db, self.communities, catalog, self.confirmations)
-        self.questions = QuestionsFeature(
-            db=db,
-            clock=clock,
-            catalog=catalog,
-            cipher=cipher,
-            outbox=self.outbox,
-            timeline=timeline,
-            communities=self.communities,
-            members=self.members,
-            grace=timedelta(minutes=settings.scheduling.grace_minutes),
-            seed=seed,
-            min_gap=timedelta(minutes=settings.scheduling.min_question_gap_minutes),
-        )
-        self.dialogs = Dialogs(db, cipher, clock)
-        # The gentle note for private words typed in a shared channel, and the offer to remove them.
-        self.typed_lines = TypedLines(db, self.confirmations)
-        self.agreements = AgreementsFeature(
+        confirmations = Confirmations(db, cipher, clock, timedelta(minutes=settings.confirmations.fresh_minutes))
+        self.services = services = Services(
             settings=settings,
             db=db,
             clock=clock,
             catalog=catalog,
             cipher=cipher,
-            outbox=self.outbox,
+            outbox=Outbox(db, cipher, clock),
             timeline=timeline,
-            communities=self.communities,
-            members=self.members,
-            confirmations=self.confirmations,
-            dialogs=self.dialogs,
-            typed_lines=self.typed_lines,
+            communities=CommunityRepo(),
+            members=MemberRepo(),
+            confirmations=confirmations,
+            typed_lines=TypedLines(db, confirmations),
+            seed=seed,
             ids=ids,
         )
+        # The names App's own methods (and the tests) use for them.
+        self.settings, self.db, self.clock, self.catalog, self.cipher = settings, db, clock, catalog, cipher
+        self.timeline, self.seed, self.outbox = timeline, seed, services.outbox
+        self.communities, self.members = services.communities, services.members
+        self.confirmations, self.typed_lines = confirmations, services.typed_lines
+        self.help = HelpFeature()
+        self.setup = SetupFeature(services)
+        self.questions = QuestionsFeature(services)
+        self.dialogs = Dialogs(db, cipher, clock)
         self.resources = ResourcesFeature(settings.resources, settings.duty_of_care, db)
-        self.checkins = CheckinFeature(self.typed_lines)
-        self.pairing = PairingFeature(
-            db=db,
-            clock=clock,
-            catalog=catalog,
-            cipher=cipher,
-            outbox=self.outbox,
-            timeline=timeline,
-            communities=self.communities,
-            members=self.members,
-            confirmations=self.confirmations,
-            checkins=self.checkins,
-            typed_lines=self.typed_lines,
-            settings=settings,
-            seed=seed,
+        self.agreements = AgreementsFeature(services, self.dialogs, self.resources)
+        self.checkins = CheckinFeature(services.typed_lines)
+        self.pairing = PairingFeature(services, self.checkins)
+        # `checkin` asks each provider for a member's open check-in: pairing's (registered by
+        # pairing itself), then the agreements' review check-ins.
+        self.checkins.register_provider(self.agreements.checkin_provider)
+        self.mydata = MyDataFeature(services, sources=self._personal_data_sources())
+        self.features: list[Feature] = in_feature_order(
+            [self.help, self.questions, self.setup, self.confirmations, self.agreements, self.resources]
+            + [self.dialogs, self.pairing, self.checkins, self.mydata]
         )
-        retention = settings.retention
-        self.mydata = MyDataFeature(
-            db=db,
-            clock=clock,
-            cipher=cipher,
-            outbox=self.outbox,
-            timeline=timeline,
-            confirmations=self.confirmations,
-            members=self.members,
-            sources=[
-                CoreData(
-                    db,
-                    cipher,
-                    receipts=timedelta(days=retention.delivery_receipts_days),
-                    seen_events=timedelta(days=retention.seen_events_days),
-                    decisions=timedelta(days=retention.suggestion_decisions_days),
-                ),
-                PairingData(self.pairing, timedelta(days=settings.pairing.retention_days)),
-                AgreementsData(self.agreements, db, cipher),
-            ],
-        )
-        self.features: list[Any] = [self.help, self.setup, self.questions, self.confirmations]
-        self.features += [self.checkins, self.pairing]
-        self.features += [self.dialogs, self.agreements, self.resources, self.mydata]
+        self.registry = Registry(spec for feature in self.features for spec in feature.commands)
         for feature in self.features:
             feature.bind(self.registry)
         missing = self.registry.unbound()
@@ -184,11 +159,21 @@ class App:
         self._sink: Sink | None = None
         self._adapter_data: dict[str, Any] = {}  # each adapter's personal-data source, by platform
         self._observers: list[Callable[[str, str], None]] = []
-        # `checkin` (owned by pairing) asks each registered provider for a member's open check-in.
-        for feature in self.features:
-            register = getattr(feature, "register_provider", None)
-            if register is not None:
-                register(self.agreements.checkin_provider)
+
+    def _personal_data_sources(self) -> list[PersonalDataSource]:
+        """What `mydata export/forget` and the daily retention go through, besides the adapters'."""
+        retention = self.settings.retention
+        return [
+            CoreData(
+                self.db,
+                self.cipher,
+                receipts=timedelta(days=retention.delivery_receipts_days),
+                seen_events=timedelta(days=retention.seen_events_days),
+                decisions=timedelta(days=retention.suggestion_decisions_days),
+            ),
+            PairingData(self.pairing, timedelta(days=self.settings.pairing.retention_days)),
+            AgreementsData(self.agreements, self.db, self.cipher),
+        ]
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -209,9 +194,7 @@ class App:
     async def start(self) -> None:
         """Rebuild scheduled jobs from storage, catch up on missed slots, deliver what is pending."""
         for feature in self.features:
-            start = getattr(feature, "start", None)
-            if start is not None:
-                await start()
+            await feature.start()
         await self.deliver_pending()
 
     async def deliver_pending(self) -> int:
@@ -413,7 +396,7 @@ class App:
         """The words a plain private line may not be read as: (an open step-by-step answer's own
         commands, a waiting check-in's own words). `skip` and `done` are also step-by-step
         commands, but with no step-by-step answer open they belong to the check-in."""
-        return frozenset(spec.name for spec in DIALOG_COMMANDS), frozenset((*SKIP_WORDS, *DONE_WORDS))
+        return frozenset(spec.name for spec in Dialogs.commands), frozenset((*SKIP_WORDS, *DONE_WORDS))
 
     async def agreement_choices(self, platform: str, external_id: str, user_id: str) -> list[str]:
         """The short ids of the member's own agreements (nobody else's), for suggestions."""
@@ -514,7 +497,7 @@ class App:
 # rows, and the commands and texts it renders. Anything else is reached through App's methods.
 from bot.clock import FakeClock  # noqa: E402
 from bot.commands.parser import MAX_LINE  # noqa: E402
-from bot.commands.spec import Arg, ArgType, CommandSpec  # noqa: E402
+from bot.commands.spec import Arg, ArgType  # noqa: E402
 from bot.outbox import TransientDeliveryError  # noqa: E402
 from bot.scheduling.timeline import SimulatedDriver  # noqa: E402
 from bot.storage.crypto import DataKeyError  # noqa: E402

@@ -22,6 +22,7 @@ from bot.commands.spec import Arg, ArgType, CommandSpec, Where
 from bot.context import Ctx
 from bot.errors import Refusal
 from bot.features.confirmations_repo import ConfirmationsRepo
+from bot.features.feature import Feature
 from bot.replies import Answer, ConfirmPrompt, Intent
 from bot.storage.communities import Reader
 from bot.storage.crypto import FieldCipher
@@ -39,7 +40,9 @@ FRESH = timedelta(minutes=15)
 ConfirmHandler = Callable[[Tx, Ctx, dict[str, Any], bool], Awaitable[list[Intent]]]
 
 
-class Confirmations:
+class Confirmations(Feature):
+    commands = COMMANDS
+
     def __init__(
         self, db: Database, cipher: FieldCipher, clock: Clock, fresh: timedelta = FRESH
     ) -> None:

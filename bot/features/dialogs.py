@@ -23,6 +23,7 @@ from bot.commands.spec import CommandSpec
 from bot.context import Ctx
 from bot.errors import Refusal
 from bot.features.dialogs_repo import Dialog, DialogsRepo  # features take Dialog from here
+from bot.features.feature import Feature
 from bot.replies import Answer, Intent
 from bot.storage.crypto import FieldCipher
 from bot.storage.db import Database, Tx
@@ -63,7 +64,9 @@ FormHandler = Callable[[Ctx, str, dict[str, str]], Awaitable[list[Intent]]]
 ButtonHandler = Callable[[Ctx, str], Awaitable[list[Intent]]]
 
 
-class Dialogs:
+class Dialogs(Feature):
+    commands = COMMANDS
+
     def __init__(self, db: Database, cipher: FieldCipher, clock: Clock) -> None:
         self._db = db
         self._repo = DialogsRepo(cipher)

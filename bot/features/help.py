@@ -9,19 +9,24 @@ from bot.commands.registry import Registry
 from bot.commands.spec import Arg, ArgType, CommandSpec, Who
 from bot.context import Ctx
 from bot.errors import Refusal
+from bot.features.feature import Feature
 from bot.replies import Answer, Intent
 
 COMMANDS = (CommandSpec("help", "commands.help", (Arg("command", ArgType.TEXT, required=False, max=60),)),)
 
 
-class HelpFeature:
-    def __init__(self, registry: Registry) -> None:
-        self._registry = registry
+class HelpFeature(Feature):
+    commands = COMMANDS
+
+    def __init__(self) -> None:
+        # Every feature's commands, given by `bind` once App has built the registry.
+        self._registry = Registry(())
         # The overview depends only on these (the registry and the prompts never change while
         # running), and `help` is the command members run most: render it once per kind.
         self._overviews: dict[tuple[str, str, bool], str] = {}
 
     def bind(self, registry: Registry) -> None:
+        self._registry = registry
         registry.bind("help", self.help)
 
     def visible(self, ctx: Ctx) -> list[CommandSpec]:

@@ -22,6 +22,7 @@ from bot.commands.spec import Arg, ArgType, CommandSpec
 from bot.config import DutyOfCare, Resource
 from bot.context import Ctx
 from bot.errors import Refusal
+from bot.features.feature import Feature
 from bot.features.resources_repo import ResourcesRepo
 from bot.replies import Answer, Intent
 from bot.storage.db import Database
@@ -65,7 +66,9 @@ class Listed:
     id: int | None = None  # stored ones only: what `resources edit <id>` takes
 
 
-class ResourcesFeature:
+class ResourcesFeature(Feature):
+    commands = COMMANDS
+
     def __init__(self, resources: list[Resource], duty_of_care: DutyOfCare, db: Database) -> None:
         self._resources = list(resources)
         self._duty = duty_of_care

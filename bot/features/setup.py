@@ -15,12 +15,11 @@ from bot.commands.registry import Registry
 from bot.commands.spec import Arg, ArgType, CommandSpec, Who
 from bot.context import ChannelVerdict, Ctx
 from bot.errors import Refusal
-from bot.features.confirmations import Confirmations
+from bot.features.feature import Feature
 from bot.replies import Answer, Intent
 from bot.scheduling.recurrence import valid_timezone
-from bot.storage.communities import CommunityRepo
-from bot.storage.db import Database, Tx
-from bot.texts.catalog import Catalog
+from bot.services import Services
+from bot.storage.db import Tx
 
 SETTINGS = ("timezone", "locale", "question-channel", "pairing-channel", "facilitator-rule")
 
@@ -55,21 +54,13 @@ class PlatformChecks(Protocol):
         ...
 
 
-class SetupFeature:
-    def __init__(
-        self,
-        db: Database,
-        communities: CommunityRepo,
-        catalog: Catalog,
-        confirmations: Confirmations | None = None,
-    ) -> None:
-        self._db = db
-        self._communities = communities
-        self._catalog = catalog
-        self._confirmations = confirmations
+class SetupFeature(Feature):
+    commands = COMMANDS
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
         self.checks: PlatformChecks | None = None
-        if confirmations is not None:
-            confirmations.on(RULE_ACTION, self._rule_confirmed, destructive=True)
+        services.confirmations.on(RULE_ACTION, self._rule_confirmed, destructive=True)
 
     def bind(self, registry: Registry) -> None:
         registry.bind("setup", self.setup)
@@ -96,10 +87,10 @@ class SetupFeature:
         column, stored = await self._validate(ctx, setting, value)
         if column == "facilitator_rule":
             locked_out = await self._locks_out(ctx, stored)
-            if locked_out and self._confirmations is not None:
+            if locked_out:
                 return [await self._ask_rule(ctx, stored)]
-        async with self._db.transaction() as tx:
-            await self._communities.update(tx, ctx.community.id, **{column: stored})
+        async with self.services.db.transaction() as tx:
+            await self.services.communities.update(tx, ctx.community.id, **{column: stored})
         shown = "#" + stored if column.endswith("_channel") else stored  # as `setup` lists them
         return [Answer(ctx.t("setup.saved", setting=setting, value=shown or self._unset(ctx, column)))]
 
@@ -114,8 +105,8 @@ class SetupFeature:
                 raise Refusal("setup.bad_timezone", given=value)
             return "timezone", value
         if setting == "locale":
-            if not self._catalog.has_locale(value):
-                raise Refusal("setup.bad_locale", given=value, known=", ".join(self._catalog.locales))
+            if not self.services.catalog.has_locale(value):
+                raise Refusal("setup.bad_locale", given=value, known=", ".join(self.services.catalog.locales))
             return "locale", value
         if setting in ("question-channel", "pairing-channel"):
             channel = normalise_channel(value)
@@ -148,9 +139,8 @@ class SetupFeature:
         return False
 
     async def _ask_rule(self, ctx: Ctx, rule: str) -> Intent:
-        assert self._confirmations is not None
-        async with self._db.transaction() as tx:
-            return await self._confirmations.request(
+        async with self.services.db.transaction() as tx:
+            return await self.services.confirmations.request(
                 tx,
                 ctx.community.id,
                 ctx.member.id,
@@ -160,7 +150,7 @@ class SetupFeature:
                 ctx.t(
                     "setup.lockout_confirm",
                     rule=rule or ctx.t("setup.rule_default"),
-                    minutes=self._confirmations.fresh_minutes,
+                    minutes=self.services.confirmations.fresh_minutes,
                 ),
                 ctx.t("setup.lockout_yes"),
                 ctx.t("setup.lockout_no"),
@@ -172,7 +162,7 @@ class SetupFeature:
         if not ctx.is_facilitator:  # rights lost since asking: a yes saves nothing
             return [Answer(ctx.t("perm.facilitator_only", usage=f"{ctx.prefix}setup facilitator-rule"))]
         rule = str(payload.get("rule", ""))
-        await self._communities.update(tx, ctx.community.id, facilitator_rule=rule)
+        await self.services.communities.update(tx, ctx.community.id, facilitator_rule=rule)
         return [Answer(ctx.t("setup.saved", setting="facilitator-rule", value=rule or self._unset(ctx, "facilitator_rule")))]
 
     def _describe(self, ctx: Ctx) -> str:

@@ -3,7 +3,7 @@
 import pytest
 
 from alongside.settings import load_settings
-from bot.commands.catalog import all_commands
+from bot.app import all_commands
 from bot.commands.parser import ParseError, RecurrenceArg, parse_structured, parse_text
 from bot.commands.registry import Registry
 from bot.commands.spec import Arg, ArgType, CommandSpec

@@ -29,8 +29,8 @@ import pytest
 from adapters.discord.tree import build_tree
 from adapters.matrix.events import read_command
 from adapters.matrix.render import Renderer
+from bot.app import all_commands
 from bot.commands import parser
-from bot.commands.catalog import all_commands
 from bot.commands.parser import ParseError, find_command
 from bot.commands.registry import Registry
 from bot.commands.spec import ArgType, Who

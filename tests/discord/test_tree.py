@@ -8,7 +8,7 @@ import pytest
 
 from adapters.discord import payload_limits as limits
 from adapters.discord.tree import TIMEZONE_OPTION, TreeError, build_tree, tree_hash
-from bot.commands.catalog import all_commands
+from bot.app import all_commands
 from bot.commands.registry import Registry
 from bot.commands.spec import Arg, ArgType, CommandSpec, Who
 from bot.config import DEFAULT_PROMPTS_DIR

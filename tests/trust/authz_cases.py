@@ -39,9 +39,8 @@ from adapters.console.adapter import ConsoleAdapter
 from adapters.console.adapter import resolve_mention as console_mention
 from adapters.console.settings import ConsoleSettings
 from alongside.settings import Settings, load_settings
-from bot.app import App
+from bot.app import App, all_commands
 from bot.clock import FakeClock
-from bot.commands.catalog import all_commands
 from bot.commands.spec import CommandSpec, Where, Who
 from bot.context import Actor, CommunityRef, Invocation
 from bot.replies import (

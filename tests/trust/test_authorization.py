@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.commands.catalog import all_commands
+from bot.app import all_commands
 from bot.commands.spec import CommandSpec, Where
 from tests.harness import START
 from tests.trust.authz_cases import (

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from alongside.settings import load_settings
-from bot.commands.catalog import all_commands
+from bot.app import all_commands
 from bot.commands.parser import ParseError, parse_text
 from bot.commands.registry import Registry
 from bot.commands.spec import ArgType

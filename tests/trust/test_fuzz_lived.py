@@ -36,8 +36,8 @@ from hypothesis import HealthCheck, given, note, seed, settings
 from hypothesis import strategies as st
 
 from adapters.console.adapter import resolve_mention
+from bot.app import all_commands
 from bot.clock import FakeClock
-from bot.commands.catalog import all_commands
 from bot.commands.spec import Arg, ArgType, CommandSpec, Where, Who
 from bot.context import CommunityRef
 from bot.replies import (

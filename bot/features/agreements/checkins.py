@@ -29,10 +29,10 @@ class Checkins(PairPart):
     def _revisit_button(self, locale: str, short_id: str) -> tuple[tuple[str, str], ...]:
         """The button that starts revisiting (Discord); text platforms show the command, which the
         message beside it names."""
-        return ((REVISIT_BUTTON.format(id=short_id), self.deps.catalog.text(locale, "agreement.button_revisit")),)
+        return ((REVISIT_BUTTON.format(id=short_id), self.deps.services.catalog.text(locale, "agreement.button_revisit")),)
 
     async def open_checkin(self, ctx: Ctx, *, asked_only: bool = False) -> OpenCheckin | None:
-        pending = await self.repo.pending_checkin(self.deps.db, ctx.member.id)
+        pending = await self.repo.pending_checkin(self.deps.services.db, ctx.member.id)
         opened_at = ""
         if pending is not None:
             checkin_id, agreement_id, opened_at = pending
@@ -45,24 +45,24 @@ class Checkins(PairPart):
             # offered again (`agreement revisit` is there whenever they want more).
             agreed = [
                 a
-                for a in await self.repo.for_member(self.deps.db, ctx.member.id)
+                for a in await self.repo.for_member(self.deps.services.db, ctx.member.id)
                 if a.status is Status.AGREED
-                and not await self.repo.checked_in_since(self.deps.db, a.id, ctx.member.id, a.in_force_version)
+                and not await self.repo.checked_in_since(self.deps.services.db, a.id, ctx.member.id, a.in_force_version)
             ]
             if not agreed:
                 return None
             agreement_id, checkin_id = agreed[0].id, -agreed[0].id
-        row = await self.repo.get(self.deps.db, agreement_id)
+        row = await self.repo.get(self.deps.services.db, agreement_id)
         if row is None or row.community_id != ctx.community.id:
             return None
-        labels = await self._labels(self.deps.db, ctx.locale, row.ordered_ids)
+        labels = await self._labels(self.deps.services.db, ctx.locale, row.ordered_ids)
         others = self._names(labels, [m for m in row.ordered_joined if m != ctx.member.id])
         return OpenCheckin(
             self.name, checkin_id, ctx.t("agreement.checkin_question", id=row.short_id, names=others), opened_at
         )
 
     async def answer_checkin(self, ctx: Ctx, checkin_id: int, answer: str | None) -> list[Intent]:
-        async with self.deps.db.transaction() as tx:
+        async with self.deps.services.db.transaction() as tx:
             if checkin_id > 0:
                 agreement_id = await self.repo.checkin(tx, checkin_id, ctx.member.id)
             else:

@@ -110,10 +110,10 @@ class Editing(PairPart):
         step = self.section_step(section, ctx.locale)
         if section is not None and step is None:
             raise Refusal("agreement.unknown_section", given=section[:40], sections=self._section_names(ctx.locale))
-        async with self.deps.db.transaction() as tx:
+        async with self.deps.services.db.transaction() as tx:
             row = await self._resolve(tx, ctx, ident, "agreement edit")
             if about_user is not None:
-                about = await self.deps.members.find(tx, ctx.community.id, about_user)
+                about = await self.deps.services.members.find(tx, ctx.community.id, about_user)
                 if about is None or about.id not in row.joined or about.id == ctx.member.id:
                     raise Refusal("agreement.note_not_party")
                 if step is None or step == DATE_STEP:
@@ -128,7 +128,7 @@ class Editing(PairPart):
             value = self._value(ctx, step, text)
             intents = await self._apply_changes(tx, ctx, row, {step: value})
         # Typed in a shared channel, the words were visible there; say so, gently.
-        intents += await self.deps.typed_lines.note(ctx, "agreement.typed_in_channel")
+        intents += await self.deps.services.typed_lines.note(ctx, "agreement.typed_in_channel")
         return intents
 
     def _check_editable(self, row: AgreementRow) -> None:
@@ -329,7 +329,7 @@ class Editing(PairPart):
         if len(parts) != 4 or parts[1] != "edit":
             raise Refusal("agreement.no_such")
         steps = parts[3].split(".")
-        async with self.deps.db.transaction() as tx:
+        async with self.deps.services.db.transaction() as tx:
             row = await self._by_short(tx, ctx, parts[2])
             if not set(steps) <= self._allowed_steps(row, ctx.member.id) or not set(values) <= set(steps):
                 raise Refusal("agreement.no_such")
@@ -352,7 +352,7 @@ class Editing(PairPart):
         extra = parts[3] if len(parts) > 3 else ""
         if len(parts) > 4 or action not in ("accept", "amend", "withdraw", "form", "revisit"):
             raise Refusal("agreement.no_such")
-        async with self.deps.db.transaction() as tx:
+        async with self.deps.services.db.transaction() as tx:
             row = await self._by_short(tx, ctx, short_id)
             if action == "revisit":
                 # Like `agreement revisit`: the state decides (already revisiting, withdrawn...).
@@ -372,7 +372,7 @@ class Editing(PairPart):
                 if extra or row.status is Status.WITHDRAWN:
                     raise Refusal("agreement.no_such")
                 return [
-                    await self.deps.confirmations.request(
+                    await self.deps.services.confirmations.request(
                         tx,
                         ctx.community.id,
                         ctx.member.id,
@@ -382,7 +382,7 @@ class Editing(PairPart):
                         ctx.t(
                             "agreement.withdraw_confirm",
                             id=row.short_id,
-                            minutes=self.deps.confirmations.fresh_minutes,
+                            minutes=self.deps.services.confirmations.fresh_minutes,
                         ),
                         ctx.t("agreement.withdraw_yes"),
                         ctx.t("agreement.withdraw_no"),

@@ -40,7 +40,7 @@ class Invitations(PairPart):
         ]
         if not rows:
             return ""
-        live = await self.deps.confirmations.open_id(db, ctx.member.id, INVITE_ACTION, ctx.now)
+        live = await self.deps.services.confirmations.open_id(db, ctx.member.id, INVITE_ACTION, ctx.now)
         lines = []
         for row in sorted(rows, key=lambda r: r.id, reverse=True):
             labels = await self._labels(db, ctx.locale, row.ordered_ids)
@@ -53,7 +53,7 @@ class Invitations(PairPart):
         return "\n".join(lines)
 
     async def _live_invite(self, tx: Tx, member_id: int) -> bool:
-        return await self.deps.confirmations.open_id(tx, member_id, INVITE_ACTION, self.deps.clock.now()) is not None
+        return await self.deps.services.confirmations.open_id(tx, member_id, INVITE_ACTION, self.deps.services.clock.now()) is not None
 
     async def _invite_prompt(self, tx: Tx, ctx: Ctx, row_id: int, invitee: Member) -> ConfirmPrompt:
         row = await self.repo.get(tx, row_id)
@@ -66,7 +66,7 @@ class Invitations(PairPart):
         else:
             text = ctx.t("agreement.invite_pair", starter=labels[starter])
         await self.repo.set_prompted(tx, row_id, invitee.id, True)
-        return await self.deps.confirmations.request(
+        return await self.deps.services.confirmations.request(
             tx,
             ctx.community.id,
             invitee.id,
@@ -83,7 +83,7 @@ class Invitations(PairPart):
         if await self._live_invite(tx, invitee.id):
             await self.repo.set_prompted(tx, row_id, invitee.id, False)
             return
-        await self.deps.outbox.add(tx, ctx.community.id, await self._invite_prompt(tx, ctx, row_id, invitee))
+        await self.deps.services.outbox.add(tx, ctx.community.id, await self._invite_prompt(tx, ctx, row_id, invitee))
 
     async def start_cmd(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
         wanted: list[str] = []
@@ -95,12 +95,12 @@ class Invitations(PairPart):
             raise Refusal("agreement.start_self")
         if len(wanted) > 2:
             raise Refusal("agreement.start_too_many")
-        async with self.deps.db.transaction() as tx:
+        async with self.deps.services.db.transaction() as tx:
             invitees: list[Member] = []
             for user_id in wanted:
-                member = await self.deps.members.find(tx, ctx.community.id, user_id)
+                member = await self.deps.services.members.find(tx, ctx.community.id, user_id)
                 if member is None and traits_of(ctx.community.platform).mentions_are_members:
-                    member = await self.deps.members.ensure(tx, ctx.community.id, user_id, "", ctx.now)
+                    member = await self.deps.services.members.ensure(tx, ctx.community.id, user_id, "", ctx.now)
                 if member is None:
                     raise Refusal("agreement.start_not_member", name=user_id)
                 invitees.append(member)
@@ -121,7 +121,7 @@ class Invitations(PairPart):
                     raise Refusal("agreement.start_exists", id=existing.short_id)
                 labels = await self._labels(tx, ctx.locale, lapsed)
                 for member_id in lapsed:
-                    member = await self.deps.members.get(tx, member_id)
+                    member = await self.deps.services.members.get(tx, member_id)
                     assert member is not None
                     await self._check_invitable(tx, ctx, member)
                     await self._ask(tx, ctx, existing.id, member)
@@ -154,7 +154,7 @@ class Invitations(PairPart):
     async def invitations(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
         """`agreement invitations [on|off]`: the member's own choice, shown when none is given."""
         setting = args.get("setting")
-        async with self.deps.db.transaction() as tx:
+        async with self.deps.services.db.transaction() as tx:
             off = await self.repo.invitations_off_since(tx, ctx.member.id) is not None
             if setting is None:
                 return [Answer(ctx.t("agreement.invitations_are_off" if off else "agreement.invitations_are_on"))]

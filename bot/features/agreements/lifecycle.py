@@ -44,7 +44,7 @@ class Lifecycle(PairPart):
         return await self._withdraw(tx, ctx, row)
 
     async def propose(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
-        async with self.deps.db.transaction() as tx:
+        async with self.deps.services.db.transaction() as tx:
             row = await self._resolve(tx, ctx, args.get("id"), "agreement propose")
             labels = await self._labels(tx, ctx.locale, row.ordered_ids)
             digest = row.draft_hash()
@@ -79,7 +79,7 @@ class Lifecycle(PairPart):
 
     async def accept(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
         ident, version = self._split_version(args)
-        async with self.deps.db.transaction() as tx:
+        async with self.deps.services.db.transaction() as tx:
             row = await self._resolve(tx, ctx, ident, "agreement accept")
             labels = await self._labels(tx, ctx.locale, row.ordered_ids)
             # Whatever the version says, a step the state refuses (nothing proposed, withdrawn,
@@ -163,7 +163,7 @@ class Lifecycle(PairPart):
         ]
 
     async def revisit(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
-        async with self.deps.db.transaction() as tx:
+        async with self.deps.services.db.transaction() as tx:
             row = await self._resolve(tx, ctx, args.get("id"), "agreement revisit")
             intents = await self._revisit(tx, ctx, row)
         return intents
@@ -186,7 +186,7 @@ class Lifecycle(PairPart):
         return [Answer(ctx.t("agreement.revisiting", id=row.short_id, version=row.in_force_version))]
 
     async def withdraw(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
-        async with self.deps.db.transaction() as tx:
+        async with self.deps.services.db.transaction() as tx:
             row = await self._resolve(tx, ctx, args.get("id"), "agreement withdraw")
             return await self._withdraw(tx, ctx, row)
 

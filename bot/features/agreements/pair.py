@@ -27,8 +27,8 @@ class PairAgreements(Invitations, Editing, Lifecycle, Viewing, Reminders, Checki
 
     def __init__(self, deps: PairDeps) -> None:
         super().__init__(deps)
-        deps.confirmations.on(INVITE_ACTION, self._on_invite)
-        deps.confirmations.on(WITHDRAW_ACTION, self._on_withdraw_confirmed, destructive=True)
+        deps.services.confirmations.on(INVITE_ACTION, self._on_invite)
+        deps.services.confirmations.on(WITHDRAW_ACTION, self._on_withdraw_confirmed, destructive=True)
         deps.dialogs.register("agreement", self)
         deps.dialogs.on_form("agreement", self.submit_form)
         deps.dialogs.on_button("agreement", self.press_button)

@@ -18,7 +18,6 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.clock import Clock
 from bot.config import AgreementSettings
 from bot.context import Ctx
 from bot.errors import Refusal
@@ -30,15 +29,11 @@ from bot.features.agreements.content import (
 )
 from bot.features.agreements.repo import AgreementRepo, AgreementRow, normalise_short_id
 from bot.features.agreements.state import PairState, Refused
-from bot.features.confirmations import Confirmations
 from bot.features.dialogs import MAX_FORM_FIELDS, Dialogs
 from bot.features.resources import ResourcesFeature
-from bot.features.typed_lines import TypedLines
-from bot.outbox import Outbox
-from bot.scheduling.timeline import Timeline
-from bot.storage.communities import Community, CommunityRepo, MemberRepo
-from bot.storage.db import Database, Tx
-from bot.texts.catalog import Catalog
+from bot.services import Services
+from bot.storage.communities import Community
+from bot.storage.db import Tx
 from bot.traits import traits_of
 
 SECTION_COUNT = len(SECTIONS)
@@ -120,21 +115,18 @@ class SectionText:
 
 @dataclass(frozen=True)
 class PairDeps:
-    """What every part of the pair agreements needs, built once and shared."""
+    """What every part of the pair agreements needs, built once and shared: the services every
+    feature shares, and the pair agreements' own."""
 
-    db: Database
-    clock: Clock
-    catalog: Catalog
-    outbox: Outbox
-    timeline: Timeline
-    communities: CommunityRepo
-    members: MemberRepo
-    confirmations: Confirmations
+    services: Services
     dialogs: Dialogs
-    typed_lines: TypedLines
     repo: AgreementRepo
-    settings: AgreementSettings
+    # Section 4 shows the space's resources and section 12 its duty-of-care statement.
     resources: ResourcesFeature
+
+    @property
+    def settings(self) -> AgreementSettings:
+        return self.services.settings.agreements
 
 
 class PairPart:
@@ -154,7 +146,7 @@ class PairPart:
         return timedelta(days=self.deps.settings.reinvite_after_days)
 
     def sections(self, locale: str) -> list[SectionText]:
-        data = self.deps.catalog.data(locale, "agreement")
+        data = self.deps.services.catalog.data(locale, "agreement")
         return [SectionText(s["number"], s["key"], s["title"], s["question"]) for s in data.get("section", [])]
 
     def _section(self, locale: str, step: str) -> SectionText:
@@ -172,7 +164,7 @@ class PairPart:
 
     def _step_title(self, ctx: Ctx, step: str, labels: dict[int, str] | None = None) -> str:
         if step == DATE_STEP:
-            return self.deps.catalog.data(ctx.locale, "agreement").get("review_date", {}).get("title", DATE_KEY)
+            return self.deps.services.catalog.data(ctx.locale, "agreement").get("review_date", {}).get("title", DATE_KEY)
         _, about = parse_step(step)
         found = self._section(ctx.locale, step)
         title = ctx.t("agreement.section_name", number=found.number, title=found.title)
@@ -183,7 +175,7 @@ class PairPart:
 
     def _step_question(self, ctx: Ctx, step: str) -> str:
         if step == DATE_STEP:
-            return self.deps.catalog.data(ctx.locale, "agreement").get("review_date", {}).get("question", "")
+            return self.deps.services.catalog.data(ctx.locale, "agreement").get("review_date", {}).get("question", "")
         return self._section(ctx.locale, step).question
 
     async def _step_extra(self, ctx: Ctx, step: str) -> str:
@@ -202,7 +194,7 @@ class PairPart:
     async def _labels(self, db: Any, locale: str, ids: Any) -> Labels:
         labels = Labels(locale)
         for member_id in ids:
-            member = await self.deps.members.get(db, member_id)
+            member = await self.deps.services.members.get(db, member_id)
             labels[member_id] = member.label if member is not None else "?"
         return labels
 
@@ -225,7 +217,7 @@ class PairPart:
         if len(names) < 2:
             return "".join(names)
         locale = labels.locale if isinstance(labels, Labels) else "en"
-        joiner = self.deps.catalog.text(locale, "agreement.and")
+        joiner = self.deps.services.catalog.text(locale, "agreement.and")
         return f"{', '.join(names[:-1])} {joiner} {names[-1]}"
 
     def _transition(self, fn: Any, row: AgreementRow | None, *args: Any, labels: dict[int, str] | None = None) -> PairState:
@@ -276,9 +268,9 @@ class PairPart:
     async def _notify(self, tx: Tx, community_id: int, member_ids: Any, make: Any) -> None:
         """Queue a private notice for each member (`make(member)` builds the intent)."""
         for member_id in member_ids:
-            member = await self.deps.members.get(tx, member_id)
+            member = await self.deps.services.members.get(tx, member_id)
             if member is not None:
-                await self.deps.outbox.add(tx, community_id, make(member))
+                await self.deps.services.outbox.add(tx, community_id, make(member))
 
     def _indent(self, text: str) -> str:
         return text.replace("\n", "\n      ")

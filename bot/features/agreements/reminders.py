@@ -34,13 +34,13 @@ class Reminders(PairPart):
         self._due: dict[str, datetime] = {}
 
     async def start(self) -> None:
-        for agreement_id in await self.repo.with_dates(self.deps.db):
+        for agreement_id in await self.repo.with_dates(self.deps.services.db):
             await self._schedule(agreement_id, put=False)
         self._put_job()
-        await self.run_due(self.deps.clock.now())
+        await self.run_due(self.deps.services.clock.now())
 
     def _put_job(self) -> None:
-        self.deps.timeline.put(Job(key=JOB_KEY, next_fire=self._next_fire, run=self.run_due))
+        self.deps.services.timeline.put(Job(key=JOB_KEY, next_fire=self._next_fire, run=self.run_due))
 
     def _next_fire(self, after: datetime) -> datetime | None:
         upcoming = [at for at in self._due.values() if at > after]
@@ -70,11 +70,11 @@ class Reminders(PairPart):
     async def _schedule(self, agreement_id: int, *, put: bool = True) -> None:
         """Refresh the job's cache for one agreement from storage (after a change commits)."""
         self._forget_due(agreement_id)
-        row = await self.repo.dates(self.deps.db, agreement_id)
+        row = await self.repo.dates(self.deps.services.db, agreement_id)
         if row is not None:
             status, review, purge_after, timezone = row
             if status in ("agreed", "revisiting") and review:
-                if not await self.repo.reminded(self.deps.db, f"review:{agreement_id}:{review}"):
+                if not await self.repo.reminded(self.deps.services.db, f"review:{agreement_id}:{review}"):
                     at = datetime.combine(date.fromisoformat(review), REVIEW_HOUR, ZoneInfo(timezone))
                     self._due[f"review:{agreement_id}"] = at.astimezone(UTC)
             if status == "withdrawn" and purge_after:
@@ -83,7 +83,7 @@ class Reminders(PairPart):
             self._put_job()
 
     async def run_due(self, instant: datetime) -> None:
-        now = max(instant, self.deps.clock.now())
+        now = max(instant, self.deps.services.clock.now())
         for key, at in sorted(self._due.items(), key=lambda item: item[1]):
             if at > now:
                 continue
@@ -99,13 +99,13 @@ class Reminders(PairPart):
         self._put_job()
 
     async def _remind(self, agreement_id: int, now: datetime) -> None:
-        async with self.deps.db.transaction() as tx:
+        async with self.deps.services.db.transaction() as tx:
             row = await self.repo.get(tx, agreement_id)
             if row is None or row.status not in (Status.AGREED, Status.REVISITING) or not row.review_date:
                 return
             if not await self.repo.claim_reminder(tx, f"review:{agreement_id}:{row.review_date}", agreement_id, now):
                 return
-            community = await self.deps.communities.get(tx, row.community_id)
+            community = await self.deps.services.communities.get(tx, row.community_id)
             assert community is not None
             prefix = prefix_for(community.platform)
             labels = await self._labels(tx, community.locale, row.ordered_ids)
@@ -113,17 +113,17 @@ class Reminders(PairPart):
             for member_id in row.ordered_joined:
                 await self.repo.open_checkin(tx, row.id, member_id, "review", now)
                 others = self._names(labels, [m for m in row.ordered_joined if m != member_id])
-                member = await self.deps.members.get(tx, member_id)
+                member = await self.deps.services.members.get(tx, member_id)
                 if member is None:
                     continue
-                text = self.deps.catalog.text(
+                text = self.deps.services.catalog.text(
                     community.locale, "agreement.review_reminder", prefix=prefix, id=row.short_id, names=others
                 )
                 button = self._revisit_button(community.locale, row.short_id)
-                await self.deps.outbox.add(tx, community.id, ActionButtons(member.platform_user_id, text, button))
+                await self.deps.services.outbox.add(tx, community.id, ActionButtons(member.platform_user_id, text, button))
 
     async def _purge_due(self, agreement_id: int, now: datetime) -> None:
-        async with self.deps.db.transaction() as tx:
+        async with self.deps.services.db.transaction() as tx:
             row = await self.repo.get(tx, agreement_id)
             if row is None or row.status is not Status.WITHDRAWN or (row.purge_after or "") > now.isoformat():
                 return

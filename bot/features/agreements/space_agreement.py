@@ -15,9 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.clock import Clock
 from bot.commands.registry import Registry
-from bot.config import Settings
 from bot.context import Ctx
 from bot.errors import Refusal
 from bot.features.agreements import state
@@ -26,12 +24,11 @@ from bot.features.agreements.pair_agreements import prefix_for
 from bot.features.agreements.space_repo import Change, SpaceRepo, SpaceVersion
 from bot.features.agreements.state import ConsentRound, ConsentStatus, Refused
 from bot.features.resources import duty_of_care_text
-from bot.outbox import Outbox
 from bot.replies import Answer, ChannelPost, Intent, PrivateMessage
-from bot.scheduling.timeline import Job, Timeline
-from bot.storage.communities import Community, CommunityRepo, MemberRepo
-from bot.storage.db import Database, Tx
-from bot.texts.catalog import Catalog
+from bot.scheduling.timeline import Job
+from bot.services import Services
+from bot.storage.communities import Community
+from bot.storage.db import Tx
 from bot.texts.quote import inline, quote
 
 log = logging.getLogger(__name__)
@@ -48,28 +45,9 @@ def _counted(noun: str, count: int) -> str:
 
 
 class SpaceAgreement:
-    def __init__(
-        self,
-        *,
-        db: Database,
-        clock: Clock,
-        catalog: Catalog,
-        outbox: Outbox,
-        timeline: Timeline,
-        communities: CommunityRepo,
-        members: MemberRepo,
-        repo: SpaceRepo,
-        settings: Settings,
-    ) -> None:
-        self._db = db
-        self._clock = clock
-        self._catalog = catalog
-        self._outbox = outbox
-        self._timeline = timeline
-        self._communities = communities
-        self._members = members
+    def __init__(self, services: Services, repo: SpaceRepo) -> None:
+        self.services = services
         self.repo = repo
-        self._settings = settings
         self._due: dict[int, datetime] = {}  # open change id -> when its round closes
 
     def bind(self, registry: Registry) -> None:
@@ -87,19 +65,19 @@ class SpaceAgreement:
 
     @property
     def _days(self) -> int:
-        return self._settings.agreements.consent_round_days
+        return self.services.settings.agreements.consent_round_days
 
     @property
     def _min_agree(self) -> int:
-        return self._settings.agreements.consent_min_agree
+        return self.services.settings.agreements.consent_min_agree
 
     # -- texts ---------------------------------------------------------------------------------
 
     def _text(self, community: Community, key: str, **params: Any) -> str:
-        return self._catalog.text(community.locale, key, prefix=prefix_for(community.platform), **params)
+        return self.services.catalog.text(community.locale, key, prefix=prefix_for(community.platform), **params)
 
     def _template(self, locale: str) -> list[dict[str, Any]]:
-        return list(self._catalog.data(locale, "space_agreement").get("section", []))
+        return list(self.services.catalog.data(locale, "space_agreement").get("section", []))
 
     def _section_key(self, token: str, locale: str = "en") -> str | None:
         """A section as typed: its number, its short name, or its title written as words joined
@@ -139,12 +117,12 @@ class SpaceAgreement:
                 when=self._day(community, version.adopted_at),
             )
         ]
-        duty = self._settings.duty_of_care
+        duty = self.services.settings.duty_of_care
         for section in self._template(community.locale):
             lines.append("")
             lines.append(self._title(community.locale, section["key"]))
             if section["key"] == DUTY_KEY:
-                text = duty_of_care_text(duty, self._catalog, community.locale)
+                text = duty_of_care_text(duty, self.services.catalog, community.locale)
                 lines.append(self._text(community, "space_agreement.duty", text=text, version=duty.version))
             else:
                 words = version.content.get(section["key"], "")
@@ -173,7 +151,7 @@ class SpaceAgreement:
             for section in self._template(ctx.locale)
             if section["key"] != DUTY_KEY
         }
-        async with self._db.transaction() as tx:
+        async with self.services.db.transaction() as tx:
             if await self.repo.current(tx, ctx.community.id) is not None:
                 raise Refusal("space_agreement.exists")
             await self.repo.create(tx, ctx.community.id, channel, ctx.member.id, content, ctx.now)
@@ -183,25 +161,25 @@ class SpaceAgreement:
         return [Answer(ctx.t("space_agreement.drafted", channel=channel))]
 
     async def _post(self, tx: Tx, community: Community, channel: str, version: SpaceVersion) -> None:
-        await self._outbox.add(tx, community.id, ChannelPost(channel, self.render(community, version, public=True), pin=True))
+        await self.services.outbox.add(tx, community.id, ChannelPost(channel, self.render(community, version, public=True), pin=True))
 
     async def show(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
-        version = await self.repo.current(self._db, ctx.community.id)
+        version = await self.repo.current(self.services.db, ctx.community.id)
         if version is None:
-            duty = self._settings.duty_of_care
+            duty = self.services.settings.duty_of_care
             return [
                 Answer(
                     ctx.t("space_agreement.none")
                     + "\n\n"
                     + ctx.t(
                         "space_agreement.duty_alone",
-                        text=duty_of_care_text(duty, self._catalog, ctx.locale),
+                        text=duty_of_care_text(duty, self.services.catalog, ctx.locale),
                         version=duty.version,
                     )
                 )
             ]
         lines = [self.render(ctx.community, version)]
-        open_changes = await self.repo.changes(self._db, ctx.community.id, open_only=True)
+        open_changes = await self.repo.changes(self.services.db, ctx.community.id, open_only=True)
         lines.append("")
         if open_changes:
             lines.append(ctx.t("space_agreement.show_open", count=len(open_changes)))
@@ -212,7 +190,7 @@ class SpaceAgreement:
         return [Answer("\n".join(lines))]
 
     async def _change_line(self, ctx: Ctx, change: Change) -> str:
-        round_ = await self.repo.round(self._db, change, self._min_agree)
+        round_ = await self.repo.round(self.services.db, change, self._min_agree)
         key = "space_agreement.change_line_objection" if round_.objections else "space_agreement.change_line"
         return ctx.t(
             key,
@@ -234,11 +212,11 @@ class SpaceAgreement:
         if key == DUTY_KEY:
             raise Refusal("space_agreement.duty_from_config")
         text = args["text"].strip()
-        limit = self._settings.agreements.max_section_length
+        limit = self.services.settings.agreements.max_section_length
         if len(text) > limit:
             raise Refusal("space_agreement.too_long", max=limit, given_length=len(text))
         here = ctx.invocation.channel if ctx.invocation.channel and not ctx.invocation.private else ""
-        async with self._db.transaction() as tx:
+        async with self.services.db.transaction() as tx:
             current = await self.repo.current(tx, ctx.community.id)
             if current is None:
                 raise Refusal("space_agreement.none")
@@ -249,7 +227,7 @@ class SpaceAgreement:
             change = await self.repo.add_change(tx, ctx.community.id, key, text, ctx.member.id, here, ctx.now, closes)
             channel = await self._main_channel(tx, ctx.community, here)
             if channel:
-                await self._outbox.add(
+                await self.services.outbox.add(
                     tx,
                     ctx.community.id,
                     ChannelPost(
@@ -281,7 +259,7 @@ class SpaceAgreement:
     async def _check_limits(self, tx: Tx, ctx: Ctx) -> None:
         """A proposal is posted publicly at once, so each member has a few open at a time and
         one every few minutes; the refusal says when there is room again."""
-        settings = self._settings.agreements
+        settings = self.services.settings.agreements
         count, first_close = await self.repo.open_by(tx, ctx.member.id)
         if count >= settings.max_open_proposals:
             raise Refusal(
@@ -301,7 +279,7 @@ class SpaceAgreement:
                 )
 
     async def changes(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
-        all_changes = await self.repo.changes(self._db, ctx.community.id, open_only=False)
+        all_changes = await self.repo.changes(self.services.db, ctx.community.id, open_only=False)
         open_changes = [c for c in all_changes if c.status is ConsentStatus.OPEN]
         decided = [c for c in all_changes if c.status is not ConsentStatus.OPEN][-RECENT_DECIDED:]
         if not all_changes:
@@ -345,7 +323,7 @@ class SpaceAgreement:
     async def withdraw(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
         """`space-agreement withdraw <number>`: the proposer takes back their own open change."""
         number = args["id"]
-        async with self._db.transaction() as tx:
+        async with self.services.db.transaction() as tx:
             change, _ = await self._load(tx, ctx, number)
             if change.proposer_id != ctx.member.id:
                 raise Refusal("space_agreement.withdraw_not_yours", number=number)
@@ -354,7 +332,7 @@ class SpaceAgreement:
             await self.repo.withdraw_change(tx, change.id, ctx.now)
             channel = await self._main_channel(tx, ctx.community, change.channel)
             if channel:
-                await self._outbox.add(
+                await self.services.outbox.add(
                     tx,
                     ctx.community.id,
                     ChannelPost(channel, ctx.t("space_agreement.withdrawn_post", number=number)),
@@ -365,7 +343,7 @@ class SpaceAgreement:
 
     async def agree(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
         number = args["id"]
-        async with self._db.transaction() as tx:
+        async with self.services.db.transaction() as tx:
             change, round_ = await self._load(tx, ctx, number)
             had_objection = ctx.member.id in round_.objections
             new = self._step(state.round_agree, round_, ctx.member.id, ctx.now, number=number)
@@ -381,9 +359,9 @@ class SpaceAgreement:
                 )
             ]
             if had_objection and change.proposer_id is not None:
-                proposer = await self._members.get(tx, change.proposer_id)
+                proposer = await self.services.members.get(tx, change.proposer_id)
                 if proposer is not None:
-                    await self._outbox.add(
+                    await self.services.outbox.add(
                         tx,
                         ctx.community.id,
                         PrivateMessage(
@@ -398,13 +376,13 @@ class SpaceAgreement:
         number, note = args["id"], args["note"].strip()
         if len(note) > MAX_NOTE:
             raise Refusal("space_agreement.note_too_long", max=MAX_NOTE, given_length=len(note))
-        async with self._db.transaction() as tx:
+        async with self.services.db.transaction() as tx:
             change, round_ = await self._load(tx, ctx, number)
             self._step(state.round_object, round_, ctx.member.id, number=number)
             await self.repo.respond(tx, change.id, ctx.member.id, "object", note, ctx.now)
-            proposer = await self._members.get(tx, change.proposer_id) if change.proposer_id else None
+            proposer = await self.services.members.get(tx, change.proposer_id) if change.proposer_id else None
             if proposer is not None:
-                await self._outbox.add(
+                await self.services.outbox.add(
                     tx,
                     ctx.community.id,
                     PrivateMessage(
@@ -430,7 +408,7 @@ class SpaceAgreement:
 
     async def adopt(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
         number = args["id"]
-        async with self._db.transaction() as tx:
+        async with self.services.db.transaction() as tx:
             change, round_ = await self._load(tx, ctx, number)
             new = self._step(state.round_adopt, round_, number=number)
             version = await self._decide(tx, ctx.community, change, new, "facilitator")
@@ -444,7 +422,7 @@ class SpaceAgreement:
 
     async def _decide(self, tx: Tx, community: Community, change: Change, round_: ConsentRound, how: str) -> int | None:
         self._due.pop(change.id, None)
-        now = self._clock.now()
+        now = self.services.clock.now()
         if round_.status is ConsentStatus.ADOPTED:
             current = await self.repo.current(tx, community.id)
             content = dict(current.content) if current else {}
@@ -455,7 +433,7 @@ class SpaceAgreement:
             assert version is not None
             channel = await self._main_channel(tx, community, change.channel)
             if channel:
-                await self._outbox.add(
+                await self.services.outbox.add(
                     tx,
                     community.id,
                     ChannelPost(
@@ -471,9 +449,9 @@ class SpaceAgreement:
                 await self._post(tx, community, channel, version)
             return number
         await self.repo.decide(tx, change.id, ConsentStatus.NOT_ADOPTED, now, None)
-        proposer = await self._members.get(tx, change.proposer_id) if change.proposer_id else None
+        proposer = await self.services.members.get(tx, change.proposer_id) if change.proposer_id else None
         if proposer is not None:
-            await self._outbox.add(
+            await self.services.outbox.add(
                 tx,
                 community.id,
                 PrivateMessage(
@@ -495,13 +473,13 @@ class SpaceAgreement:
     # -- the consent-round job -----------------------------------------------------------------
 
     async def start(self) -> None:
-        for change in await self.repo.open_changes_everywhere(self._db):
+        for change in await self.repo.open_changes_everywhere(self.services.db):
             self._due[change.id] = datetime.fromisoformat(change.closes_at)
         self._put_job()
-        await self.run_due(self._clock.now())
+        await self.run_due(self.services.clock.now())
 
     def _put_job(self) -> None:
-        self._timeline.put(Job(key=JOB_KEY, next_fire=self._next_fire, run=self.run_due))
+        self.services.timeline.put(Job(key=JOB_KEY, next_fire=self._next_fire, run=self.run_due))
 
     def _next_fire(self, after: datetime) -> datetime | None:
         upcoming = [at for at in self._due.values() if at > after]
@@ -509,17 +487,17 @@ class SpaceAgreement:
 
     async def run_due(self, instant: datetime) -> None:
         """Close every round whose time is up (idempotent: a decided change is left alone)."""
-        now = max(instant, self._clock.now())
+        now = max(instant, self.services.clock.now())
         for change_id, at in sorted(self._due.items(), key=lambda item: item[1]):
             if at > now:
                 continue
             self._due.pop(change_id, None)
             try:
-                async with self._db.transaction() as tx:
+                async with self.services.db.transaction() as tx:
                     change = await self.repo.change_by_id(tx, change_id)
                     if change is None or change.status is not ConsentStatus.OPEN:
                         continue
-                    community = await self._communities.get(tx, change.community_id)
+                    community = await self.services.communities.get(tx, change.community_id)
                     assert community is not None
                     round_ = state.settle(await self.repo.round(tx, change, self._min_agree), now)
                     await self._settle(tx, community, change, round_)

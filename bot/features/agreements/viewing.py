@@ -110,7 +110,7 @@ class Viewing(PairPart):
         return "; ".join(parts) if parts else ctx.t("agreement.detail_none")
 
     async def view(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
-        async with self.deps.db.transaction() as tx:
+        async with self.deps.services.db.transaction() as tx:
             row = await self._resolve(tx, ctx, args.get("id"), "agreement view")
             return [Answer(await self._view_text(tx, ctx, row))]
 
@@ -172,7 +172,7 @@ class Viewing(PairPart):
         return "\n".join(lines)
 
     async def history(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
-        async with self.deps.db.transaction() as tx:
+        async with self.deps.services.db.transaction() as tx:
             row = await self._resolve(tx, ctx, args.get("id"), "agreement history")
             events = await self.repo.events(tx, row.id)
             ids = {e.member_id for e in events if e.member_id is not None} | set(row.ordered_ids)

@@ -14,18 +14,15 @@ import logging
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from bot.clock import Clock
 from bot.commands.registry import Registry
 from bot.commands.spec import CommandSpec, Where
 from bot.context import Ctx
-from bot.features.confirmations import Confirmations
+from bot.features.feature import Feature
 from bot.features.mydata.source import PersonalDataSource
-from bot.outbox import Outbox
 from bot.replies import Answer, Intent, PrivateFile
-from bot.scheduling.timeline import Job, Timeline
-from bot.storage.communities import MemberRepo
-from bot.storage.crypto import FieldCipher
-from bot.storage.db import Database, Tx
+from bot.scheduling.timeline import Job
+from bot.services import Services
+from bot.storage.db import Tx
 
 log = logging.getLogger(__name__)
 
@@ -38,28 +35,13 @@ FORGET_ACTION = "mydata.forget"
 PURGE_AT = time(3, 15)  # daily, UTC: a quiet hour for most spaces
 
 
-class MyDataFeature:
-    def __init__(
-        self,
-        *,
-        db: Database,
-        clock: Clock,
-        cipher: FieldCipher,
-        outbox: Outbox,
-        timeline: Timeline,
-        confirmations: Confirmations,
-        members: MemberRepo,
-        sources: list[PersonalDataSource],
-    ) -> None:
-        self._db = db
-        self._clock = clock
-        self._cipher = cipher
-        self._outbox = outbox
-        self._timeline = timeline
-        self._confirmations = confirmations
-        self._members = members
+class MyDataFeature(Feature):
+    commands = COMMANDS
+
+    def __init__(self, services: Services, *, sources: list[PersonalDataSource]) -> None:
+        self.services = services
         self._sources = sources
-        confirmations.on(FORGET_ACTION, self._forget_confirmed, destructive=True)
+        services.confirmations.on(FORGET_ACTION, self._forget_confirmed, destructive=True)
 
     def add_source(self, source: PersonalDataSource) -> None:
         self._sources.append(source)
@@ -74,7 +56,7 @@ class MyDataFeature:
         registry.bind("mydata forget", self.forget)
 
     async def start(self) -> None:
-        self._timeline.put(Job("retention:daily", self._next_purge, self.purge))
+        self.services.timeline.put(Job("retention:daily", self._next_purge, self.purge))
 
     # -- export --------------------------------------------------------------------------------
 
@@ -104,15 +86,15 @@ class MyDataFeature:
     # -- forget --------------------------------------------------------------------------------
 
     async def forget(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
-        async with self._db.transaction() as tx:
-            prompt = await self._confirmations.request(
+        async with self.services.db.transaction() as tx:
+            prompt = await self.services.confirmations.request(
                 tx,
                 ctx.community.id,
                 ctx.member.id,
                 ctx.member.platform_user_id,
                 FORGET_ACTION,
                 {},
-                ctx.t("mydata.forget_confirm", minutes=self._confirmations.fresh_minutes),
+                ctx.t("mydata.forget_confirm", minutes=self.services.confirmations.fresh_minutes),
                 ctx.t("mydata.forget_yes"),
                 ctx.t("mydata.forget_no"),
             )
@@ -124,8 +106,8 @@ class MyDataFeature:
         for source in self._sources:
             await source.forget_member(tx, ctx)
         # Rows that only point at the member go with them (ON DELETE CASCADE / SET NULL).
-        await self._members.delete(tx, ctx.member.id)
-        tx.after_commit(lambda: self._members.evict(ctx.member))
+        await self.services.members.delete(tx, ctx.member.id)
+        tx.after_commit(lambda: self.services.members.evict(ctx.member))
         tx.request_checkpoint()
         log.info("a member's data was erased in community %s", ctx.community.id)
         return [Answer(ctx.t("mydata.forgotten"))]
@@ -138,10 +120,10 @@ class MyDataFeature:
 
     async def purge(self, instant: datetime) -> None:
         removed = 0
-        async with self._db.transaction() as tx:
+        async with self.services.db.transaction() as tx:
             for source in self._sources:
                 removed += await source.purge(tx, instant)
-        await self._db.checkpoint()
+        await self.services.db.checkpoint()
         log.info("retention purge removed %d rows", removed)
 
 

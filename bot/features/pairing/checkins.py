@@ -19,11 +19,13 @@ from bot.commands.registry import Registry
 from bot.context import Ctx
 from bot.errors import Refusal
 from bot.features.checkin_port import CheckinProvider, OpenCheckin
+from bot.features.feature import Feature
+from bot.features.pairing.commands import CHECKIN_COMMANDS
 from bot.features.pairing.repo import PairingRepo
 from bot.features.typed_lines import TypedLines
-from bot.outbox import Outbox
 from bot.replies import Answer, Intent, PairSpacePost
-from bot.storage.db import Database, Tx
+from bot.services import Services
+from bot.storage.db import Tx
 from bot.texts.catalog import Catalog
 from bot.texts.quote import inline, quote
 
@@ -64,8 +66,10 @@ def checkin_opening(
     return "\n".join([intro, "", question_text(t, steps, 0), t("checkin.how")])
 
 
-class CheckinFeature:
+class CheckinFeature(Feature):
     """Owns the `checkin` command; features offer their check-ins through providers."""
+
+    commands = CHECKIN_COMMANDS
 
     def __init__(self, typed_lines: TypedLines | None = None) -> None:
         self._providers: list[CheckinProvider] = []
@@ -116,20 +120,16 @@ class PairCheckins:
 
     name = "pairing"
 
-    def __init__(
-        self, *, db: Database, catalog: Catalog, outbox: Outbox, repo: PairingRepo
-    ) -> None:
-        self._db = db
-        self._catalog = catalog
-        self._outbox = outbox
+    def __init__(self, services: Services, repo: PairingRepo) -> None:
+        self.services = services
         self._repo = repo
 
     async def open_checkin(self, ctx: Ctx, *, asked_only: bool = False) -> OpenCheckin | None:
         # Every pair check-in is one the bot asked (halfway through a round, at its end).
-        found = await self._repo.open_checkin_of(self._db, ctx.community.id, ctx.member.id)
+        found = await self._repo.open_checkin_of(self.services.db, ctx.community.id, ctx.member.id)
         if found is None:
             return None
-        steps = checkin_steps(self._catalog, ctx.locale)
+        steps = checkin_steps(self.services.catalog, ctx.locale)
         if found.step >= len(steps):
             return None
         return OpenCheckin(
@@ -144,11 +144,11 @@ class PairCheckins:
         post = ctx.t(
             "checkin.share_post", name=inline(ctx.member.label), question=step["text"], answer=shown
         )
-        await self._outbox.add(tx, ctx.community.id, PairSpacePost(pair.space_key, post))
+        await self.services.outbox.add(tx, ctx.community.id, PairSpacePost(pair.space_key, post))
 
     async def answer_checkin(self, ctx: Ctx, checkin_id: int, answer: str | None) -> list[Intent]:
-        steps = checkin_steps(self._catalog, ctx.locale)
-        async with self._db.transaction() as tx:
+        steps = checkin_steps(self.services.catalog, ctx.locale)
+        async with self.services.db.transaction() as tx:
             found = await self._repo.checkin(tx, checkin_id)
             if (
                 found is None

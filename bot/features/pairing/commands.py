@@ -35,6 +35,10 @@ COMMANDS = (
     CommandSpec("pair now", "commands.pair_now", who=Who.FACILITATOR),
     CommandSpec("pair cancel", "commands.pair_cancel", who=Who.FACILITATOR),
     CommandSpec("pair stats", "commands.pair_stats", who=Who.FACILITATOR),
+)
+# Owned by `CheckinFeature`, which every feature's check-ins are answered through; shown right
+# after pairing's commands.
+CHECKIN_COMMANDS = (
     CommandSpec(
         "checkin",
         "commands.checkin",

@@ -72,14 +72,14 @@ class FacilitatorCommands:
             " ".join(words),
             timezone,
             start or today,
-            minimum=timedelta(days=self._settings.scheduling.min_round_days),
+            minimum=timedelta(days=self.services.settings.scheduling.min_round_days),
             what="rounds",
         )
         not_before = (
             ctx.now if start is None else max(ctx.now, datetime.combine(start, time(0), tz))
         )
         channel = self._channel(ctx)
-        async with self._db.transaction() as tx:
+        async with self.services.db.transaction() as tx:
             running, first = await self._replace_schedule(
                 tx, ctx, channel, recurrence.text, timezone, (start or today).isoformat(), not_before
             )
@@ -90,7 +90,7 @@ class FacilitatorCommands:
             timezone=timezone,
             first=self.rounds.when(ctx.community, first),
             channel=ctx.community.pairing_channel or channel,
-            hours=self._settings.pairing.heads_up_hours,
+            hours=self.services.settings.pairing.heads_up_hours,
         )
         if running is not None:
             lead = ctx.t(
@@ -123,7 +123,7 @@ class FacilitatorCommands:
         not_before: datetime,
     ) -> tuple[Round | None, datetime]:
         """Store the new schedule in place of the old; (the running round, the first start)."""
-        heads_up = timedelta(hours=self._settings.pairing.heads_up_hours)
+        heads_up = timedelta(hours=self.services.settings.pairing.heads_up_hours)
         await self._begin(tx, ctx)
         running = await self.repo.active_round(tx, ctx.community.id)
         if running is not None:
@@ -152,7 +152,7 @@ class FacilitatorCommands:
         return running, first
 
     async def now(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
-        async with self._db.transaction() as tx:
+        async with self.services.db.transaction() as tx:
             await self._begin(tx, ctx)
             running = await self.repo.active_round(tx, ctx.community.id)
             if running is not None:
@@ -185,7 +185,7 @@ class FacilitatorCommands:
         ]
 
     async def cancel(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
-        async with self._db.transaction() as tx:
+        async with self.services.db.transaction() as tx:
             await self._begin(tx, ctx)
             cancelled = await self.rounds.cancel(tx, ctx.community, ctx.prefix, ctx.now)
             if cancelled is None:
@@ -210,7 +210,7 @@ class FacilitatorCommands:
         slot = self.rounds.next_slot(ctx.community.id, ctx.now)
         if slot is None:
             number = await self.repo.next_number(tx, ctx.community.id)
-            ends_at = ctx.now + timedelta(days=self._settings.pairing.default_round_days)
+            ends_at = ctx.now + timedelta(days=self.services.settings.pairing.default_round_days)
             return f"r:{ctx.community.id}:manual:{number}", ends_at
         key = self.rounds.slot_key(ctx.community.id, slot)
         length = self.rounds.round_length(ctx.community.id, slot)
@@ -221,7 +221,7 @@ class FacilitatorCommands:
         return f"r:{ctx.community.id}:manual:{number}", slot
 
     async def stats(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
-        figures = await self.repo.stats(self._db, ctx.community.id)
+        figures = await self.repo.stats(self.services.db, ctx.community.id)
 
         def count(value: int, drawn_from: int) -> str:
             return shown_count(ctx.t, value, drawn_from)
@@ -242,7 +242,7 @@ class FacilitatorCommands:
                     rounds=figures["rounds"],
                     pairs=count(figures["pairs"], figures["members_matched"]),
                     checkins=checkins,
-                    days=self._settings.pairing.retention_days,
+                    days=self.services.settings.pairing.retention_days,
                 )
             )
         ]

@@ -51,7 +51,7 @@ class LatePlacement:
         def score(others: tuple[int, ...], kind: int) -> tuple[bool, int, int, int, bytes]:
             met = max((last_met.get(frozenset((member_id, o)), 0) for o in others), default=0)
             again = sum(1 for m in (member_id, *others) if m in last_triad) if kind else 0
-            tie = hashlib.sha256(f"{self._seed}:{round_.id}:{member_id}:{others}".encode()).digest()
+            tie = hashlib.sha256(f"{self.services.seed}:{round_.id}:{member_id}:{others}".encode()).digest()
             return met > 0, again, met, kind, tie
 
         options: list[tuple[tuple[bool, int, int, int, bytes], tuple[int, ...], Pair | None]] = []
@@ -106,7 +106,7 @@ class LatePlacement:
             # The pair's space closes and the three carry on in a fresh one, as when a triad
             # becomes a pair: a platform space cannot always take in someone new.
             await self.repo.set_pair_state(tx, grown.id, "closed", now)
-            await self._outbox.add(
+            await self.services.outbox.add(
                 tx,
                 community.id,
                 PairSpaceClose(grown.space_key, self.t(community, prefix, "pairing.space_grown")),

@@ -24,7 +24,7 @@ class RoundEnding:
         if running is not None:
             for pair in await self.repo.pairs_of_round(tx, running.id, "active"):
                 text = self.t(community, prefix, "pairing.space_cancelled", number=running.number)
-                await self._outbox.add(tx, community.id, PairSpaceClose(pair.space_key, text))
+                await self.services.outbox.add(tx, community.id, PairSpaceClose(pair.space_key, text))
                 await self.repo.set_pair_state(tx, pair.id, "closed", now)
             # It ran, so it keeps its number; a scheduled start it took the place of can run.
             await self.repo.cancel_round(tx, running, now, ran=True, free_slot=True)
@@ -40,7 +40,7 @@ class RoundEnding:
             text = self.t(
                 community, prefix, "pairing.round_called_off", when=self.when(community, upcoming.starts_at)
             )
-            await self._outbox.add(tx, community.id, ChannelPost(channel=channel, text=text))
+            await self.services.outbox.add(tx, community.id, ChannelPost(channel=channel, text=text))
         return "announced", upcoming
 
     async def _unwait(
@@ -66,7 +66,7 @@ class RoundEnding:
     # -- during and after a round ----------------------------------------------------------------
 
     async def _tell(self, tx: Tx, community: Community, user_id: str, text: str) -> None:
-        await self._outbox.add(tx, community.id, PrivateMessage(user_id, text))
+        await self.services.outbox.add(tx, community.id, PrivateMessage(user_id, text))
 
     async def _open_checkins(
         self,
@@ -94,7 +94,7 @@ class RoundEnding:
                     continue
                 others = [info[m].label for m in pair.member_ids if m != member_id and m in info]
                 text = checkin_opening(
-                    self._catalog,
+                    self.services.catalog,
                     community.locale,
                     self.texts_for(community, prefix),
                     kind,
@@ -118,7 +118,7 @@ class RoundEnding:
         await self._open_checkins(tx, community, prefix, round_, active, "end", now)
         for pair in active:
             text = self.t(community, prefix, "pairing.space_close", number=round_.number)
-            await self._outbox.add(tx, community.id, PairSpaceClose(pair.space_key, text))
+            await self.services.outbox.add(tx, community.id, PairSpaceClose(pair.space_key, text))
             await self.repo.set_pair_state(tx, pair.id, "closed", now)
         await self.repo.set_round_state(tx, round_.id, "closed", now)
         await self._count_silence(tx, community, prefix, round_, pairs, now)
@@ -157,7 +157,7 @@ class RoundEnding:
         someone steps out of a triad, the other two carry on in a fresh space of their own."""
         info = await self.members_info(tx, community.id)
         await self.repo.set_pair_state(tx, pair.id, "ended", now)
-        await self._outbox.add(
+        await self.services.outbox.add(
             tx,
             community.id,
             PairSpaceClose(pair.space_key, self.t(community, prefix, "pairing.space_ended")),
@@ -179,7 +179,7 @@ class RoundEnding:
                 number=round_.number,
                 until=self.when(community, round_.ends_at),
             )
-            await self._outbox.add(
+            await self.services.outbox.add(
                 tx,
                 community.id,
                 PairSpaceOpen(

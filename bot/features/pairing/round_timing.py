@@ -48,13 +48,13 @@ class RoundTiming:
             not_before=row.not_before if row is not None else None,
             active=await self.repo.active_round(db, community_id),
             next_pause_end=await self.repo.next_pause_end(db, community_id),
-            skipped=await self.repo.skipped_slots(db, community_id, self._clock.now()),
+            skipped=await self.repo.skipped_slots(db, community_id, self.services.clock.now()),
         )
         self._timing[community_id] = timing
         return timing
 
     def put_job(self, community_id: int) -> None:
-        self._timeline.put(
+        self.services.timeline.put(
             Job(
                 key=f"pairing:{community_id}",
                 next_fire=lambda after, cid=community_id: self.next_fire(cid, after),
@@ -120,8 +120,8 @@ class RoundTiming:
     async def run_due(self, community_id: int, now: datetime) -> None:
         """Everything due up to `now`, in time order: pause ends, the end of the running round,
         heads-ups and round starts from the schedule, then the running round's midpoint."""
-        async with self._db.transaction() as tx:
-            community = await self._communities.get(tx, community_id)
+        async with self.services.db.transaction() as tx:
+            community = await self.services.communities.get(tx, community_id)
             if community is None:
                 return
             row = await self.repo.schedule(tx, community_id)
@@ -166,7 +166,7 @@ class RoundTiming:
                 continue
             length = recurrence.next_after(slot) - slot
             late = now - slot
-            grace = timedelta(minutes=self._settings.scheduling.grace_minutes)
+            grace = timedelta(minutes=self.services.settings.scheduling.grace_minutes)
             if late > max(grace, length / 2):
                 skipped.append(slot)
                 continue

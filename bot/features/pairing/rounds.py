@@ -15,9 +15,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.clock import Clock
-from bot.config import Settings
-from bot.features.confirmations import Confirmations
 from bot.features.counts import hidden
 from bot.features.pairing.late_placement import LatePlacement
 from bot.features.pairing.matching import match
@@ -32,12 +29,11 @@ from bot.features.pairing.rounds_base import (
 )
 from bot.features.questions.depth import at_depths, pair_depths, pick
 from bot.features.resources import duty_of_care_text
-from bot.outbox import Outbox
 from bot.replies import ChannelPost, PairSpaceOpen
-from bot.scheduling.timeline import Timeline
-from bot.storage.communities import Community, CommunityRepo, Reader
-from bot.storage.db import Database, Tx
-from bot.texts.catalog import Catalog, Question
+from bot.services import Services
+from bot.storage.communities import Community, Reader
+from bot.storage.db import Tx
+from bot.texts.catalog import Question
 from bot.traits import traits_of
 
 log = logging.getLogger(__name__)
@@ -48,31 +44,10 @@ class Rounds(RoundTiming, LatePlacement, RoundEnding):
     (late_placement.py) and a round's middle and end (round_end.py) are mixed in from their
     own modules to keep each readable; they share this object's dependencies."""
 
-    def __init__(
-        self,
-        *,
-        db: Database,
-        clock: Clock,
-        catalog: Catalog,
-        outbox: Outbox,
-        timeline: Timeline,
-        communities: CommunityRepo,
-        confirmations: Confirmations,
-        repo: PairingRepo,
-        settings: Settings,
-        seed: int,
-    ) -> None:
-        self._db = db
-        self._clock = clock
-        self._catalog = catalog
-        self._outbox = outbox
-        self._timeline = timeline
-        self._communities = communities
-        self._confirmations = confirmations
+    def __init__(self, services: Services, repo: PairingRepo) -> None:
+        self.services = services
         self.repo = repo
-        self._settings = settings
-        self._pairing = settings.pairing
-        self._seed = seed
+        self._pairing = services.settings.pairing
         self._timing: dict[int, _Timing] = {}
 
     # -- words -----------------------------------------------------------------------------------
@@ -82,19 +57,19 @@ class Rounds(RoundTiming, LatePlacement, RoundEnding):
         return traits_of(community.platform).prefix
 
     def t(self, community: Community, prefix: str, key: str, /, **params: Any) -> str:
-        return self._catalog.text(community.locale, key, prefix=prefix, **params)
+        return self.services.catalog.text(community.locale, key, prefix=prefix, **params)
 
     def texts_for(self, community: Community, prefix: str) -> Callable[..., str]:
         return lambda key, /, **params: self.t(community, prefix, key, **params)
 
     def consent_text(self, community: Community, prefix: str) -> str:
-        duty = self._settings.duty_of_care
+        duty = self.services.settings.duty_of_care
         return self.t(
             community,
             prefix,
             "pairing.consent",
             days=self._pairing.retention_days,
-            duty=duty_of_care_text(duty, self._catalog, community.locale),
+            duty=duty_of_care_text(duty, self.services.catalog, community.locale),
             duty_version=duty.version,
         )
 
@@ -178,7 +153,7 @@ class Rounds(RoundTiming, LatePlacement, RoundEnding):
                 count=count_text,
                 days=days,
             )
-            await self._outbox.add(tx, community.id, ChannelPost(channel=channel, text=text))
+            await self.services.outbox.add(tx, community.id, ChannelPost(channel=channel, text=text))
         await self.ask_again(tx, community, prefix, participants)
 
     async def ask_again(
@@ -197,7 +172,7 @@ class Rounds(RoundTiming, LatePlacement, RoundEnding):
             member = info.get(p.member_id)
             if member is None:
                 continue
-            prompt = await self._confirmations.request(
+            prompt = await self.services.confirmations.request(
                 tx,
                 community.id,
                 p.member_id,
@@ -208,7 +183,7 @@ class Rounds(RoundTiming, LatePlacement, RoundEnding):
                 self.t(community, prefix, "pairing.consent_yes"),
                 self.t(community, prefix, "pairing.consent_no"),
             )
-            await self._outbox.add(tx, community.id, prompt)
+            await self.services.outbox.add(tx, community.id, prompt)
 
     # -- starting a round ------------------------------------------------------------------------
 
@@ -218,9 +193,9 @@ class Rounds(RoundTiming, LatePlacement, RoundEnding):
         """A pair question of any task, as deep as the space's mix and these people's rounds
         together allow (light when they meet for the first time), one they haven't had first."""
         rounds_together, had = await self.repo.met_before(tx, community.id, group, round_.number)
-        bank = [q for q in self._catalog.questions(community.locale) if q.audience == "pair"]
+        bank = [q for q in self.services.catalog.questions(community.locale) if q.audience == "pair"]
         pool = at_depths(bank, pair_depths(community.question_depth, rounds_together))
-        return pick(pool, self._seed, community.id, round_.number, space_key, avoid=had)
+        return pick(pool, self.services.seed, community.id, round_.number, space_key, avoid=had)
 
     async def start_round(
         self,
@@ -261,7 +236,7 @@ class Rounds(RoundTiming, LatePlacement, RoundEnding):
         await self.repo.set_round_state(tx, round_.id, "active")
         if channel:
             text = self.t(community, prefix, "pairing.round_started", number=round_.number)
-            await self._outbox.add(tx, community.id, ChannelPost(channel=channel, text=text))
+            await self.services.outbox.add(tx, community.id, ChannelPost(channel=channel, text=text))
         return await self.repo.round_of(tx, round_.id)
 
     async def _make_way(self, tx: Tx, community: Community, prefix: str, now: datetime) -> None:
@@ -337,7 +312,7 @@ class Rounds(RoundTiming, LatePlacement, RoundEnding):
             )
         if channel:
             key = "pairing.round_empty" if not eligible else "pairing.round_too_few"
-            await self._outbox.add(
+            await self.services.outbox.add(
                 tx, community.id, ChannelPost(channel=channel, text=self.t(community, prefix, key))
             )
 
@@ -368,7 +343,7 @@ class Rounds(RoundTiming, LatePlacement, RoundEnding):
             history=await self.repo.history(tx, community.id),
             current_round=round_.number,
             last_triad=await self.repo.last_triad(tx, community.id, round_.number),
-            seed=f"{self._seed}:{community.id}:{round_.number}",
+            seed=f"{self.services.seed}:{community.id}:{round_.number}",
         )
         for n, group in enumerate(result.groups, start=1):
             await self._open_space(
@@ -418,7 +393,7 @@ class Rounds(RoundTiming, LatePlacement, RoundEnding):
             mentions=" ".join(self.mention(community, m.user_id) for m in members),
             anyone=self.t(community, prefix, "pairing.anyone_two" if len(members) == 2 else "pairing.anyone_more"),
         )
-        await self._outbox.add(
+        await self.services.outbox.add(
             tx,
             community.id,
             PairSpaceOpen(

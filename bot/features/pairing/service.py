@@ -14,71 +14,31 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from bot.clock import Clock
 from bot.commands.registry import Registry
-from bot.config import Settings
 from bot.context import Ctx
 from bot.errors import Refusal
-from bot.features.confirmations import Confirmations
+from bot.features.feature import Feature
 from bot.features.pairing.checkins import CheckinFeature, PairCheckins
+from bot.features.pairing.commands import COMMANDS
 from bot.features.pairing.facilitators import FacilitatorCommands
 from bot.features.pairing.repo import PairingRepo, Participant
 from bot.features.pairing.rounds import Rounds
 from bot.features.pairing.rounds_base import JOIN_ACTION
-from bot.features.typed_lines import TypedLines
-from bot.outbox import Outbox
 from bot.replies import Answer, Intent
-from bot.scheduling.timeline import Timeline
-from bot.storage.communities import CommunityRepo, MemberRepo
-from bot.storage.crypto import FieldCipher
-from bot.storage.db import Database, Tx
-from bot.texts.catalog import Catalog
+from bot.services import Services
+from bot.storage.db import Tx
 
 
-class PairingFeature(FacilitatorCommands):
-    def __init__(
-        self,
-        *,
-        db: Database,
-        clock: Clock,
-        catalog: Catalog,
-        cipher: FieldCipher,
-        outbox: Outbox,
-        timeline: Timeline,
-        communities: CommunityRepo,
-        members: MemberRepo,
-        confirmations: Confirmations,
-        checkins: CheckinFeature,
-        typed_lines: TypedLines,
-        settings: Settings,
-        seed: int,
-    ) -> None:
-        self._db = db
-        self._clock = clock
-        self._catalog = catalog
-        self._communities = communities
-        self._members = members
-        self._confirmations = confirmations
-        self._typed_lines = typed_lines
-        self._settings = settings
-        self.repo = PairingRepo(cipher)
-        self.rounds = Rounds(
-            db=db,
-            clock=clock,
-            catalog=catalog,
-            outbox=outbox,
-            timeline=timeline,
-            communities=communities,
-            confirmations=confirmations,
-            repo=self.repo,
-            settings=settings,
-            seed=seed,
-        )
+class PairingFeature(FacilitatorCommands, Feature):
+    commands = COMMANDS
+
+    def __init__(self, services: Services, checkins: CheckinFeature) -> None:
+        self.services = services
+        self.repo = PairingRepo(services.cipher)
+        self.rounds = Rounds(services, self.repo)
         self.checkins = checkins
-        checkins.register_provider(
-            PairCheckins(db=db, catalog=catalog, outbox=outbox, repo=self.repo)
-        )
-        confirmations.on(JOIN_ACTION, self._on_join_answer)
+        checkins.register_provider(PairCheckins(services, self.repo))
+        services.confirmations.on(JOIN_ACTION, self._on_join_answer)
 
     def bind(self, registry: Registry) -> None:
         for name, handler in {
@@ -98,10 +58,10 @@ class PairingFeature(FacilitatorCommands):
 
     async def start(self) -> None:
         """Rebuild one job per community that uses pairing, and catch up on what fell due."""
-        for community_id in await self.repo.scheduled_communities(self._db):
-            await self.rounds.refresh(self._db, community_id)
+        for community_id in await self.repo.scheduled_communities(self.services.db):
+            await self.rounds.refresh(self.services.db, community_id)
             self.rounds.put_job(community_id)
-            await self.rounds.run_due(community_id, self._clock.now())
+            await self.rounds.run_due(community_id, self.services.clock.now())
 
     # -- shared steps --------------------------------------------------------------------------
 
@@ -113,7 +73,7 @@ class PairingFeature(FacilitatorCommands):
 
     async def _settle(self, community_id: int) -> None:
         """After a change that moves the community's timings: refresh the cache, re-put the job."""
-        await self.rounds.refresh(self._db, community_id)
+        await self.rounds.refresh(self.services.db, community_id)
         self.rounds.put_job(community_id)
 
     def _next(self, ctx: Ctx) -> str:
@@ -131,7 +91,7 @@ class PairingFeature(FacilitatorCommands):
 
     async def _ask_consent(self, tx: Tx, ctx: Ctx, again: bool, lead: str = "") -> Intent:
         text = self._consent_prompt_text(ctx, again)
-        return await self._confirmations.request(
+        return await self.services.confirmations.request(
             tx,
             ctx.community.id,
             ctx.member.id,
@@ -146,7 +106,7 @@ class PairingFeature(FacilitatorCommands):
     # -- joining and leaving -------------------------------------------------------------------
 
     async def join(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
-        async with self._db.transaction() as tx:
+        async with self.services.db.transaction() as tx:
             participant = await self._begin(tx, ctx)
             version = self.rounds.consent_version(ctx.community)
             if participant is not None and participant.consent_version == version:
@@ -181,7 +141,7 @@ class PairingFeature(FacilitatorCommands):
         return [Answer(ctx.t("pairing.reconsented", next=placed or self._next(ctx)))]
 
     async def leave(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
-        async with self._db.transaction() as tx:
+        async with self.services.db.transaction() as tx:
             participant = await self._begin(tx, ctx)
             if participant is None:
                 raise Refusal("pairing.not_in_leave")
@@ -193,7 +153,7 @@ class PairingFeature(FacilitatorCommands):
             await self.repo.remove_participant(tx, ctx.community.id, ctx.member.id)
             await self.repo.withdraw_consent(tx, ctx.member.id, ctx.now)
         await self._settle(ctx.community.id)
-        text = ctx.t("pairing.left", days=self._settings.pairing.retention_days)
+        text = ctx.t("pairing.left", days=self.services.settings.pairing.retention_days)
         if pair is not None:
             text += "\n" + ctx.t("pairing.left_and_ended")
         return [Answer(text)]
@@ -202,7 +162,7 @@ class PairingFeature(FacilitatorCommands):
 
     async def pause(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
         days = args.get("days")
-        async with self._db.transaction() as tx:
+        async with self.services.db.transaction() as tx:
             participant = await self._begin(tx, ctx)
             if participant is None:
                 raise Refusal("pairing.not_in_pause")
@@ -220,7 +180,7 @@ class PairingFeature(FacilitatorCommands):
         return [Answer(text)]
 
     async def resume(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
-        async with self._db.transaction() as tx:
+        async with self.services.db.transaction() as tx:
             participant = await self._begin(tx, ctx)
             if participant is None:
                 raise Refusal("pairing.not_in_resume")
@@ -243,7 +203,7 @@ class PairingFeature(FacilitatorCommands):
         except Refusal as refusal:
             # Refused or not, the line was typed where others can read it: the note belongs
             # with every answer to it (nothing changed: the transaction has rolled back).
-            note = await self._typed_lines.note(ctx, "pairing.typed_in_channel")
+            note = await self.services.typed_lines.note(ctx, "pairing.typed_in_channel")
             if not note:
                 raise
             return [Answer(ctx.t(refusal.key, **refusal.params)), *note]
@@ -253,11 +213,11 @@ class PairingFeature(FacilitatorCommands):
         removing = args.get("remove") == "remove"
         if target == ctx.member.platform_user_id:
             raise Refusal("pairing.not_with_self")
-        async with self._db.transaction() as tx:
+        async with self.services.db.transaction() as tx:
             participant = await self._begin(tx, ctx)
             if participant is None:
                 raise Refusal("pairing.not_in_not_with")
-            other = await self._members.find(tx, ctx.community.id, target)
+            other = await self.services.members.find(tx, ctx.community.id, target)
             # The entry names the person by their platform id, so it can be found (and removed)
             # even while they are unknown here, e.g. after they erased their data.
             blind = await self.repo.blinder(tx, ctx.now)
@@ -288,7 +248,7 @@ class PairingFeature(FacilitatorCommands):
             await self.repo.touch(tx, ctx.community.id, ctx.member.id, ctx.now)
             pair = await self.repo.active_pair_of(tx, ctx.community.id, ctx.member.id)
         # The answer goes privately, but the line itself was typed where others can read it.
-        note = await self._typed_lines.note(ctx, "pairing.typed_in_channel")
+        note = await self.services.typed_lines.note(ctx, "pairing.typed_in_channel")
         if removing:
             return [Answer(ctx.t("pairing.not_with_removed", name=label)), *note]
         assert other is not None
@@ -304,7 +264,7 @@ class PairingFeature(FacilitatorCommands):
     # -- status and ending a pair --------------------------------------------------------------
 
     async def status(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
-        async with self._db.transaction() as tx:
+        async with self.services.db.transaction() as tx:
             participant = await self._begin(tx, ctx)
             if participant is None:
                 return [Answer(ctx.t("pairing.status_not_in"))]
@@ -357,7 +317,7 @@ class PairingFeature(FacilitatorCommands):
         return [Answer("\n".join(lines))]
 
     async def end(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
-        async with self._db.transaction() as tx:
+        async with self.services.db.transaction() as tx:
             participant = await self._begin(tx, ctx)
             if participant is None:
                 raise Refusal("pairing.not_in_end")
@@ -374,7 +334,7 @@ class PairingFeature(FacilitatorCommands):
 
     async def current_partners(self, community_id: int, member_id: int) -> list[int]:
         """Member ids of the member's current pair (without them); empty when not in one."""
-        pair = await self.repo.active_pair_of(self._db, community_id, member_id)
+        pair = await self.repo.active_pair_of(self.services.db, community_id, member_id)
         return [] if pair is None else [m for m in pair.member_ids if m != member_id]
 
     async def forget_member(self, tx: Tx, ctx: Ctx) -> None:
@@ -390,7 +350,7 @@ class PairingFeature(FacilitatorCommands):
 
     async def export_member(self, ctx: Ctx) -> dict[str, Any]:
         """For `mydata export`: everything pairing keeps about the member, in plain words."""
-        db = self._db
+        db = self.services.db
         participant = await self.repo.participant(db, ctx.community.id, ctx.member.id)
         info = await self.rounds.members_info(db, ctx.community.id)
         consents = await self.repo.consents_of(db, ctx.member.id)

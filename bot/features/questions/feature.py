@@ -14,23 +14,22 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.clock import Clock
 from bot.commands.parser import RecurrenceArg
 from bot.commands.registry import Registry
 from bot.commands.spec import Arg, ArgType, CommandSpec, Where, Who
 from bot.context import Ctx
 from bot.errors import Refusal
+from bot.features.feature import Feature
 from bot.features.questions.depth import DEPTH_MIXES, at_depths, group_depths, pick
 from bot.features.questions.repo import QuestionsRepo
 from bot.features.schedules import read_schedule
-from bot.outbox import Outbox
 from bot.replies import Answer, ChannelPost, Intent, PrivateMessage
 from bot.scheduling.recurrence import Recurrence, parse_recurrence
-from bot.scheduling.timeline import Job, Timeline
-from bot.storage.communities import Community, CommunityRepo, MemberRepo, Reader
-from bot.storage.crypto import FieldCipher
-from bot.storage.db import Database, Tx
-from bot.texts.catalog import DEPTHS, TASKS, Catalog, Question
+from bot.scheduling.timeline import Job
+from bot.services import Services
+from bot.storage.communities import Community, Reader
+from bot.storage.db import Tx
+from bot.texts.catalog import DEPTHS, TASKS, Question
 from bot.texts.lint import check_text
 from bot.texts.quote import quote
 
@@ -118,33 +117,15 @@ def format_when(instant: datetime, timezone: str) -> str:
     return f"{local:%a %d %b %Y, %H:%M} ({timezone})"
 
 
-class QuestionsFeature:
-    def __init__(
-        self,
-        *,
-        db: Database,
-        clock: Clock,
-        catalog: Catalog,
-        cipher: FieldCipher,
-        outbox: Outbox,
-        timeline: Timeline,
-        communities: CommunityRepo,
-        members: MemberRepo,
-        grace: timedelta,
-        seed: int,
-        min_gap: timedelta = timedelta(hours=1),
-    ) -> None:
-        self._db = db
-        self._clock = clock
-        self._catalog = catalog
-        self._cipher = cipher
-        self._outbox = outbox
-        self._timeline = timeline
-        self._communities = communities
-        self._members = members
-        self._grace = grace
-        self._min_gap = min_gap  # the shortest gap a schedule may have between two posts
-        self._seed = seed
+class QuestionsFeature(Feature):
+    commands = COMMANDS
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        scheduling = services.settings.scheduling
+        self._grace = timedelta(minutes=scheduling.grace_minutes)  # how late a missed slot still posts
+        # The shortest gap a schedule may have between two posts.
+        self._min_gap = timedelta(minutes=scheduling.min_question_gap_minutes)
         self._repo = QuestionsRepo()
         # next_fire must answer synchronously (APScheduler asks from its own loop), so the job
         # reads schedules from this cache, refreshed whenever a schedule is loaded or changed.
@@ -177,23 +158,23 @@ class QuestionsFeature:
 
     async def start(self) -> None:
         """Rebuild one job per stored schedule, and catch up on slots missed while down."""
-        now = self._clock.now()
-        for community_id in await self._repo.scheduled_communities(self._db):
-            schedule = await self._load_schedule(self._db, community_id)
+        now = self.services.clock.now()
+        for community_id in await self._repo.scheduled_communities(self.services.db):
+            schedule = await self._load_schedule(self.services.db, community_id)
             assert schedule is not None
             # Resume scanning after the last slot this community was posted for, so slots that
             # were posted before a crash are neither posted again nor reported as skipped.
-            last = await self._repo.last_scheduled_slot(self._db, community_id)
+            last = await self._repo.last_scheduled_slot(self.services.db, community_id)
             if last:
                 last_slot = datetime.fromisoformat(last.split(":", 2)[2])
                 if last_slot > schedule.checked_until:
                     self._schedules[community_id] = replace(schedule, checked_until=last_slot)
             self._put_job(community_id)
             await self.run_due(community_id, now)
-            await self._repo.set_checked(self._db, community_id, now)
+            await self._repo.set_checked(self.services.db, community_id, now)
 
     def _put_job(self, community_id: int) -> None:
-        self._timeline.put(
+        self.services.timeline.put(
             Job(
                 key=f"questions:{community_id}",
                 next_fire=lambda after, cid=community_id: self._next_fire(cid, after),
@@ -243,8 +224,8 @@ class QuestionsFeature:
                     missed[-1].isoformat(),
                 )
             if due:
-                async with self._db.transaction() as tx:
-                    community = await self._communities.get(tx, community_id)
+                async with self.services.db.transaction() as tx:
+                    community = await self.services.communities.get(tx, community_id)
                     if community is None:
                         return 0
                     for slot in due:
@@ -261,7 +242,7 @@ class QuestionsFeature:
         if cached is None:
             cached = await self._repo.community_questions(tx, community.id)
             self._community_bank[community.id] = cached
-        bank = [q for q in self._catalog.questions(community.locale) if q.audience == "group"]
+        bank = [q for q in self.services.catalog.questions(community.locale) if q.audience == "group"]
         bank.extend(cached)
         if community.question_focus != "all":
             bank = [q for q in bank if community.question_focus in q.tasks]
@@ -272,7 +253,7 @@ class QuestionsFeature:
 
         def rank(question: Question) -> bytes:
             return hashlib.blake2b(
-                f"{self._seed}:{community_id}:{cycle}:{question.id}".encode(), digest_size=8
+                f"{self.services.seed}:{community_id}:{cycle}:{question.id}".encode(), digest_size=8
             ).digest()
 
         return sorted(questions, key=rank)
@@ -317,21 +298,21 @@ class QuestionsFeature:
         # so everyone can choose before reading it: in Discord's channel and thread list, and as
         # the start of the Matrix thread root.
         note = (
-            self._catalog.text(locale, "questions.content_note", note=question.content_note)
+            self.services.catalog.text(locale, "questions.content_note", note=question.content_note)
             if question.content_note
             else ""
         )
         title = (
-            self._catalog.text(locale, "questions.thread_title_noted", note=question.content_note)
+            self.services.catalog.text(locale, "questions.thread_title_noted", note=question.content_note)
             if question.content_note
             else thread_title(question.text)
         )
         if question.id.startswith(SUGGESTED_PREFIX):
             # A member's words, approved but not rewritten: posted as an inert quotation.
-            text = self._catalog.text(locale, "questions.posted_suggested", question=quote(question.text))
+            text = self.services.catalog.text(locale, "questions.posted_suggested", question=quote(question.text))
         else:
-            text = self._catalog.text(locale, "questions.posted", question=question.text, note=note)
-        await self._outbox.add(
+            text = self.services.catalog.text(locale, "questions.posted", question=question.text, note=note)
+        await self.services.outbox.add(
             tx,
             community.id,
             ChannelPost(
@@ -354,7 +335,7 @@ class QuestionsFeature:
 
     async def now(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
         channel = self._target_channel(ctx)
-        async with self._db.transaction() as tx:
+        async with self.services.db.transaction() as tx:
             count = await self._repo.posting_count(tx, ctx.community.id)
             key = f"q:{ctx.community.id}:manual:{count + 1}"
             if not await self._post(tx, ctx.community, channel, key, ctx.now):
@@ -371,7 +352,7 @@ class QuestionsFeature:
         # The space's question channel is where its scheduled questions go, wherever the
         # schedule was typed; without one, the channel it was typed in.
         channel = ctx.community.question_channel or self._target_channel(ctx)
-        async with self._db.transaction() as tx:
+        async with self.services.db.transaction() as tx:
             await self._repo.replace_schedule(
                 tx, ctx.community.id, channel, recurrence.text, timezone, anchor.isoformat(), ctx.now
             )
@@ -393,7 +374,7 @@ class QuestionsFeature:
         return [Answer(text)]
 
     async def _set_paused(self, ctx: Ctx, paused: bool) -> Schedule:
-        async with self._db.transaction() as tx:
+        async with self.services.db.transaction() as tx:
             schedule = await self._load_schedule(tx, ctx.community.id)
             if schedule is None:
                 raise Refusal("questions.no_schedule")
@@ -417,27 +398,27 @@ class QuestionsFeature:
 
     async def focus(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
         task = args["task"]
-        async with self._db.transaction() as tx:
-            await self._communities.update(tx, ctx.community.id, question_focus=task)
+        async with self.services.db.transaction() as tx:
+            await self.services.communities.update(tx, ctx.community.id, question_focus=task)
         return [Answer(ctx.t("questions.focus_all" if task == "all" else "questions.focus_set", task=task))]
 
     async def depth(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
         mix = args["mix"]
-        async with self._db.transaction() as tx:
-            await self._communities.update(tx, ctx.community.id, question_depth=mix)
+        async with self.services.db.transaction() as tx:
+            await self.services.communities.update(tx, ctx.community.id, question_depth=mix)
         return [Answer(ctx.t(f"questions.depth_{mix}"))]
 
     async def reflect(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
         task = args["task"]
         bank = [
             q
-            for q in self._catalog.questions(ctx.community.locale)
+            for q in self.services.catalog.questions(ctx.community.locale)
             if q.audience == "self" and (task is None or task in q.tasks)
         ]
         pool = at_depths(bank, DEPTHS)
         # Nothing about who asked what is stored; in memory only, asking again gives another.
         question = pick(
-            pool, self._seed, ctx.member.id, ctx.now.isoformat(), avoid=self._reflected.get(ctx.member.id, ())
+            pool, self.services.seed, ctx.member.id, ctx.now.isoformat(), avoid=self._reflected.get(ctx.member.id, ())
         )
         if question is None:
             raise Refusal("questions.reflect_empty")
@@ -451,8 +432,8 @@ class QuestionsFeature:
         if ctx.community.id in self._schedules:
             schedule = self._schedules[ctx.community.id]
         else:
-            schedule = await self._load_schedule(self._db, ctx.community.id)
-        async with self._db.transaction() as tx:
+            schedule = await self._load_schedule(self.services.db, ctx.community.id)
+        async with self.services.db.transaction() as tx:
             bank = await self._bank(tx, ctx.community)
             chosen = await self._choose(tx, ctx.community)
             asked = 0
@@ -487,21 +468,21 @@ class QuestionsFeature:
             task = None
         if not text.endswith(QUESTION_MARKS):
             raise Refusal("questions.suggest_not_question")
-        async with self._db.transaction() as tx:
+        async with self.services.db.transaction() as tx:
             if await self._repo.pending_count_of(tx, ctx.member.id) >= 10:
                 raise Refusal("questions.suggest_too_many")
             await self._repo.add_suggestion(
-                tx, ctx.community.id, ctx.member.id, self._cipher.encrypt(text, SUGGESTION_PURPOSE), task, ctx.now
+                tx, ctx.community.id, ctx.member.id, self.services.cipher.encrypt(text, SUGGESTION_PURPOSE), task, ctx.now
             )
         return [Answer(ctx.t("questions.suggest_thanks"))]
 
     async def review(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
-        rows = await self._repo.pending(self._db, ctx.community.id)
+        rows = await self._repo.pending(self.services.db, ctx.community.id)
         if not rows:
             return [Answer(ctx.t("questions.review_empty"))]
         lines = [ctx.t("questions.review_intro_one") if len(rows) == 1 else ctx.t("questions.review_intro", count=len(rows))]
         for row in rows:
-            text = self._cipher.decrypt(row.text_enc, SUGGESTION_PURPOSE)
+            text = self.services.cipher.decrypt(row.text_enc, SUGGESTION_PURPOSE)
             lines.append(ctx.t("questions.review_line", id=row.id, text=text))
             if row.task:
                 lines.append(ctx.t("questions.review_task", task=row.task))
@@ -536,21 +517,21 @@ class QuestionsFeature:
         row = await self._repo.pending_one(tx, ctx.community.id, suggestion_id)
         if row is None:
             raise Refusal("questions.no_such_suggestion", id=suggestion_id)
-        return row.member_id, self._cipher.decrypt(row.text_enc, SUGGESTION_PURPOSE), row.task
+        return row.member_id, self.services.cipher.decrypt(row.text_enc, SUGGESTION_PURPOSE), row.task
 
     async def _tell_author(self, tx: Tx, ctx: Ctx, member_id: int | None, key: str, **params: Any) -> None:
         if member_id is None:
             return
-        author = await self._members.get(tx, member_id)
+        author = await self.services.members.get(tx, member_id)
         if author is not None:
-            await self._outbox.add(
+            await self.services.outbox.add(
                 tx, ctx.community.id, PrivateMessage(author.platform_user_id, ctx.t(key, **params))
             )
 
     async def approve(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
         suggestion_id = args["id"]
         question_id = f"{SUGGESTED_PREFIX}{ctx.community.id}-{suggestion_id}"
-        async with self._db.transaction() as tx:
+        async with self.services.db.transaction() as tx:
             author_id, text, suggested_task = await self._take_pending(tx, ctx, suggestion_id)
             # The facilitator's task, else the one the author named; with neither, ask.
             task = args["task"] or suggested_task
@@ -565,7 +546,7 @@ class QuestionsFeature:
 
     async def decline(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
         suggestion_id, note = args["id"], args["note"]
-        async with self._db.transaction() as tx:
+        async with self.services.db.transaction() as tx:
             author_id, text, _ = await self._take_pending(tx, ctx, suggestion_id)
             # Nothing of a declined suggestion is kept: its author gets their words back.
             await self._repo.mark_declined(tx, suggestion_id, ctx.now)
