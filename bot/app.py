@@ -165,14 +165,13 @@ class App:
         retention = self.settings.retention
         return [
             CoreData(
-                self.db,
-                self.cipher,
+                self.services,
                 receipts=timedelta(days=retention.delivery_receipts_days),
                 seen_events=timedelta(days=retention.seen_events_days),
                 decisions=timedelta(days=retention.suggestion_decisions_days),
             ),
             PairingData(self.pairing, timedelta(days=self.settings.pairing.retention_days)),
-            AgreementsData(self.agreements, self.db, self.cipher),
+            AgreementsData(self.agreements, self.db),
         ]
 
     # -- lifecycle -----------------------------------------------------------------------------

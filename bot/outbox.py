@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 from typing import Protocol
 
 from bot.clock import Clock
@@ -141,3 +142,14 @@ class Outbox:
     async def purge_sent(self, before_iso: str) -> int:
         async with self._db.transaction() as tx:
             return await self._repo.purge_sent(tx, before_iso)
+
+    async def purge_receipts(self, tx: Tx, before: datetime) -> int:
+        """Drop the receipts of messages delivered before `before` (retention)."""
+        return await self._repo.purge_sent(tx, before.isoformat())
+
+    async def drop_unsent_to(self, tx: Tx, community_id: int, user_id: str) -> None:
+        """Drop the community's undelivered messages addressed to this member (mydata forget).
+        Payloads are encrypted, so each pending one is opened to see who it is for."""
+        for outbox_id, intent in await self._repo.unsent(tx, community_id):
+            if getattr(intent, "user_id", None) == user_id:
+                await self._repo.drop(tx, outbox_id)

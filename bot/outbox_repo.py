@@ -59,3 +59,13 @@ class OutboxRepo:
 
     async def purge_sent(self, tx: Tx, before_iso: str) -> int:
         return await tx.execute("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?", (before_iso,))
+
+    async def unsent(self, db: Reader, community_id: int) -> list[tuple[int, Intent]]:
+        """(id, intent) of the community's messages not yet delivered."""
+        rows = await db.fetchall(
+            "SELECT id, payload FROM outbox WHERE community_id = ? AND sent_at IS NULL", (community_id,)
+        )
+        return [(row[0], intent_from_json(self._cipher.decrypt(row[1], _PURPOSE))) for row in rows]
+
+    async def drop(self, tx: Tx, outbox_id: int) -> None:
+        await tx.execute("DELETE FROM outbox WHERE id = ?", (outbox_id,))

@@ -143,6 +143,18 @@ class Confirmations(Feature):
     async def pending_for(self, db_member_id: int) -> list[int]:
         return await self._repo.ids_of(self._db, db_member_id)
 
+    # -- the member's data (mydata export/forget) and retention ---------------------------------
+
+    async def waiting_of(self, db: Reader, member_id: int) -> list[tuple[str, str]]:
+        """(action, asked at) of every question waiting for the member, oldest first."""
+        return await self._repo.waiting_of(db, member_id)
+
+    async def forget_member(self, tx: Tx, member_id: int) -> None:
+        await self._repo.forget_member(tx, member_id)
+
+    async def purge_expired(self, tx: Tx, now: datetime) -> int:
+        return await self._repo.purge_expired(tx, now)
+
 
 def ctx_answer(ctx: Ctx, key: str, **params: Any) -> Intent:
     return Answer(ctx.t(key, **params))

@@ -109,3 +109,16 @@ class ConfirmationsRepo:
     async def ids_of(self, db: Reader, member_id: int) -> list[int]:
         rows = await db.fetchall("SELECT id FROM confirmations WHERE member_id = ? ORDER BY id", (member_id,))
         return [row[0] for row in rows]
+
+    async def waiting_of(self, db: Reader, member_id: int) -> list[tuple[str, str]]:
+        """(action, created_at) of each question waiting for the member, oldest first (for export)."""
+        rows = await db.fetchall(
+            "SELECT action, created_at FROM confirmations WHERE member_id = ? ORDER BY id", (member_id,)
+        )
+        return [(row[0], row[1]) for row in rows]
+
+    async def forget_member(self, tx: Tx, member_id: int) -> None:
+        await tx.execute("DELETE FROM confirmations WHERE member_id = ?", (member_id,))
+
+    async def purge_expired(self, tx: Tx, now: datetime) -> int:
+        return await tx.execute("DELETE FROM confirmations WHERE expires_at < ?", (now.isoformat(),))

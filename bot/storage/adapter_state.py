@@ -36,6 +36,11 @@ async def record_seen(tx: Tx | Database, platform: str, event_id: str, now: date
     return changed > 0
 
 
+async def purge_seen(tx: Tx, before: datetime) -> int:
+    """Forget the handled event ids of every platform recorded before `before` (retention)."""
+    return await tx.execute("DELETE FROM seen_events WHERE seen_at < ?", (before.isoformat(),))
+
+
 class AdapterState:
     """One platform's rows: its key/value pairs, its members' private channels and its pairs'
     spaces. Methods that take `tx` run inside that transaction (e.g. `mydata forget`'s), the

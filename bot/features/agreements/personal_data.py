@@ -11,7 +11,6 @@ from bot.context import Ctx
 from bot.features.agreements import AgreementsFeature
 from bot.features.agreements.commands import SECTIONS
 from bot.features.agreements.content import get_step
-from bot.storage.crypto import FieldCipher
 from bot.storage.db import Database, Tx
 
 
@@ -26,12 +25,9 @@ def _section_name(slot: str) -> str:
 class AgreementsData:
     name = "agreements"
 
-    def __init__(self, agreements: AgreementsFeature, db: Database, cipher: FieldCipher) -> None:
+    def __init__(self, agreements: AgreementsFeature, db: Database) -> None:
         self._agreements = agreements
-        self._db = db
-        # Kept for the wiring's sake: the notes are opened by the space agreement's repository,
-        # which holds the same cipher.
-        self._cipher = cipher
+        self._db = db  # the repositories open what is encrypted (they hold the cipher)
 
     async def export_member(self, ctx: Ctx) -> dict[str, Any]:
         """Each agreement the member is in, with their own answers only (never another party's),

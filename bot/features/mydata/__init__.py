@@ -2,7 +2,7 @@
 
 - `feature.py`: the commands and the purge job (`MyDataFeature`);
 - `source.py`: what a feature provides to take part (`PersonalDataSource`);
-- `core.py` (+ `core_repo.py`): the core's own part (`CoreData`).
+- `core.py`: the core's own part (`CoreData`), reaching each table through its owner.
 
 Each feature's own source lives in that feature's package as `personal_data.py` (pairing,
 agreements; the questions feature's part is held by the core's), and each adapter's next to the
