@@ -515,7 +515,6 @@ __all__ = [
     "Clock",
     "CommandSpec",
     "DataKeyError",
-    "Database",
     "FakeClock",
     "FieldCipher",
     "SimulatedDriver",
