@@ -20,6 +20,10 @@ import vodozemac
 
 from adapters.matrix.cross_signing import load_keys
 from adapters.matrix.key_backup import ALGORITHM, KEY_STATE, encrypt_session_data, load_key
+from bot.storage.adapter_state import AdapterState
+from bot.storage.crypto import FieldCipher
+from bot.storage.db import Database
+from bot.storage.rotation import reencrypt
 from tests.matrix import bot_kit as bk
 from tests.matrix.test_cross_signing import signed_by
 from tests.matrix_harness import nio_kit as kit
@@ -133,6 +137,15 @@ async def test_room_keys_are_backed_up_and_a_new_device_reads_what_was_sent_befo
     finally:
         await kit.close_clients(sam)
         await bot.stop()
+    # `alongside key rotate` re-encrypts the backup's key with everything else.
+    db = await Database.open(bot.db_path)
+    try:
+        new_cipher = FieldCipher(bytes(range(1, 33)))
+        await reencrypt(db, cipher, new_cipher)
+        rotated = await load_key(AdapterState(db, "matrix"), new_cipher)
+        assert rotated is not None and rotated.public_key == key.public_key
+    finally:
+        await db.close()
     text = caplog.text
     assert "restored" in text and "ignored (not written by this bot)" in text
     assert key.private_text() not in text and key.private_text().rstrip("=") not in text
