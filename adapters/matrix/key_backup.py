@@ -352,7 +352,9 @@ class KeyBackup:
                 if olm.inbound_group_store.add(session):
                     olm.save_inbound_group_session(session)
                     imported += 1
-                self._sent[session.id] = session.first_known_index  # the backup has it already
+                # The backup has it already: not uploaded again, at this start or the next.
+                self._sent[session.id] = session.first_known_index
+                await self.state.put(f"{SENT_PREFIX}{session.id}", f"{self.version} {session.first_known_index}")
         self.restored = imported
         if imported or skipped:
             log.info(
