@@ -46,6 +46,7 @@ from nio import (
 from adapters.matrix import PLATFORM
 from adapters.matrix.events import is_room_state
 from adapters.matrix.inbound import NOTE_EVERY, Inbound, Origin, _Invite, _Timeline, _Token
+from adapters.matrix.key_backup import KeyBackup
 from adapters.matrix.outgoing import SendTask
 from adapters.matrix.personal_data import MatrixData
 from adapters.matrix.render import Renderer
@@ -127,6 +128,7 @@ class MatrixAdapter(Inbound):
         self._ready_communities: set[tuple[str, str]] = set()
         self.stopped = asyncio.Event()
         self.fatal: str | None = None
+        self.key_backup: KeyBackup | None = None  # set by the runner: room keys go to the backup
         self.handled = 0  # commands handled (for tests and the benchmark)
         # Take part in `mydata export/forget` when the core offers it (once per core: a new
         # adapter on the same core, after a reconnect, takes the existing source over).
@@ -189,6 +191,8 @@ class MatrixAdapter(Inbound):
                     await task
         if not await self.queues.drain(drain_timeout):
             log.warning("stopping with %d messages not sent yet", self.queues.pending())
+        if self.key_backup is not None:
+            await self.key_backup.flush()
         await self.queues.close()
         await self.client.close()
         self.stopped.set()
@@ -370,6 +374,8 @@ class MatrixAdapter(Inbound):
                 if self.client.should_claim_keys:
                     await self.client.keys_claim(self.client.get_users_for_key_claiming())
                 await self.client.send_to_device_messages()
+                if self.key_backup is not None:
+                    await self.key_backup.upload_new()  # new room keys, off the command path
             except asyncio.CancelledError:
                 raise
             except Exception as error:

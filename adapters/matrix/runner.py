@@ -18,6 +18,7 @@ from adapters.matrix import PLATFORM
 from adapters.matrix.adapter import MatrixAdapter
 from adapters.matrix.client import crypto_store_key, login, open_client
 from adapters.matrix.cross_signing import bootstrap
+from adapters.matrix.key_backup import start_backup
 from alongside.logging_setup import mask_secret
 from alongside.runtime import build_core
 from alongside.settings import Settings
@@ -49,6 +50,9 @@ async def run_matrix(settings: Settings, *, db_path: Path | None, seed: int) -> 
         )
         if crossed.problem:
             log.warning("%s", crossed.problem)
+        # Room keys survive a lost store: a new store is filled from the backup before the
+        # first sync, so commands sent before the loss are read (issue 16); never stops the bot.
+        backup = await start_backup(client, core.app.adapter_state(PLATFORM), core.app.cipher, on_secret=mask_secret)
         driver = RealtimeDriver(
             core.timeline,
             clock,
@@ -56,6 +60,7 @@ async def run_matrix(settings: Settings, *, db_path: Path | None, seed: int) -> 
             after_each=core.app.deliver_pending,
         )
         adapter = MatrixAdapter(core.app, client, settings.matrix, clock=clock)
+        adapter.key_backup = backup
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):

@@ -105,6 +105,10 @@ ENCRYPTED_COLUMNS: tuple[EncryptedColumn, ...] = (
     EncryptedColumn(
         "adapter_state", "value", "matrix.cross_signing", "platform = 'matrix' AND key = 'cross_signing_seeds'", BASE64
     ),
+    # Matrix: the private key of the room-key backup (adapters/matrix/key_backup.py, issue 16).
+    EncryptedColumn(
+        "adapter_state", "value", "matrix.key_backup", "platform = 'matrix' AND key = 'key_backup_key'", BASE64
+    ),
     # The secret behind not-with entries' keyed hashes (bot/storage/blinding.py, issue 11): the
     # hashes stay valid across a rotation because only this sealed secret is re-encrypted.
     EncryptedColumn("blinding_secrets", "secret_enc", "blinding.secret"),

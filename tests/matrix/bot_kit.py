@@ -22,6 +22,7 @@ from pydantic import SecretStr
 from adapters.matrix.adapter import MatrixAdapter
 from adapters.matrix.client import connect, crypto_store_key
 from adapters.matrix.cross_signing import Outcome, bootstrap
+from adapters.matrix.key_backup import KeyBackup, start_backup
 from adapters.matrix.settings import MatrixSettings
 from alongside.settings import Settings, load_settings
 from bot.app import App
@@ -53,6 +54,7 @@ class Bot:
     adapter: MatrixAdapter | None = None
     starts: int = 0
     cross_signing: Outcome | None = None
+    key_backup: KeyBackup | None = None
 
     @property
     def user_id(self) -> str:
@@ -75,7 +77,10 @@ class Bot:
         client = await connect(self.matrix, SecretStr(self.user.access_token), None, pickle_key=pickle_key)
         # As `alongside run` does (adapters/matrix/runner.py): the device is cross-signed.
         self.cross_signing = await bootstrap(client, self.app.adapter_state("matrix"), self.app.cipher, None)
+        # ... and room keys are backed up, a new store filled from the backup before the first sync.
+        self.key_backup = await start_backup(client, self.app.adapter_state("matrix"), self.app.cipher)
         self.adapter = MatrixAdapter(self.app, client, self.matrix, sync_timeout_ms=10_000, retry_seconds=2.0)
+        self.adapter.key_backup = self.key_backup
         await self.adapter.start()
         await self.adapter.wait_first_sync()
         self.starts += 1

@@ -106,10 +106,11 @@ async def test_every_ciphertext_in_a_lived_in_database_is_in_a_declared_column(t
     assert found - DECLARED == set(), f"encrypted values in undeclared columns: {sorted(found - DECLARED)}"
     # The world is lived-in enough to matter: every declared entry holds something, except the
     # one no code writes yet, the check value (recorded at the first real start) and the Matrix
-    # store's pickle key and cross-signing seeds (the Matrix adapter is not part of this in-process
-    # world; tests/matrix/test_cross_signing.py rotates the seeds), and a not-with
+    # store's pickle key, cross-signing seeds and room-key backup key (the Matrix adapter is not
+    # part of this in-process world; tests/matrix/test_cross_signing.py and test_key_backup.py
+    # rotate them), and a not-with
     # entry's sealed id, which only entries from before keyed hashes (migration 0008) still hold.
-    unused = {"suggestion.note", "key.check", "matrix.pickle_key", "matrix.cross_signing", "pairing.not_with"}
+    unused = {"suggestion.note", "key.check", "matrix.pickle_key", "matrix.cross_signing", "matrix.key_backup", "pairing.not_with"}
     db = await Database.open(db_path)
     try:
         empty = [c.purpose for c in await present_columns(db) if not await encrypted_values(db, c, limit=1)]

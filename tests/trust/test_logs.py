@@ -12,6 +12,7 @@ from datetime import timedelta
 import pytest
 
 from adapters.matrix.cross_signing import load_keys
+from adapters.matrix.key_backup import load_key
 from alongside.logging_setup import SecretMask, quiet_libraries
 from alongside.settings import load_settings
 from tests.e2e.console import run_console
@@ -160,9 +161,13 @@ async def test_matrix_adapter_in_encrypted_rooms_at_debug_logs_no_key_material(
         kept = await load_keys(bot.app.adapter_state("matrix"), bot.app.cipher)
         assert kept is not None
         seeds = kept.secrets()
+        # ... nor the room-key backup's private key (the room keys go through the backup too).
+        backup_key = await load_key(bot.app.adapter_state("matrix"), bot.app.cipher)
+        assert backup_key is not None
     finally:
         await bot.stop()
         await kit.close_clients(alex, sam)
+    assert bot.key_backup is not None and bot.key_backup.uploaded >= 1
     secrets = {
         "pickle key": pickle_key,
         "curve25519 identity key": identity["curve25519"],
@@ -172,6 +177,7 @@ async def test_matrix_adapter_in_encrypted_rooms_at_debug_logs_no_key_material(
         "data key (hex)": bk.TEST_KEY.hex(),
         **{f"room key {n}": key for n, key in enumerate(room_keys)},
         **{f"cross-signing seed {n}": seed for n, seed in enumerate(seeds)},
+        **{f"backup key {n}": secret for n, secret in enumerate(backup_key.secrets())},
     }
     records = "\n".join(f"{r.name} {r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
     assert records, "the run was expected to log something"

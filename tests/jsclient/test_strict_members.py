@@ -1,10 +1,4 @@
-"""PENDING until the bot's cross-signing and room-key backup land (issue 16): this module is not
-collected (its name does not match ``test_*.py``). At merge, rename it to
-``test_strict_members.py`` so the suite runs it; before that, ``pytest
-tests/jsclient/pending_cross_signing.py`` runs it by hand (pytest collects a file named on its
-command line), and on today's code every test here fails: the bot's device is not signed by its
-owner, so Element's shield is red and a member who excludes insecure devices neither reads the bot
-nor is read by it.
+"""A bot Element trusts (issue 16), seen from matrix-js-sdk with its Rust crypto (Element Web/Element X).
 
 What it checks, with matrix-js-sdk's Rust crypto (Element Web/Element X):
 * a member with "exclude insecure devices" (``OnlySignedDevicesIsolationMode``) reads the bot's
@@ -16,7 +10,7 @@ What it checks, with matrix-js-sdk's Rust crypto (Element Web/Element X):
 
 Assumes the in-process bot of ``tests/matrix/bot_kit.py`` cross-signs on start with its token
 (Synapse accepts a first upload of cross-signing keys without user-interactive auth) and restores
-room keys from backup on start; if the bootstrap needs the password, ``bot.user.password`` has it.
+room keys from backup on start (adapters/matrix/key_backup.py); if the bootstrap needs the password, ``bot.user.password`` has it.
 """
 
 from __future__ import annotations
