@@ -228,6 +228,15 @@ class JsMember:
             )
         )["message"]
 
+    async def messages(self, after: int = 0) -> list[dict[str, Any]]:
+        """Every message this member received from index `after` on, as its client sees it now."""
+        return (await self.call("messages", after=after))["messages"]
+
+    async def download(self, event_id: str) -> dict[str, Any]:
+        """The attachment of a message it received: {"text", "encrypted"}, decrypted and
+        checked against its hash when the message carried an encrypted file."""
+        return await self.call("download", event_id=event_id)
+
     async def device_status(self, user_id: str, device_id: str) -> dict[str, Any] | None:
         return (await self.call("device_status", user_id=user_id, device_id=device_id))["status"]
 

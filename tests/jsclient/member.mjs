@@ -4,6 +4,7 @@
 // {"id": n, "ok": false, "error": "..."}. Everything else the SDK says goes to stderr, so
 // stdout carries only answers. The crypto store lives in memory: one process is one device.
 
+import { createDecipheriv, createHash } from "node:crypto";
 import { createInterface } from "node:readline";
 
 // The SDK logs through loglevel, which writes to console.log/info: send all of it to stderr
@@ -48,6 +49,9 @@ async function describe(event, roomId) {
         sender_device: event.isEncrypted() ? (event.getWireContent().device_id ?? null) : null,
         shield_colour: info ? cryptoApi.EventShieldColour[info.shieldColour] : null,
         shield_reason: info && info.shieldReason !== null ? cryptoApi.EventShieldReason[info.shieldReason] : null,
+        // An attachment: `file` (an encrypted one, with its key) or `url` (a plain one).
+        file: content.file ?? null,
+        url: typeof content.url === "string" ? content.url : null,
     };
 }
 
@@ -209,6 +213,30 @@ const ops = {
 
     async messages(req) {
         return { messages: seen.slice(req.after ?? 0) };
+    },
+
+    async download(req) {
+        // An attachment a message carried, as Element fetches it: authenticated media, then
+        // (for an encrypted one) AES-CTR with the key the message held, checked against its hash.
+        const entry = byEventId.get(req.event_id);
+        if (!entry) throw new Error(`no message ${req.event_id} seen`);
+        const mxc = entry.file?.url ?? entry.url;
+        if (!mxc) throw new Error(`message ${req.event_id} carries no attachment`);
+        const [server, mediaId] = mxc.replace("mxc://", "").split("/");
+        const base = client.baseUrl.replace(/\/$/, "");
+        let response = await fetch(`${base}/_matrix/client/v1/media/download/${server}/${mediaId}`, {
+            headers: { Authorization: `Bearer ${client.getAccessToken()}` },
+        });
+        if (response.status === 404) response = await fetch(`${base}/_matrix/media/v3/download/${server}/${mediaId}`);
+        if (!response.ok) throw new Error(`download of ${mxc}: HTTP ${response.status}`);
+        const data = Buffer.from(await response.arrayBuffer());
+        if (!entry.file) return { text: data.toString("utf8"), encrypted: false };
+        const fromB64 = (s) => Buffer.from(s.replace(/-/g, "+").replace(/_/g, "/"), "base64");
+        const sha256 = createHash("sha256").update(data).digest("base64").replace(/=+$/, "");
+        if (sha256 !== entry.file.hashes.sha256.replace(/=+$/, "")) throw new Error("attachment hash mismatch");
+        const decipher = createDecipheriv("aes-256-ctr", fromB64(entry.file.key.k), fromB64(entry.file.iv));
+        const plain = Buffer.concat([decipher.update(data), decipher.final()]);
+        return { text: plain.toString("utf8"), encrypted: true };
     },
 
     async device_status(req) {

@@ -13,7 +13,7 @@ import pytest
 
 from adapters.matrix.cross_signing import load_keys
 from adapters.matrix.key_backup import load_key
-from alongside.logging_setup import SecretMask, quiet_libraries
+from alongside.logging_setup import SecretMask, configure_logging, quiet_libraries
 from alongside.settings import load_settings
 from tests.e2e.console import run_console
 from tests.harness import TEST_KEY, make_harness
@@ -124,15 +124,29 @@ def test_secret_mask_redacts_what_slips_through():
     assert "pickle-key-learnt-late" not in record.getMessage()
 
 
+# The crypto store's own loggers, as the installed matrix-nio and peewee name them: nio's crypto
+# (olm sessions, room keys) and store (the SQLite crypto store) modules log to "<package>.log",
+# and peewee, under the store, logs each SQL statement with its parameters.
+CRYPTO_STORE_LOGGERS = ("nio", "nio.crypto", "nio.crypto.log", "nio.store", "nio.store.log", "peewee")
+
+
 @pytest.mark.timeout(180)
+@pytest.mark.parametrize("crypto_loggers", ["quieted", "at-debug"])
 async def test_matrix_adapter_in_encrypted_rooms_at_debug_logs_no_key_material(
-    synapse, matrix_localpart, tmp_path, caplog  # noqa: F811
+    synapse, matrix_localpart, tmp_path, caplog, crypto_loggers  # noqa: F811
 ):
     """The bot's device keys, its crypto store's pickle key, the room keys it holds, its access
     token and the data key never reach the log, with everything at DEBUG, through encrypted
-    community and private rooms (and the store's files are the bot's alone)."""
+    community and private rooms and a room-key backup upload (and the store's files are the
+    bot's alone). "quieted" is production (configure_logging holds the libraries down);
+    "at-debug" frees the crypto store's own loggers too (issue 16), so that what they would say
+    is known to hold no secret either, not only kept out of sight."""
     caplog.set_level(logging.DEBUG)
-    quiet_libraries()  # what configure_logging does after setting the level
+    if crypto_loggers == "quieted":
+        quiet_libraries()  # what configure_logging does after setting the level
+    else:
+        for name in CRYPTO_STORE_LOGGERS:
+            caplog.set_level(logging.DEBUG, logger=name)  # restored by caplog at teardown
     alex = await kit.connect_member(synapse, matrix_localpart("alex"), tmp_path)
     sam = await kit.connect_member(synapse, matrix_localpart("sam"), tmp_path)
     bot = await bk.start_bot(synapse, tmp_path, matrix_localpart("bot"))
@@ -181,9 +195,53 @@ async def test_matrix_adapter_in_encrypted_rooms_at_debug_logs_no_key_material(
     }
     records = "\n".join(f"{r.name} {r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
     assert records, "the run was expected to log something"
+    if crypto_loggers == "at-debug":
+        # The crypto store's loggers really spoke (else this mode would prove nothing).
+        spoke = {r.name for r in caplog.records if r.name in CRYPTO_STORE_LOGGERS and r.levelno < logging.WARNING}
+        assert {"peewee", "nio.crypto.log"} <= spoke, spoke
+    if crypto_loggers == "at-debug":
+        # The identity keys here are the device's public keys (published with /keys/upload, and
+        # the sender_key of every message it encrypts): the freed crypto loggers name them, as
+        # they name session ids. Their private halves exist only inside the pickled account,
+        # encrypted with the pickle key, which is checked. Everything else must be absent.
+        del secrets["curve25519 identity key"], secrets["ed25519 identity key"]
     assert [name for name, value in secrets.items() if value and value in records] == []
+    assert leaked(records) == []  # nor the words a member typed (decrypted by the bot)
     assert "DEFAULT_KEY" not in {pickle_key}, "the crypto store must have a key of its own"
     store = bot.matrix.store_path
     assert stat.S_IMODE(store.stat().st_mode) == 0o700
     files = {path.name: stat.S_IMODE(path.stat().st_mode) for path in store.iterdir() if path.is_file()}
     assert files and all(mode == 0o600 for mode in files.values()), files
+
+
+def test_log_level_debug_keeps_the_crypto_store_loggers_quiet(tmp_path):
+    """With log_level DEBUG, the bot's own DEBUG lines are written, and nothing below WARNING
+    from the crypto store's loggers: freed, peewee logs every row of the store (the pickled
+    Olm account and room-key sessions, encrypted with the pickle key, and the public identity
+    keys), nio's crypto and store loggers name sessions and sender keys, nio.responses whole
+    sync bodies. A log file outlives a deleted store, so it holds none of that."""
+    log_file = tmp_path / "alongside.log"
+    settings = load_settings(None).model_copy(update={"log_level": "DEBUG", "log_file": log_file})
+    root = logging.getLogger()
+    names = (*CRYPTO_STORE_LOGGERS, "nio.responses")
+    saved = (root.level, root.handlers[:], {name: logging.getLogger(name).level for name in names})
+    try:
+        configure_logging(settings)
+        for name in names:
+            logging.getLogger(name).debug("crypto-store-line %s at debug", name)
+            logging.getLogger(name).info("crypto-store-line %s at info", name)
+        logging.getLogger("adapters.matrix.adapter").debug("bot-line at debug")
+        for handler in root.handlers:
+            handler.flush()
+        written = log_file.read_text()
+    finally:
+        for handler in root.handlers:
+            if handler not in saved[1]:
+                handler.close()
+        root.handlers[:] = saved[1]
+        root.setLevel(saved[0])
+        for name, level in saved[2].items():
+            logging.getLogger(name).setLevel(level)
+    assert "bot-line at debug" in written
+    assert "crypto-store-line" not in written, written
+
