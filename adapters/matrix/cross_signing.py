@@ -140,22 +140,25 @@ class _Homeserver:
         self._client = client
 
     async def post(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        response = await self._client.send(
-            "POST",
-            API + path,
-            json.dumps(body),
-            headers={
-                "Authorization": f"Bearer {self._client.access_token}",
-                "Content-Type": "application/json",
-            },
-        )
-        try:
-            answer = await response.json(content_type=None)
-        except (ValueError, ClientError):
-            answer = {}
-        finally:
-            response.release()
-        return response.status, answer if isinstance(answer, dict) else {}
+        return await request_json(self._client, "POST", path, body)
+
+
+async def request_json(client: AsyncClient, method: str, path: str, body: Any = None) -> tuple[int, dict[str, Any]]:
+    """One client-server API call under /_matrix/client/v3 with the bot's token; the status and
+    the answer's JSON object ({} when the answer is not one)."""
+    response = await client.send(
+        method,
+        API + path,
+        None if body is None else json.dumps(body),
+        headers={"Authorization": f"Bearer {client.access_token}", "Content-Type": "application/json"},
+    )
+    try:
+        answer = await response.json(content_type=None)
+    except (ValueError, ClientError):
+        answer = {}
+    finally:
+        response.release()
+    return response.status, answer if isinstance(answer, dict) else {}
 
 
 def _single_key(obj: Any) -> str | None:

@@ -46,7 +46,7 @@ from adapters.matrix.canonical_json import (
     unpadded_b64decode,
     unpadded_b64encode,
 )
-from adapters.matrix.cross_signing import load_keys
+from adapters.matrix.cross_signing import load_keys, request_json
 from bot.app import AdapterState, DataKeyError, FieldCipher
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,6 @@ DEVICE_STATE = "key_backup_device"  # the device whose store was last filled fro
 SENT_PREFIX = "key_backup_sent:"  # per session id: "<version> <first known index>"
 MAC_INFO = b"MATRIX_BACKUP_MAC_KEY"
 MAC_NAME = "org.matrix.msc4048.hmac-sha-256:backup_mac_key"  # MSC4048's unstable name
-API = "/_matrix/client/v3"
 CHUNK = 100  # sessions per upload request
 
 
@@ -217,22 +216,7 @@ class KeyBackup:
     # -- the homeserver ---------------------------------------------------------------------------
 
     async def _request(self, method: str, path: str, body: Any = None) -> tuple[int, dict[str, Any]]:
-        response = await self.client.send(
-            method,
-            API + path,
-            None if body is None else json.dumps(body),
-            headers={
-                "Authorization": f"Bearer {self.client.access_token}",
-                "Content-Type": "application/json",
-            },
-        )
-        try:
-            answer = await response.json(content_type=None)
-        except (ValueError, ClientError):
-            answer = {}
-        finally:
-            response.release()
-        return response.status, answer if isinstance(answer, dict) else {}
+        return await request_json(self.client, method, path, body)
 
     # -- start ------------------------------------------------------------------------------------
 
