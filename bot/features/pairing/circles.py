@@ -1,0 +1,500 @@
+"""Grouping members into circles of a chosen size (3 to 6). Pure: no I/O, no clock; deterministic
+for a given seed.
+
+The rules, in order of importance:
+
+1. Hard constraints are never broken (preferences.py: not-with, a shared language, paused members
+   are not grouped); circle sizes stay within `size_bounds`.
+2. Place everyone who can be placed: the plan is `circle_sizes` (as even as possible, the number
+   of circles chosen so sizes are nearest the chosen size), and when the hard constraints get in
+   the way a circle may take one more or one fewer member, within the bounds. Never a circle of
+   one or two.
+3. As few repeats as possible (two members in one circle who met in a kept round), preferring the
+   pairs that met longest ago.
+4. Then the preference score (preferences.py) as high as possible.
+
+Rules 3 and 4 are one integer objective: each pair in a circle is worth its preference score,
+minus REPEAT (less a little for each round since they met) when they met before. REPEAT is larger
+than any community's whole preference score, so a repeat is never traded for preferences.
+
+Grouping is NP-hard, so this is a heuristic, measured against an exact solver in
+bench/circles.py: members are sorted so that alike members (language, timezone, style, free
+times) sit together, circles are filled greedily along that order skipping anyone a member
+already met or must not meet, leftovers are placed by moves and swaps, and then a local search
+swaps and moves members between circles while the objective improves, with seeded perturbations
+while budget remains. The budget counts pair evaluations, not seconds, so results do not depend on
+the machine.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Hashable
+from dataclasses import dataclass
+
+from bot.features.pairing.preferences import (
+    MUTUAL_AGAIN,
+    SAME_STYLE,
+    SLOT_WEIGHT,
+    Community,
+    Style,
+    mutual_wishes,
+    slot_bits,
+    waking_overlap_hours,
+)
+
+MIN_SIZE, MAX_SIZE = 3, 6
+REPEAT = 10**9  # more than any total preference score (10,000 members: under 10**7)
+AGE_STEP = 1_000  # a repeat of pairs who met a round longer ago costs this much less
+AGE_CAP = 500  # rounds; older meetings all count the same
+EXACT_PLACEMENT_MAX = 10  # up to this size, who can be placed is searched exhaustively
+ANNEAL_MAX = 400  # communities up to this size are annealed on a full weight table
+
+
+@dataclass(frozen=True)
+class Circles:
+    groups: tuple[tuple[Hashable, ...], ...]
+    unplaced: tuple[Hashable, ...]  # only those the hard constraints left without a circle
+    repeats: int  # pairs inside circles who had met before
+    score: int  # total preference score of the circles
+    objective: int  # what was maximised (see the module text)
+
+
+def circle_sizes(n: int, size: int) -> list[int]:
+    """The planned circle sizes for `n` members and a chosen `size`: as even as possible, with the
+    number of circles that keeps every circle nearest `size` (ties: smaller circles)."""
+    if not MIN_SIZE <= size <= MAX_SIZE:
+        raise ValueError(f"circle size must be {MIN_SIZE} to {MAX_SIZE}")
+    if n < MIN_SIZE:
+        return []
+    best: tuple[int, int] | None = None  # (deviation, -count)
+    for count in {max(1, n // size), max(1, -(-n // size))}:
+        if n // count < MIN_SIZE:
+            continue
+        deviation = max(abs(n // count - size), abs(-(-n // count) - size))
+        key = (deviation, -count)
+        if best is None or key < best:
+            best = key
+    assert best is not None
+    count = -best[1]
+    return [n // count + (1 if index < n % count else 0) for index in range(count)]
+
+
+def size_bounds(n: int, size: int) -> tuple[int, int]:
+    """Smallest and largest circle allowed when `n` members are eligible: one fewer or one more
+    than the chosen size, widened to the plan when few members make that impossible."""
+    plan = circle_sizes(n, size)
+    low = max(MIN_SIZE, size - 1)
+    high = size + 1
+    if plan:
+        low, high = min(low, min(plan)), max(high, max(plan))
+    return low, high
+
+
+def group_circles(
+    community: Community, size: int, *, seed: int | str = 0, effort: int = 400_000
+) -> Circles:
+    """Group the community's unpaused members into circles of about `size`. `effort` bounds the
+    pair evaluations the local search may spend after the first grouping."""
+    return _Instance(community, size, seed, effort).solve()
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def _sort_key(member: Hashable) -> tuple[str, Hashable]:
+    return (str(type(member)), member)
+
+
+class _Instance:
+    def __init__(self, community: Community, size: int, seed: int | str, effort: int) -> None:
+        self.rng = random.Random(str(seed))
+        eligible = sorted(
+            {m for m in community.members if m not in community.paused}, key=_sort_key
+        )
+        self.rng.shuffle(eligible)
+        self.ids: list[Hashable] = eligible
+        pos = {m: i for i, m in enumerate(eligible)}
+        n = self.n = len(eligible)
+        self.size = size
+        self.plan = circle_sizes(n, size)
+        self.low, self.high = size_bounds(n, size)
+        self.effort = effort
+        self.forb: list[set[int]] = [set() for _ in range(n)]
+        for a, b in community.not_with:
+            i, j = pos.get(a), pos.get(b)
+            if i is not None and j is not None and i != j:
+                self.forb[i].add(j)
+                self.forb[j].add(i)
+        # Penalty of every pair that met before (the most recent meeting counts).
+        self.met: list[dict[int, int]] = [{} for _ in range(n)]
+        met = self.met
+        now = community.current_round
+        for a, b, met_round in community.history:
+            i, j = pos.get(a), pos.get(b)
+            if i is None or j is None or i == j:
+                continue
+            penalty = REPEAT - AGE_STEP * min(AGE_CAP, max(1, now - met_round))
+            if penalty > met[i].get(j, 0):
+                met[i][j] = penalty
+                met[j][i] = penalty
+        self.mutual: list[set[int]] = [set() for _ in range(n)]
+        for pair in mutual_wishes(community.again):
+            a, b = tuple(pair)
+            i, j = pos.get(a), pos.get(b)
+            if i is not None and j is not None:
+                self.mutual[i].add(j)
+                self.mutual[j].add(i)
+        codes: dict[str, int] = {}
+        self.lang: list[int] = []  # bit mask of languages; -1 (every bit) when not set
+        self.tz: list[int | None] = []
+        self.slots: list[int] = []
+        self.style: list[int] = []
+        for member in eligible:
+            prefs = community.prefs(member)
+            mask = 0
+            for code in sorted(prefs.languages):
+                mask |= 1 << codes.setdefault(code, len(codes))
+            self.lang.append(mask or -1)
+            self.tz.append(prefs.utc_offset_minutes)
+            self.slots.append(slot_bits(prefs.free))
+            self.style.append(
+                0 if prefs.style is None else (1 if prefs.style is Style.LIGHTER else 2)
+            )
+        self.overlap = [waking_overlap_hours(shift, 0) for shift in range(24 * 60)]
+        self.shared_slots = [SLOT_WEIGHT * bin(bits).count("1") for bits in range(16)]
+        self.evaluations = 0
+
+    # -- the objective ---------------------------------------------------------------------------
+
+    def w(self, i: int, j: int) -> int:
+        """What having i and j in one circle is worth (see the module text)."""
+        value = self.shared_slots[self.slots[i] & self.slots[j]] - self.met[i].get(j, 0)
+        ti, tj = self.tz[i], self.tz[j]
+        if ti is not None and tj is not None:
+            value += self.overlap[(ti - tj) % 1440]
+        if self.style[i] and self.style[i] == self.style[j]:
+            value += SAME_STYLE
+        if j in self.mutual[i]:
+            value += MUTUAL_AGAIN
+        return value
+
+    def gain(self, x: int, group: list[int]) -> int:
+        """Sum of w(x, g) over the group's other members."""
+        self.evaluations += len(group)
+        w = self.w
+        return sum(w(x, g) for g in group if g != x)
+
+    def fits(self, x: int, group: list[int], without: int = -1) -> bool:
+        """Whether x may join `group` (minus `without`) under the hard constraints."""
+        forb = self.forb[x]
+        mask = self.lang[x]
+        for g in group:
+            if g == without:
+                continue
+            if g in forb:
+                return False
+            mask &= self.lang[g]
+        return mask != 0
+
+    # -- the whole grouping ----------------------------------------------------------------------
+
+    def solve(self) -> Circles:
+        groups, left = self._greedy(set())
+        left = self._place_leftovers(groups, left)
+        # Someone left out: try again with those members first in the order (they are the hard
+        # ones to place), a few times, keeping the grouping that places the most.
+        priority: set[int] = set()
+        for _attempt in range(4):
+            if not left or self.evaluations > self.effort:
+                break
+            priority |= set(left)
+            again, again_left = self._greedy(priority)
+            again_left = self._place_leftovers(again, again_left)
+            if len(again_left) < len(left):
+                groups, left = again, again_left
+        if left and self.n <= EXACT_PLACEMENT_MAX:
+            groups, left = self._exact_placement(groups, left)
+        self._improve(groups)
+        ids = self.ids
+        objective = score = repeats = 0
+        for group in groups:
+            for a_index, a in enumerate(group):
+                for b in group[a_index + 1 :]:
+                    value = self.w(a, b)
+                    objective += value
+                    if b in self.met[a]:
+                        repeats += 1
+                        value += self.met[a][b]
+                    score += value
+        out = [tuple(sorted((ids[i] for i in group), key=_sort_key)) for group in groups]
+        out.sort(key=lambda group: [_sort_key(m) for m in group])
+        return Circles(
+            groups=tuple(out),
+            unplaced=tuple(sorted((ids[i] for i in left), key=_sort_key)),
+            repeats=repeats,
+            score=score,
+            objective=objective,
+        )
+
+    def _greedy(self, priority: set[int]) -> tuple[list[list[int]], list[int]]:
+        """Fill the planned circles along an order that puts alike members together (members in
+        `priority` first)."""
+        order = sorted(
+            range(self.n),
+            key=lambda i: (
+                i not in priority,
+                self.lang[i] == -1,
+                self.lang[i],
+                -len(self.forb[i]),
+                self.tz[i] if self.tz[i] is not None else 10**6,
+                self.style[i],
+                self.slots[i],
+                i,
+            ),
+        )
+        pool = order[::-1]  # picked from the end, so removing is cheap
+        groups: list[list[int]] = []
+        for planned in self.plan:
+            if not pool:
+                break
+            group = [pool.pop()]
+            while len(group) < planned and pool:
+                pick = self._pick(group, pool)
+                if pick < 0:
+                    break
+                group.append(pool.pop(pick))
+            groups.append(group)
+        return groups, pool
+
+    def _pick(self, group: list[int], pool: list[int]) -> int:
+        """Index in `pool` of the member to add: the nearest (in sort order) who met nobody in the
+        group, else the allowed one worth most; -1 when nobody is allowed."""
+        best, best_value = -1, 0
+        for index in range(len(pool) - 1, -1, -1):
+            x = pool[index]
+            if not self.fits(x, group):
+                continue
+            met = self.met[x]
+            if not any(g in met for g in group):
+                return index
+            value = self.gain(x, group)
+            if best < 0 or value > best_value:
+                best, best_value = index, value
+            if len(pool) - index > 400 and best >= 0:
+                break  # far enough: take the best seen rather than scan everyone
+        return best
+
+    def _exact_placement(
+        self, groups: list[list[int]], left: list[int]
+    ) -> tuple[list[list[int]], list[int]]:
+        """Tiny communities: a search over every grouping for one that leaves fewer out, so
+        the heuristic's misses on tight hard constraints cannot leave anyone out needlessly."""
+        best: list[tuple[list[list[int]], list[int]]] = [(groups, left)]
+        open_groups: list[list[int]] = []
+        out: list[int] = []
+
+        def walk(index: int) -> None:
+            if len(out) >= len(best[0][1]):
+                return
+            if index == self.n:
+                if all(len(g) >= self.low for g in open_groups):
+                    best[0] = ([g[:] for g in open_groups], out[:])
+                return
+            for group in open_groups:
+                if len(group) < self.high and self.fits(index, group):
+                    group.append(index)
+                    walk(index + 1)
+                    group.pop()
+            open_groups.append([index])
+            walk(index + 1)
+            open_groups.pop()
+            out.append(index)
+            walk(index + 1)
+            out.pop()
+
+        walk(0)
+        return best[0]
+
+    def _place_leftovers(self, groups: list[list[int]], left: list[int]) -> list[int]:
+        """Put members the greedy pass could not place into circles with room, directly or by
+        moving one member of a circle elsewhere, or into a new circle of leftovers and members
+        borrowed from circles above the smallest size. Circles too small are undone first."""
+        small = [g for g in groups if len(g) < self.low]
+        groups[:] = [g for g in groups if len(g) >= self.low]
+        left = left + [x for g in small for x in g]
+        for _attempt in range(4):
+            left = [x for x in left if not self._insert(groups, x)]
+            if not left:
+                break
+            formed = self._new_circle(groups, left)
+            if formed is None:
+                break
+            groups.append(formed)
+            left = [x for x in left if x not in formed]
+        return left
+
+    def _new_circle(self, groups: list[list[int]], left: list[int]) -> list[int] | None:
+        for seed in left:
+            circle = [seed]
+            for x in left:
+                if len(circle) < self.low and x != seed and self.fits(x, circle):
+                    circle.append(x)
+            lent: list[tuple[int, list[int]]] = []
+            for group in groups:
+                spare = len(group) - self.low
+                for y in group:
+                    if len(circle) >= self.low or spare <= 0:
+                        break
+                    if self.fits(y, circle):
+                        circle.append(y)
+                        lent.append((y, group))
+                        spare -= 1
+            if len(circle) >= self.low:
+                for y, group in lent:
+                    group.remove(y)
+                return circle
+        return None
+
+    def _insert(self, groups: list[list[int]], x: int) -> bool:
+        best: tuple[int, int] | None = None
+        for gi, group in enumerate(groups):
+            if len(group) < self.high and self.fits(x, group):
+                value = self.gain(x, group)
+                if best is None or value > best[0]:
+                    best = (value, gi)
+        if best is not None:
+            groups[best[1]].append(x)
+            return True
+        # x replaces y in one circle, y goes to a circle with room.
+        for group in groups:
+            for y in group:
+                if not self.fits(x, group, without=y):
+                    continue
+                for other in groups:
+                    if other is not group and len(other) < self.high and self.fits(y, other):
+                        group.remove(y)
+                        group.append(x)
+                        other.append(y)
+                        return True
+        return False
+
+    # -- local search ----------------------------------------------------------------------------
+
+    def _improve(self, groups: list[list[int]]) -> None:
+        if len(groups) < 2:
+            return
+        budget = self.evaluations + self.effort
+        # First the circles holding a repeat, against every other circle.
+        for gi, group in enumerate(groups):
+            if any(b in self.met[a] for a in group for b in group):
+                for gj in range(len(groups)):
+                    if gj != gi and self._best_exchange(groups[gi], groups[gj]):
+                        if not any(b in self.met[a] for a in group for b in group):
+                            break
+                    if self.evaluations > budget:
+                        return
+        if self.n <= ANNEAL_MAX:
+            self._anneal(groups, budget)
+            return
+        # Large communities: random pairs of circles, best exchange each, until the budget ends
+        # or a sweep finds nothing.
+        rng = self.rng
+        count = len(groups)
+        improved = True
+        while improved and self.evaluations < budget:
+            improved = False
+            for _ in range(count * 2):
+                a, b = rng.sample(range(count), 2)
+                if self._best_exchange(groups[a], groups[b]):
+                    improved = True
+                if self.evaluations >= budget:
+                    break
+
+    def _anneal(self, groups: list[list[int]], budget: int) -> None:
+        """Small communities: simulated annealing over swaps and moves on a weight table, then a
+        full descent, keeping the best grouping seen. Repeats cost far more than any
+        temperature, so a repeat is never accepted to gain preferences."""
+        rng = self.rng
+        n = self.n
+        table = [[0 if i == j else self.w(i, j) for j in range(n)] for i in range(n)]
+        self.evaluations += n * n
+        where = {x: gi for gi, g in enumerate(groups) for x in g}
+        count = len(groups)
+        current = best_total = self._total(groups)
+        best_groups = [g[:] for g in groups]
+        steps = max(1000, (budget - self.evaluations) // (4 * self.high))
+        hot, cold = 30.0, 0.3
+        for step in range(steps):
+            heat = hot * (cold / hot) ** (step / steps)
+            x = rng.randrange(n)
+            if x not in where:
+                continue  # left unplaced
+            a = where[x]
+            b = rng.randrange(count - 1)
+            b += b >= a
+            ga, gb = groups[a], groups[b]
+            row_x = table[x]
+            y = rng.choice(gb)
+            row_y = table[y]
+            delta = (
+                sum(row_y[g] for g in ga if g != x)
+                - sum(row_x[g] for g in ga)
+                + sum(row_x[g] for g in gb if g != y)
+                - sum(row_y[g] for g in gb)
+            )
+            if not (self.fits(y, ga, without=x) and self.fits(x, gb, without=y)):
+                continue
+            if delta < 0 and (delta < -10 * hot or rng.random() >= _exp(delta / heat)):
+                continue
+            ga[ga.index(x)] = y
+            gb[gb.index(y)] = x
+            where[x], where[y] = b, a
+            current += delta
+            if current > best_total:
+                best_total, best_groups = current, [g[:] for g in groups]
+        self.evaluations += steps * 4 * self.high
+        groups[:] = best_groups
+        improved = True
+        while improved:
+            improved = False
+            for a in range(count):
+                for b in range(a + 1, count):
+                    if self._best_exchange(groups[a], groups[b]):
+                        improved = True
+
+    def _total(self, groups: list[list[int]]) -> int:
+        w = self.w
+        return sum(w(a, b) for g in groups for i, a in enumerate(g) for b in g[i + 1 :])
+
+    def _best_exchange(self, ga: list[int], gb: list[int]) -> bool:
+        """Apply the best improving swap between two circles; True if one was made. Only swaps:
+        moving a member would change circle sizes, and a pair sum favours uneven circles."""
+        w = self.w
+        in_a = {x: self.gain(x, ga) for x in ga}
+        in_b = {y: self.gain(y, gb) for y in gb}
+        to_b = {x: self.gain(x, gb) for x in ga}
+        to_a = {y: self.gain(y, ga) for y in gb}
+        best_delta = 0
+        best: tuple[int, int] | None = None
+        for x in ga:
+            for y in gb:
+                wxy = w(x, y)
+                delta = to_a[y] - wxy - in_a[x] + to_b[x] - wxy - in_b[y]
+                if (
+                    delta > best_delta
+                    and self.fits(y, ga, without=x)
+                    and self.fits(x, gb, without=y)
+                ):
+                    best_delta, best = delta, (x, y)
+        if best is None:
+            return False
+        x, y = best
+        ga[ga.index(x)] = y
+        gb[gb.index(y)] = x
+        return True
+
+
+def _exp(value: float) -> float:
+    return math.exp(max(-50.0, value))
