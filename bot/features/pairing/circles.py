@@ -20,9 +20,11 @@ than any community's whole preference score, so a repeat is never traded for pre
 Grouping is NP-hard, so this is a heuristic, measured against an exact solver in
 bench/circles.py: members are sorted so that alike members (language, timezone, style, free
 times) sit together, circles are filled greedily along that order skipping anyone a member
-already met or must not meet, leftovers are placed by moves and swaps, and then a local search
-swaps and moves members between circles while the objective improves, with seeded perturbations
-while budget remains. The budget counts pair evaluations, not seconds, so results do not depend on
+already met or must not meet, leftovers are placed by moves, swaps and new circles (and in
+communities of up to EXACT_MAX members every grouping is searched instead), and then members are
+swapped between circles: in large communities a descent over random pairs of circles within a
+budget of pair evaluations; in communities up to ANNEAL_MAX a few seeded simulated-annealing chains
+and a full descent. Budgets count evaluations and steps, not seconds, so results do not depend on
 the machine.
 """
 
@@ -48,8 +50,10 @@ MIN_SIZE, MAX_SIZE = 3, 6
 REPEAT = 10**9  # more than any total preference score (10,000 members: under 10**7)
 AGE_STEP = 1_000  # a repeat of pairs who met a round longer ago costs this much less
 AGE_CAP = 500  # rounds; older meetings all count the same
-EXACT_PLACEMENT_MAX = 10  # up to this size, who can be placed is searched exhaustively
+EXACT_MAX = 9  # communities up to this size are searched exhaustively
 ANNEAL_MAX = 400  # communities up to this size are annealed on a full weight table
+ANNEAL_HOT, ANNEAL_COLD = 30.0, 0.3  # temperatures, in preference points
+ANNEAL_CHAINS, ANNEAL_STEPS = 4, 100_000  # chains, and most swaps tried in each
 
 
 @dataclass(frozen=True)
@@ -93,11 +97,18 @@ def size_bounds(n: int, size: int) -> tuple[int, int]:
 
 
 def group_circles(
-    community: Community, size: int, *, seed: int | str = 0, effort: int = 400_000
+    community: Community,
+    size: int,
+    *,
+    seed: int | str = 0,
+    effort: int = 400_000,
+    exact_max: int = EXACT_MAX,
 ) -> Circles:
     """Group the community's unpaused members into circles of about `size`. `effort` bounds the
-    pair evaluations the local search may spend after the first grouping."""
-    return _Instance(community, size, seed, effort).solve()
+    pair evaluations the local search may spend on communities larger than ANNEAL_MAX (smaller
+    ones are annealed for a fixed number of steps, well under 2 s); communities of up to
+    `exact_max` members are searched exhaustively instead (tests set 0 to check the heuristic)."""
+    return _Instance(community, size, seed, effort).solve(exact_max)
 
 
 # --------------------------------------------------------------------------------------------
@@ -200,7 +211,7 @@ class _Instance:
 
     # -- the whole grouping ----------------------------------------------------------------------
 
-    def solve(self) -> Circles:
+    def solve(self, exact_max: int) -> Circles:
         groups, left = self._greedy(set())
         left = self._place_leftovers(groups, left)
         # Someone left out: try again with those members first in the order (they are the hard
@@ -214,9 +225,10 @@ class _Instance:
             again_left = self._place_leftovers(again, again_left)
             if len(again_left) < len(left):
                 groups, left = again, again_left
-        if left and self.n <= EXACT_PLACEMENT_MAX:
-            groups, left = self._exact_placement(groups, left)
-        self._improve(groups)
+        if self.n <= exact_max:
+            groups, left = self._exact(groups, left)
+        else:
+            self._improve(groups)
         ids = self.ids
         objective = score = repeats = 0
         for group in groups:
@@ -286,21 +298,30 @@ class _Instance:
                 break  # far enough: take the best seen rather than scan everyone
         return best
 
-    def _exact_placement(
-        self, groups: list[list[int]], left: list[int]
-    ) -> tuple[list[list[int]], list[int]]:
-        """Tiny communities: a search over every grouping for one that leaves fewer out, so
-        the heuristic's misses on tight hard constraints cannot leave anyone out needlessly."""
-        best: list[tuple[list[list[int]], list[int]]] = [(groups, left)]
+    def _exact(self, groups: list[list[int]], left: list[int]) -> tuple[list[list[int]], list[int]]:
+        """Tiny communities: every grouping is searched, best for (fewest left out, the planned
+        sizes, the objective); never leaving out more than the heuristic did."""
+        plan = sorted(self.plan)
+        w = self.w
+
+        def key(found: list[list[int]], out_count: int) -> tuple[int, bool, int]:
+            total = sum(w(a, b) for g in found for i, a in enumerate(g) for b in g[i + 1 :])
+            return (-out_count, sorted(len(g) for g in found) == plan, total)
+
+        best: list[tuple[tuple[int, bool, int], list[list[int]], list[int]]] = [
+            (key(groups, len(left)), groups, left)
+        ]
         open_groups: list[list[int]] = []
         out: list[int] = []
 
         def walk(index: int) -> None:
-            if len(out) >= len(best[0][1]):
+            if len(out) > len(best[0][2]):
                 return
             if index == self.n:
                 if all(len(g) >= self.low for g in open_groups):
-                    best[0] = ([g[:] for g in open_groups], out[:])
+                    found = key(open_groups, len(out))
+                    if found > best[0][0]:
+                        best[0] = (found, [g[:] for g in open_groups], out[:])
                 return
             for group in open_groups:
                 if len(group) < self.high and self.fits(index, group):
@@ -315,7 +336,7 @@ class _Instance:
             out.pop()
 
         walk(0)
-        return best[0]
+        return best[0][1], best[0][2]
 
     def _place_leftovers(self, groups: list[list[int]], left: list[int]) -> list[int]:
         """Put members the greedy pass could not place into circles with room, directly or by
@@ -396,7 +417,7 @@ class _Instance:
                     if self.evaluations > budget:
                         return
         if self.n <= ANNEAL_MAX:
-            self._anneal(groups, budget)
+            self._anneal(groups)
             return
         # Large communities: random pairs of circles, best exchange each, until the budget ends
         # or a sweep finds nothing.
@@ -412,20 +433,39 @@ class _Instance:
                 if self.evaluations >= budget:
                     break
 
-    def _anneal(self, groups: list[list[int]], budget: int) -> None:
-        """Small communities: simulated annealing over swaps and moves on a weight table, then a
-        full descent, keeping the best grouping seen. Repeats cost far more than any
-        temperature, so a repeat is never accepted to gain preferences."""
-        rng = self.rng
+    def _anneal(self, groups: list[list[int]]) -> None:
+        """Small communities: a few simulated-annealing chains over swaps on a weight table from
+        the same start, each followed by a full descent; the best grouping wins."""
         n = self.n
         table = [[0 if i == j else self.w(i, j) for j in range(n)] for i in range(n)]
-        self.evaluations += n * n
+        steps = min(ANNEAL_STEPS, 40 * n * n)
+        start = [g[:] for g in groups]
+        best_total: int | None = None
+        for _chain in range(ANNEAL_CHAINS):
+            trial = [g[:] for g in start]
+            self._anneal_chain(trial, table, steps)
+            improved = True
+            while improved:
+                improved = False
+                for a in range(len(trial)):
+                    for b in range(a + 1, len(trial)):
+                        if self._best_exchange(trial[a], trial[b]):
+                            improved = True
+            total = self._total(trial)
+            if best_total is None or total > best_total:
+                best_total = total
+                groups[:] = trial
+
+    def _anneal_chain(self, groups: list[list[int]], table: list[list[int]], steps: int) -> None:
+        """Simulated annealing over swaps, leaving the best grouping seen in `groups`. Repeats
+        cost far more than any temperature, so a repeat is never accepted to gain preferences."""
+        rng = self.rng
+        n = self.n
         where = {x: gi for gi, g in enumerate(groups) for x in g}
         count = len(groups)
         current = best_total = self._total(groups)
         best_groups = [g[:] for g in groups]
-        steps = max(1000, (budget - self.evaluations) // (4 * self.high))
-        hot, cold = 30.0, 0.3
+        hot, cold = ANNEAL_HOT, ANNEAL_COLD
         for step in range(steps):
             heat = hot * (cold / hot) ** (step / steps)
             x = rng.randrange(n)
@@ -444,9 +484,9 @@ class _Instance:
                 + sum(row_x[g] for g in gb if g != y)
                 - sum(row_y[g] for g in gb)
             )
-            if not (self.fits(y, ga, without=x) and self.fits(x, gb, without=y)):
-                continue
             if delta < 0 and (delta < -10 * hot or rng.random() >= _exp(delta / heat)):
+                continue
+            if not (self.fits(y, ga, without=x) and self.fits(x, gb, without=y)):
                 continue
             ga[ga.index(x)] = y
             gb[gb.index(y)] = x
@@ -454,15 +494,7 @@ class _Instance:
             current += delta
             if current > best_total:
                 best_total, best_groups = current, [g[:] for g in groups]
-        self.evaluations += steps * 4 * self.high
         groups[:] = best_groups
-        improved = True
-        while improved:
-            improved = False
-            for a in range(count):
-                for b in range(a + 1, count):
-                    if self._best_exchange(groups[a], groups[b]):
-                        improved = True
 
     def _total(self, groups: list[list[int]]) -> int:
         w = self.w
