@@ -22,7 +22,7 @@ bench/circles.py: members are sorted so that alike members (language, timezone, 
 times) sit together, circles are filled greedily along that order skipping anyone a member
 already met or must not meet, leftovers are placed by moves, swaps and new circles (and in
 communities of up to EXACT_MAX members every grouping is searched instead), and then members are
-swapped between circles: in large communities a descent over random pairs of circles within a
+swapped (or moved, when two circles trade sizes) between circles: in large communities a descent over random pairs of circles within a
 budget of pair evaluations; in communities up to ANNEAL_MAX a few seeded simulated-annealing chains
 and a full descent. Budgets count evaluations and steps, not seconds, so results do not depend on
 the machine.
@@ -54,6 +54,7 @@ EXACT_MAX = 9  # communities up to this size are searched exhaustively
 ANNEAL_MAX = 400  # communities up to this size are annealed on a full weight table
 ANNEAL_HOT, ANNEAL_COLD = 30.0, 0.3  # temperatures, in preference points
 ANNEAL_CHAINS, ANNEAL_STEPS = 4, 100_000  # chains, and most swaps tried in each
+SOFT_REPEAT_VALUE = -200  # a repeat's worth while annealing (see _anneal_chain)
 
 
 @dataclass(frozen=True)
@@ -457,10 +458,15 @@ class _Instance:
                 groups[:] = trial
 
     def _anneal_chain(self, groups: list[list[int]], table: list[list[int]], steps: int) -> None:
-        """Simulated annealing over swaps, leaving the best grouping seen in `groups`. Repeats
-        cost far more than any temperature, so a repeat is never accepted to gain preferences."""
+        """Simulated annealing over swaps, leaving the best grouping seen in `groups`. The walk
+        prices a repeat at SOFT_REPEAT (more than any pair's preferences, so it still steers away
+        from repeats, but small enough to cross one on the way to fewer), while the best is kept
+        by the true objective, where a repeat outweighs every preference."""
         rng = self.rng
         n = self.n
+        soft = [
+            [value if value > -REPEAT // 2 else SOFT_REPEAT_VALUE for value in row] for row in table
+        ]
         where = {x: gi for gi, g in enumerate(groups) for x in g}
         count = len(groups)
         current = best_total = self._total(groups)
@@ -475,23 +481,43 @@ class _Instance:
             b = rng.randrange(count - 1)
             b += b >= a
             ga, gb = groups[a], groups[b]
-            row_x = table[x]
+            sx, tx = soft[x], table[x]
+            if len(ga) == len(gb) + 1 and rng.random() < 0.25:
+                # Move x: the two circles trade sizes, so the planned sizes still hold.
+                delta = sum(sx[g] for g in gb) - sum(sx[g] for g in ga)
+                if delta < 0 and (delta < -10 * hot or rng.random() >= _exp(delta / heat)):
+                    continue
+                if not self.fits(x, gb):
+                    continue
+                current += sum(tx[g] for g in gb) - sum(tx[g] for g in ga)
+                ga.remove(x)
+                gb.append(x)
+                where[x] = b
+                if current > best_total:
+                    best_total, best_groups = current, [g[:] for g in groups]
+                continue
             y = rng.choice(gb)
-            row_y = table[y]
+            sy = soft[y]
             delta = (
-                sum(row_y[g] for g in ga if g != x)
-                - sum(row_x[g] for g in ga)
-                + sum(row_x[g] for g in gb if g != y)
-                - sum(row_y[g] for g in gb)
+                sum(sy[g] for g in ga if g != x)
+                - sum(sx[g] for g in ga)
+                + sum(sx[g] for g in gb if g != y)
+                - sum(sy[g] for g in gb)
             )
             if delta < 0 and (delta < -10 * hot or rng.random() >= _exp(delta / heat)):
                 continue
             if not (self.fits(y, ga, without=x) and self.fits(x, gb, without=y)):
                 continue
+            ty = table[y]
+            current += (
+                sum(ty[g] for g in ga if g != x)
+                - sum(tx[g] for g in ga)
+                + sum(tx[g] for g in gb if g != y)
+                - sum(ty[g] for g in gb)
+            )
             ga[ga.index(x)] = y
             gb[gb.index(y)] = x
             where[x], where[y] = b, a
-            current += delta
             if current > best_total:
                 best_total, best_groups = current, [g[:] for g in groups]
         groups[:] = best_groups
@@ -501,8 +527,8 @@ class _Instance:
         return sum(w(a, b) for g in groups for i, a in enumerate(g) for b in g[i + 1 :])
 
     def _best_exchange(self, ga: list[int], gb: list[int]) -> bool:
-        """Apply the best improving swap between two circles; True if one was made. Only swaps:
-        moving a member would change circle sizes, and a pair sum favours uneven circles."""
+        """Apply the best improving swap, or move that keeps the planned sizes, between two
+        circles; True if one was made. No other moves: a pair sum favours uneven circles."""
         w = self.w
         in_a = {x: self.gain(x, ga) for x in ga}
         in_b = {y: self.gain(y, gb) for y in gb}
@@ -520,6 +546,19 @@ class _Instance:
                     and self.fits(x, gb, without=y)
                 ):
                     best_delta, best = delta, (x, y)
+        # A move from the larger of two circles differing by one keeps the planned sizes.
+        moved: tuple[int, list[int], list[int]] | None = None
+        for big, small, gain_in, gain_to in ((ga, gb, in_a, to_b), (gb, ga, in_b, to_a)):
+            if len(big) == len(small) + 1:
+                for x in big:
+                    delta = gain_to[x] - gain_in[x]
+                    if delta > best_delta and self.fits(x, small):
+                        best_delta, moved = delta, (x, big, small)
+        if moved is not None:
+            x, big, small = moved
+            big.remove(x)
+            small.append(x)
+            return True
         if best is None:
             return False
         x, y = best
