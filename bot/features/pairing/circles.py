@@ -498,23 +498,12 @@ class _Instance:
                 continue
             y = rng.choice(gb)
             sy = soft[y]
-            delta = (
-                sum(sy[g] for g in ga if g != x)
-                - sum(sx[g] for g in ga)
-                + sum(sx[g] for g in gb if g != y)
-                - sum(sy[g] for g in gb)
-            )
+            delta = _swap_delta(sx, sy, ga, gb, x, y)
             if delta < 0 and (delta < -10 * hot or rng.random() >= _exp(delta / heat)):
                 continue
             if not (self.fits(y, ga, without=x) and self.fits(x, gb, without=y)):
                 continue
-            ty = table[y]
-            current += (
-                sum(ty[g] for g in ga if g != x)
-                - sum(tx[g] for g in ga)
-                + sum(tx[g] for g in gb if g != y)
-                - sum(ty[g] for g in gb)
-            )
+            current += _swap_delta(tx, table[y], ga, gb, x, y)
             ga[ga.index(x)] = y
             gb[gb.index(y)] = x
             where[x], where[y] = b, a
@@ -569,3 +558,15 @@ class _Instance:
 
 def _exp(value: float) -> float:
     return math.exp(max(-50.0, value))
+
+
+def _swap_delta(
+    row_x: list[int], row_y: list[int], ga: list[int], gb: list[int], x: int, y: int
+) -> int:
+    """The change in a pair sum when x (in ga) and y (in gb) trade places."""
+    return (
+        sum(row_y[g] for g in ga if g != x)
+        - sum(row_x[g] for g in ga)
+        + sum(row_x[g] for g in gb if g != y)
+        - sum(row_y[g] for g in gb)
+    )
