@@ -38,6 +38,23 @@ def pair_depths(mix: str, rounds_together: int) -> tuple[str, ...]:
     return ("deep",)
 
 
+def opener_depths(mix: str, rounds_together: int, styles: Iterable[str | None] = ()) -> tuple[str, ...]:
+    """`pair_depths`, moved by how the group's members said they like conversations to go
+    (`pair prefs style`). Anyone asking for lighter is followed: one step lighter than the
+    space would offer. Only when everyone who chose asked for deeper (and someone did) does the
+    opener reach one step deeper, never past the space's "light" mix and never deep for people
+    meeting for the first time: a preference cannot undo the space's own pace."""
+    base = pair_depths(mix, rounds_together)
+    chosen = [style for style in styles if style]
+    if "lighter" in chosen:
+        return (DEPTHS[max(0, DEPTHS.index(base[0]) - 1)],)
+    if not chosen or mix == "light":
+        return base
+    # Strangers start light, so one step deeper for them is medium, never deep.
+    deeper = DEPTHS[min(len(DEPTHS) - 1, DEPTHS.index(base[-1]) + 1)]
+    return base if deeper in base else (*base, deeper)
+
+
 def usable(question: Question) -> bool:
     # The content note is what lets someone choose before reading a deep question.
     return question.depth != "deep" or bool(question.content_note.strip())
