@@ -2,14 +2,32 @@
 
 The rules, in order of importance:
 
-1. Never place together two members where either has the other on a not-with list (hard).
+1. Hard constraints (preferences.py), never broken: two members where either has the other on a
+   not-with list are never placed together; two members who both set languages and share none
+   are never paired, and a triad shares one language across all who set one.
 2. Place everyone who can be placed: pairs of two and, when the count is odd, exactly one group
-   of three. A member is left unplaced only when the not-with rules leave no group for them.
-3. Make as few repeat pairings as possible (a repeat is two members who met in a kept round;
-   in a triad each of its three pairs counts). So no repeat while a repeat-free grouping exists.
+   of three. A member is left unplaced only when the hard constraints leave no group for them.
+3. Make as few repeat pairings as possible (a repeat is two members who met in a kept round,
+   unless both asked to meet again; in a triad each of its three pairs counts). So no repeat
+   while a repeat-free grouping exists.
 4. A member of the last triad is not put in this one when that is avoidable.
 5. When repeats cannot be avoided, repeat the pairs that met longest ago (largest total age, in
    rounds since they met).
+6. Then the preference score (preferences.py: `pair_score` summed over the pairs of each group,
+   a mutual meet-again wish weighing most) as high as possible. A one-sided wish counts for
+   nothing.
+
+Rules 2, 3, 5 and 6 for pairs are one maximum-weight matching with integer weights
+C + M (never met) or C + A * age (met), plus the pair's score, where A is more than any
+matching's total score, M more than any matching's total of the rest and C more than that again
+(see `_weights`), so the order of the rules is exact. When nobody set a preference (and no wish
+is mutual) rule 6 is void and the fast paths below are exact; otherwise groups up to
+`Limits.score_exact` are solved by the exact matching (and odd groups up to
+`Limits.exhaustive_triads` try every triad), and larger groups get a heuristic that keeps rules
+1-5 exact: greedy along repeat-free allowed pairs in an order that puts alike members side by
+side (mutual wishes first), the exact rules 1-5 machinery below for any leftovers, then pair
+swaps that never add a repeat or lose age, within `Limits.improve_steps` steps (a count, not a
+time, so results do not depend on the machine). `proven_optimal` is then False.
 
 How: members are put in a seeded random order and matched greedily along "free" edges (allowed
 and never met), then short augmenting swaps place the few left over. In the usual case that
@@ -25,13 +43,28 @@ the group is small) and keeps the best whole result.
 from __future__ import annotations
 
 import random
-from collections.abc import Hashable, Iterable, Sequence
+from collections import Counter
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
 from bot.features.pairing.blossom import max_weight_matching
+from bot.features.pairing.preferences import (
+    Preferences,
+    Slot,
+    Style,
+    mutual_wishes,
+    pair_score,
+)
 
 AGE_CAP = 1_000_000
+_UNSET = Preferences()
+# The largest score one pair can have, read off pair_score itself so no weight is repeated here.
+_PAIR_SCORE_MAX = pair_score(
+    full := Preferences(utc_offset_minutes=0, free=frozenset(Slot), style=Style.LIGHTER),
+    full,
+    mutual=True,
+)
 
 
 @dataclass(frozen=True)
@@ -46,16 +79,19 @@ class Limits:
     full_exact_max: int = 800  # when the reduction does not apply, still exact up to this size
     hard_max: int = 200  # the reduction handles at most this many hard members
     augment_budget: int = 400_000  # most edge checks spent on augmenting swaps
+    score_exact: int = 160  # with preferences, groups up to this size get the exact matching
+    improve_steps: int = 150_000  # with preferences, most pair swaps tried on larger groups
 
 
 @dataclass(frozen=True)
 class Matching:
     groups: tuple[tuple[Hashable, ...], ...]  # pairs, and at most one triad
-    unplaced: tuple[Hashable, ...]  # members the not-with rules left without a group
-    repeats: int  # pairs inside groups who had met before
+    unplaced: tuple[Hashable, ...]  # members the hard constraints left without a group
+    repeats: int  # pairs inside groups who had met before (and did not both ask to meet again)
     repeat_age: int  # their total age (rounds since they met): larger is better
     triad_rotation: int  # members of the last triad who are in this round's triad
-    proven_optimal: bool  # the result is optimal for rules 1-5, not just good
+    proven_optimal: bool  # the result is optimal for rules 1-6, not just good
+    score: int = 0  # total preference score of the groups (rule 6)
 
     @property
     def triad(self) -> tuple[Hashable, ...] | None:
@@ -71,15 +107,27 @@ def match(
     last_triad: Iterable[Hashable] = (),
     seed: int | str = 0,
     limits: Limits | None = None,
+    preferences: Mapping[Hashable, Preferences] | None = None,
+    again: Iterable[tuple[Hashable, Hashable]] = (),
 ) -> Matching:
     """Group `members` for round `current_round`.
 
     `not_with`: pairs (either direction) who must never be together.
     `history`: (a, b, round) for every two members who were in a group in a kept round.
     `last_triad`: the members of the most recent triad.
+    `preferences`: each member's preferences (missing: nothing set).
+    `again`: (who asked, whom) meet-again wishes, one-sided ones included; only mutual ones count.
     """
     return _MatchingInstance(
-        members, not_with, history, current_round, last_triad, seed, limits or Limits()
+        members,
+        not_with,
+        history,
+        current_round,
+        last_triad,
+        seed,
+        limits or Limits(),
+        preferences or {},
+        again,
     ).solve()
 
 
@@ -93,7 +141,7 @@ class _Pairs:
     exact: bool
 
 
-_Key = tuple[int, int, int, int]  # (unplaced, repeats, rotation, -age): smaller is better
+_Key = tuple[int, int, int, int, int]  # (unplaced, repeats, rotation, -age, -score): smaller is better
 
 
 class _MatchingInstance:
@@ -106,14 +154,51 @@ class _MatchingInstance:
         last_triad: Iterable[Hashable],
         seed: int | str,
         limits: Limits,
+        preferences: Mapping[Hashable, Preferences],
+        again: Iterable[tuple[Hashable, Hashable]],
     ) -> None:
         self.limits = limits
+        self.seed = str(seed)
         ordered = sorted(set(members), key=lambda m: (str(type(m)), m))
         random.Random(str(seed)).shuffle(ordered)
         self.ids: list[Hashable] = ordered
         pos = {member: index for index, member in enumerate(ordered)}
         n = len(ordered)
         self.n = n
+        prefs = [preferences.get(member, _UNSET) for member in ordered]
+        # Languages as bit masks (every bit when not set), so "share one" is a nonzero AND; kept
+        # out of `forb`, whose sets would grow to thousands of entries per member.
+        codes: dict[str, int] = {}
+        self.lang: list[int] = []
+        for p in prefs:
+            mask = 0
+            for code in sorted(p.languages):
+                mask |= 1 << codes.setdefault(code, len(codes))
+            self.lang.append(mask or -1)
+        # Scores depend on (timezone, free times, style) only: members alike in those share one
+        # profile, and the score of two profiles is computed once.
+        profiles: dict[tuple[object, ...], int] = {}
+        self.profile: list[int] = []
+        self._profile_prefs: list[Preferences] = []
+        for p in prefs:
+            key = (p.utc_offset_minutes, tuple(sorted(s.value for s in p.free)), p.style)
+            if key not in profiles:
+                profiles[key] = len(profiles)
+                self._profile_prefs.append(
+                    Preferences(utc_offset_minutes=p.utc_offset_minutes, free=p.free, style=p.style)
+                )
+            self.profile.append(profiles[key])
+        self._profile_score: dict[tuple[int, int], int] = {}
+        self.mutual: set[tuple[int, int]] = set()
+        for wish in mutual_wishes(again):
+            a, b = tuple(wish)
+            i, j = pos.get(a), pos.get(b)
+            if i is not None and j is not None:
+                self.mutual.add((min(i, j), max(i, j)))
+        # Rule 6 is void when no pair can score: then the rules 1-5 paths alone are exact.
+        self.scored = bool(self.mutual) or any(
+            p.utc_offset_minutes is not None or p.free or p.style is not None for p in prefs
+        )
         self.forb: list[set[int]] = [set() for _ in range(n)]
         self.conf: list[set[int]] = [set() for _ in range(n)]
         for a, b in not_with:
@@ -133,6 +218,8 @@ class _MatchingInstance:
                 continue
             if i > j:
                 i, j = j, i
+            if (i, j) in self.mutual:
+                continue  # both asked to meet again: not a repeat (rule 3)
             value = min(AGE_CAP, max(1, current_round - met_round))
             old = age.get((i, j))
             if old is None:
@@ -149,29 +236,49 @@ class _MatchingInstance:
     def age_of(self, i: int, j: int) -> int:
         return self.age.get((i, j) if i < j else (j, i), 0)
 
-    def group_cost(self, group: Sequence[int]) -> tuple[int, int]:
-        """(repeats, total age) inside one group."""
-        repeats = total = 0
+    def apart(self, i: int, j: int) -> bool:
+        """Whether a hard constraint keeps i and j out of one group."""
+        return j in self.forb[i] or not self.lang[i] & self.lang[j]
+
+    def score(self, i: int, j: int) -> int:
+        """The preference score of i and j in one group (preferences.pair_score)."""
+        pi, pj = self.profile[i], self.profile[j]
+        key = (pi, pj) if pi < pj else (pj, pi)
+        value = self._profile_score.get(key)
+        if value is None:
+            value = pair_score(self._profile_prefs[key[0]], self._profile_prefs[key[1]])
+            self._profile_score[key] = value
+        if (i, j) in self.mutual or (j, i) in self.mutual:
+            return value + pair_score(_UNSET, _UNSET, mutual=True)
+        return value
+
+    def group_cost(self, group: Sequence[int]) -> tuple[int, int, int]:
+        """(repeats, total age, score) inside one group."""
+        repeats = total = score = 0
         for i, j in combinations(group, 2):
             value = self.age_of(i, j)
             if value:
                 repeats += 1
                 total += value
-        return repeats, total
+            if self.scored:
+                score += self.score(i, j)
+        return repeats, total, score
 
     def key(self, pairs: _Pairs, triad: tuple[int, ...] | None) -> _Key:
-        repeats = total = 0
+        repeats = total = score = 0
         for pair in pairs.pairs:
-            r, a = self.group_cost(pair)
+            r, a, s = self.group_cost(pair)
             repeats += r
             total += a
+            score += s
         rotation = 0
         if triad is not None:
-            r, a = self.group_cost(triad)
+            r, a, s = self.group_cost(triad)
             repeats += r
             total += a
+            score += s
             rotation = sum(1 for v in triad if v in self.last_triad)
-        return (len(pairs.unplaced), repeats, rotation, -total)
+        return (len(pairs.unplaced), repeats, rotation, -total, -score)
 
     # -- the whole round -----------------------------------------------------------------------
 
@@ -197,8 +304,9 @@ class _MatchingInstance:
             key = self.key(rest, triad)
             if best is None or key < best[0]:
                 best = (key, rest, triad)
-            if key[:3] == (0, 0, 0):
-                return self._result(rest, triad, True, alone)
+            if key[:3] == (0, 0, 0) and not (self.scored and exhaustive):
+                # Nothing better for rules 1-5; with preferences only a full search proves rule 6.
+                return self._result(rest, triad, not self.scored, alone)
         if base is None:
             base = self._pairs(everyone)
             key = self.key(base, None)
@@ -222,19 +330,25 @@ class _MatchingInstance:
             repeats=key[1],
             repeat_age=-key[3],
             triad_rotation=key[2],
-            proven_optimal=exact or key[:3] == (0, 0, 0),
+            proven_optimal=exact or (not self.scored and key[:3] == (0, 0, 0)),
+            score=-key[4],
         )
 
     # -- triads --------------------------------------------------------------------------------
 
-    def _triad_key(self, triad: tuple[int, ...]) -> tuple[int, int, int, tuple[int, ...]]:
-        repeats, total = self.group_cost(triad)
+    def _triad_key(self, triad: tuple[int, ...]) -> tuple[int, int, int, int, tuple[int, ...]]:
+        repeats, total, score = self.group_cost(triad)
         rotation = sum(1 for v in triad if v in self.last_triad)
-        return (repeats, rotation, -total, triad)
+        return (repeats, rotation, -total, -score, triad)
 
     def _allowed_triple(self, a: int, b: int, c: int) -> bool:
-        forb = self.forb
-        return b not in forb[a] and c not in forb[a] and c not in forb[b]
+        forb, lang = self.forb, self.lang
+        return (
+            b not in forb[a]
+            and c not in forb[a]
+            and c not in forb[b]
+            and lang[a] & lang[b] & lang[c] != 0  # one language shared by the whole triad
+        )
 
     def _triad_candidates(self, vs: list[int]) -> tuple[list[tuple[int, ...]], bool]:
         """Candidate triads, most promising first, and whether they are all the allowed ones."""
@@ -253,7 +367,7 @@ class _MatchingInstance:
         for t in order:
             near = [v for v in order[:200] if v != t and v not in conf[t]][:24]
             for a, b in combinations(near, 2):
-                if b not in conf[a]:
+                if b not in conf[a] and self._allowed_triple(t, a, b):
                     triad = tuple(sorted((t, a, b)))
                     if triad not in seen:
                         seen.add(triad)
@@ -276,6 +390,17 @@ class _MatchingInstance:
     # -- pairs ---------------------------------------------------------------------------------
 
     def _pairs(self, vs: list[int]) -> _Pairs:
+        """Pair up `vs`: optimally for (unplaced, repeats, -age, -score) when small or when nobody
+        set preferences; otherwise optimally for the first three and the score improved."""
+        if self.scored and len(vs) <= self.limits.score_exact:
+            return self._exact(vs)
+        found = self._pairs_rules(vs)
+        if self.scored:
+            self._improve(found.pairs)
+            return _Pairs(found.pairs, found.unplaced, False)
+        return found
+
+    def _pairs_rules(self, vs: list[int]) -> _Pairs:
         """Pair up `vs` (in seeded order) optimally for (unplaced, repeats, -age)."""
         pairs, left = self._greedy(vs)
         if left:
@@ -293,10 +418,12 @@ class _MatchingInstance:
         return self._fallback(pairs, left)
 
     def _greedy(self, vs: list[int]) -> tuple[list[tuple[int, int]], list[int]]:
-        conf = self.conf
+        conf, lang = self.conf, self.lang
+        pairs: list[tuple[int, int]] = []
+        if self.scored:
+            vs, pairs = self._alike_order(vs)
         n = len(vs)
         taken = [False] * n
-        pairs: list[tuple[int, int]] = []
         left: list[int] = []
         for a in range(n):
             if taken[a]:
@@ -304,8 +431,9 @@ class _MatchingInstance:
             taken[a] = True
             u = vs[a]
             cu = conf[u]
+            lu = lang[u]
             b = a + 1
-            while b < n and (taken[b] or vs[b] in cu):
+            while b < n and (taken[b] or vs[b] in cu or not lu & lang[vs[b]]):
                 b += 1
             if b < n:
                 taken[b] = True
@@ -314,11 +442,87 @@ class _MatchingInstance:
                 left.append(u)
         return pairs, left
 
+    def _alike_order(self, vs: list[int]) -> tuple[list[int], list[tuple[int, int]]]:
+        """With preferences: mutual wishes paired first (where allowed and not a repeat), and the
+        rest ordered so that members alike in language, timezone, free times and style sit side
+        by side, so the greedy pairs mostly alike members (their score is the highest there is)."""
+        inside = set(vs)
+        used: set[int] = set()
+        pairs: list[tuple[int, int]] = []
+        for i, j in sorted(self.mutual):
+            if i in inside and j in inside and i not in used and j not in used:
+                if j not in self.conf[i] and self.lang[i] & self.lang[j]:
+                    pairs.append((i, j))
+                    used.update((i, j))
+        prefs = self._profile_prefs
+        profile = self.profile
+
+        def alike(v: int) -> tuple[int, int, tuple[str, ...], str, int]:
+            p = prefs[profile[v]]
+            offset = -10_000 if p.utc_offset_minutes is None else p.utc_offset_minutes
+            free = tuple(sorted(s.value for s in p.free))
+            return (self.lang[v], offset, free, "" if p.style is None else p.style.value, v)
+
+        rest = sorted((v for v in vs if v not in used), key=alike)
+        return rest, pairs
+
+    def _improve(self, pairs: list[tuple[int, int]]) -> None:
+        """Raise the score by swapping partners between two pairs, (a, b), (c, d) becoming (a, c),
+        (b, d), only when that keeps the hard constraints and is better for (repeats, -age,
+        -score): rules 1-5 never get worse. Half the tries take c alike to a (same profile), half
+        anywhere. At most `Limits.improve_steps` tries."""
+        count = len(pairs)
+        if count < 2:
+            return
+        rng = random.Random(self.seed + "/improve")
+        profile = self.profile
+        where: dict[int, int] = {}
+        alike: dict[int, list[int]] = {}
+        for index, (u, v) in enumerate(pairs):
+            where[u] = where[v] = index
+            alike.setdefault(profile[u], []).append(u)
+            alike.setdefault(profile[v], []).append(v)
+        # One integer per pair, ordered like (fewer repeats, more age, more score) over two pairs.
+        unit = 2 * _PAIR_SCORE_MAX + 1
+        repeat = 2 * (self._max_age * unit + _PAIR_SCORE_MAX) + 1
+        age_of, score, apart = self.age_of, self.score, self.apart
+
+        def value(u: int, v: int) -> int:
+            age = age_of(u, v)
+            return score(u, v) - (repeat - age * unit if age else 0)
+
+        def swap(a: int, c: int) -> None:
+            """(a, b), (c, d) become (a, c), (b, d) when that is allowed and better."""
+            x, y = where[a], where[c]
+            if x == y:
+                return
+            p, q = pairs[x]
+            b = q if a == p else p
+            p, q = pairs[y]
+            d = q if c == p else p
+            gain = value(a, c) + value(b, d) - value(a, b) - value(c, d)
+            if gain > 0 and not apart(a, c) and not apart(b, d):
+                pairs[x] = (a, c)
+                pairs[y] = (b, d)
+                where[c] = x
+                where[b] = y
+
+        # Mutual wishes first: random tries would rarely bring two given members together.
+        for a, c in sorted(self.mutual):
+            if a in where and c in where:
+                swap(a, c)
+        for step in range(self.limits.improve_steps):
+            a = pairs[rng.randrange(count)][1 if step & 2 else 0]
+            if step & 1:
+                swap(a, rng.choice(alike[profile[a]]))
+            else:
+                swap(a, pairs[rng.randrange(count)][1 if step & 4 else 0])
+
     def _augment(self, pairs: list[tuple[int, int]], left: list[int]) -> None:
         """Place leftovers two at a time along free edges: directly, or through one matched pair
         (u-x, v-y instead of x-y). In a graph as dense as Dirac's theorem needs, this always
         succeeds; elsewhere it is a cheap first try, bounded by the budget."""
-        conf = self.conf
+        conf, lang = self.conf, self.lang
         budget = self.limits.augment_budget
         progress = True
         while len(left) >= 2 and progress and budget > 0:
@@ -326,19 +530,20 @@ class _MatchingInstance:
             for x, y in combinations(range(len(left)), 2):
                 u, v = left[x], left[y]
                 cu, cv = conf[u], conf[v]
+                lu, lv = lang[u], lang[v]
                 placed = False
-                if v not in cu:
+                if v not in cu and lu & lv:
                     pairs.append((u, v))
                     placed = True
                 else:
                     budget -= len(pairs)
                     for index, (p, q) in enumerate(pairs):
-                        if p not in cu and q not in cv:
+                        if p not in cu and q not in cv and lu & lang[p] and lv & lang[q]:
                             pairs[index] = (u, p)
                             pairs.append((v, q))
                             placed = True
                             break
-                        if q not in cu and p not in cv:
+                        if q not in cu and p not in cv and lu & lang[q] and lv & lang[p]:
                             pairs[index] = (u, q)
                             pairs.append((v, p))
                             placed = True
@@ -359,17 +564,29 @@ class _MatchingInstance:
 
     def _exact(self, vs: list[int]) -> _Pairs:
         """Maximum-weight matching over every allowed pair of `vs`."""
-        forb, conf = self.forb, self.conf
+        forb, conf, lang = self.forb, self.conf, self.lang
         c, m = self._weights(len(vs))
+        unit = 1
+        if self.scored:
+            # See the module text: A (unit) > any matching's score, M > any matching's
+            # A * age + score, C > any matching's M + A * age + score.
+            most = len(vs) // 2 + 1
+            unit = most * _PAIR_SCORE_MAX + 1
+            top = self._max_age * unit + _PAIR_SCORE_MAX
+            m = most * top + 1
+            c = most * (m + top) + 1
         edges = []
         for a in range(len(vs)):
             u = vs[a]
-            fu, cu = forb[u], conf[u]
+            fu, cu, lu = forb[u], conf[u], lang[u]
             for b in range(a + 1, len(vs)):
                 v = vs[b]
-                if v in fu:
+                if v in fu or not lu & lang[v]:
                     continue
-                edges.append((a, b, c + (self.age_of(u, v) if v in cu else m)))
+                weight = c + (self.age_of(u, v) * unit if v in cu else m)
+                if self.scored:
+                    weight += self.score(u, v)
+                edges.append((a, b, weight))
         mate = max_weight_matching(edges)
         mate += [-1] * (len(vs) - len(mate))
         pairs = [(vs[a], vs[b]) for a, b in enumerate(mate) if b > a]
@@ -384,8 +601,18 @@ class _MatchingInstance:
         None when that condition does not hold."""
         n = len(vs)
         inside = set(vs)
-        conf, forb = self.conf, self.forb
-        degree = {v: n - 1 - sum(1 for u in conf[v] if u in inside) for v in vs}
+        conf = self.conf
+        lang = self.lang
+        masks = Counter(lang[v] for v in vs)
+
+        def blocked(v: int) -> int:
+            """Members of `vs` that v met, may not meet or shares no language with."""
+            lv = lang[v]
+            other_language = sum(count for mask, count in masks.items() if not mask & lv)
+            met = [u for u in conf[v] if u in inside]
+            return len(met) + other_language - sum(1 for u in met if not lang[u] & lv)
+
+        degree = {v: n - 1 - blocked(v) for v in vs}
         hard: set[int] = set()
         while True:
             threshold = n / 2 + len(hard)
@@ -410,21 +637,21 @@ class _MatchingInstance:
         c, m = self._weights(n)
         edges: list[tuple[int, int, int]] = []
         for a, b in combinations(hard_list, 2):
-            if b in forb[a]:
+            if self.apart(a, b):
                 continue
             free = b not in conf[a]
             edges.append((node(a), node(b), 2 * c + (2 * m if free else self.age_of(a, b))))
         for h in hard_list:
             node(h)
-            ch, fh = conf[h], forb[h]
+            ch, lh = conf[h], lang[h]
             free_found = 0
             for e in easy:
-                if e not in ch:
+                if e not in ch and lh & lang[e]:
                     edges.append((node(h), node(e), c + m))
                     free_found += 1
                     if free_found >= want:
                         break
-            met = [e for e in ch if e in inside and e not in hard and e not in fh]
+            met = [e for e in ch if e in inside and e not in hard and not self.apart(h, e)]
             met.sort(key=lambda e: (-self.age_of(h, e), e))
             for e in met[:want]:
                 # C must keep every weight positive: -M for the easy partner this uses up.
@@ -450,9 +677,8 @@ class _MatchingInstance:
     def _fallback(self, pairs: list[tuple[int, int]], left: list[int]) -> _Pairs:
         """Very large and unusually constrained: pair the leftovers among themselves, oldest
         meetings first. Good, not proven optimal."""
-        forb = self.forb
         options = sorted(
-            ((-self.age_of(u, v), u, v) for u, v in combinations(left, 2) if v not in forb[u]),
+            ((-self.age_of(u, v), u, v) for u, v in combinations(left, 2) if not self.apart(u, v)),
         )
         placed: set[int] = set()
         extra = []
