@@ -252,9 +252,14 @@ def test_even_objective_equals_networkx_max_weight_matching(case):
     community, _last_triad, seed = case
     result = run(community, (), seed)
     check_hard(result, community)
-    assert result.triad is None
     got = objective(result, community, ())
-    assert (got[0], got[1], got[3], got[4]) == networkx_optimum(community)
+    exact = networkx_optimum(community)
+    if result.triad is not None:
+        # Someone the hard constraints keep from every pair: a triad places one more member
+        # than any matching can (the brute-force test checks that case in full).
+        assert got[0] < exact[0]
+    else:
+        assert (got[0], got[1], got[3], got[4]) == exact
     assert result.proven_optimal
 
 
