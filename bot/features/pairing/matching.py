@@ -26,8 +26,11 @@ is mutual) rule 6 is void and the fast paths below are exact; otherwise groups u
 `Limits.exhaustive_triads` try every triad), and larger groups get a heuristic that keeps rules
 1-5 exact: greedy along repeat-free allowed pairs in an order that puts alike members side by
 side (mutual wishes first), the exact rules 1-5 machinery below for any leftovers, then pair
-swaps that never add a repeat or lose age, within `Limits.improve_steps` steps (a count, not a
-time, so results do not depend on the machine). `proven_optimal` is then False.
+swaps that never add a repeat or lose age, within `Limits.improve_steps` steps, then the pairs
+that score below what an alike partner would give are re-paired by the exact matching, a window
+of `Limits.window` members at a time (`Limits.windows` windows). Budgets are counts, not times,
+so results do not depend on the machine. `proven_optimal` is then False; bench/pairing.py
+measures the gap to the exact optimum.
 
 How: members are put in a seeded random order and matched greedily along "free" edges (allowed
 and never met), then short augmenting swaps place the few left over. In the usual case that
@@ -65,6 +68,7 @@ _PAIR_SCORE_MAX = pair_score(
     full,
     mutual=True,
 )
+_MUTUAL_BONUS = pair_score(_UNSET, _UNSET, mutual=True)  # what a mutual wish adds to a pair
 
 
 @dataclass(frozen=True)
@@ -80,7 +84,9 @@ class Limits:
     hard_max: int = 200  # the reduction handles at most this many hard members
     augment_budget: int = 400_000  # most edge checks spent on augmenting swaps
     score_exact: int = 160  # with preferences, groups up to this size get the exact matching
-    improve_steps: int = 150_000  # with preferences, most pair swaps tried on larger groups
+    improve_steps: int = 80_000  # with preferences, most pair swaps tried on larger groups
+    window: int = 60  # with preferences, members re-paired exactly at a time on larger groups
+    windows: int = 24  # and how many such windows
 
 
 @dataclass(frozen=True)
@@ -248,8 +254,8 @@ class _MatchingInstance:
         if value is None:
             value = pair_score(self._profile_prefs[key[0]], self._profile_prefs[key[1]])
             self._profile_score[key] = value
-        if (i, j) in self.mutual or (j, i) in self.mutual:
-            return value + pair_score(_UNSET, _UNSET, mutual=True)
+        if self.mutual and ((i, j) if i < j else (j, i)) in self.mutual:
+            return value + _MUTUAL_BONUS
         return value
 
     def group_cost(self, group: Sequence[int]) -> tuple[int, int, int]:
@@ -397,6 +403,7 @@ class _MatchingInstance:
         found = self._pairs_rules(vs)
         if self.scored:
             self._improve(found.pairs)
+            self._rematch(found.pairs)
             return _Pairs(found.pairs, found.unplaced, False)
         return found
 
@@ -454,17 +461,15 @@ class _MatchingInstance:
                 if j not in self.conf[i] and self.lang[i] & self.lang[j]:
                     pairs.append((i, j))
                     used.update((i, j))
-        prefs = self._profile_prefs
-        profile = self.profile
-
-        def alike(v: int) -> tuple[int, int, tuple[str, ...], str, int]:
-            p = prefs[profile[v]]
-            offset = -10_000 if p.utc_offset_minutes is None else p.utc_offset_minutes
-            free = tuple(sorted(s.value for s in p.free))
-            return (self.lang[v], offset, free, "" if p.style is None else p.style.value, v)
-
-        rest = sorted((v for v in vs if v not in used), key=alike)
+        rest = sorted((v for v in vs if v not in used), key=self._alike_key)
         return rest, pairs
+
+    def _alike_key(self, v: int) -> tuple[int, int, tuple[str, ...], str, int]:
+        """Sorting by this puts members alike in language, timezone, free times, style together."""
+        p = self._profile_prefs[self.profile[v]]
+        offset = -10_000 if p.utc_offset_minutes is None else p.utc_offset_minutes
+        free = tuple(sorted(s.value for s in p.free))
+        return (self.lang[v], offset, free, "" if p.style is None else p.style.value, v)
 
     def _improve(self, pairs: list[tuple[int, int]]) -> None:
         """Raise the score by swapping partners between two pairs, (a, b), (c, d) becoming (a, c),
@@ -517,6 +522,32 @@ class _MatchingInstance:
                 swap(a, rng.choice(alike[profile[a]]))
             else:
                 swap(a, pairs[rng.randrange(count)][1 if step & 4 else 0])
+
+    def _rematch(self, pairs: list[tuple[int, int]]) -> None:
+        """Re-pair exactly, a window of members at a time, the pairs that score less than one of
+        their members could get with an alike partner (same profile). The window's current pairs
+        are a perfect matching of it, so the exact one is at least as good on every rule: a
+        large-neighbourhood step with an exact inner solver. Windows run along the alike order,
+        where the members who could suit each other sit close."""
+        window = max(2, self.limits.window // 2)  # pairs per window
+        score = self.score
+        weak = [
+            index
+            for index, (u, v) in enumerate(pairs)
+            if score(u, v) < max(score(u, u), score(v, v))
+        ]
+        alike = self._alike_key
+        weak.sort(key=lambda index: min(alike(pairs[index][0]), alike(pairs[index][1])))
+        for start in range(0, min(len(weak), window * self.limits.windows), window):
+            chunk = weak[start : start + window]
+            if len(chunk) < 2:
+                break
+            vs = [v for index in chunk for v in pairs[index]]
+            found = self._exact(vs)
+            if found.unplaced:
+                continue  # cannot happen (the current pairs are perfect); keep them if it does
+            for index, pair in zip(chunk, found.pairs, strict=True):
+                pairs[index] = pair
 
     def _augment(self, pairs: list[tuple[int, int]], left: list[int]) -> None:
         """Place leftovers two at a time along free edges: directly, or through one matched pair
