@@ -530,24 +530,40 @@ class _MatchingInstance:
         large-neighbourhood step with an exact inner solver. Windows run along the alike order,
         where the members who could suit each other sit close."""
         window = max(2, self.limits.window // 2)  # pairs per window
+        budget = self.limits.windows
         score = self.score
-        weak = [
-            index
-            for index, (u, v) in enumerate(pairs)
-            if score(u, v) < max(score(u, u), score(v, v))
-        ]
         alike = self._alike_key
-        weak.sort(key=lambda index: min(alike(pairs[index][0]), alike(pairs[index][1])))
-        for start in range(0, min(len(weak), window * self.limits.windows), window):
-            chunk = weak[start : start + window]
-            if len(chunk) < 2:
+        shift = 0
+        while budget > 0:
+            weak = [
+                index
+                for index, (u, v) in enumerate(pairs)
+                if score(u, v) < max(score(u, u), score(v, v))
+            ]
+            weak.sort(key=lambda index: min(alike(pairs[index][0]), alike(pairs[index][1])))
+            changed = False
+            # Passes alternate their start by half a window, so pairs that one window boundary
+            # kept apart share a window next time.
+            for first in range(shift, len(weak), window):
+                chunk = weak[first : first + window]
+                if len(chunk) < 2 or budget <= 0:
+                    break
+                budget -= 1
+                changed |= self._rematch_window(pairs, chunk)
+            if not changed:
                 break
-            vs = [v for index in chunk for v in pairs[index]]
-            found = self._exact(vs)
-            if found.unplaced:
-                continue  # cannot happen (the current pairs are perfect); keep them if it does
-            for index, pair in zip(chunk, found.pairs, strict=True):
-                pairs[index] = pair
+            shift = window // 2 if shift == 0 else 0
+
+    def _rematch_window(self, pairs: list[tuple[int, int]], chunk: list[int]) -> bool:
+        """Re-pair the members of pairs[chunk] exactly; whether the score rose."""
+        vs = [v for index in chunk for v in pairs[index]]
+        found = self._exact(vs)
+        if found.unplaced:
+            return False  # cannot happen (the current pairs are perfect); keep them if it does
+        before = sum(self.score(*pairs[index]) for index in chunk)
+        for index, pair in zip(chunk, found.pairs, strict=True):
+            pairs[index] = pair
+        return sum(self.score(*pair) for pair in found.pairs) > before
 
     def _augment(self, pairs: list[tuple[int, int]], left: list[int]) -> None:
         """Place leftovers two at a time along free edges: directly, or through one matched pair
