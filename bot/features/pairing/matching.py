@@ -302,24 +302,33 @@ class _MatchingInstance:
                 return self._result(base, None, base.exact, alone)
             best = (self.key(base, None), base, None)
         candidates, exhaustive = self._triad_candidates(everyone)
+        # With preferences and a partial list of triads the result is not proven anyway: rank
+        # the triads by rules 1-5 alone (the fast paths), and pair the rest with preferences
+        # for the chosen triad only.
+        ranking = self.scored and not exhaustive
         all_exact = exhaustive
         for triad in candidates:
             chosen = set(triad)
-            rest = self._pairs([v for v in everyone if v not in chosen])
+            rest_members = [v for v in everyone if v not in chosen]
+            rest = self._pairs_rules(rest_members) if ranking else self._pairs(rest_members)
             all_exact = all_exact and rest.exact
             key = self.key(rest, triad)
             if best is None or key < best[0]:
                 best = (key, rest, triad)
             if key[:3] == (0, 0, 0) and not (self.scored and exhaustive):
-                # Nothing better for rules 1-5; with preferences only a full search proves rule 6.
-                return self._result(rest, triad, not self.scored, alone)
+                if not ranking:
+                    return self._result(rest, triad, True, alone)
+                break  # nothing better for rules 1-5 (rule 6 is not proven on this path)
         if base is None:
             base = self._pairs(everyone)
             key = self.key(base, None)
             if best is None or key < best[0]:
                 best = (key, base, None)
         assert best is not None
-        return self._result(best[1], best[2], all_exact and base.exact, alone)
+        _key, pairs, triad = best
+        if ranking and triad is not None:
+            pairs = self._pairs([v for v in everyone if v not in triad])
+        return self._result(pairs, triad, all_exact and base.exact and not ranking, alone)
 
     def _result(
         self, pairs: _Pairs, triad: tuple[int, ...] | None, exact: bool, alone: list[int]
