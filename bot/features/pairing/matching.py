@@ -84,9 +84,9 @@ class Limits:
     hard_max: int = 200  # the reduction handles at most this many hard members
     augment_budget: int = 400_000  # most edge checks spent on augmenting swaps
     score_exact: int = 160  # with preferences, groups up to this size get the exact matching
-    improve_steps: int = 80_000  # with preferences, most pair swaps tried on larger groups
+    improve_steps: int = 60_000  # with preferences, most pair swaps tried on larger groups
     window: int = 60  # with preferences, members re-paired exactly at a time on larger groups
-    windows: int = 24  # and how many such windows
+    windows: int = 20  # and how many such windows
 
 
 @dataclass(frozen=True)
@@ -195,6 +195,10 @@ class _MatchingInstance:
                 )
             self.profile.append(profiles[key])
         self._profile_score: dict[tuple[int, int], int] = {}
+        # pair_score is a sum of one term per preference (preferences.py), so each term is read
+        # off pair_score with only that preference set, once per pair of values, and a profile
+        # pair costs three look-ups: no weight is repeated here, and no call per profile pair.
+        self._terms: list[dict[tuple[object, object], int]] = [{}, {}, {}]
         self.mutual: set[tuple[int, int]] = set()
         for wish in mutual_wishes(again):
             a, b = tuple(wish)
@@ -252,11 +256,26 @@ class _MatchingInstance:
         key = (pi, pj) if pi < pj else (pj, pi)
         value = self._profile_score.get(key)
         if value is None:
-            value = pair_score(self._profile_prefs[key[0]], self._profile_prefs[key[1]])
+            value = self._profile_pair_score(*key)
             self._profile_score[key] = value
         if self.mutual and ((i, j) if i < j else (j, i)) in self.mutual:
             return value + _MUTUAL_BONUS
         return value
+
+    def _profile_pair_score(self, first: int, second: int) -> int:
+        a, b = self._profile_prefs[first], self._profile_prefs[second]
+        total = 0
+        for terms, x, y, only in (
+            (self._terms[0], a.utc_offset_minutes, b.utc_offset_minutes, "utc_offset_minutes"),
+            (self._terms[1], a.free, b.free, "free"),
+            (self._terms[2], a.style, b.style, "style"),
+        ):
+            value = terms.get((x, y))
+            if value is None:
+                value = pair_score(Preferences(**{only: x}), Preferences(**{only: y}))
+                terms[(x, y)] = value
+            total += value
+        return total
 
     def group_cost(self, group: Sequence[int]) -> tuple[int, int, int]:
         """(repeats, total age, score) inside one group."""
@@ -327,7 +346,11 @@ class _MatchingInstance:
         assert best is not None
         _key, pairs, triad = best
         if ranking and triad is not None:
-            pairs = self._pairs([v for v in everyone if v not in triad])
+            rest_members = [v for v in everyone if v not in triad]
+            if len(rest_members) <= self.limits.score_exact:
+                pairs = self._exact(rest_members)
+            else:
+                pairs = self._raise_score(pairs)  # the rules 1-5 pairs found while ranking
         return self._result(pairs, triad, all_exact and base.exact and not ranking, alone)
 
     def _result(
@@ -410,11 +433,13 @@ class _MatchingInstance:
         if self.scored and len(vs) <= self.limits.score_exact:
             return self._exact(vs)
         found = self._pairs_rules(vs)
-        if self.scored:
-            self._improve(found.pairs)
-            self._rematch(found.pairs)
-            return _Pairs(found.pairs, found.unplaced, False)
-        return found
+        return self._raise_score(found) if self.scored else found
+
+    def _raise_score(self, found: _Pairs) -> _Pairs:
+        """The score raised without touching rules 1-5 (pair swaps, then exact windows)."""
+        self._improve(found.pairs)
+        self._rematch(found.pairs)
+        return _Pairs(found.pairs, found.unplaced, False)
 
     def _pairs_rules(self, vs: list[int]) -> _Pairs:
         """Pair up `vs` (in seeded order) optimally for (unplaced, repeats, -age)."""
