@@ -338,12 +338,15 @@ class _MatchingInstance:
                 if not ranking:
                     return self._result(rest, triad, True, alone)
                 break  # nothing better for rules 1-5 (rule 6 is not proven on this path)
-        if base is None:
+        if base is None and (best is None or best[0][0] > 0):
+            # Pairs alone leave someone out of an odd group: only worth it when no triad
+            # placed everyone.
             base = self._pairs(everyone)
             key = self.key(base, None)
             if best is None or key < best[0]:
                 best = (key, base, None)
         assert best is not None
+        all_exact = all_exact and (base is None or base.exact)
         _key, pairs, triad = best
         if ranking and triad is not None:
             rest_members = [v for v in everyone if v not in triad]
@@ -351,7 +354,7 @@ class _MatchingInstance:
                 pairs = self._exact(rest_members)
             else:
                 pairs = self._raise_score(pairs)  # the rules 1-5 pairs found while ranking
-        return self._result(pairs, triad, all_exact and base.exact and not ranking, alone)
+        return self._result(pairs, triad, all_exact and not ranking, alone)
 
     def _result(
         self, pairs: _Pairs, triad: tuple[int, ...] | None, exact: bool, alone: list[int]
