@@ -214,6 +214,31 @@ def test_heuristic_path_keeps_hard_constraints_and_rules_one_to_five(case):
     assert not result.proven_optimal or got == best  # "proven" only when it is
 
 
+FORCED_RULES = Limits(
+    exhaustive_triads=100, triad_candidates=100, enumerate_triads=100, full_exact=0, full_exact_max=0
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(communities(), st.booleans())
+def test_languages_alone_keep_the_fast_paths_exact(case, forced):
+    """Languages but no scored preference: rule 6 is void, the rules 1-5 paths (greedy,
+    augmenting swaps, the reduced and full exact matchings) run with the language rule."""
+    community, last_triad, seed = case
+    languages_only = {m: Preferences(languages=p.languages) for m, p in community.preferences.items()}
+    community = Community(
+        members=community.members,
+        preferences=languages_only,
+        not_with=community.not_with,
+        history=community.history,
+        current_round=community.current_round,
+    )
+    result = run(community, last_triad, seed, FORCED_RULES if forced else None)
+    check_hard(result, community)
+    assert objective(result, community, last_triad) == brute_force(community, last_triad)
+    assert result.score == 0
+
+
 def networkx_optimum(community: Community) -> tuple[int, int, int, int]:
     """(unplaced, repeats, -age, -score) of networkx's max-weight max-cardinality matching on
     lexicographic weights built here, independently of matching.py."""
