@@ -52,23 +52,10 @@ from dataclasses import dataclass
 from itertools import combinations
 
 from bot.features.pairing.blossom import max_weight_matching
-from bot.features.pairing.preferences import (
-    Preferences,
-    Slot,
-    Style,
-    mutual_wishes,
-    pair_score,
-)
+from bot.features.pairing.matching_prefs import PAIR_SCORE_MAX, PairScores, improve, rematch
+from bot.features.pairing.preferences import Preferences
 
 AGE_CAP = 1_000_000
-_UNSET = Preferences()
-# The largest score one pair can have, read off pair_score itself so no weight is repeated here.
-_PAIR_SCORE_MAX = pair_score(
-    full := Preferences(utc_offset_minutes=0, free=frozenset(Slot), style=Style.LIGHTER),
-    full,
-    mutual=True,
-)
-_MUTUAL_BONUS = pair_score(_UNSET, _UNSET, mutual=True)  # what a mutual wish adds to a pair
 
 
 @dataclass(frozen=True)
@@ -171,44 +158,9 @@ class _MatchingInstance:
         pos = {member: index for index, member in enumerate(ordered)}
         n = len(ordered)
         self.n = n
-        prefs = [preferences.get(member, _UNSET) for member in ordered]
-        # Languages as bit masks (every bit when not set), so "share one" is a nonzero AND; kept
-        # out of `forb`, whose sets would grow to thousands of entries per member.
-        codes: dict[str, int] = {}
-        self.lang: list[int] = []
-        for p in prefs:
-            mask = 0
-            for code in sorted(p.languages):
-                mask |= 1 << codes.setdefault(code, len(codes))
-            self.lang.append(mask or -1)
-        # Scores depend on (timezone, free times, style) only: members alike in those share one
-        # profile, and the score of two profiles is computed once.
-        profiles: dict[tuple[object, ...], int] = {}
-        self.profile: list[int] = []
-        self._profile_prefs: list[Preferences] = []
-        for p in prefs:
-            key = (p.utc_offset_minutes, tuple(sorted(s.value for s in p.free)), p.style)
-            if key not in profiles:
-                profiles[key] = len(profiles)
-                self._profile_prefs.append(
-                    Preferences(utc_offset_minutes=p.utc_offset_minutes, free=p.free, style=p.style)
-                )
-            self.profile.append(profiles[key])
-        self._profile_score: dict[tuple[int, int], int] = {}
-        # pair_score is a sum of one term per preference (preferences.py), so each term is read
-        # off pair_score with only that preference set, once per pair of values, and a profile
-        # pair costs three look-ups: no weight is repeated here, and no call per profile pair.
-        self._terms: list[dict[tuple[object, object], int]] = [{}, {}, {}]
-        self.mutual: set[tuple[int, int]] = set()
-        for wish in mutual_wishes(again):
-            a, b = tuple(wish)
-            i, j = pos.get(a), pos.get(b)
-            if i is not None and j is not None:
-                self.mutual.add((min(i, j), max(i, j)))
-        # Rule 6 is void when no pair can score: then the rules 1-5 paths alone are exact.
-        self.scored = bool(self.mutual) or any(
-            p.utc_offset_minutes is not None or p.free or p.style is not None for p in prefs
-        )
+        self.scores = scores = PairScores(ordered, preferences, again)
+        self.lang, self.mutual, self.scored = scores.lang, scores.mutual, scores.scored
+        self.score = scores.score
         self.forb: list[set[int]] = [set() for _ in range(n)]
         self.conf: list[set[int]] = [set() for _ in range(n)]
         for a, b in not_with:
@@ -249,33 +201,6 @@ class _MatchingInstance:
     def apart(self, i: int, j: int) -> bool:
         """Whether a hard constraint keeps i and j out of one group."""
         return j in self.forb[i] or not self.lang[i] & self.lang[j]
-
-    def score(self, i: int, j: int) -> int:
-        """The preference score of i and j in one group (preferences.pair_score)."""
-        pi, pj = self.profile[i], self.profile[j]
-        key = (pi, pj) if pi < pj else (pj, pi)
-        value = self._profile_score.get(key)
-        if value is None:
-            value = self._profile_pair_score(*key)
-            self._profile_score[key] = value
-        if self.mutual and ((i, j) if i < j else (j, i)) in self.mutual:
-            return value + _MUTUAL_BONUS
-        return value
-
-    def _profile_pair_score(self, first: int, second: int) -> int:
-        a, b = self._profile_prefs[first], self._profile_prefs[second]
-        total = 0
-        for terms, x, y, only in (
-            (self._terms[0], a.utc_offset_minutes, b.utc_offset_minutes, "utc_offset_minutes"),
-            (self._terms[1], a.free, b.free, "free"),
-            (self._terms[2], a.style, b.style, "style"),
-        ):
-            value = terms.get((x, y))
-            if value is None:
-                value = pair_score(Preferences(**{only: x}), Preferences(**{only: y}))
-                terms[(x, y)] = value
-            total += value
-        return total
 
     def group_cost(self, group: Sequence[int]) -> tuple[int, int, int]:
         """(repeats, total age, score) inside one group."""
@@ -440,8 +365,10 @@ class _MatchingInstance:
 
     def _raise_score(self, found: _Pairs) -> _Pairs:
         """The score raised without touching rules 1-5 (pair swaps, then exact windows)."""
-        self._improve(found.pairs)
-        self._rematch(found.pairs)
+        limits = self.limits
+        steps = limits.improve_steps
+        improve(found.pairs, self.scores, self.age_of, self.apart, self._max_age, self.seed, steps)
+        rematch(found.pairs, self.scores, self._exact_pairs, limits.window, limits.windows)
         return _Pairs(found.pairs, found.unplaced, False)
 
     def _pairs_rules(self, vs: list[int]) -> _Pairs:
@@ -465,7 +392,7 @@ class _MatchingInstance:
         conf, lang = self.conf, self.lang
         pairs: list[tuple[int, int]] = []
         if self.scored:
-            vs, pairs = self._alike_order(vs)
+            vs, pairs = self.scores.alike_order(vs, self.conf)
         n = len(vs)
         taken = [False] * n
         left: list[int] = []
@@ -485,122 +412,6 @@ class _MatchingInstance:
             else:
                 left.append(u)
         return pairs, left
-
-    def _alike_order(self, vs: list[int]) -> tuple[list[int], list[tuple[int, int]]]:
-        """With preferences: mutual wishes paired first (where allowed and not a repeat), and the
-        rest ordered so that members alike in language, timezone, free times and style sit side
-        by side, so the greedy pairs mostly alike members (their score is the highest there is)."""
-        inside = set(vs)
-        used: set[int] = set()
-        pairs: list[tuple[int, int]] = []
-        for i, j in sorted(self.mutual):
-            if i in inside and j in inside and i not in used and j not in used:
-                if j not in self.conf[i] and self.lang[i] & self.lang[j]:
-                    pairs.append((i, j))
-                    used.update((i, j))
-        rest = sorted((v for v in vs if v not in used), key=self._alike_key)
-        return rest, pairs
-
-    def _alike_key(self, v: int) -> tuple[int, int, tuple[str, ...], str, int]:
-        """Sorting by this puts members alike in language, timezone, free times, style together."""
-        p = self._profile_prefs[self.profile[v]]
-        offset = -10_000 if p.utc_offset_minutes is None else p.utc_offset_minutes
-        free = tuple(sorted(s.value for s in p.free))
-        return (self.lang[v], offset, free, "" if p.style is None else p.style.value, v)
-
-    def _improve(self, pairs: list[tuple[int, int]]) -> None:
-        """Raise the score by swapping partners between two pairs, (a, b), (c, d) becoming (a, c),
-        (b, d), only when that keeps the hard constraints and is better for (repeats, -age,
-        -score): rules 1-5 never get worse. Half the tries take c alike to a (same profile), half
-        anywhere. At most `Limits.improve_steps` tries."""
-        count = len(pairs)
-        if count < 2:
-            return
-        rng = random.Random(self.seed + "/improve")
-        profile = self.profile
-        where: dict[int, int] = {}
-        alike: dict[int, list[int]] = {}
-        for index, (u, v) in enumerate(pairs):
-            where[u] = where[v] = index
-            alike.setdefault(profile[u], []).append(u)
-            alike.setdefault(profile[v], []).append(v)
-        # One integer per pair, ordered like (fewer repeats, more age, more score) over two pairs.
-        unit = 2 * _PAIR_SCORE_MAX + 1
-        repeat = 2 * (self._max_age * unit + _PAIR_SCORE_MAX) + 1
-        age_of, score, apart = self.age_of, self.score, self.apart
-
-        def value(u: int, v: int) -> int:
-            age = age_of(u, v)
-            return score(u, v) - (repeat - age * unit if age else 0)
-
-        def swap(a: int, c: int) -> None:
-            """(a, b), (c, d) become (a, c), (b, d) when that is allowed and better."""
-            x, y = where[a], where[c]
-            if x == y:
-                return
-            p, q = pairs[x]
-            b = q if a == p else p
-            p, q = pairs[y]
-            d = q if c == p else p
-            gain = value(a, c) + value(b, d) - value(a, b) - value(c, d)
-            if gain > 0 and not apart(a, c) and not apart(b, d):
-                pairs[x] = (a, c)
-                pairs[y] = (b, d)
-                where[c] = x
-                where[b] = y
-
-        # Mutual wishes first: random tries would rarely bring two given members together.
-        for a, c in sorted(self.mutual):
-            if a in where and c in where:
-                swap(a, c)
-        for step in range(self.limits.improve_steps):
-            a = pairs[rng.randrange(count)][1 if step & 2 else 0]
-            if step & 1:
-                swap(a, rng.choice(alike[profile[a]]))
-            else:
-                swap(a, pairs[rng.randrange(count)][1 if step & 4 else 0])
-
-    def _rematch(self, pairs: list[tuple[int, int]]) -> None:
-        """Re-pair exactly, a window of members at a time, the pairs that score less than one of
-        their members could get with an alike partner (same profile). The window's current pairs
-        are a perfect matching of it, so the exact one is at least as good on every rule: a
-        large-neighbourhood step with an exact inner solver. Windows run along the alike order,
-        where the members who could suit each other sit close."""
-        window = max(2, self.limits.window // 2)  # pairs per window
-        budget = self.limits.windows
-        score = self.score
-        alike = self._alike_key
-        shift = 0
-        while budget > 0:
-            weak = [
-                index
-                for index, (u, v) in enumerate(pairs)
-                if score(u, v) < max(score(u, u), score(v, v))
-            ]
-            weak.sort(key=lambda index: min(alike(pairs[index][0]), alike(pairs[index][1])))
-            changed = False
-            # Passes alternate their start by half a window, so pairs that one window boundary
-            # kept apart share a window next time.
-            for first in range(shift, len(weak), window):
-                chunk = weak[first : first + window]
-                if len(chunk) < 2 or budget <= 0:
-                    break
-                budget -= 1
-                changed |= self._rematch_window(pairs, chunk)
-            if not changed:
-                break
-            shift = window // 2 if shift == 0 else 0
-
-    def _rematch_window(self, pairs: list[tuple[int, int]], chunk: list[int]) -> bool:
-        """Re-pair the members of pairs[chunk] exactly; whether the score rose."""
-        vs = [v for index in chunk for v in pairs[index]]
-        found = self._exact(vs)
-        if found.unplaced:
-            return False  # cannot happen (the current pairs are perfect); keep them if it does
-        before = sum(self.score(*pairs[index]) for index in chunk)
-        for index, pair in zip(chunk, found.pairs, strict=True):
-            pairs[index] = pair
-        return sum(self.score(*pair) for pair in found.pairs) > before
 
     def _augment(self, pairs: list[tuple[int, int]], left: list[int]) -> None:
         """Place leftovers two at a time along free edges: directly, or through one matched pair
@@ -646,6 +457,10 @@ class _MatchingInstance:
         big_m = (self._max_age + 1) * half
         return (2 * big_m + self._max_age + 1) * (size + 1) * 2, big_m
 
+    def _exact_pairs(self, vs: list[int]) -> tuple[list[tuple[int, int]], list[int]]:
+        found = self._exact(vs)
+        return found.pairs, found.unplaced
+
     def _exact(self, vs: list[int]) -> _Pairs:
         """Maximum-weight matching over every allowed pair of `vs`."""
         forb, conf, lang = self.forb, self.conf, self.lang
@@ -655,8 +470,8 @@ class _MatchingInstance:
             # See the module text: A (unit) > any matching's score, M > any matching's
             # A * age + score, C > any matching's M + A * age + score.
             most = len(vs) // 2 + 1
-            unit = most * _PAIR_SCORE_MAX + 1
-            top = self._max_age * unit + _PAIR_SCORE_MAX
+            unit = most * PAIR_SCORE_MAX + 1
+            top = self._max_age * unit + PAIR_SCORE_MAX
             m = most * top + 1
             c = most * (m + top) + 1
         edges = []
