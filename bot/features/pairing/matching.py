@@ -20,7 +20,7 @@ The rules, in order of importance:
 Rules 2, 3, 5 and 6 for pairs are one maximum-weight matching with integer weights
 C + M (never met) or C + A * age (met), plus the pair's score, where A is more than any
 matching's total score, M more than any matching's total of the rest and C more than that again
-(see `_weights`), so the order of the rules is exact. When nobody set a preference (and no wish
+(see `_exact`), so the order of the rules is exact. When nobody set a preference (and no wish
 is mutual) rule 6 is void and the fast paths below are exact; otherwise groups up to
 `Limits.score_exact` are solved by the exact matching (and odd groups up to
 `Limits.exhaustive_triads` try every triad), and larger groups get a heuristic that keeps rules
@@ -29,8 +29,8 @@ side (mutual wishes first), the exact rules 1-5 machinery below for any leftover
 swaps that never add a repeat or lose age, within `Limits.improve_steps` steps, then the pairs
 that score below what an alike partner would give are re-paired by the exact matching, a window
 of `Limits.window` members at a time (`Limits.windows` windows). Budgets are counts, not times,
-so results do not depend on the machine. `proven_optimal` is then False; bench/pairing.py
-measures the gap to the exact optimum.
+so results do not depend on the machine (matching_prefs.py holds these steps).
+`proven_optimal` is then False; bench/pairing.py measures the gap to the exact optimum.
 
 How: members are put in a seeded random order and matched greedily along "free" edges (allowed
 and never met), then short augmenting swaps place the few left over. In the usual case that
