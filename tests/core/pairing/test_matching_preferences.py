@@ -199,7 +199,7 @@ def test_exact_path_equals_brute_force_and_keeps_every_hard_constraint(case):
     assert result.proven_optimal
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(communities())
 def test_heuristic_path_keeps_hard_constraints_and_rules_one_to_five(case):
     community, last_triad, seed = case
@@ -219,7 +219,7 @@ FORCED_RULES = Limits(
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(communities(), st.booleans())
 def test_languages_alone_keep_the_fast_paths_exact(case, forced):
     """Languages but no scored preference: rule 6 is void, the rules 1-5 paths (greedy,
