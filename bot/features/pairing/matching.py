@@ -2,14 +2,35 @@
 
 The rules, in order of importance:
 
-1. Never place together two members where either has the other on a not-with list (hard).
+1. Hard constraints (preferences.py), never broken: two members where either has the other on a
+   not-with list are never placed together; two members who both set languages and share none
+   are never paired, and a triad shares one language across all who set one.
 2. Place everyone who can be placed: pairs of two and, when the count is odd, exactly one group
-   of three. A member is left unplaced only when the not-with rules leave no group for them.
-3. Make as few repeat pairings as possible (a repeat is two members who met in a kept round;
-   in a triad each of its three pairs counts). So no repeat while a repeat-free grouping exists.
+   of three. A member is left unplaced only when the hard constraints leave no group for them.
+3. Make as few repeat pairings as possible (a repeat is two members who met in a kept round,
+   unless both asked to meet again; in a triad each of its three pairs counts). So no repeat
+   while a repeat-free grouping exists.
 4. A member of the last triad is not put in this one when that is avoidable.
 5. When repeats cannot be avoided, repeat the pairs that met longest ago (largest total age, in
    rounds since they met).
+6. Then the preference score (preferences.py: `pair_score` summed over the pairs of each group,
+   a mutual meet-again wish weighing most) as high as possible. A one-sided wish counts for
+   nothing.
+
+Rules 2, 3, 5 and 6 for pairs are one maximum-weight matching with integer weights
+C + M (never met) or C + A * age (met), plus the pair's score, where A is more than any
+matching's total score, M more than any matching's total of the rest and C more than that again
+(see `_exact`), so the order of the rules is exact. When nobody set a preference (and no wish
+is mutual) rule 6 is void and the fast paths below are exact; otherwise groups up to
+`Limits.score_exact` are solved by the exact matching (and odd groups up to
+`Limits.exhaustive_triads` try every triad), and larger groups get a heuristic that keeps rules
+1-5 exact: greedy along repeat-free allowed pairs in an order that puts alike members side by
+side (mutual wishes first), the exact rules 1-5 machinery below for any leftovers, then pair
+swaps that never add a repeat or lose age, within `Limits.improve_steps` steps, then the pairs
+that score below what an alike partner would give are re-paired by the exact matching, a window
+of `Limits.window` members at a time (`Limits.windows` windows). Budgets are counts, not times,
+so results do not depend on the machine (matching_prefs.py holds these steps).
+`proven_optimal` is then False; bench/pairing.py measures the gap to the exact optimum.
 
 How: members are put in a seeded random order and matched greedily along "free" edges (allowed
 and never met), then short augmenting swaps place the few left over. In the usual case that
@@ -25,11 +46,14 @@ the group is small) and keeps the best whole result.
 from __future__ import annotations
 
 import random
-from collections.abc import Hashable, Iterable, Sequence
+from collections import Counter
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
 from bot.features.pairing.blossom import max_weight_matching
+from bot.features.pairing.matching_prefs import PAIR_SCORE_MAX, PairScores, improve, rematch
+from bot.features.pairing.preferences import Preferences
 
 AGE_CAP = 1_000_000
 
@@ -46,16 +70,21 @@ class Limits:
     full_exact_max: int = 800  # when the reduction does not apply, still exact up to this size
     hard_max: int = 200  # the reduction handles at most this many hard members
     augment_budget: int = 400_000  # most edge checks spent on augmenting swaps
+    score_exact: int = 160  # with preferences, groups up to this size get the exact matching
+    improve_steps: int = 60_000  # with preferences, most pair swaps tried on larger groups
+    window: int = 60  # with preferences, members re-paired exactly at a time on larger groups
+    windows: int = 20  # and how many such windows
 
 
 @dataclass(frozen=True)
 class Matching:
     groups: tuple[tuple[Hashable, ...], ...]  # pairs, and at most one triad
-    unplaced: tuple[Hashable, ...]  # members the not-with rules left without a group
-    repeats: int  # pairs inside groups who had met before
+    unplaced: tuple[Hashable, ...]  # members the hard constraints left without a group
+    repeats: int  # pairs inside groups who had met before (and did not both ask to meet again)
     repeat_age: int  # their total age (rounds since they met): larger is better
     triad_rotation: int  # members of the last triad who are in this round's triad
-    proven_optimal: bool  # the result is optimal for rules 1-5, not just good
+    proven_optimal: bool  # the result is optimal for rules 1-6, not just good
+    score: int = 0  # total preference score of the groups (rule 6)
 
     @property
     def triad(self) -> tuple[Hashable, ...] | None:
@@ -71,15 +100,27 @@ def match(
     last_triad: Iterable[Hashable] = (),
     seed: int | str = 0,
     limits: Limits | None = None,
+    preferences: Mapping[Hashable, Preferences] | None = None,
+    again: Iterable[tuple[Hashable, Hashable]] = (),
 ) -> Matching:
     """Group `members` for round `current_round`.
 
     `not_with`: pairs (either direction) who must never be together.
     `history`: (a, b, round) for every two members who were in a group in a kept round.
     `last_triad`: the members of the most recent triad.
+    `preferences`: each member's preferences (missing: nothing set).
+    `again`: (who asked, whom) meet-again wishes, one-sided ones included; only mutual ones count.
     """
     return _MatchingInstance(
-        members, not_with, history, current_round, last_triad, seed, limits or Limits()
+        members,
+        not_with,
+        history,
+        current_round,
+        last_triad,
+        seed,
+        limits or Limits(),
+        preferences or {},
+        again,
     ).solve()
 
 
@@ -93,7 +134,7 @@ class _Pairs:
     exact: bool
 
 
-_Key = tuple[int, int, int, int]  # (unplaced, repeats, rotation, -age): smaller is better
+_Key = tuple[int, int, int, int, int]  # (unplaced, repeats, rotation, -age, -score): smaller is better
 
 
 class _MatchingInstance:
@@ -106,14 +147,20 @@ class _MatchingInstance:
         last_triad: Iterable[Hashable],
         seed: int | str,
         limits: Limits,
+        preferences: Mapping[Hashable, Preferences],
+        again: Iterable[tuple[Hashable, Hashable]],
     ) -> None:
         self.limits = limits
+        self.seed = str(seed)
         ordered = sorted(set(members), key=lambda m: (str(type(m)), m))
         random.Random(str(seed)).shuffle(ordered)
         self.ids: list[Hashable] = ordered
         pos = {member: index for index, member in enumerate(ordered)}
         n = len(ordered)
         self.n = n
+        self.scores = scores = PairScores(ordered, preferences, again)
+        self.lang, self.mutual, self.scored = scores.lang, scores.mutual, scores.scored
+        self.score = scores.score
         self.forb: list[set[int]] = [set() for _ in range(n)]
         self.conf: list[set[int]] = [set() for _ in range(n)]
         for a, b in not_with:
@@ -133,6 +180,8 @@ class _MatchingInstance:
                 continue
             if i > j:
                 i, j = j, i
+            if (i, j) in self.mutual:
+                continue  # both asked to meet again: not a repeat (rule 3)
             value = min(AGE_CAP, max(1, current_round - met_round))
             old = age.get((i, j))
             if old is None:
@@ -149,29 +198,37 @@ class _MatchingInstance:
     def age_of(self, i: int, j: int) -> int:
         return self.age.get((i, j) if i < j else (j, i), 0)
 
-    def group_cost(self, group: Sequence[int]) -> tuple[int, int]:
-        """(repeats, total age) inside one group."""
-        repeats = total = 0
+    def apart(self, i: int, j: int) -> bool:
+        """Whether a hard constraint keeps i and j out of one group."""
+        return j in self.forb[i] or not self.lang[i] & self.lang[j]
+
+    def group_cost(self, group: Sequence[int]) -> tuple[int, int, int]:
+        """(repeats, total age, score) inside one group."""
+        repeats = total = score = 0
         for i, j in combinations(group, 2):
             value = self.age_of(i, j)
             if value:
                 repeats += 1
                 total += value
-        return repeats, total
+            if self.scored:
+                score += self.score(i, j)
+        return repeats, total, score
 
     def key(self, pairs: _Pairs, triad: tuple[int, ...] | None) -> _Key:
-        repeats = total = 0
+        repeats = total = score = 0
         for pair in pairs.pairs:
-            r, a = self.group_cost(pair)
+            r, a, s = self.group_cost(pair)
             repeats += r
             total += a
+            score += s
         rotation = 0
         if triad is not None:
-            r, a = self.group_cost(triad)
+            r, a, s = self.group_cost(triad)
             repeats += r
             total += a
+            score += s
             rotation = sum(1 for v in triad if v in self.last_triad)
-        return (len(pairs.unplaced), repeats, rotation, -total)
+        return (len(pairs.unplaced), repeats, rotation, -total, -score)
 
     # -- the whole round -----------------------------------------------------------------------
 
@@ -189,23 +246,40 @@ class _MatchingInstance:
                 return self._result(base, None, base.exact, alone)
             best = (self.key(base, None), base, None)
         candidates, exhaustive = self._triad_candidates(everyone)
+        # With preferences and a partial list of triads the result is not proven anyway: rank
+        # the triads by rules 1-5 alone (the fast paths), and pair the rest with preferences
+        # for the chosen triad only.
+        ranking = self.scored and not exhaustive
         all_exact = exhaustive
         for triad in candidates:
             chosen = set(triad)
-            rest = self._pairs([v for v in everyone if v not in chosen])
+            rest_members = [v for v in everyone if v not in chosen]
+            rest = self._pairs_rules(rest_members) if ranking else self._pairs(rest_members)
             all_exact = all_exact and rest.exact
             key = self.key(rest, triad)
             if best is None or key < best[0]:
                 best = (key, rest, triad)
-            if key[:3] == (0, 0, 0):
-                return self._result(rest, triad, True, alone)
-        if base is None:
+            if key[:3] == (0, 0, 0) and not (self.scored and exhaustive):
+                if not ranking:
+                    return self._result(rest, triad, True, alone)
+                break  # nothing better for rules 1-5 (rule 6 is not proven on this path)
+        if base is None and (best is None or best[0][0] > 0):
+            # Pairs alone leave someone out of an odd group: only worth it when no triad
+            # placed everyone.
             base = self._pairs(everyone)
             key = self.key(base, None)
             if best is None or key < best[0]:
                 best = (key, base, None)
         assert best is not None
-        return self._result(best[1], best[2], all_exact and base.exact, alone)
+        all_exact = all_exact and (base is None or base.exact)
+        _key, pairs, triad = best
+        if ranking and triad is not None:
+            rest_members = [v for v in everyone if v not in triad]
+            if len(rest_members) <= self.limits.score_exact:
+                pairs = self._exact(rest_members)
+            else:
+                pairs = self._raise_score(pairs)  # the rules 1-5 pairs found while ranking
+        return self._result(pairs, triad, all_exact and not ranking, alone)
 
     def _result(
         self, pairs: _Pairs, triad: tuple[int, ...] | None, exact: bool, alone: list[int]
@@ -222,19 +296,25 @@ class _MatchingInstance:
             repeats=key[1],
             repeat_age=-key[3],
             triad_rotation=key[2],
-            proven_optimal=exact or key[:3] == (0, 0, 0),
+            proven_optimal=exact or (not self.scored and key[:3] == (0, 0, 0)),
+            score=-key[4],
         )
 
     # -- triads --------------------------------------------------------------------------------
 
-    def _triad_key(self, triad: tuple[int, ...]) -> tuple[int, int, int, tuple[int, ...]]:
-        repeats, total = self.group_cost(triad)
+    def _triad_key(self, triad: tuple[int, ...]) -> tuple[int, int, int, int, tuple[int, ...]]:
+        repeats, total, score = self.group_cost(triad)
         rotation = sum(1 for v in triad if v in self.last_triad)
-        return (repeats, rotation, -total, triad)
+        return (repeats, rotation, -total, -score, triad)
 
     def _allowed_triple(self, a: int, b: int, c: int) -> bool:
-        forb = self.forb
-        return b not in forb[a] and c not in forb[a] and c not in forb[b]
+        forb, lang = self.forb, self.lang
+        return (
+            b not in forb[a]
+            and c not in forb[a]
+            and c not in forb[b]
+            and lang[a] & lang[b] & lang[c] != 0  # one language shared by the whole triad
+        )
 
     def _triad_candidates(self, vs: list[int]) -> tuple[list[tuple[int, ...]], bool]:
         """Candidate triads, most promising first, and whether they are all the allowed ones."""
@@ -253,7 +333,7 @@ class _MatchingInstance:
         for t in order:
             near = [v for v in order[:200] if v != t and v not in conf[t]][:24]
             for a, b in combinations(near, 2):
-                if b not in conf[a]:
+                if b not in conf[a] and self._allowed_triple(t, a, b):
                     triad = tuple(sorted((t, a, b)))
                     if triad not in seen:
                         seen.add(triad)
@@ -276,6 +356,22 @@ class _MatchingInstance:
     # -- pairs ---------------------------------------------------------------------------------
 
     def _pairs(self, vs: list[int]) -> _Pairs:
+        """Pair up `vs`: optimally for (unplaced, repeats, -age, -score) when small or when nobody
+        set preferences; otherwise optimally for the first three and the score improved."""
+        if self.scored and len(vs) <= self.limits.score_exact:
+            return self._exact(vs)
+        found = self._pairs_rules(vs)
+        return self._raise_score(found) if self.scored else found
+
+    def _raise_score(self, found: _Pairs) -> _Pairs:
+        """The score raised without touching rules 1-5 (pair swaps, then exact windows)."""
+        limits = self.limits
+        steps = limits.improve_steps
+        improve(found.pairs, self.scores, self.age_of, self.apart, self._max_age, self.seed, steps)
+        rematch(found.pairs, self.scores, self._exact_pairs, limits.window, limits.windows)
+        return _Pairs(found.pairs, found.unplaced, False)
+
+    def _pairs_rules(self, vs: list[int]) -> _Pairs:
         """Pair up `vs` (in seeded order) optimally for (unplaced, repeats, -age)."""
         pairs, left = self._greedy(vs)
         if left:
@@ -293,10 +389,12 @@ class _MatchingInstance:
         return self._fallback(pairs, left)
 
     def _greedy(self, vs: list[int]) -> tuple[list[tuple[int, int]], list[int]]:
-        conf = self.conf
+        conf, lang = self.conf, self.lang
+        pairs: list[tuple[int, int]] = []
+        if self.scored:
+            vs, pairs = self.scores.alike_order(vs, self.conf)
         n = len(vs)
         taken = [False] * n
-        pairs: list[tuple[int, int]] = []
         left: list[int] = []
         for a in range(n):
             if taken[a]:
@@ -304,8 +402,9 @@ class _MatchingInstance:
             taken[a] = True
             u = vs[a]
             cu = conf[u]
+            lu = lang[u]
             b = a + 1
-            while b < n and (taken[b] or vs[b] in cu):
+            while b < n and (taken[b] or vs[b] in cu or not lu & lang[vs[b]]):
                 b += 1
             if b < n:
                 taken[b] = True
@@ -318,7 +417,7 @@ class _MatchingInstance:
         """Place leftovers two at a time along free edges: directly, or through one matched pair
         (u-x, v-y instead of x-y). In a graph as dense as Dirac's theorem needs, this always
         succeeds; elsewhere it is a cheap first try, bounded by the budget."""
-        conf = self.conf
+        conf, lang = self.conf, self.lang
         budget = self.limits.augment_budget
         progress = True
         while len(left) >= 2 and progress and budget > 0:
@@ -326,19 +425,20 @@ class _MatchingInstance:
             for x, y in combinations(range(len(left)), 2):
                 u, v = left[x], left[y]
                 cu, cv = conf[u], conf[v]
+                lu, lv = lang[u], lang[v]
                 placed = False
-                if v not in cu:
+                if v not in cu and lu & lv:
                     pairs.append((u, v))
                     placed = True
                 else:
                     budget -= len(pairs)
                     for index, (p, q) in enumerate(pairs):
-                        if p not in cu and q not in cv:
+                        if p not in cu and q not in cv and lu & lang[p] and lv & lang[q]:
                             pairs[index] = (u, p)
                             pairs.append((v, q))
                             placed = True
                             break
-                        if q not in cu and p not in cv:
+                        if q not in cu and p not in cv and lu & lang[q] and lv & lang[p]:
                             pairs[index] = (u, q)
                             pairs.append((v, p))
                             placed = True
@@ -357,19 +457,35 @@ class _MatchingInstance:
         big_m = (self._max_age + 1) * half
         return (2 * big_m + self._max_age + 1) * (size + 1) * 2, big_m
 
+    def _exact_pairs(self, vs: list[int]) -> tuple[list[tuple[int, int]], list[int]]:
+        found = self._exact(vs)
+        return found.pairs, found.unplaced
+
     def _exact(self, vs: list[int]) -> _Pairs:
         """Maximum-weight matching over every allowed pair of `vs`."""
-        forb, conf = self.forb, self.conf
+        forb, conf, lang = self.forb, self.conf, self.lang
         c, m = self._weights(len(vs))
+        unit = 1
+        if self.scored:
+            # See the module text: A (unit) > any matching's score, M > any matching's
+            # A * age + score, C > any matching's M + A * age + score.
+            most = len(vs) // 2 + 1
+            unit = most * PAIR_SCORE_MAX + 1
+            top = self._max_age * unit + PAIR_SCORE_MAX
+            m = most * top + 1
+            c = most * (m + top) + 1
         edges = []
         for a in range(len(vs)):
             u = vs[a]
-            fu, cu = forb[u], conf[u]
+            fu, cu, lu = forb[u], conf[u], lang[u]
             for b in range(a + 1, len(vs)):
                 v = vs[b]
-                if v in fu:
+                if v in fu or not lu & lang[v]:
                     continue
-                edges.append((a, b, c + (self.age_of(u, v) if v in cu else m)))
+                weight = c + (self.age_of(u, v) * unit if v in cu else m)
+                if self.scored:
+                    weight += self.score(u, v)
+                edges.append((a, b, weight))
         mate = max_weight_matching(edges)
         mate += [-1] * (len(vs) - len(mate))
         pairs = [(vs[a], vs[b]) for a, b in enumerate(mate) if b > a]
@@ -384,8 +500,18 @@ class _MatchingInstance:
         None when that condition does not hold."""
         n = len(vs)
         inside = set(vs)
-        conf, forb = self.conf, self.forb
-        degree = {v: n - 1 - sum(1 for u in conf[v] if u in inside) for v in vs}
+        conf = self.conf
+        lang = self.lang
+        masks = Counter(lang[v] for v in vs)
+
+        def blocked(v: int) -> int:
+            """Members of `vs` that v met, may not meet or shares no language with."""
+            lv = lang[v]
+            other_language = sum(count for mask, count in masks.items() if not mask & lv)
+            met = [u for u in conf[v] if u in inside]
+            return len(met) + other_language - sum(1 for u in met if not lang[u] & lv)
+
+        degree = {v: n - 1 - blocked(v) for v in vs}
         hard: set[int] = set()
         while True:
             threshold = n / 2 + len(hard)
@@ -410,21 +536,21 @@ class _MatchingInstance:
         c, m = self._weights(n)
         edges: list[tuple[int, int, int]] = []
         for a, b in combinations(hard_list, 2):
-            if b in forb[a]:
+            if self.apart(a, b):
                 continue
             free = b not in conf[a]
             edges.append((node(a), node(b), 2 * c + (2 * m if free else self.age_of(a, b))))
         for h in hard_list:
             node(h)
-            ch, fh = conf[h], forb[h]
+            ch, lh = conf[h], lang[h]
             free_found = 0
             for e in easy:
-                if e not in ch:
+                if e not in ch and lh & lang[e]:
                     edges.append((node(h), node(e), c + m))
                     free_found += 1
                     if free_found >= want:
                         break
-            met = [e for e in ch if e in inside and e not in hard and e not in fh]
+            met = [e for e in ch if e in inside and e not in hard and not self.apart(h, e)]
             met.sort(key=lambda e: (-self.age_of(h, e), e))
             for e in met[:want]:
                 # C must keep every weight positive: -M for the easy partner this uses up.
@@ -450,9 +576,8 @@ class _MatchingInstance:
     def _fallback(self, pairs: list[tuple[int, int]], left: list[int]) -> _Pairs:
         """Very large and unusually constrained: pair the leftovers among themselves, oldest
         meetings first. Good, not proven optimal."""
-        forb = self.forb
         options = sorted(
-            ((-self.age_of(u, v), u, v) for u, v in combinations(left, 2) if v not in forb[u]),
+            ((-self.age_of(u, v), u, v) for u, v in combinations(left, 2) if not self.apart(u, v)),
         )
         placed: set[int] = set()
         extra = []
