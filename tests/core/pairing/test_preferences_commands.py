@@ -317,3 +317,79 @@ async def test_forget_erases_both_and_a_wish_about_the_forgotten_never_counts_ag
     async with h.db.transaction() as tx:
         _, wishes = await h.app.pairing.repo.grouping_preferences(tx, await community_id(h), [a, b], WINTER)
     assert sorted(wishes) == sorted([(a, b), (b, a)])
+
+
+# -- pair stats --------------------------------------------------------------------------------
+
+PEOPLE = [f"p{n}-x{n}" for n in range(10)]
+
+
+def line(stats: str, start: str) -> str:
+    (found,) = [row.strip() for row in stats.splitlines() if row.strip().startswith(start)]
+    return found
+
+
+async def test_stats_before_any_round_counts_preferences_with_the_k5_rule(harness):
+    h = harness
+    await join(h, *PEOPLE[:6])
+    stats = await h.say("alex", "pair stats")
+    assert line(stats, "members who set preferences") == "members who set preferences: 0"
+    assert "last round's groups" not in stats
+    for person in PEOPLE[:3]:
+        await private(h, person, "pair prefs style lighter")
+    stats = await h.say("alex", "pair stats")
+    assert line(stats, "members who set preferences") == "members who set preferences: fewer than 5"
+    for person in PEOPLE[3:6]:
+        await private(h, person, "pair prefs languages en")
+    stats = await h.say("alex", "pair stats")
+    assert line(stats, "members who set preferences") == "members who set preferences: 6"
+
+
+async def test_stats_hide_shares_over_fewer_than_five_groups(harness):
+    h = harness
+    await join(h, *PEOPLE[:6])
+    for person in PEOPLE[:6]:
+        await private(h, person, "pair prefs languages en")
+    assert "Round 1 has begun" in await h.say("alex", "pair now")
+    stats = await h.say("alex", "pair stats")
+    assert line(stats, "last round's groups:") == "last round's groups: 3 of 2"
+    assert line(stats, "last round's groups with a language").endswith(": fewer than 5 groups")
+    assert line(stats, "last round's groups sharing") .endswith(": fewer than 5 groups")
+
+
+async def test_stats_hide_a_group_size_drawn_from_fewer_than_five_people(harness):
+    h = harness
+    await join(h, *PEOPLE[:4])
+    assert "Round 1 has begun" in await h.say("alex", "pair now")
+    stats = await h.say("alex", "pair stats")
+    assert line(stats, "last round's groups:") == "last round's groups: fewer than 5 of 2"
+
+
+async def test_stats_show_shares_of_shared_language_and_waking_hours_over_five_groups(harness):
+    h = harness
+    await join(h, *PEOPLE)
+    # Everyone sets English, nobody a timezone yet.
+    for person in PEOPLE:
+        await private(h, person, "pair prefs languages en")
+    assert "Round 1 has begun" in await h.say("alex", "pair now")
+    stats = await h.say("alex", "pair stats")
+    assert line(stats, "last round's groups:") == "last round's groups: 5 of 2"
+    assert line(stats, "last round's groups with a language").endswith(": 100%")
+    assert line(stats, "last round's groups sharing").endswith(": 0%")
+    # Now timezones: the pairs are fixed for this round, so set them to make exactly the pairs
+    # that exist overlap or not.
+    rows = await h.db.fetchall(
+        "SELECT group_concat(m.platform_user_id) FROM pairs p JOIN pair_members pm ON pm.pair_id = p.id"
+        " JOIN members m ON m.id = pm.member_id GROUP BY p.id ORDER BY p.id"
+    )
+    pairs = [row[0].split(",") for row in rows]
+    for index, (one, other) in enumerate(pairs):
+        # Three pairs an hour apart (13 waking hours shared); two pairs 12 hours apart, whose
+        # 08:00-22:00 days share only 4 hours.
+        far = index >= 3
+        await private(h, one, "pair prefs timezone " + ("UTC+12" if far else "Europe/Madrid"))
+        await private(h, other, "pair prefs timezone " + ("UTC" if far else "Europe/Lisbon"))
+    await private(h, pairs[0][0], "pair prefs languages fr")  # this pair no longer shares one
+    stats = await h.say("alex", "pair stats")
+    assert line(stats, "last round's groups with a language").endswith(": 80%")
+    assert line(stats, "last round's groups sharing").endswith(": 60%")
