@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import combinations
 
 from bot.features.pairing.preferences import Preferences
 from bot.features.pairing.prefs_values import StoredPrefs
@@ -177,22 +176,28 @@ class PreferencesRepo:
     async def spend_wishes(self, tx: Tx, community_id: int, groups: Iterable[Iterable[int]]) -> int:
         """After a round is grouped: the wishes between members who are now in one group are
         spent (both directions, mutual or not: they met, and each knows it). How many went."""
-        found = await tx.fetchone("SELECT COUNT(*) FROM pair_again WHERE community_id = ?", (community_id,))
-        if found is None or found[0] == 0:
+        rows = await tx.fetchall(
+            "SELECT id, member_id, other_hash FROM pair_again WHERE community_id = ?", (community_id,)
+        )
+        if not rows:
             return 0
-        # Wishes exist, so the secret their hashes use does too: `now` only dates a new one.
+        askers = {member_id for _, member_id, _ in rows}
+        # Only groups with someone who made a wish matter; their members' ids are read once.
+        wanted = [list(group) for group in groups]
+        wanted = [group for group in wanted if askers.intersection(group)]
+        members = await self._members(tx, community_id, (m for group in wanted for m in group))
+        # Wishes exist, so the secret their hashes use does too: `now` would only date a new one.
         blind = await self.again_blinder(tx, datetime.now(UTC))
-        spent = 0
-        for group in groups:
-            members = await self._members(tx, community_id, group)
-            hashes = {member_id: blind(community_id, user_id) for member_id, (user_id, _) in members.items()}
-            for a, b in combinations(sorted(hashes), 2):
-                spent += await tx.execute(
-                    "DELETE FROM pair_again WHERE community_id = ? AND"
-                    " ((member_id = ? AND other_hash = ?) OR (member_id = ? AND other_hash = ?))",
-                    (community_id, a, hashes[b], b, hashes[a]),
-                )
-        return spent
+        spent: list[int] = []
+        for group in wanted:
+            hashes = {blind(community_id, members[m][0]): m for m in group if m in members}
+            spent += [
+                wish_id
+                for wish_id, member_id, other_hash in rows
+                if member_id in group and hashes.get(other_hash, member_id) != member_id
+            ]
+        await tx.executemany("DELETE FROM pair_again WHERE id = ?", [(wish_id,) for wish_id in spent])
+        return len(spent)
 
     # -- stats (aggregates only) ---------------------------------------------------------------
 
