@@ -181,7 +181,10 @@ class PreferencesRepo:
         )
         if not rows:
             return 0
-        askers = {member_id for _, member_id, _ in rows}
+        by_asker: dict[int, list[tuple[int, str]]] = {}
+        for wish_id, member_id, other_hash in rows:
+            by_asker.setdefault(member_id, []).append((wish_id, other_hash))
+        askers = set(by_asker)
         # Only groups with someone who made a wish matter; their members' ids are read once.
         wanted = [list(group) for group in groups]
         wanted = [group for group in wanted if askers.intersection(group)]
@@ -193,8 +196,9 @@ class PreferencesRepo:
             hashes = {blind(community_id, members[m][0]): m for m in group if m in members}
             spent += [
                 wish_id
-                for wish_id, member_id, other_hash in rows
-                if member_id in group and hashes.get(other_hash, member_id) != member_id
+                for member_id in group
+                for wish_id, other_hash in by_asker.get(member_id, ())
+                if hashes.get(other_hash, member_id) != member_id
             ]
         await tx.executemany("DELETE FROM pair_again WHERE id = ?", [(wish_id,) for wish_id in spent])
         return len(spent)
