@@ -101,7 +101,7 @@ def read_languages(text: str) -> tuple[str, ...]:
     order given, without repeats."""
     codes: list[str] = []
     for word in re.split(r"[\s,;]+", text.strip()):
-        if not word:
+        if not word or word.lower() == "and":
             continue
         base = word.lower().replace("_", "-").split("-")[0]
         if base not in LANGUAGE_CODES:

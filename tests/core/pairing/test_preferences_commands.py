@@ -61,6 +61,8 @@ async def test_prefs_are_shown_set_and_cleared_plainly(harness):
     assert "never used to explain a grouping" in shown
     said = await private(h, A, "pair prefs languages EN, es, pt-BR, en")
     assert "Noted, just for you." in said and "languages you can talk in: en, es, pt" in said
+    assert "talk in: fr, de" in await private(h, A, "pair prefs languages fr and de")
+    said = await private(h, A, "pair prefs languages EN, es, pt-BR, en")
     assert "timezone: Europe/Madrid" in await private(h, A, "pair prefs timezone europe/madrid")
     assert "timezone: UTC+05:30" in await private(h, A, "pair prefs timezone UTC+5:30")
     said = await private(h, A, "pair prefs free weekends, weekday evening")
