@@ -88,6 +88,9 @@ ENCRYPTED_COLUMNS: tuple[EncryptedColumn, ...] = (
     EncryptedColumn("question_suggestions", "note_enc", "suggestion.note"),
     EncryptedColumn("pair_not_with", "other_enc", "pairing.not_with"),
     EncryptedColumn("pair_checkins", "answers_enc", "pairing.checkin_answers"),
+    # Pairing preferences and meet-again wishes (issue 17, features/pairing/preferences_repo.py).
+    EncryptedColumn("pair_preferences", "prefs_enc", "pairing.preferences"),
+    EncryptedColumn("pair_again", "other_enc", "pairing.again"),
     EncryptedColumn("agreements", "draft_enc", "agreement.draft"),
     EncryptedColumn("agreement_versions", "content_enc", "agreement.version"),
     EncryptedColumn("space_agreement_responses", "note_enc", "space_agreement.objection"),

@@ -772,6 +772,23 @@ def build_cases(world: World, specs: tuple[CommandSpec, ...] | None = None) -> l
                         if in_pairing
                         else refused("pairing.not_in_not_with"),
                     )
+                case "pair prefs":
+                    add(spec, role, "own", f"{name} style lighter", done() if in_pairing else refused("pairing.not_in_prefs"))
+                case "pair again":
+                    # Like not-with: about someone else, but the wish is the maker's own data.
+                    add(spec, role, "own", f"{name} @{actor}", refused("pairing.again_self"))
+                    other = others_user(role)
+                    add(spec, role, "others", f"{name} @{other}", done() if in_pairing else refused("pairing.not_in_again"))
+                    away = foreign_user(role)
+                    add(
+                        spec,
+                        role,
+                        "foreign",
+                        f"{name} @{away}",
+                        refused("pairing.again_unknown", given=f"@{away}")
+                        if in_pairing
+                        else refused("pairing.not_in_again"),
+                    )
                 case "pair status":
                     add(spec, role, "own", name, done() if in_pairing else done(unchanged=True, key="pairing.status_not_in"))
                 case "pair end":

@@ -1,5 +1,6 @@
 """A lived-in database built through real commands, with a value in every encrypted column: pending
-and approved suggestions, pairs with check-in answers and a not-with entry, pair agreements drafted,
+and approved suggestions, pairs with check-in answers, a not-with entry, pairing preferences and a
+meet-again wish, pair agreements drafted,
 proposed and agreed, an open step-by-step dialog, the space agreement with an objection note,
 pending confirmations, undelivered messages and a Discord message kept for a member with closed DMs.
 """
@@ -39,6 +40,9 @@ async def build(tmp_path: Path) -> Harness:
         await h.say(user, "/pair join", channel=None)
         await h.say(user, "/yes", channel=None)
     await h.say("lee", "/pair not-with @kim", channel=None)
+    # Preferences and a one-sided meet-again wish (issue 17): neither changes who meets whom here.
+    await h.say("lee", "/pair prefs timezone Europe/Madrid", channel=None)
+    await h.say("lee", "/pair again @jo", channel=None)
     await h.say("alex", "/pair now")
     await h.advance(timedelta(days=8))
     await h.say("sam", "/checkin", channel=None)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from bot.commands.spec import Arg, ArgType, CommandSpec, Where, Who
 
+PREF_SETTINGS = ("languages", "timezone", "free", "style", "clear")
+
 COMMANDS = (
     CommandSpec("pair join", "commands.pair_join"),
     CommandSpec("pair leave", "commands.pair_leave"),
@@ -18,6 +20,26 @@ COMMANDS = (
         "commands.pair_not_with",
         (
             Arg("member", ArgType.MEMBER),
+            Arg("remove", ArgType.CHOICE, required=False, choices=("remove",)),
+        ),
+        where=Where.PRIVATE,
+    ),
+    # `pair prefs` alone shows them; a setting and its value sets one; `clear` [setting] clears.
+    CommandSpec(
+        "pair prefs",
+        "commands.pair_prefs",
+        (
+            Arg("setting", ArgType.CHOICE, required=False, choices=PREF_SETTINGS),
+            Arg("value", ArgType.TEXT, required=False, max=200),
+        ),
+        where=Where.PRIVATE,
+    ),
+    # Alone: the member's own wishes. A wish counts only when the other person asked too.
+    CommandSpec(
+        "pair again",
+        "commands.pair_again",
+        (
+            Arg("member", ArgType.MEMBER, required=False),
             Arg("remove", ArgType.CHOICE, required=False, choices=("remove",)),
         ),
         where=Where.PRIVATE,

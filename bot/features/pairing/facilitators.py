@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -11,7 +12,8 @@ from zoneinfo import ZoneInfo
 from bot.commands import parser
 from bot.context import Ctx
 from bot.errors import Refusal
-from bot.features.counts import hidden, shown_count
+from bot.features.counts import FEWER_THAN, hidden, shown_count
+from bot.features.pairing.preferences import WAKING_HOURS, WAKING_START, shared_language
 from bot.features.pairing.repo import Round
 from bot.features.schedules import read_schedule
 from bot.replies import Answer, Intent
@@ -20,6 +22,20 @@ from bot.storage.db import Tx
 
 _DATE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
 _FROM_WORDS = ("from", "starting")
+
+
+# Any two 14-hour waking days overlap by at least 4 hours somewhere, so "overlapping" would say
+# little: a group counts when everyone shares at least half of it.
+SHARED_WAKING_MINUTES = WAKING_HOURS * 60 // 2
+
+
+def common_waking_minutes(offsets: list[int]) -> int:
+    """Minutes of the day (in 15-minute steps) in which everyone is between 08:00 and 22:00
+    local time, for members `offsets` minutes east of UTC."""
+    start, end = WAKING_START * 60, (WAKING_START + WAKING_HOURS) * 60
+    return 15 * sum(
+        1 for utc in range(0, 24 * 60, 15) if all(start <= (utc + offset) % (24 * 60) < end for offset in offsets)
+    )
 
 
 class FacilitatorCommands:
@@ -233,16 +249,53 @@ class FacilitatorCommands:
         else:
             percent = round(100 * figures["checkins_answered"] / figures["checkins"])
             checkins = ctx.t("pairing.share_of", percent=percent, total=figures["checkins"])
-        return [
-            Answer(
-                ctx.t(
-                    "pairing.stats",
-                    members=count(figures["members"], figures["members"]),
-                    paused=count(figures["paused"], figures["paused"]),
-                    rounds=figures["rounds"],
-                    pairs=count(figures["pairs"], figures["members_matched"]),
-                    checkins=checkins,
-                    days=self.services.settings.pairing.retention_days,
-                )
+        text = ctx.t(
+            "pairing.stats",
+            members=count(figures["members"], figures["members"]),
+            paused=count(figures["paused"], figures["paused"]),
+            rounds=figures["rounds"],
+            pairs=count(figures["pairs"], figures["members_matched"]),
+            checkins=checkins,
+            days=self.services.settings.pairing.retention_days,
+        )
+        extra = await self._preference_stats(ctx)
+        return [Answer("\n".join([text, *extra]))]
+
+    async def _preference_stats(self, ctx: Ctx) -> list[str]:
+        """Issue 17's lines: the last round's groups by size, how many set preferences, and the
+        share of the last round's groups with a language in common and with at least half the
+        waking day in common. Counts only, each under the k >= 5 rule; shares only over five groups or more."""
+        db = self.services.db
+        lines = [ctx.t("pairing.stats_prefs", count=shown_count(ctx.t, await self.repo.preference_count(db, ctx.community.id)))]
+        last = await self.repo.last_round_groups(db, ctx.community.id)
+        if last is None:
+            return lines
+        starts_at, found = last
+        by_size = Counter(size for size, _ in found)
+        sizes = ", ".join(
+            ctx.t("pairing.stats_group_size", count=shown_count(ctx.t, by_size[size], by_size[size] * size), size=size)
+            for size in sorted(by_size)
+        )
+        lines.insert(0, ctx.t("pairing.stats_groups", sizes=sizes))
+        if len(found) < FEWER_THAN:
+            share_language = share_hours = ctx.t("pairing.stats_few_groups")
+        else:
+            known = [
+                [prefs.at(starts_at) for prefs in members if prefs is not None]
+                for size, members in found
+                if len(members) == size and all(prefs is not None for prefs in members)
+            ]
+            language = sum(1 for group in known if all(p.languages for p in group) and shared_language(group))
+            hours = sum(
+                1
+                for group in known
+                if all(p.utc_offset_minutes is not None for p in group)
+                and common_waking_minutes([p.utc_offset_minutes for p in group]) >= SHARED_WAKING_MINUTES  # type: ignore[misc]
             )
+            share_language = f"{round(100 * language / len(found))}%"
+            share_hours = f"{round(100 * hours / len(found))}%"
+        lines += [
+            ctx.t("pairing.stats_shared_language", share=share_language),
+            ctx.t("pairing.stats_shared_hours", share=share_hours),
         ]
+        return lines

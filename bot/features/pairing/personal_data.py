@@ -20,7 +20,21 @@ class PairingData:
         self._history = history
 
     async def export_member(self, ctx: Ctx) -> dict[str, Any]:
-        return await self._pairing.export_member(ctx)
+        found = await self._pairing.export_member(ctx)
+        repo, db = self._pairing.repo, self._pairing.services.db
+        prefs = await repo.preferences_of(db, ctx.community.id, ctx.member.id)
+        found["preferences"] = (
+            {"languages": list(prefs.languages), "timezone": prefs.timezone, "free": list(prefs.free), "style": prefs.style}
+            if prefs.is_set
+            else {}
+        )
+        # The member's own wishes, named by the id they gave: their own data. Wishes others made
+        # about them are the others' (and one-sided ones are never shown to anyone).
+        found["meet_again"] = [
+            {"with": wish.other_user_id, "asked": wish.created_at.isoformat()}
+            for wish in await repo.wishes_of(db, ctx.community.id, ctx.member.id)
+        ]
+        return found
 
     async def forget_member(self, tx: Tx, ctx: Ctx) -> None:
         await self._pairing.forget_member(tx, ctx)

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-# Rounds, pairs and check-ins are stored by the other half of the repository.
+# Preferences and meet-again wishes (issue 17), and rounds, pairs and check-ins, are stored by
+# the other parts of the repository.
+from bot.features.pairing.preferences_repo import PreferencesRepo
 from bot.features.pairing.rounds_repo import ANSWERS_PURPOSE, Checkin, Pair, Round, RoundsRepo  # noqa: F401
 from bot.storage.blinding import IdentityBlinder
 from bot.storage.communities import Reader
@@ -76,7 +78,7 @@ class ScheduleRow:
     checked_until: datetime | None
 
 
-class PairingRepo(RoundsRepo):
+class PairingRepo(RoundsRepo, PreferencesRepo):
     def __init__(self, cipher: FieldCipher) -> None:
         self._cipher = cipher
 
@@ -197,8 +199,10 @@ class PairingRepo(RoundsRepo):
         )
 
     async def remove_participant(self, tx: Tx, community_id: int, member_id: int) -> None:
-        """`pair leave`: the participant row (choices, preferences) and their not-with list go;
-        their check-in answers go too (their own words, not needed to avoid repeats)."""
+        """`pair leave`: the participant row (choices), their preferences, their meet-again
+        wishes and their not-with list go; their check-in answers go too (their own words, not
+        needed to avoid repeats)."""
+        await self.forget_preferences(tx, community_id, member_id)
         await tx.execute(
             "DELETE FROM pair_participants WHERE community_id = ? AND member_id = ?",
             (community_id, member_id),

@@ -21,6 +21,7 @@ from bot.features.feature import Feature
 from bot.features.pairing.checkins import CheckinFeature, PairCheckins
 from bot.features.pairing.commands import COMMANDS
 from bot.features.pairing.facilitators import FacilitatorCommands
+from bot.features.pairing.prefs_commands import PreferenceCommands
 from bot.features.pairing.repo import PairingRepo, Participant
 from bot.features.pairing.rounds import Rounds
 from bot.features.pairing.rounds_base import JOIN_ACTION
@@ -29,7 +30,7 @@ from bot.services import Services
 from bot.storage.db import Tx
 
 
-class PairingFeature(FacilitatorCommands, Feature):
+class PairingFeature(FacilitatorCommands, PreferenceCommands, Feature):
     commands = COMMANDS
 
     def __init__(self, services: Services, checkins: CheckinFeature) -> None:
@@ -47,6 +48,8 @@ class PairingFeature(FacilitatorCommands, Feature):
             "pair pause": self.pause,
             "pair resume": self.resume,
             "pair not-with": self.not_with,
+            "pair prefs": self.prefs,
+            "pair again": self.again,
             "pair status": self.status,
             "pair end": self.end,
             "pair schedule": self.schedule,
