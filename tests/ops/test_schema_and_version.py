@@ -32,6 +32,7 @@ SHIPPED = {
     "0013_community_resources.sql": "c97851aede18c2d25044cb3364c6c7b4e5716775ab378ee93b89d35e60daff80",
     "0015_space_change_withdrawn.sql": "0fa7816f7846b5d2c0778c003f7a0e9a13e91d05dbc81a0116f6385ac86f7c9b",
     "0016_question_depth.sql": "72c19d39f51792a7ff24da53ada277d9c1ed80cee604bf7dce3f80a52cd14eff",
+    "0018_pair_circles.sql": "da93448b3da9943d10a864d9107c0b5d54278394e4be6f2717a898f9d518ed71",
 }
 
 

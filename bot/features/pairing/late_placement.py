@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
+from bot.features.pairing.circles import MAX_SIZE
 from bot.features.pairing.repo import Pair, Round
 from bot.features.pairing.rounds_base import LATE_PLACEMENT_MIN, MemberInfo
 from bot.replies import PairSpaceClose
@@ -23,7 +24,9 @@ class LatePlacement:
         """Place someone who joined, resumed or came back from a pause while a round runs: with
         someone else waiting in this round, or into a pair of two as a group of three, by the
         usual rules (never with anyone on either not-with list, nobody they met this round, and
-        someone not met before over someone met before). The round it placed them in, or None."""
+        someone not met before over someone met before). In a space that meets in circles: into
+        a circle with room (below the chosen size), else with someone waiting, else into a circle
+        one over the chosen size. The round it placed them in, or None."""
         round_ = await self.repo.active_round(tx, community.id)
         if round_ is None or round_.ends_at - now <= LATE_PLACEMENT_MIN:
             return None
@@ -50,24 +53,36 @@ class LatePlacement:
 
         def score(others: tuple[int, ...], kind: int) -> tuple[bool, int, int, int, bytes]:
             met = max((last_met.get(frozenset((member_id, o)), 0) for o in others), default=0)
+            if community.pair_size > 2:  # circles: no triad rotation, just the kind of place
+                return met > 0, kind, met, len(others), hashlib.sha256(
+                    f"{self.services.seed}:{round_.id}:{member_id}:{others}".encode()
+                ).digest()
             again = sum(1 for m in (member_id, *others) if m in last_triad) if kind else 0
             tie = hashlib.sha256(f"{self.services.seed}:{round_.id}:{member_id}:{others}".encode()).digest()
             return met > 0, again, met, kind, tie
 
+        circles = community.pair_size > 2
         options: list[tuple[tuple[bool, int, int, int, bytes], tuple[int, ...], Pair | None]] = []
         for other, p in sorted(participants.items()):
             if other == member_id or other in in_round or other not in info:
                 continue
             if self.free_for(p, version, now) and allowed((other,)):
-                options.append((score((other,), 0), (other,), None))
+                # In circles, a pair with someone waiting comes after a circle with room.
+                options.append((score((other,), 1 if circles else 0), (other,), None))
         for pair in pairs:
             if (
-                pair.state == "active"
-                and len(pair.member_ids) == 2
-                and all(m in info for m in pair.member_ids)
-                and allowed(pair.member_ids)
+                pair.state != "active"
+                or not all(m in info for m in pair.member_ids)
+                or not allowed(pair.member_ids)
             ):
+                continue
+            if not circles and len(pair.member_ids) == 2:
                 options.append((score(pair.member_ids, 1), pair.member_ids, pair))
+            elif circles and len(pair.member_ids) < community.pair_size:
+                # A circle with room first (a carried-on pair among them), fewest met first.
+                options.append((score(pair.member_ids, 0), pair.member_ids, pair))
+            elif circles and len(pair.member_ids) < min(MAX_SIZE, community.pair_size + 1):
+                options.append((score(pair.member_ids, 2), pair.member_ids, pair))
         if not options:
             return None
         _, others, grown = min(options, key=lambda option: option[0])
@@ -99,8 +114,9 @@ class LatePlacement:
         info: dict[int, MemberInfo],
         now: datetime,
     ) -> None:
-        """Open the late member's space with `others`; when that grows a pair into a triad, the
-        pair's own space closes first and its two hear why."""
+        """Open the late member's space with `others`; when that grows a pair into a triad (or a
+        circle by one), the group's own space closes first and its members hear why."""
+        circle = community.pair_size > 2
         group = tuple(sorted((member_id, *others)))
         if grown is not None:
             # The pair's space closes and the three carry on in a fresh one, as when a triad
@@ -109,14 +125,22 @@ class LatePlacement:
             await self.services.outbox.add(
                 tx,
                 community.id,
-                PairSpaceClose(grown.space_key, self.t(community, prefix, "pairing.space_grown")),
+                PairSpaceClose(
+                    grown.space_key,
+                    self.t(community, prefix, "pairing.space_grown_circle" if circle else "pairing.space_grown"),
+                ),
             )
             for m in grown.member_ids:
                 await self._tell(
                     tx,
                     community,
                     info[m].user_id,
-                    self.t(community, prefix, "pairing.triad_joined", number=round_.number),
+                    self.t(
+                        community,
+                        prefix,
+                        "pairing.circle_joined" if circle else "pairing.triad_joined",
+                        number=round_.number,
+                    ),
                 )
         await self._open_space(
             tx,

@@ -154,13 +154,19 @@ class RoundEnding:
         self, tx: Tx, community: Community, prefix: str, pair: Pair, leaver: int, now: datetime
     ) -> None:
         """`pair end` (or leaving): the pair ends for everyone in it, with a neutral notice. When
-        someone steps out of a triad, the other two carry on in a fresh space of their own."""
+        someone steps out of a triad or a circle, the rest carry on together in a fresh space of
+        their own (a circle down to two as a pair), for the rest of the round. The space is
+        fresh rather than the old one less a member: not every platform space can drop someone."""
         info = await self.members_info(tx, community.id)
+        circle = community.pair_size > 2 and len(pair.member_ids) > 2
         await self.repo.set_pair_state(tx, pair.id, "ended", now)
         await self.services.outbox.add(
             tx,
             community.id,
-            PairSpaceClose(pair.space_key, self.t(community, prefix, "pairing.space_ended")),
+            PairSpaceClose(
+                pair.space_key,
+                self.t(community, prefix, "pairing.space_ended_circle" if circle else "pairing.space_ended"),
+            ),
         )
         others = [m for m in pair.member_ids if m != leaver and m in info]
         if len(others) >= 2:
@@ -174,7 +180,7 @@ class RoundEnding:
             text = self.t(
                 community,
                 prefix,
-                "pairing.space_continue",
+                "pairing.space_continue_circle" if circle and len(others) > 2 else "pairing.space_continue",
                 names=names,
                 number=round_.number,
                 until=self.when(community, round_.ends_at),
@@ -191,13 +197,11 @@ class RoundEnding:
                     text=text,
                 ),
             )
+            notice = "pairing.triad_notice"
+            if circle:
+                notice = "pairing.circle_notice" if len(others) > 2 else "pairing.circle_notice_pair"
             for m in others:
-                await self._tell(
-                    tx,
-                    community,
-                    info[m].user_id,
-                    self.t(community, prefix, "pairing.triad_notice"),
-                )
+                await self._tell(tx, community, info[m].user_id, self.t(community, prefix, notice))
         else:
             for m in others:
                 await self._tell(
