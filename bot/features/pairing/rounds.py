@@ -381,8 +381,7 @@ class Rounds(RoundTiming, LatePlacement, RoundEnding):
         else:
             kept = await self._circles_carried_on(tx, community, round_, grouping)
             if kept is not None:
-                run_round, groups, unplaced = kept
-                carried = frozenset(group for group in groups if len(group) >= MIN_SIZE)
+                run_round, groups, unplaced, carried = kept
             else:
                 circles = group_circles(grouping, community.pair_size, seed=seed)
                 run_round = 1
@@ -419,12 +418,13 @@ class Rounds(RoundTiming, LatePlacement, RoundEnding):
 
     async def _circles_carried_on(
         self, tx: Tx, community: Community, round_: Round, grouping: Grouping
-    ) -> tuple[int, list[tuple[int, ...]], list[int]] | None:
+    ) -> tuple[int, list[tuple[int, ...]], list[int], frozenset[tuple[int, ...]]] | None:
         """With `together N`: the previous round's circles, carried on when their run is not yet
         N rounds long; None when this round groups people afresh. Who is no longer free (left,
         paused) is gone from their circle; so is whoever put someone in it on their not-with list
         (they join another circle, as a newcomer does). A circle down to two carries on as a pair;
-        one down to one person places them elsewhere."""
+        one down to one person places them elsewhere. (run_round, groups, who is left without
+        one, the circles that are the previous round's with nobody new: they are welcomed back)."""
         if community.pair_together <= 1:
             return None
         previous_run, previous = await self.repo.previous_circles(tx, community.id, round_.number)
@@ -444,7 +444,12 @@ class Rounds(RoundTiming, LatePlacement, RoundEnding):
         groups, unplaced = place_newcomers(
             grouping, kept, newcomers, community.pair_size, seed=f"{self.services.seed}:{community.id}:{round_.number}"
         )
-        return previous_run + 1, groups, unplaced
+        carried = frozenset(
+            group
+            for group in groups
+            if len(group) >= MIN_SIZE and any(set(group) <= set(circle) for circle in previous)
+        )
+        return previous_run + 1, groups, unplaced, carried
 
     async def _open_space(
         self,
