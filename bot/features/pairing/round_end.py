@@ -208,7 +208,11 @@ class RoundEnding:
                     tx,
                     community,
                     info[m].user_id,
-                    self.t(community, prefix, "pairing.ended_notice"),
+                    self.t(
+                        community,
+                        prefix,
+                        "pairing.ended_notice_circle" if community.pair_size > 2 else "pairing.ended_notice",
+                    ),
                 )
 
     async def end_pauses(self, tx: Tx, community: Community, prefix: str, now: datetime) -> None:

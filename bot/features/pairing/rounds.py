@@ -197,6 +197,10 @@ class Rounds(RoundTiming, LatePlacement, RoundEnding):
         together allow (light when they meet for the first time), one they haven't had first."""
         rounds_together, had = await self.repo.met_before(tx, community.id, group, round_.number)
         bank = [q for q in self.services.catalog.questions(community.locale) if q.audience == "pair"]
+        if community.pair_size > 2 and len(group) >= MIN_SIZE:
+            # Only the pair questions that read right for three to six (prompts/en/circles.toml).
+            listed = set(self.services.catalog.data(community.locale, "circles").get("circle", {}).get("openers", []))
+            bank = [q for q in bank if q.id in listed] or bank
         pool = at_depths(bank, pair_depths(community.question_depth, rounds_together))
         return pick(pool, self.services.seed, community.id, round_.number, space_key, avoid=had)
 

@@ -124,6 +124,12 @@ async def test_circle_welcome_and_not_placed_words_read_right_for_a_circle(harne
     assert "Any of you can step out of this circle at any time with /pair end" in space.text
     # An agreement takes at most three people: a circle of four is not offered one with all.
     assert "agreement start" not in space.text
+    # Its opening question is one that reads right for a circle, never one for exactly two.
+    openers = h.app.catalog.data("en", "circles")["circle"]["openers"]
+    bank = {q.id: q for q in h.app.catalog.questions("en")}
+    assert all(bank[i].audience == "pair" for i in openers)
+    assert any(bank[i].text in space.text for i in openers), space.text
+    assert "the other person" not in space.text and "two of you" not in space.text
     status = await h.say("ana", "pair status", channel=None)
     assert "Your current circle: ben, cai and dee" in status, status
     # The check-ins halfway through reach every member, naming the others.
