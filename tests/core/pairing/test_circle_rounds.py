@@ -264,3 +264,48 @@ async def test_two_free_in_a_circle_space_meet_as_a_pair_and_one_alone_hears_cir
     out = h.sink.take()
     told = [text for text in private(out, "ana") if "this round" in text]
     assert told == [h.app.catalog.text("en", "pairing.not_placed_circle", prefix="/")]
+
+
+def test_newcomers_join_circles_with_room_then_new_circles_never_alone_and_never_with_a_not_with():
+    """regroup.place_newcomers over many seeded random communities."""
+    import random
+
+    from bot.features.pairing.circles import MAX_SIZE
+    from bot.features.pairing.preferences import Community as Grouping
+    from bot.features.pairing.regroup import place_newcomers
+
+    for trial in range(40):
+        rng = random.Random(trial)
+        size = rng.randint(3, 6)
+        people = list(range(rng.randint(2, 24)))
+        rng.shuffle(people)
+        kept: list[tuple[int, ...]] = []
+        index = 0
+        while index < len(people) and rng.random() < 0.7:
+            take = rng.randint(2, size + 1)
+            if index + take > len(people):
+                break
+            kept.append(tuple(people[index : index + take]))
+            index += take
+        newcomers = people[index:]
+        not_with = tuple(
+            (a, b) for a in newcomers for b in people if a != b and rng.random() < 0.05
+        )
+        history = tuple((a, b, 1) for a in people for b in people if a < b and rng.random() < 0.2)
+        grouping = Grouping(members=tuple(people), not_with=not_with, history=history, current_round=2)
+        groups, left = place_newcomers(grouping, kept, newcomers, size, seed=trial)
+        placed = [m for g in groups for m in g]
+        assert sorted(placed + left) == sorted(people), trial
+        assert all(len(g) >= 2 and len(g) <= max(MAX_SIZE, size + 1) for g in groups), (trial, groups)
+        blocked = {frozenset(p) for p in not_with}
+        for g in groups:
+            for i, a in enumerate(g):
+                assert all(frozenset((a, b)) not in blocked for b in g[i + 1 :]), (trial, g)
+        # The circles carried on keep their members, in the order they came.
+        for circle in kept:
+            assert any(g[: len(circle)] == circle for g in groups), (trial, circle, groups)
+        # Someone left out only when no circle could take them: none below its allowed size.
+        for m in left:
+            for g in groups:
+                if len(g) < min(MAX_SIZE, size + 1) and len(g) >= 2:
+                    assert any(frozenset((m, o)) in blocked for o in g), (trial, m, g)
