@@ -22,11 +22,9 @@ class LatePlacement:
         self, tx: Tx, community: Community, prefix: str, member_id: int, now: datetime
     ) -> Round | None:
         """Place someone who joined, resumed or came back from a pause while a round runs: with
-        someone else waiting in this round, or into a pair of two as a group of three, by the
-        usual rules (never with anyone on either not-with list, nobody they met this round, and
-        someone not met before over someone met before). In a space that meets in circles: into
-        a circle with room (below the chosen size), else with someone waiting, else into a circle
-        one over the chosen size. The round it placed them in, or None."""
+        someone else waiting in this round, or into a group that can grow (see _grow_kind), by
+        the usual rules (never with anyone on either not-with list, nobody they met this round,
+        someone not met before first). The round it placed them in, or None."""
         round_ = await self.repo.active_round(tx, community.id)
         if round_ is None or round_.ends_at - now <= LATE_PLACEMENT_MIN:
             return None
@@ -41,9 +39,7 @@ class LatePlacement:
         if member_id in in_round:
             return None  # already placed, or they ended a pair this round: the next one it is
         apart = await self._kept_apart(tx, community, [m for m in participants if m in info], info, now)
-        last_met = {
-            frozenset((a, b)): number for a, b, number in await self.repo.history(tx, community.id)
-        }
+        last_met = {frozenset((a, b)): n for a, b, n in await self.repo.history(tx, community.id)}
         # As in matching: nobody in two triads in a row when that can be avoided (placing still
         # comes first, and a repeat weighs more than a second triad).
         last_triad = set(await self.repo.last_triad(tx, community.id, round_.number))
@@ -51,17 +47,16 @@ class LatePlacement:
         def allowed(others: tuple[int, ...]) -> bool:
             return all(frozenset((member_id, o)) not in apart for o in others)
 
+        circles = community.pair_size > 2
+
         def score(others: tuple[int, ...], kind: int) -> tuple[bool, int, int, int, bytes]:
             met = max((last_met.get(frozenset((member_id, o)), 0) for o in others), default=0)
-            if community.pair_size > 2:  # circles: no triad rotation, just the kind of place
-                return met > 0, kind, met, len(others), hashlib.sha256(
-                    f"{self.services.seed}:{round_.id}:{member_id}:{others}".encode()
-                ).digest()
-            again = sum(1 for m in (member_id, *others) if m in last_triad) if kind else 0
             tie = hashlib.sha256(f"{self.services.seed}:{round_.id}:{member_id}:{others}".encode()).digest()
+            if circles:  # no triad rotation in circles: the kind of place, then the smaller
+                return met > 0, kind, met, len(others), tie
+            again = sum(1 for m in (member_id, *others) if m in last_triad) if kind else 0
             return met > 0, again, met, kind, tie
 
-        circles = community.pair_size > 2
         options: list[tuple[tuple[bool, int, int, int, bytes], tuple[int, ...], Pair | None]] = []
         for other, p in sorted(participants.items()):
             if other == member_id or other in in_round or other not in info:
@@ -70,24 +65,32 @@ class LatePlacement:
                 # In circles, a pair with someone waiting comes after a circle with room.
                 options.append((score((other,), 1 if circles else 0), (other,), None))
         for pair in pairs:
+            kind = self._grow_kind(community, pair)
             if (
-                pair.state != "active"
-                or not all(m in info for m in pair.member_ids)
-                or not allowed(pair.member_ids)
+                kind is not None
+                and pair.state == "active"
+                and all(m in info for m in pair.member_ids)
+                and allowed(pair.member_ids)
             ):
-                continue
-            if not circles and len(pair.member_ids) == 2:
-                options.append((score(pair.member_ids, 1), pair.member_ids, pair))
-            elif circles and len(pair.member_ids) < community.pair_size:
-                # A circle with room first (a carried-on pair among them), fewest met first.
-                options.append((score(pair.member_ids, 0), pair.member_ids, pair))
-            elif circles and len(pair.member_ids) < min(MAX_SIZE, community.pair_size + 1):
-                options.append((score(pair.member_ids, 2), pair.member_ids, pair))
+                options.append((score(pair.member_ids, kind), pair.member_ids, pair))
         if not options:
             return None
         _, others, grown = min(options, key=lambda option: option[0])
         await self._seat_late(tx, community, prefix, round_, member_id, others, grown, len(pairs) + 1, info, now)
         return round_
+
+    @staticmethod
+    def _grow_kind(community: Community, pair: Pair) -> int | None:
+        """How well a group suits growing by one late member (lower first), None when it cannot:
+        in pairs, a pair of two becomes three (1); in circles, a circle below the chosen size
+        takes them first (0, a carried-on pair among them), one at the size only after someone
+        waiting (2), and never past MAX_SIZE."""
+        size = len(pair.member_ids)
+        if community.pair_size <= 2:
+            return 1 if size == 2 else None
+        if size < community.pair_size:
+            return 0
+        return 2 if size < min(MAX_SIZE, community.pair_size + 1) else None
 
     async def _kept_apart(
         self, tx: Tx, community: Community, members: list[int], info: dict[int, MemberInfo], now: datetime

@@ -367,30 +367,7 @@ class Rounds(RoundTiming, LatePlacement, RoundEnding):
         """Group the eligible (in pairs or circles), open a space per group, tell whoever is
         left out, count."""
         grouping = await self._grouping_input(tx, community, round_, eligible, info, now)
-        seed = f"{self.services.seed}:{community.id}:{round_.number}"
-        run_round = 0
-        carried: frozenset[tuple[int, ...]] = frozenset()
-        if community.pair_size == 2 or len(eligible) < MIN_SIZE:
-            # Pairs; and in a circle space with only two free, a pair rather than nobody.
-            result = match(
-                eligible,
-                not_with=grouping.not_with,
-                history=grouping.history,
-                current_round=round_.number,
-                last_triad=await self.repo.last_triad(tx, community.id, round_.number),
-                seed=seed,
-            )
-            groups: list[tuple[int, ...]] = [tuple(g) for g in result.groups]
-            unplaced: list[int] = list(result.unplaced)
-        else:
-            kept = await self._circles_carried_on(tx, community, round_, grouping)
-            if kept is not None:
-                run_round, groups, unplaced, carried = kept
-            else:
-                circles = group_circles(grouping, community.pair_size, seed=seed)
-                run_round = 1
-                groups = [tuple(g) for g in circles.groups]
-                unplaced = list(circles.unplaced)
+        run_round, groups, unplaced, carried = await self._group(tx, community, round_, grouping)
         for n, group in enumerate(groups, start=1):
             await self._open_space(
                 tx,
@@ -415,6 +392,29 @@ class Rounds(RoundTiming, LatePlacement, RoundEnding):
             )
         await self.repo.set_round_counts(tx, round_.id, len(groups), sum(len(g) for g in groups))
         await self.repo.set_run_round(tx, round_.id, run_round)
+
+    async def _group(
+        self, tx: Tx, community: Community, round_: Round, grouping: Grouping
+    ) -> tuple[int, list[tuple[int, ...]], list[int], frozenset[tuple[int, ...]]]:
+        """(the round's run_round, its groups, who is left without one, the circles carried on
+        unchanged): pairs by the exact matcher, circles afresh or carried on (`together N`)."""
+        seed = f"{self.services.seed}:{community.id}:{round_.number}"
+        if community.pair_size == 2 or len(grouping.members) < MIN_SIZE:
+            # Pairs; and in a circle space with only two free, a pair rather than nobody.
+            result = match(
+                grouping.members,
+                not_with=grouping.not_with,
+                history=grouping.history,
+                current_round=round_.number,
+                last_triad=await self.repo.last_triad(tx, community.id, round_.number),
+                seed=seed,
+            )
+            return 0, [tuple(g) for g in result.groups], list(result.unplaced), frozenset()
+        kept = await self._circles_carried_on(tx, community, round_, grouping)
+        if kept is not None:
+            return kept
+        circles = group_circles(grouping, community.pair_size, seed=seed)
+        return 1, [tuple(g) for g in circles.groups], list(circles.unplaced), frozenset()
 
     @staticmethod
     def not_placed_key(community: Community) -> str:
