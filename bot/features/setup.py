@@ -16,12 +16,21 @@ from bot.commands.spec import Arg, ArgType, CommandSpec, Who
 from bot.context import ChannelVerdict, Ctx
 from bot.errors import Refusal
 from bot.features.feature import Feature
+from bot.features.pairing.grouping import grouping_text, read_size, read_together, settle
 from bot.replies import Answer, Intent
 from bot.scheduling.recurrence import valid_timezone
 from bot.services import Services
 from bot.storage.db import Tx
 
-SETTINGS = ("timezone", "locale", "question-channel", "pairing-channel", "facilitator-rule")
+SETTINGS = (
+    "timezone",
+    "locale",
+    "question-channel",
+    "pairing-channel",
+    "facilitator-rule",
+    "pairing-size",
+    "pairing-together",
+)
 
 COMMANDS = (
     CommandSpec(
@@ -84,6 +93,8 @@ class SetupFeature(Feature):
             return [Answer(self._describe(ctx))]
         if value is None:
             raise Refusal("setup.value_missing", setting=setting, example=self._example(ctx, setting))
+        if setting in ("pairing-size", "pairing-together"):
+            return [await self._grouping(ctx, setting, value)]
         column, stored = await self._validate(ctx, setting, value)
         if column == "facilitator_rule":
             locked_out = await self._locks_out(ctx, stored)
@@ -93,6 +104,20 @@ class SetupFeature(Feature):
             await self.services.communities.update(tx, ctx.community.id, **{column: stored})
         shown = "#" + stored if column.endswith("_channel") else stored  # as `setup` lists them
         return [Answer(ctx.t("setup.saved", setting=setting, value=shown or self._unset(ctx, column)))]
+
+    async def _grouping(self, ctx: Ctx, setting: str, value: str) -> Intent:
+        """Pairs or circles, and how long circles stay together: the same values, refusals and
+        words as `pair schedule ... size N together N`, which sets them too."""
+        community = ctx.community
+        if setting == "pairing-size":
+            size, together = settle(read_size(value), community.pair_together, together_given=False)
+        else:
+            size, together = settle(community.pair_size, read_together(value), together_given=True)
+        async with self.services.db.transaction() as tx:
+            await self.services.communities.update(tx, community.id, pair_size=size, pair_together=together)
+        return Answer(
+            ctx.t("setup.saved", setting=setting, value=value.strip()) + " " + grouping_text(ctx.t, size, together)
+        )
 
     @staticmethod
     def _unset(ctx: Ctx, column: str) -> str:
@@ -175,4 +200,7 @@ class SetupFeature(Feature):
             question_channel=("#" + community.question_channel) if community.question_channel else unset,
             pairing_channel=("#" + community.pairing_channel) if community.pairing_channel else unset,
             facilitator_rule=community.facilitator_rule or ctx.t("setup.rule_default"),
+            pairing_size=community.pair_size,
+            pairing_together=community.pair_together,
+            grouping=grouping_text(ctx.t, community.pair_size, community.pair_together),
         )

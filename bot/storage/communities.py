@@ -29,6 +29,8 @@ class Community:
     facilitator_rule: str
     question_focus: str
     question_depth: str  # light | mixed | deep: `questions depth`
+    pair_size: int = 2  # 2: pairs; 3-6: circles of about that size (`pair schedule ... size N`)
+    pair_together: int = 1  # rounds in a row the same circles meet (`... together N`)
 
 
 @dataclass(frozen=True)
@@ -43,11 +45,11 @@ class Member:
         return self.display_name or self.platform_user_id
 
 
-SETTABLE = ("locale", "timezone", "question_channel", "pairing_channel", "facilitator_rule", "question_focus", "question_depth")
+SETTABLE = ("locale", "timezone", "question_channel", "pairing_channel", "facilitator_rule", "question_focus", "question_depth", "pair_size", "pair_together")
 
 _COMMUNITY_COLUMNS = (
     "id, platform, external_id, name, locale, timezone, question_channel, pairing_channel, "
-    "facilitator_rule, question_focus, question_depth"
+    "facilitator_rule, question_focus, question_depth, pair_size, pair_together"
 )
 
 
@@ -143,7 +145,7 @@ class CommunityRepo:
         assert found is not None
         return found
 
-    async def update(self, tx: Tx, community_id: int, **values: str) -> None:
+    async def update(self, tx: Tx, community_id: int, **values: str | int) -> None:
         for column, value in values.items():
             if column not in SETTABLE:
                 raise ValueError(f"{column} is not a community setting")

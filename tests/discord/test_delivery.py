@@ -83,7 +83,7 @@ async def test_pairing_round_opens_private_threads_with_a_dm_fallback(bot: Bot) 
     for thread in threads:
         intro = bot.server.channel_messages(thread.id)
         assert intro and "private space for round 1" in intro[0]["content"]
-    assert "couldn't add you to your pair's private thread" in bot.dm_text("carol")
+    assert "couldn't add you to the private thread for your pair or circle" in bot.dm_text("carol")
     assert "private space for round 1" in bot.dm_text("carol")
     assert bot.dms("dave") == []
 

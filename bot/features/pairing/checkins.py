@@ -21,7 +21,7 @@ from bot.errors import Refusal
 from bot.features.checkin_port import CheckinProvider, OpenCheckin
 from bot.features.feature import Feature
 from bot.features.pairing.commands import CHECKIN_COMMANDS
-from bot.features.pairing.repo import PairingRepo
+from bot.features.pairing.repo import Pair, PairingRepo
 from bot.features.typed_lines import TypedLines
 from bot.replies import Answer, Intent, PairSpacePost
 from bot.services import Services
@@ -140,7 +140,7 @@ class PairCheckins:
         """Post a shared answer into the pair's space, if that space is still open."""
         pair = await self._repo.pair(tx, pair_id)
         if pair is None or pair.state != "active":
-            raise Refusal("checkin.share_closed")
+            raise Refusal("checkin.share_closed_circle" if _circle(ctx, pair) else "checkin.share_closed")
         post = ctx.t(
             "checkin.share_post", name=inline(ctx.member.label), question=step["text"], answer=shown
         )
@@ -177,7 +177,9 @@ class PairCheckins:
                 lowered = text.lower()
             step = steps[found.step]
             value, shown = _read_answer(ctx, step, text, share)
+            circle = False
             if share:
+                circle = _circle(ctx, await self._repo.pair(tx, found.pair_id))
                 await self._share(tx, ctx, found.pair_id, step, shown)
             answers = [
                 *found.answers,
@@ -193,13 +195,18 @@ class PairCheckins:
             ctx.t(
                 "checkin.skipped"
                 if value is None
-                else "checkin.shared"
+                else ("checkin.shared_circle" if circle else "checkin.shared")
                 if share
                 else "checkin.noted"
             )
         ]
         lines.append(ctx.t("checkin.finished") if done else question_text(ctx.t, steps, next_step))
         return [Answer("\n".join(lines))]
+
+
+def _circle(ctx: Ctx, pair: Pair | None) -> bool:
+    """Words for a circle: a group of three or more in a space that meets in circles."""
+    return ctx.community.pair_size > 2 and pair is not None and len(pair.member_ids) > 2
 
 
 def _read_answer(ctx: Ctx, step: dict[str, Any], text: str, share: bool) -> tuple[str | None, str]:

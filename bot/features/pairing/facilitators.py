@@ -13,6 +13,13 @@ from bot.commands import parser
 from bot.context import Ctx
 from bot.errors import Refusal
 from bot.features.counts import FEWER_THAN, hidden, shown_count
+from bot.features.pairing.grouping import (
+    grouping_text,
+    read_size,
+    read_together,
+    settle,
+    split_grouping,
+)
 from bot.features.pairing.preferences import WAKING_HOURS, WAKING_START, shared_language
 from bot.features.pairing.repo import Round
 from bot.features.schedules import read_schedule
@@ -77,7 +84,15 @@ class FacilitatorCommands:
 
     async def schedule(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
         given: str = args["recurrence"]
-        words, timezone, start = self._parse_schedule(ctx, given)
+        # `size N` and `together N` may stand anywhere; read (and refuse) them before anything
+        # is written, so a bad value changes nothing.
+        rest, size_given, together_given = split_grouping(given.split())
+        size, together = settle(
+            read_size(size_given) if size_given is not None else ctx.community.pair_size,
+            read_together(together_given) if together_given is not None else ctx.community.pair_together,
+            together_given=together_given is not None,
+        )
+        words, timezone, start = self._parse_schedule(ctx, " ".join(rest))
         timezone = timezone or ctx.community.timezone
         tz = ZoneInfo(timezone)
         today = ctx.now.astimezone(tz).date()
@@ -99,6 +114,10 @@ class FacilitatorCommands:
             running, first = await self._replace_schedule(
                 tx, ctx, channel, recurrence.text, timezone, (start or today).isoformat(), not_before
             )
+            if (size, together) != (ctx.community.pair_size, ctx.community.pair_together):
+                await self.services.communities.update(
+                    tx, ctx.community.id, pair_size=size, pair_together=together
+                )
         await self._settle(ctx.community.id)
         text = ctx.t(
             "pairing.schedule_set",
@@ -108,6 +127,7 @@ class FacilitatorCommands:
             channel=ctx.community.pairing_channel or channel,
             hours=self.services.settings.pairing.heads_up_hours,
         )
+        text = f"{text} {grouping_text(ctx.t, size, together)}"
         if running is not None:
             lead = ctx.t(
                 "pairing.schedule_after_running",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
+from bot.features.pairing.circles import MAX_SIZE
 from bot.features.pairing.repo import Pair, Round
 from bot.features.pairing.rounds_base import LATE_PLACEMENT_MIN, MemberInfo
 from bot.replies import PairSpaceClose
@@ -21,9 +22,9 @@ class LatePlacement:
         self, tx: Tx, community: Community, prefix: str, member_id: int, now: datetime
     ) -> Round | None:
         """Place someone who joined, resumed or came back from a pause while a round runs: with
-        someone else waiting in this round, or into a pair of two as a group of three, by the
-        usual rules (never with anyone on either not-with list, nobody they met this round, and
-        someone not met before over someone met before). The round it placed them in, or None."""
+        someone else waiting in this round, or into a group that can grow (see _grow_kind), by
+        the usual rules (never with anyone on either not-with list, nobody they met this round,
+        someone not met before first). The round it placed them in, or None."""
         round_ = await self.repo.active_round(tx, community.id)
         if round_ is None or round_.ends_at - now <= LATE_PLACEMENT_MIN:
             return None
@@ -38,9 +39,7 @@ class LatePlacement:
         if member_id in in_round:
             return None  # already placed, or they ended a pair this round: the next one it is
         apart = await self._kept_apart(tx, community, [m for m in participants if m in info], info, now)
-        last_met = {
-            frozenset((a, b)): number for a, b, number in await self.repo.history(tx, community.id)
-        }
+        last_met = {frozenset((a, b)): n for a, b, n in await self.repo.history(tx, community.id)}
         # As in matching: nobody in two triads in a row when that can be avoided (placing still
         # comes first, and a repeat weighs more than a second triad).
         last_triad = set(await self.repo.last_triad(tx, community.id, round_.number))
@@ -48,10 +47,14 @@ class LatePlacement:
         def allowed(others: tuple[int, ...]) -> bool:
             return all(frozenset((member_id, o)) not in apart for o in others)
 
+        circles = community.pair_size > 2
+
         def score(others: tuple[int, ...], kind: int) -> tuple[bool, int, int, int, bytes]:
             met = max((last_met.get(frozenset((member_id, o)), 0) for o in others), default=0)
-            again = sum(1 for m in (member_id, *others) if m in last_triad) if kind else 0
             tie = hashlib.sha256(f"{self.services.seed}:{round_.id}:{member_id}:{others}".encode()).digest()
+            if circles:  # no triad rotation in circles: the kind of place, then the smaller
+                return met > 0, kind, met, len(others), tie
+            again = sum(1 for m in (member_id, *others) if m in last_triad) if kind else 0
             return met > 0, again, met, kind, tie
 
         options: list[tuple[tuple[bool, int, int, int, bytes], tuple[int, ...], Pair | None]] = []
@@ -59,20 +62,35 @@ class LatePlacement:
             if other == member_id or other in in_round or other not in info:
                 continue
             if self.free_for(p, version, now) and allowed((other,)):
-                options.append((score((other,), 0), (other,), None))
+                # In circles, a pair with someone waiting comes after a circle with room.
+                options.append((score((other,), 1 if circles else 0), (other,), None))
         for pair in pairs:
+            kind = self._grow_kind(community, pair)
             if (
-                pair.state == "active"
-                and len(pair.member_ids) == 2
+                kind is not None
+                and pair.state == "active"
                 and all(m in info for m in pair.member_ids)
                 and allowed(pair.member_ids)
             ):
-                options.append((score(pair.member_ids, 1), pair.member_ids, pair))
+                options.append((score(pair.member_ids, kind), pair.member_ids, pair))
         if not options:
             return None
         _, others, grown = min(options, key=lambda option: option[0])
         await self._seat_late(tx, community, prefix, round_, member_id, others, grown, len(pairs) + 1, info, now)
         return round_
+
+    @staticmethod
+    def _grow_kind(community: Community, pair: Pair) -> int | None:
+        """How well a group suits growing by one late member (lower first), None when it cannot:
+        in pairs, a pair of two becomes three (1); in circles, a circle below the chosen size
+        takes them first (0, a carried-on pair among them), one at the size only after someone
+        waiting (2), and never past MAX_SIZE."""
+        size = len(pair.member_ids)
+        if community.pair_size <= 2:
+            return 1 if size == 2 else None
+        if size < community.pair_size:
+            return 0
+        return 2 if size < min(MAX_SIZE, community.pair_size + 1) else None
 
     async def _kept_apart(
         self, tx: Tx, community: Community, members: list[int], info: dict[int, MemberInfo], now: datetime
@@ -99,8 +117,9 @@ class LatePlacement:
         info: dict[int, MemberInfo],
         now: datetime,
     ) -> None:
-        """Open the late member's space with `others`; when that grows a pair into a triad, the
-        pair's own space closes first and its two hear why."""
+        """Open the late member's space with `others`; when that grows a pair into a triad (or a
+        circle by one), the group's own space closes first and its members hear why."""
+        circle = community.pair_size > 2
         group = tuple(sorted((member_id, *others)))
         if grown is not None:
             # The pair's space closes and the three carry on in a fresh one, as when a triad
@@ -109,14 +128,22 @@ class LatePlacement:
             await self.services.outbox.add(
                 tx,
                 community.id,
-                PairSpaceClose(grown.space_key, self.t(community, prefix, "pairing.space_grown")),
+                PairSpaceClose(
+                    grown.space_key,
+                    self.t(community, prefix, "pairing.space_grown_circle" if circle else "pairing.space_grown"),
+                ),
             )
             for m in grown.member_ids:
                 await self._tell(
                     tx,
                     community,
                     info[m].user_id,
-                    self.t(community, prefix, "pairing.triad_joined", number=round_.number),
+                    self.t(
+                        community,
+                        prefix,
+                        "pairing.circle_joined" if circle else "pairing.triad_joined",
+                        number=round_.number,
+                    ),
                 )
         await self._open_space(
             tx,

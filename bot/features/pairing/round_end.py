@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from bot.features.pairing.checkins import checkin_opening
 from bot.features.pairing.repo import Pair, Round
+from bot.features.pairing.rounds_base import MemberInfo
 from bot.replies import ChannelPost, PairSpaceClose, PairSpaceOpen, PrivateMessage
 from bot.storage.communities import Community
 from bot.storage.db import Tx
@@ -154,58 +155,68 @@ class RoundEnding:
         self, tx: Tx, community: Community, prefix: str, pair: Pair, leaver: int, now: datetime
     ) -> None:
         """`pair end` (or leaving): the pair ends for everyone in it, with a neutral notice. When
-        someone steps out of a triad, the other two carry on in a fresh space of their own."""
+        someone steps out of a triad or a circle, the rest carry on together in a fresh space of
+        their own (a circle down to two as a pair), for the rest of the round. The space is
+        fresh rather than the old one less a member: not every platform space can drop someone."""
         info = await self.members_info(tx, community.id)
+        circle = community.pair_size > 2 and len(pair.member_ids) > 2
         await self.repo.set_pair_state(tx, pair.id, "ended", now)
         await self.services.outbox.add(
             tx,
             community.id,
-            PairSpaceClose(pair.space_key, self.t(community, prefix, "pairing.space_ended")),
+            PairSpaceClose(
+                pair.space_key,
+                self.t(community, prefix, "pairing.space_ended_circle" if circle else "pairing.space_ended"),
+            ),
         )
         others = [m for m in pair.member_ids if m != leaver and m in info]
         if len(others) >= 2:
-            round_ = await self.repo.round_of(tx, pair.round_id)
-            assert round_ is not None
-            space_key = f"{pair.space_key}b"
-            await self.repo.create_pair(
-                tx, community.id, pair.round_id, space_key, tuple(others), "", now, pair.id
-            )
-            names = self.names(community, prefix, [info[m].label for m in others])
-            text = self.t(
-                community,
-                prefix,
-                "pairing.space_continue",
-                names=names,
-                number=round_.number,
-                until=self.when(community, round_.ends_at),
-            )
-            await self.services.outbox.add(
-                tx,
-                community.id,
-                PairSpaceOpen(
-                    space_key=space_key,
-                    member_ids=tuple(info[m].user_id for m in others),
-                    title=self.t(
-                        community, prefix, "pairing.space_title", number=round_.number, names=names
-                    ),
-                    text=text,
-                ),
-            )
-            for m in others:
-                await self._tell(
-                    tx,
-                    community,
-                    info[m].user_id,
-                    self.t(community, prefix, "pairing.triad_notice"),
-                )
-        else:
-            for m in others:
-                await self._tell(
-                    tx,
-                    community,
-                    info[m].user_id,
-                    self.t(community, prefix, "pairing.ended_notice"),
-                )
+            await self._carry_on(tx, community, prefix, pair, tuple(others), info, circle, now)
+            return
+        key = "pairing.ended_notice_circle" if community.pair_size > 2 else "pairing.ended_notice"
+        for m in others:
+            await self._tell(tx, community, info[m].user_id, self.t(community, prefix, key))
+
+    async def _carry_on(
+        self,
+        tx: Tx,
+        community: Community,
+        prefix: str,
+        pair: Pair,
+        others: tuple[int, ...],
+        info: dict[int, MemberInfo],
+        circle: bool,
+        now: datetime,
+    ) -> None:
+        """The rest of a group someone stepped out of, in a fresh space for the rest of the round."""
+        round_ = await self.repo.round_of(tx, pair.round_id)
+        assert round_ is not None
+        space_key = f"{pair.space_key}b"
+        await self.repo.create_pair(tx, community.id, pair.round_id, space_key, others, "", now, pair.id)
+        names = self.names(community, prefix, [info[m].label for m in others])
+        text = self.t(
+            community,
+            prefix,
+            "pairing.space_continue_circle" if circle and len(others) > 2 else "pairing.space_continue",
+            names=names,
+            number=round_.number,
+            until=self.when(community, round_.ends_at),
+        )
+        await self.services.outbox.add(
+            tx,
+            community.id,
+            PairSpaceOpen(
+                space_key=space_key,
+                member_ids=tuple(info[m].user_id for m in others),
+                title=self.t(community, prefix, "pairing.space_title", number=round_.number, names=names),
+                text=text,
+            ),
+        )
+        notice = "pairing.triad_notice"
+        if circle:
+            notice = "pairing.circle_notice" if len(others) > 2 else "pairing.circle_notice_pair"
+        for m in others:
+            await self._tell(tx, community, info[m].user_id, self.t(community, prefix, notice))
 
     async def end_pauses(self, tx: Tx, community: Community, prefix: str, now: datetime) -> None:
         ending = await self.repo.pauses_ending(tx, community.id, now)

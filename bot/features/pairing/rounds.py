@@ -16,8 +16,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.features.counts import hidden
+from bot.features.pairing.circles import MIN_SIZE, group_circles
 from bot.features.pairing.late_placement import LatePlacement
 from bot.features.pairing.matching import match
+from bot.features.pairing.preferences import Community as Grouping
+from bot.features.pairing.regroup import place_newcomers
 from bot.features.pairing.repo import PairingRepo, Participant, Round, ScheduleRow
 from bot.features.pairing.round_end import RoundEnding
 from bot.features.pairing.round_timing import RoundTiming, _Timing
@@ -194,6 +197,10 @@ class Rounds(RoundTiming, LatePlacement, RoundEnding):
         together allow (light when they meet for the first time), one they haven't had first."""
         rounds_together, had = await self.repo.met_before(tx, community.id, group, round_.number)
         bank = [q for q in self.services.catalog.questions(community.locale) if q.audience == "pair"]
+        if community.pair_size > 2 and len(group) >= MIN_SIZE:
+            # Only the pair questions that read right for three to six (prompts/en/circles.toml).
+            listed = set(self.services.catalog.data(community.locale, "circles").get("circle", {}).get("openers", []))
+            bank = [q for q in bank if q.id in listed] or bank
         pool = at_depths(bank, pair_depths(community.question_depth, rounds_together))
         return pick(pool, self.services.seed, community.id, round_.number, space_key, avoid=had)
 
@@ -308,13 +315,44 @@ class Rounds(RoundTiming, LatePlacement, RoundEnding):
         await self.repo.cancel_round(tx, round_, now, ran=False, free_slot=False)
         for member_id in eligible:
             await self._tell(
-                tx, community, info[member_id].user_id, self.t(community, prefix, "pairing.not_placed")
+                tx, community, info[member_id].user_id, self.t(community, prefix, self.not_placed_key(community))
             )
         if channel:
             key = "pairing.round_empty" if not eligible else "pairing.round_too_few"
             await self.services.outbox.add(
                 tx, community.id, ChannelPost(channel=channel, text=self.t(community, prefix, key))
             )
+
+    async def _grouping_input(
+        self,
+        tx: Tx,
+        community: Community,
+        round_: Round,
+        eligible: list[int],
+        info: dict[int, MemberInfo],
+        now: datetime,
+    ) -> Grouping:
+        """Everything a grouping of this round needs, read from storage in one value. The paused
+        are already left out of `eligible`. Stored preferences and mutual meet-again wishes are
+        read here too once they exist; until then nobody has any."""
+        # Not-with entries name people by a keyed hash of who they are in the community, so an
+        # entry finds them again after they erase their data and return, and never a stranger.
+        eligible_set = set(eligible)
+        blind = await self.repo.blinder(tx, now)
+        by_hash = {blind(community.id, info[m].user_id): m for m in eligible}
+        not_with = tuple(
+            (owner, by_hash[other])
+            for owner, other in await self.repo.all_not_with(tx, community.id, now)
+            if owner in eligible_set and other in by_hash
+        )
+        return Grouping(
+            members=tuple(eligible),
+            preferences={},
+            not_with=not_with,
+            history=tuple(await self.repo.history(tx, community.id)),
+            again=(),
+            current_round=round_.number,
+        )
 
     async def _pair_up(
         self,
@@ -326,41 +364,96 @@ class Rounds(RoundTiming, LatePlacement, RoundEnding):
         info: dict[int, MemberInfo],
         now: datetime,
     ) -> None:
-        """Match the eligible, open a space per group, tell whoever is left out, count."""
-        # Not-with entries name people by a keyed hash of who they are in the community, so an
-        # entry finds them again after they erase their data and return, and never a stranger.
-        eligible_set = set(eligible)
-        blind = await self.repo.blinder(tx, now)
-        by_hash = {blind(community.id, info[m].user_id): m for m in eligible}
-        not_with = [
-            (owner, by_hash[other])
-            for owner, other in await self.repo.all_not_with(tx, community.id, now)
-            if owner in eligible_set and other in by_hash
-        ]
-        result = match(
-            eligible,
-            not_with=not_with,
-            history=await self.repo.history(tx, community.id),
-            current_round=round_.number,
-            last_triad=await self.repo.last_triad(tx, community.id, round_.number),
-            seed=f"{self.services.seed}:{community.id}:{round_.number}",
-        )
-        for n, group in enumerate(result.groups, start=1):
+        """Group the eligible (in pairs or circles), open a space per group, tell whoever is
+        left out, count."""
+        grouping = await self._grouping_input(tx, community, round_, eligible, info, now)
+        run_round, groups, unplaced, carried = await self._group(tx, community, round_, grouping)
+        for n, group in enumerate(groups, start=1):
             await self._open_space(
-                tx, community, prefix, round_, f"pair-{round_.id}-{n}", tuple(group), n, info, now
+                tx,
+                community,
+                prefix,
+                round_,
+                f"pair-{round_.id}-{n}",
+                group,
+                n,
+                info,
+                now,
+                again=group in carried,
             )
         # One message for everyone left out, whatever the reason, so a block cannot be told
         # apart from numbers or pauses.
-        for member_id in result.unplaced:
+        for member_id in unplaced:
             await self._tell(
                 tx,
                 community,
                 info[member_id].user_id,
-                self.t(community, prefix, "pairing.not_placed"),
+                self.t(community, prefix, self.not_placed_key(community)),
             )
-        await self.repo.set_round_counts(
-            tx, round_.id, len(result.groups), sum(len(group) for group in result.groups)
+        await self.repo.set_round_counts(tx, round_.id, len(groups), sum(len(g) for g in groups))
+        await self.repo.set_run_round(tx, round_.id, run_round)
+
+    async def _group(
+        self, tx: Tx, community: Community, round_: Round, grouping: Grouping
+    ) -> tuple[int, list[tuple[int, ...]], list[int], frozenset[tuple[int, ...]]]:
+        """(the round's run_round, its groups, who is left without one, the circles carried on
+        unchanged): pairs by the exact matcher, circles afresh or carried on (`together N`)."""
+        seed = f"{self.services.seed}:{community.id}:{round_.number}"
+        if community.pair_size == 2 or len(grouping.members) < MIN_SIZE:
+            # Pairs; and in a circle space with only two free, a pair rather than nobody.
+            result = match(
+                grouping.members,
+                not_with=grouping.not_with,
+                history=grouping.history,
+                current_round=round_.number,
+                last_triad=await self.repo.last_triad(tx, community.id, round_.number),
+                seed=seed,
+            )
+            return 0, [tuple(g) for g in result.groups], list(result.unplaced), frozenset()
+        kept = await self._circles_carried_on(tx, community, round_, grouping)
+        if kept is not None:
+            return kept
+        circles = group_circles(grouping, community.pair_size, seed=seed)
+        return 1, [tuple(g) for g in circles.groups], list(circles.unplaced), frozenset()
+
+    @staticmethod
+    def not_placed_key(community: Community) -> str:
+        return "pairing.not_placed_circle" if community.pair_size > 2 else "pairing.not_placed"
+
+    async def _circles_carried_on(
+        self, tx: Tx, community: Community, round_: Round, grouping: Grouping
+    ) -> tuple[int, list[tuple[int, ...]], list[int], frozenset[tuple[int, ...]]] | None:
+        """With `together N`: the previous round's circles, carried on when their run is not yet
+        N rounds long; None when this round groups people afresh. Who is no longer free (left,
+        paused) is gone from their circle; so is whoever put someone in it on their not-with list
+        (they join another circle, as a newcomer does). A circle down to two carries on as a pair;
+        one down to one person places them elsewhere. (run_round, groups, who is left without
+        one, the circles that are the previous round's with nobody new: they are welcomed back)."""
+        if community.pair_together <= 1:
+            return None
+        previous_run, previous = await self.repo.previous_circles(tx, community.id, round_.number)
+        if previous_run < 1 or previous_run >= community.pair_together or not previous:
+            return None
+        free = set(grouping.members)
+        owners = {(a, b) for a, b in grouping.not_with}
+        kept: list[tuple[int, ...]] = []
+        for circle in previous:
+            members = [m for m in circle if m in free]
+            blockers = {a for a, b in owners if a in members and b in members}
+            members = [m for m in members if m not in blockers]
+            if len(members) >= 2:
+                kept.append(tuple(members))
+        placed = {m for circle in kept for m in circle}
+        newcomers = [m for m in grouping.members if m not in placed]
+        groups, unplaced = place_newcomers(
+            grouping, kept, newcomers, community.pair_size, seed=f"{self.services.seed}:{community.id}:{round_.number}"
         )
+        carried = frozenset(
+            group
+            for group in groups
+            if len(group) >= MIN_SIZE and any(set(group) <= set(circle) for circle in previous)
+        )
+        return previous_run + 1, groups, unplaced, carried
 
     async def _open_space(
         self,
@@ -374,18 +467,25 @@ class Rounds(RoundTiming, LatePlacement, RoundEnding):
         info: dict[int, MemberInfo],
         now: datetime,
         origin: int | None = None,
+        *,
+        again: bool = False,
     ) -> None:
-        """Record a group and open its space with the round's introduction."""
+        """Record a group and open its space with the round's introduction (a circle's own
+        welcome for a circle; `again` when it carries on from the round before)."""
         question = await self._opening_question(tx, community, round_, space_key, group)
         members = [info[m] for m in group]
         await self.repo.create_pair(
             tx, community.id, round_.id, space_key, group, question.id if question else "", now, origin
         )
         names = self.names(community, prefix, [m.label for m in members])
+        circle = community.pair_size > 2 and len(members) >= MIN_SIZE
+        intro = "pairing.space_intro"
+        if circle:
+            intro = "pairing.space_intro_circle_again" if again else "pairing.space_intro_circle"
         text = self.t(
             community,
             prefix,
-            "pairing.space_intro",
+            intro,
             names=names,
             number=round_.number,
             until=self.when(community, round_.ends_at),

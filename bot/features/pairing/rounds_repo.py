@@ -206,6 +206,30 @@ class RoundsRepo:
             (pairs, members, round_id),
         )
 
+    async def set_run_round(self, tx: Tx, round_id: int, run_round: int) -> None:
+        await tx.execute("UPDATE pair_rounds SET run_round = ? WHERE id = ?", (run_round, round_id))
+
+    async def previous_circles(
+        self, db: Reader, community_id: int, before_number: int
+    ) -> tuple[int, list[tuple[int, ...]]]:
+        """The most recent round before `before_number` that grouped people: (its run_round, its
+        groups as they stood at its end). A group someone stepped out of, or that someone late
+        grew, counts as the group that carried on from it; a pair ended outright is gone."""
+        row = await db.fetchone(
+            "SELECT id, run_round FROM pair_rounds WHERE community_id = ? AND number > 0 AND number < ?"
+            " AND pairs_made > 0 ORDER BY number DESC LIMIT 1",
+            (community_id, before_number),
+        )
+        if row is None:
+            return 0, []
+        found = await self._pairs(
+            db,
+            "p.round_id = ? AND p.state != 'ended' AND p.id NOT IN"
+            " (SELECT origin FROM pairs WHERE round_id = ? AND origin IS NOT NULL)",
+            (row[0], row[0]),
+        )
+        return int(row[1]), [pair.member_ids for pair in found]
+
     async def set_mid_sent(self, tx: Tx, round_id: int) -> None:
         await tx.execute("UPDATE pair_rounds SET mid_sent = 1 WHERE id = ?", (round_id,))
 

@@ -21,13 +21,20 @@ from bot.features.feature import Feature
 from bot.features.pairing.checkins import CheckinFeature, PairCheckins
 from bot.features.pairing.commands import COMMANDS
 from bot.features.pairing.facilitators import FacilitatorCommands
+from bot.features.pairing.grouping import grouping_text
 from bot.features.pairing.prefs_commands import PreferenceCommands
-from bot.features.pairing.repo import PairingRepo, Participant
+from bot.features.pairing.repo import Pair, PairingRepo, Participant
 from bot.features.pairing.rounds import Rounds
 from bot.features.pairing.rounds_base import JOIN_ACTION
 from bot.replies import Answer, Intent
 from bot.services import Services
 from bot.storage.db import Tx
+
+
+def _in_circle(ctx: Ctx, pair: Pair) -> bool:
+    """Whether words about this group speak of a circle: in a space that meets in circles, a
+    group of three or more (a circle down to two reads as the pair it now is)."""
+    return ctx.community.pair_size > 2 and len(pair.member_ids) > 2
 
 
 class PairingFeature(FacilitatorCommands, PreferenceCommands, Feature):
@@ -158,7 +165,9 @@ class PairingFeature(FacilitatorCommands, PreferenceCommands, Feature):
         await self._settle(ctx.community.id)
         text = ctx.t("pairing.left", days=self.services.settings.pairing.retention_days)
         if pair is not None:
-            text += "\n" + ctx.t("pairing.left_and_ended")
+            text += "\n" + ctx.t(
+                "pairing.circle_left_and_ended" if _in_circle(ctx, pair) else "pairing.left_and_ended"
+            )
         return [Answer(text)]
 
     # -- pausing -------------------------------------------------------------------------------
@@ -179,7 +188,9 @@ class PairingFeature(FacilitatorCommands, PreferenceCommands, Feature):
         else:
             text = ctx.t("pairing.paused_until", until=self.rounds.when(ctx.community, until))
         if pair is not None:
-            text += "\n" + ctx.t("pairing.paused_keeps_pair")
+            text += "\n" + ctx.t(
+                "pairing.circle_keeps" if _in_circle(ctx, pair) else "pairing.paused_keeps_pair"
+            )
         return [Answer(text)]
 
     async def resume(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
@@ -261,7 +272,10 @@ class PairingFeature(FacilitatorCommands, PreferenceCommands, Feature):
             mention=self.rounds.mention(ctx.community, target),
         )
         if pair is not None and other.id in pair.member_ids:
-            text += "\n" + ctx.t("pairing.not_with_current", name=other.label)
+            text += "\n" + ctx.t(
+                "pairing.not_with_current_circle" if _in_circle(ctx, pair) else "pairing.not_with_current",
+                name=other.label,
+            )
         return [Answer(text), *note]
 
     # -- status and ending a pair --------------------------------------------------------------
@@ -290,11 +304,13 @@ class PairingFeature(FacilitatorCommands, PreferenceCommands, Feature):
             lines.append(ctx.t("pairing.status_paused_open"))
         if participant.consent_version != self.rounds.consent_version(ctx.community):
             lines.append(ctx.t("pairing.status_reconsent"))
+        if ctx.community.pair_size > 2:
+            lines.append(grouping_text(ctx.t, ctx.community.pair_size, ctx.community.pair_together))
         if pair is not None and round_ is not None:
             others = [info[m].label for m in pair.member_ids if m != ctx.member.id and m in info]
             lines.append(
                 ctx.t(
-                    "pairing.status_pair",
+                    "pairing.status_circle" if _in_circle(ctx, pair) else "pairing.status_pair",
                     names=self.rounds.names(ctx.community, ctx.prefix, others),
                     until=self.rounds.when(ctx.community, round_.ends_at),
                     # As the space was titled when it opened (its room's or thread's name); the
@@ -309,7 +325,9 @@ class PairingFeature(FacilitatorCommands, PreferenceCommands, Feature):
                 )
             )
         else:
-            lines.append(ctx.t("pairing.status_no_pair"))
+            lines.append(
+                ctx.t("pairing.status_no_circle" if ctx.community.pair_size > 2 else "pairing.status_no_pair")
+            )
         slot = self.rounds.next_slot(ctx.community.id, ctx.now)
         if slot is None:
             lines.append(ctx.t("pairing.status_next_none"))
@@ -326,12 +344,14 @@ class PairingFeature(FacilitatorCommands, PreferenceCommands, Feature):
                 raise Refusal("pairing.not_in_end")
             pair = await self.repo.active_pair_of(tx, ctx.community.id, ctx.member.id)
             if pair is None:
-                raise Refusal("pairing.no_current_pair")
+                raise Refusal(
+                    "pairing.no_current_circle" if ctx.community.pair_size > 2 else "pairing.no_current_pair"
+                )
             await self.rounds.end_pairs_of(
                 tx, ctx.community, ctx.prefix, pair, ctx.member.id, ctx.now
             )
             await self.repo.touch(tx, ctx.community.id, ctx.member.id, ctx.now)
-        return [Answer(ctx.t("pairing.ended"))]
+        return [Answer(ctx.t("pairing.circle_ended" if _in_circle(ctx, pair) else "pairing.ended"))]
 
     # -- for other features (mydata, agreements) -----------------------------------------------
 
