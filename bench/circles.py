@@ -182,7 +182,7 @@ def exact(
     for a, b in combinations(members, 2):
         key = frozenset((a, b))
         weight = pair_score(community.prefs(a), community.prefs(b), key in mutual)
-        if key in age:
+        if key in age and key not in mutual:  # both asked to meet again: no repeat
             weight -= REPEAT - AGE_STEP * min(AGE_CAP, max(1, age[key]))
         weights[a, b] = weight
     model.maximize(sum(w * y[p] for p, w in weights.items() if w))
@@ -200,7 +200,7 @@ def exact(
     for (a, b), var in y.items():
         if solver.value(var):
             key = frozenset((a, b))
-            repeats += key in age
+            repeats += key in age and key not in mutual
             score += pair_score(community.prefs(a), community.prefs(b), key in mutual)
     return (
         int(solver.objective_value),

@@ -9,8 +9,8 @@ The rules, in order of importance:
    of circles chosen so sizes are nearest the chosen size), and when the hard constraints get in
    the way a circle may take one more or one fewer member, within the bounds. Never a circle of
    one or two.
-3. As few repeats as possible (two members in one circle who met in a kept round), preferring the
-   pairs that met longest ago.
+3. As few repeats as possible (two members in one circle who met in a kept round, unless both asked
+   to meet again), preferring the pairs that met longest ago.
 4. Then the preference score (preferences.py) as high as possible.
 
 Rules 3 and 4 are one integer objective: each pair in a circle is worth its preference score,
@@ -158,6 +158,10 @@ class _Instance:
             if i is not None and j is not None:
                 self.mutual[i].add(j)
                 self.mutual[j].add(i)
+                # Both asked to meet again (and wishes name people met before): meeting again
+                # is what they want, not a repeat to avoid, as in the pair matcher.
+                met[i].pop(j, None)
+                met[j].pop(i, None)
         codes: dict[str, int] = {}
         self.lang: list[int] = []  # bit mask of languages; -1 (every bit) when not set
         self.tz: list[int | None] = []

@@ -88,7 +88,7 @@ def objective(groups: list[tuple[int, ...]], community: Community) -> tuple[int,
         for a, b in combinations(group, 2):
             key = frozenset((a, b))
             total += pair_score(community.prefs(a), community.prefs(b), key in mutual)
-            if key in last:
+            if key in last and key not in mutual:
                 repeats += 1
                 age = min(AGE_CAP, max(1, community.current_round - last[key]))
                 total -= REPEAT - AGE_STEP * age
@@ -320,3 +320,17 @@ def test_preference_values() -> None:
     assert violations((1, 2, 3), community) == ["language"]
     assert violations((1, 5, 6), community) == ["not-with"]
     assert violations((1, 4), community) == ["paused"]
+
+
+def test_a_mutual_wish_to_meet_again_is_not_a_repeat() -> None:
+    """`pair again` names someone met before: when both asked, meeting again is what they want,
+    so it is not a repeat to avoid (as in the pair matcher), and they are grouped together."""
+    members = tuple(range(1, 9))
+    # 1 and 2 met in round 3 and both asked to meet again; nobody else has met.
+    history = ((1, 2, 3),)
+    community = Community(members=members, history=history, again=((1, 2), (2, 1)), current_round=4)
+    for seed in range(5):
+        result = group_circles(community, 4, seed=seed)
+        assert any({1, 2} <= set(g) for g in result.groups), result.groups
+        assert result.repeats == 0
+        assert (result.repeats, result.objective) == objective(list(result.groups), community)
