@@ -6,6 +6,7 @@ import hashlib
 from datetime import datetime
 
 from bot.features.pairing.circles import MAX_SIZE
+from bot.features.pairing.preferences import shared_language
 from bot.features.pairing.repo import Pair, Round
 from bot.features.pairing.rounds_base import LATE_PLACEMENT_MIN, MemberInfo
 from bot.replies import PairSpaceClose
@@ -24,7 +25,8 @@ class LatePlacement:
         """Place someone who joined, resumed or came back from a pause while a round runs: with
         someone else waiting in this round, or into a group that can grow (see _grow_kind), by
         the usual rules (never with anyone on either not-with list, nobody they met this round,
-        someone not met before first). The round it placed them in, or None."""
+        someone not met before first, a language the group shares). The round it placed them in,
+        or None."""
         round_ = await self.repo.active_round(tx, community.id)
         if round_ is None or round_.ends_at - now <= LATE_PLACEMENT_MIN:
             return None
@@ -44,8 +46,14 @@ class LatePlacement:
         # comes first, and a repeat weighs more than a second triad).
         last_triad = set(await self.repo.last_triad(tx, community.id, round_.number))
 
+        candidates = [member_id, *(m for m in participants if m in info and m != member_id)]
+        prefs, _ = await self.repo.grouping_preferences(tx, community.id, candidates, now)
+
         def allowed(others: tuple[int, ...]) -> bool:
-            return all(frozenset((member_id, o)) not in apart for o in others)
+            # The hard constraints of any grouping: not-with, and a language the group shares.
+            return all(frozenset((member_id, o)) not in apart for o in others) and shared_language(
+                prefs[m] for m in (member_id, *others)
+            )
 
         circles = community.pair_size > 2
 

@@ -30,7 +30,7 @@ from bot.features.pairing.rounds_base import (
     MemberInfo,
     format_when,
 )
-from bot.features.questions.depth import at_depths, pair_depths, pick
+from bot.features.questions.depth import at_depths, opener_depths, pick
 from bot.features.resources import duty_of_care_text
 from bot.replies import ChannelPost, PairSpaceOpen
 from bot.services import Services
@@ -193,15 +193,18 @@ class Rounds(RoundTiming, LatePlacement, RoundEnding):
     async def _opening_question(
         self, tx: Tx, community: Community, round_: Round, space_key: str, group: tuple[int, ...]
     ) -> Question | None:
-        """A pair question of any task, as deep as the space's mix and these people's rounds
-        together allow (light when they meet for the first time), one they haven't had first."""
+        """A pair question of any task, as deep as the space's mix, these people's rounds
+        together and their chosen style allow (light when they meet for the first time), one
+        they haven't had first."""
         rounds_together, had = await self.repo.met_before(tx, community.id, group, round_.number)
         bank = [q for q in self.services.catalog.questions(community.locale) if q.audience == "pair"]
         if community.pair_size > 2 and len(group) >= MIN_SIZE:
             # Only the pair questions that read right for three to six (prompts/en/circles.toml).
             listed = set(self.services.catalog.data(community.locale, "circles").get("circle", {}).get("openers", []))
             bank = [q for q in bank if q.id in listed] or bank
-        pool = at_depths(bank, pair_depths(community.question_depth, rounds_together))
+        # How the members said they like conversations to go moves the depth (depth.py).
+        styles = [(await self.repo.preferences_of(tx, community.id, m)).style for m in group]
+        pool = at_depths(bank, opener_depths(community.question_depth, rounds_together, styles))
         return pick(pool, self.services.seed, community.id, round_.number, space_key, avoid=had)
 
     async def start_round(
@@ -333,8 +336,8 @@ class Rounds(RoundTiming, LatePlacement, RoundEnding):
         now: datetime,
     ) -> Grouping:
         """Everything a grouping of this round needs, read from storage in one value. The paused
-        are already left out of `eligible`. Stored preferences and mutual meet-again wishes are
-        read here too once they exist; until then nobody has any."""
+        are already left out of `eligible`. Meet-again wishes come one-sided ones and all: the
+        matchers count only mutual ones, so nothing here can tell the two apart."""
         # Not-with entries name people by a keyed hash of who they are in the community, so an
         # entry finds them again after they erase their data and return, and never a stranger.
         eligible_set = set(eligible)
@@ -345,12 +348,13 @@ class Rounds(RoundTiming, LatePlacement, RoundEnding):
             for owner, other in await self.repo.all_not_with(tx, community.id, now)
             if owner in eligible_set and other in by_hash
         )
+        preferences, again = await self.repo.grouping_preferences(tx, community.id, eligible, now)
         return Grouping(
             members=tuple(eligible),
-            preferences={},
+            preferences=preferences,
             not_with=not_with,
             history=tuple(await self.repo.history(tx, community.id)),
-            again=(),
+            again=tuple(again),
             current_round=round_.number,
         )
 
@@ -390,6 +394,8 @@ class Rounds(RoundTiming, LatePlacement, RoundEnding):
                 info[member_id].user_id,
                 self.t(community, prefix, self.not_placed_key(community)),
             )
+        # Two who asked to meet again and now have: their wishes are spent.
+        await self.repo.spend_wishes(tx, community.id, groups)
         await self.repo.set_round_counts(tx, round_.id, len(groups), sum(len(g) for g in groups))
         await self.repo.set_run_round(tx, round_.id, run_round)
 
@@ -408,6 +414,8 @@ class Rounds(RoundTiming, LatePlacement, RoundEnding):
                 current_round=round_.number,
                 last_triad=await self.repo.last_triad(tx, community.id, round_.number),
                 seed=seed,
+                preferences=grouping.preferences,
+                again=grouping.again,
             )
             return 0, [tuple(g) for g in result.groups], list(result.unplaced), frozenset()
         kept = await self._circles_carried_on(tx, community, round_, grouping)
