@@ -5,8 +5,9 @@ The circles that carry on are given (rounds.py takes out whoever is no longer fr
 their circle on their not-with list). Newcomers (people who joined, came back from a pause, or lost
 their circle) are placed so that, in order:
 1. no hard constraint is broken (preferences.violations: not-with, a shared language);
-2. everyone is placed when there is any place: first into circles with room (below the chosen
-   size), fewest earlier meetings first; then, three or more left, into new circles of their own
+2. everyone is placed when there is any place: first into a circle where they meet nobody again
+   (one with room below the chosen size, else one at the size), then into circles with room
+   (below the chosen size), fewest earlier meetings first; then, three or more left, into new circles of their own
    (circles.group_circles); then into circles one over the chosen size (never over MAX_SIZE); then
    the last two together as a pair;
 3. nobody is ever put in a circle of one.
@@ -39,19 +40,25 @@ def place_newcomers(
     def fits(circle: list[Hashable], member: Hashable) -> bool:
         return not violations([*circle, member], community)
 
-    def seat(member: Hashable, room: int) -> bool:
-        """Into the allowed circle below `room` members where they met fewest, smallest first."""
+    def seat(member: Hashable, room: int, repeat: bool = True) -> bool:
+        """Into the allowed circle below `room` members where they met fewest, smallest first
+        (with `repeat` False, only a circle where they met nobody)."""
         options = [
             (sum(frozenset((member, other)) in met for other in circle), len(circle), index)
             for index, circle in enumerate(circles)
             if len(circle) < room and fits(circle, member)
         ]
+        options = [option for option in options if repeat or not option[0]]
         if not options:
             return False
         circles[min(options)[2]].append(member)
         return True
 
-    rest = [m for m in sorted(newcomers, key=order) if not seat(m, size)]
+    # A circle of people someone already met (the one they stepped out of, say) is their place
+    # only when there is no other: first places where they meet nobody again, then the rest.
+    rest = [m for m in sorted(newcomers, key=order) if not seat(m, size, repeat=False)]
+    rest = [m for m in rest if not seat(m, min(MAX_SIZE, size + 1), repeat=False)]
+    rest = [m for m in rest if not seat(m, size)]
     if len(rest) >= MIN_SIZE:
         fresh = group_circles(
             Community(

@@ -309,3 +309,17 @@ def test_newcomers_join_circles_with_room_then_new_circles_never_alone_and_never
             for g in groups:
                 if len(g) < min(MAX_SIZE, size + 1) and len(g) >= 2:
                     assert any(frozenset((m, o)) in blocked for o in g), (trial, m, g)
+
+
+def test_someone_who_stepped_out_is_not_put_back_with_the_same_people_when_another_circle_can_take_them():
+    """Round 1: 1, 2 and 6 were a circle until 6 stepped out; 3, 4 and 5 carry on. With
+    `together`, 6 is a newcomer in round 2: the circle of 3-5 (one over the size) takes them
+    rather than the two they left, who carry on as a pair."""
+    from bot.features.pairing.preferences import Community as Grouping
+    from bot.features.pairing.regroup import place_newcomers
+
+    history = ((1, 2, 1), (1, 6, 1), (2, 6, 1), (3, 4, 1), (3, 5, 1), (4, 5, 1))
+    grouping = Grouping(members=(1, 2, 3, 4, 5, 6), history=history, current_round=2)
+    for seed in range(5):
+        made, left = place_newcomers(grouping, [(1, 2), (3, 4, 5)], [6], 3, seed=seed)
+        assert left == [] and sorted(map(sorted, made)) == [[1, 2], [3, 4, 5, 6]], made
