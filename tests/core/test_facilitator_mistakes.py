@@ -59,4 +59,4 @@ async def test_pairs_made_by_the_same_three_people_is_not_shown_exactly(harness)
     await h.advance(timedelta(days=7, hours=2))
     out = await h.say("alex", "pair stats", channel=None)
     assert "rounds run: 2" in out, out
-    assert "pairs made: fewer than 5" in out, out
+    assert "pairs and circles made: fewer than 5" in out, out

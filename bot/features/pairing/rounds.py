@@ -407,22 +407,38 @@ class Rounds(RoundTiming, LatePlacement, RoundEnding):
         seed = f"{self.services.seed}:{community.id}:{round_.number}"
         if community.pair_size == 2 or len(grouping.members) < MIN_SIZE:
             # Pairs; and in a circle space with only two free, a pair rather than nobody.
-            result = match(
-                grouping.members,
-                not_with=grouping.not_with,
-                history=grouping.history,
-                current_round=round_.number,
-                last_triad=await self.repo.last_triad(tx, community.id, round_.number),
-                seed=seed,
-                preferences=grouping.preferences,
-                again=grouping.again,
-            )
-            return 0, [tuple(g) for g in result.groups], list(result.unplaced), frozenset()
+            groups, unplaced = await self._pairs(tx, community, round_, grouping, seed)
+            return 0, groups, unplaced, frozenset()
         kept = await self._circles_carried_on(tx, community, round_, grouping)
         if kept is not None:
             return kept
         circles = group_circles(grouping, community.pair_size, seed=seed)
-        return 1, [tuple(g) for g in circles.groups], list(circles.unplaced), frozenset()
+        groups, unplaced = [tuple(g) for g in circles.groups], list(circles.unplaced)
+        if unplaced:
+            # Circles within their sizes left someone out (five in circles of three with a
+            # not-with between two, say): seat them where there is room, else pairs and at most
+            # one triad, whichever leaves fewer out. Nobody is left out while a place exists.
+            groups, unplaced = place_newcomers(grouping, groups, unplaced, community.pair_size, seed=seed)
+        if unplaced:
+            paired, left = await self._pairs(tx, community, round_, grouping, seed)
+            if len(left) < len(unplaced):
+                groups, unplaced = paired, left
+        return 1, groups, unplaced, frozenset()
+
+    async def _pairs(
+        self, tx: Tx, community: Community, round_: Round, grouping: Grouping, seed: str
+    ) -> tuple[list[tuple[int, ...]], list[int]]:
+        result = match(
+            grouping.members,
+            not_with=grouping.not_with,
+            history=grouping.history,
+            current_round=round_.number,
+            last_triad=await self.repo.last_triad(tx, community.id, round_.number),
+            seed=seed,
+            preferences=grouping.preferences,
+            again=grouping.again,
+        )
+        return [tuple(g) for g in result.groups], list(result.unplaced)
 
     @staticmethod
     def not_placed_key(community: Community) -> str:

@@ -323,3 +323,19 @@ def test_someone_who_stepped_out_is_not_put_back_with_the_same_people_when_anoth
     for seed in range(5):
         made, left = place_newcomers(grouping, [(1, 2), (3, 4, 5)], [6], 3, seed=seed)
         assert left == [] and sorted(map(sorted, made)) == [[1, 2], [3, 4, 5, 6]], made
+
+
+async def test_nobody_is_left_out_of_circles_when_a_circle_and_a_pair_would_place_everyone(harness):
+    """Five people in circles of three make one circle of five; a not-with between two of them
+    rules that out, and a circle of three plus a pair places everyone (found walking the console:
+    the one who made the not-with was left out, every round)."""
+    h = harness
+    names = ["ana", "ben", "cai", "dee", "eve"]
+    await join(h, *names)
+    await h.say("eve", "pair not-with @dee", channel=None)
+    await schedule(h, "size 3")
+    h.sink.take()
+    for made in await rounds_of(h, 3):
+        assert sorted(m for g in made for m in g) == sorted(names), made
+        assert not any({"dee", "eve"} <= g for g in made), made
+        assert sorted(len(g) for g in made) == [2, 3], made

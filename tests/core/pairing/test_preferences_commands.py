@@ -357,7 +357,7 @@ async def test_stats_hide_shares_over_fewer_than_five_groups(harness):
         await private(h, person, "pair prefs languages en")
     assert "Round 1 has begun" in await h.say("alex", "pair now")
     stats = await h.say("alex", "pair stats")
-    assert line(stats, "last round's groups:") == "last round's groups: 3 of 2"
+    assert line(stats, "last round's groups:") == "last round's groups: 3 with 2 people"
     assert line(stats, "last round's groups with a language").endswith(": fewer than 5 groups")
     assert line(stats, "last round's groups sharing") .endswith(": fewer than 5 groups")
 
@@ -367,7 +367,7 @@ async def test_stats_hide_a_group_size_drawn_from_fewer_than_five_people(harness
     await join(h, *PEOPLE[:4])
     assert "Round 1 has begun" in await h.say("alex", "pair now")
     stats = await h.say("alex", "pair stats")
-    assert line(stats, "last round's groups:") == "last round's groups: fewer than 5 of 2"
+    assert line(stats, "last round's groups:") == "last round's groups: fewer than 5 with 2 people"
 
 
 async def test_stats_show_shares_of_shared_language_and_waking_hours_over_five_groups(harness):
@@ -378,7 +378,7 @@ async def test_stats_show_shares_of_shared_language_and_waking_hours_over_five_g
         await private(h, person, "pair prefs languages en")
     assert "Round 1 has begun" in await h.say("alex", "pair now")
     stats = await h.say("alex", "pair stats")
-    assert line(stats, "last round's groups:") == "last round's groups: 5 of 2"
+    assert line(stats, "last round's groups:") == "last round's groups: 5 with 2 people"
     assert line(stats, "last round's groups with a language").endswith(": 100%")
     assert line(stats, "last round's groups sharing").endswith(": 0%")
     # Now timezones: the pairs are fixed for this round, so set them to make exactly the pairs
