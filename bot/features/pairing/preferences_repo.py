@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from bot.features.pairing.preferences import Preferences
 from bot.features.pairing.prefs_values import StoredPrefs
@@ -173,7 +173,9 @@ class PreferencesRepo:
             if member_id in members and other_hash in by_hash
         }
 
-    async def spend_wishes(self, tx: Tx, community_id: int, groups: Iterable[Iterable[int]]) -> int:
+    async def spend_wishes(
+        self, tx: Tx, community_id: int, groups: Iterable[Iterable[int]], now: datetime
+    ) -> int:
         """After a round is grouped: the wishes between members who are now in one group are
         spent (both directions, mutual or not: they met, and each knows it). How many went."""
         rows = await tx.fetchall(
@@ -189,8 +191,7 @@ class PreferencesRepo:
         wanted = [list(group) for group in groups]
         wanted = [group for group in wanted if askers.intersection(group)]
         members = await self._members(tx, community_id, (m for group in wanted for m in group))
-        # Wishes exist, so the secret their hashes use does too: `now` would only date a new one.
-        blind = await self.again_blinder(tx, datetime.now(UTC))
+        blind = await self.again_blinder(tx, now)
         spent: list[int] = []
         for group in wanted:
             hashes = {blind(community_id, members[m][0]): m for m in group if m in members}

@@ -395,7 +395,7 @@ class Rounds(RoundTiming, LatePlacement, RoundEnding):
                 self.t(community, prefix, self.not_placed_key(community)),
             )
         # Two who asked to meet again and now have: their wishes are spent.
-        await self.repo.spend_wishes(tx, community.id, groups)
+        await self.repo.spend_wishes(tx, community.id, groups, now)
         await self.repo.set_round_counts(tx, round_.id, len(groups), sum(len(g) for g in groups))
         await self.repo.set_run_round(tx, round_.id, run_round)
 

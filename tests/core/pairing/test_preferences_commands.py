@@ -272,12 +272,12 @@ async def test_wishes_are_spent_once_the_two_are_grouped_together(harness):
     await private(h, C, f"pair again @{A}")
     a, b, c = [await member_id(h, u) for u in (A, B, C)]
     async with h.db.transaction() as tx:
-        spent = await h.app.pairing.repo.spend_wishes(tx, await community_id(h), [[a, b], [c]])
+        spent = await h.app.pairing.repo.spend_wishes(tx, await community_id(h), [[a, b], [c]], WINTER)
     assert spent == 2
     assert "haven't asked to meet anyone again" in await private(h, A, "pair again")
     assert f"@{A}" in await private(h, C, "pair again")
     async with h.db.transaction() as tx:  # a circle: any wish inside it is spent
-        assert await h.app.pairing.repo.spend_wishes(tx, await community_id(h), [[b, c, a]]) == 1
+        assert await h.app.pairing.repo.spend_wishes(tx, await community_id(h), [[b, c, a]], WINTER) == 1
     assert await h.db.fetchall("SELECT * FROM pair_again") == []
 
 
