@@ -277,9 +277,9 @@ class FacilitatorCommands:
             pairs=count(figures["pairs"], figures["members_matched"]),
             checkins=checkins,
             days=self.services.settings.pairing.retention_days,
+            groups="".join("\n" + line for line in await self._preference_stats(ctx)),
         )
-        extra = await self._preference_stats(ctx)
-        return [Answer("\n".join([text, *extra]))]
+        return [Answer(text)]
 
     async def _preference_stats(self, ctx: Ctx) -> list[str]:
         """Issue 17's lines: the last round's groups by size, how many set preferences, and the
