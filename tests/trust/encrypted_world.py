@@ -41,8 +41,9 @@ async def build(tmp_path: Path) -> Harness:
         await h.say(user, "/yes", channel=None)
     await h.say("lee", "/pair not-with @kim", channel=None)
     # Preferences and a one-sided meet-again wish (issue 17): neither changes who meets whom here.
+    # The wish names kim, whom lee keeps apart, so no round groups them and spends it.
     await h.say("lee", "/pair prefs timezone Europe/Madrid", channel=None)
-    await h.say("lee", "/pair again @jo", channel=None)
+    await h.say("lee", "/pair again @kim", channel=None)
     await h.say("alex", "/pair now")
     await h.advance(timedelta(days=8))
     await h.say("sam", "/checkin", channel=None)

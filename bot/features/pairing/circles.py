@@ -162,6 +162,13 @@ class _Instance:
                 # is what they want, not a repeat to avoid, as in the pair matcher.
                 met[i].pop(j, None)
                 met[j].pop(i, None)
+        self._read_preferences(community, eligible)
+        self.overlap = [waking_overlap_hours(shift, 0) for shift in range(24 * 60)]
+        self.shared_slots = [SLOT_WEIGHT * bin(bits).count("1") for bits in range(16)]
+        self.evaluations = 0
+
+    def _read_preferences(self, community: Community, eligible: list[Hashable]) -> None:
+        """Each member's preferences as small integers, for fast weights."""
         codes: dict[str, int] = {}
         self.lang: list[int] = []  # bit mask of languages; -1 (every bit) when not set
         self.tz: list[int | None] = []
@@ -178,9 +185,6 @@ class _Instance:
             self.style.append(
                 0 if prefs.style is None else (1 if prefs.style is Style.LIGHTER else 2)
             )
-        self.overlap = [waking_overlap_hours(shift, 0) for shift in range(24 * 60)]
-        self.shared_slots = [SLOT_WEIGHT * bin(bits).count("1") for bits in range(16)]
-        self.evaluations = 0
 
     # -- the objective ---------------------------------------------------------------------------
 

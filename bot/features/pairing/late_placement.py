@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import datetime
 
 from bot.features.pairing.circles import MAX_SIZE
@@ -40,20 +41,11 @@ class LatePlacement:
         in_round = {m for pair in pairs for m in pair.member_ids}
         if member_id in in_round:
             return None  # already placed, or they ended a pair this round: the next one it is
-        apart = await self._kept_apart(tx, community, [m for m in participants if m in info], info, now)
+        allowed = await self._late_rules(tx, community, member_id, [m for m in participants if m in info], info, now)
         last_met = {frozenset((a, b)): n for a, b, n in await self.repo.history(tx, community.id)}
         # As in matching: nobody in two triads in a row when that can be avoided (placing still
         # comes first, and a repeat weighs more than a second triad).
         last_triad = set(await self.repo.last_triad(tx, community.id, round_.number))
-
-        candidates = [member_id, *(m for m in participants if m in info and m != member_id)]
-        prefs, _ = await self.repo.grouping_preferences(tx, community.id, candidates, now)
-
-        def allowed(others: tuple[int, ...]) -> bool:
-            # The hard constraints of any grouping: not-with, and a language the group shares.
-            return all(frozenset((member_id, o)) not in apart for o in others) and shared_language(
-                prefs[m] for m in (member_id, *others)
-            )
 
         circles = community.pair_size > 2
 
@@ -99,6 +91,21 @@ class LatePlacement:
         if size < community.pair_size:
             return 0
         return 2 if size < min(MAX_SIZE, community.pair_size + 1) else None
+
+    async def _late_rules(
+        self, tx: Tx, community: Community, member_id: int, members: list[int], info: dict[int, MemberInfo], now: datetime
+    ) -> Callable[[tuple[int, ...]], bool]:
+        """Whether the late member may join a group of `others`: the hard constraints of any
+        grouping, not-with and a language the whole group shares."""
+        apart = await self._kept_apart(tx, community, members, info, now)
+        prefs, _ = await self.repo.grouping_preferences(tx, community.id, members, now)
+
+        def allowed(others: tuple[int, ...]) -> bool:
+            return all(frozenset((member_id, o)) not in apart for o in others) and shared_language(
+                prefs[m] for m in (member_id, *others)
+            )
+
+        return allowed
 
     async def _kept_apart(
         self, tx: Tx, community: Community, members: list[int], info: dict[int, MemberInfo], now: datetime
