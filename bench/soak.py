@@ -928,7 +928,9 @@ class Soak:
         short = found.group(1)
         if short in cm.agreements:
             return  # asked again: the same agreement, invitations re-sent
-        invitees = tuple(dict.fromkeys(u for u in (args["member"], args.get("member2")) if u))
+        # As the core does: up to three names, naming yourself ignored (a triad's welcome names all).
+        names = (args["member"], args.get("member2"), args.get("member3"))
+        invitees = tuple(dict.fromkeys(u for u in names if u and u != member.user))
         # The core looks the agreement up by its short id only for the database id.
         self.pending_db_ids.append((cm, short, member.user, invitees))
 
