@@ -70,7 +70,7 @@ class Limits:
     full_exact_max: int = 800  # when the reduction does not apply, still exact up to this size
     hard_max: int = 200  # the reduction handles at most this many hard members
     augment_budget: int = 400_000  # most edge checks spent on augmenting swaps
-    score_exact: int = 160  # with preferences, groups up to this size get the exact matching
+    score_exact: int = 300  # with preferences, groups up to this size get the exact matching
     improve_steps: int = 60_000  # with preferences, most pair swaps tried on larger groups
     window: int = 60  # with preferences, members re-paired exactly at a time on larger groups
     windows: int = 20  # and how many such windows
