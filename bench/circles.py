@@ -31,7 +31,7 @@ from bot.features.pairing.circles import (
     group_circles,
     size_bounds,
 )
-from bot.features.pairing.matching import match
+from bot.features.pairing.matching import match_community
 from bot.features.pairing.preferences import (
     Community,
     Preferences,
@@ -109,15 +109,7 @@ def scale(count: int, rounds: int) -> None:
         )
     # The pair matcher on the same members, with the same preferences.
     started = time.perf_counter()
-    pairs = match(
-        community.members,
-        not_with=community.not_with,
-        history=community.history,
-        current_round=community.current_round,
-        seed=1,
-        preferences=community.preferences,
-        again=community.again,
-    )
+    pairs = match_community(community, seed=1)
     elapsed = time.perf_counter() - started
     bad = sum(1 for g in pairs.groups if violations(g, community))
     print(

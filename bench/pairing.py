@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from itertools import combinations
 
-from bot.features.pairing.matching import Limits, Matching, match
+from bot.features.pairing.matching import Limits, Matching, match, match_community
 from bot.features.pairing.preferences import (
     Community,
     group_score,
@@ -270,15 +270,7 @@ def preferences_scale(members_count: int, rounds: int, runs: int) -> None:
         result: Matching | None = None
         for run in range(runs):
             started, started_cpu = time.perf_counter(), time.process_time()
-            result = match(
-                members,
-                not_with=community.not_with,
-                history=community.history,
-                current_round=community.current_round,
-                seed=run,
-                preferences=community.preferences,
-                again=community.again,
-            )
+            result = match_community(dataclasses.replace(community, members=tuple(members)), seed=run)
             times.append(time.perf_counter() - started)
             cpu.append(time.process_time() - started_cpu)
         assert result is not None
@@ -359,15 +351,7 @@ def preferences_quality(rounds: int) -> None:
     for count in (60, 120, 160, 200, 300):
         community = random_community(random.Random(count), count, rounds)
         started = time.perf_counter()
-        ours = match(
-            community.members,
-            not_with=community.not_with,
-            history=community.history,
-            current_round=community.current_round,
-            seed=1,
-            preferences=community.preferences,
-            again=community.again,
-        )
+        ours = match_community(community, seed=1)
         ours_time = time.perf_counter() - started
         started = time.perf_counter()
         unplaced, repeats, _age, score = exact_with_preferences(community)

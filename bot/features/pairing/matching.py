@@ -53,7 +53,7 @@ from itertools import combinations
 
 from bot.features.pairing.blossom import max_weight_matching
 from bot.features.pairing.matching_prefs import PAIR_SCORE_MAX, PairScores, improve, rematch
-from bot.features.pairing.preferences import Preferences
+from bot.features.pairing.preferences import Community, Preferences
 
 AGE_CAP = 1_000_000
 
@@ -112,17 +112,19 @@ def match(
     `again`: (who asked, whom) meet-again wishes, one-sided ones included; only mutual ones count.
     """
     return _MatchingInstance(
-        members,
-        not_with,
-        history,
-        current_round,
-        last_triad,
-        seed,
-        limits or Limits(),
-        preferences or {},
-        again,
+        members, not_with, history, current_round, last_triad, seed, limits or Limits(), preferences or {}, again
     ).solve()
 
+
+
+def match_community(
+    c: Community, *, last_triad: Iterable[Hashable] = (), seed: int | str = 0, limits: Limits | None = None
+) -> Matching:
+    """`match` on the value circles.py takes (callers leave the paused out of `members`)."""
+    return match(
+        c.members, not_with=c.not_with, history=c.history, current_round=c.current_round,
+        last_triad=last_triad, seed=seed, limits=limits, preferences=c.preferences, again=c.again,
+    )
 
 # --------------------------------------------------------------------------------------------
 

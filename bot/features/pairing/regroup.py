@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Hashable
+from dataclasses import replace
 
 from bot.features.pairing.circles import MAX_SIZE, MIN_SIZE, group_circles
 from bot.features.pairing.preferences import Community, violations
@@ -60,18 +61,7 @@ def place_newcomers(
     rest = [m for m in rest if not seat(m, min(MAX_SIZE, size + 1), repeat=False)]
     rest = [m for m in rest if not seat(m, size)]
     if len(rest) >= MIN_SIZE:
-        fresh = group_circles(
-            Community(
-                members=tuple(rest),
-                preferences=community.preferences,
-                not_with=community.not_with,
-                history=community.history,
-                again=community.again,
-                current_round=community.current_round,
-            ),
-            size,
-            seed=seed,
-        )
+        fresh = group_circles(replace(community, members=tuple(rest)), size, seed=seed)
         circles.extend(list(group) for group in fresh.groups)
         rest = list(fresh.unplaced)
     rest = [m for m in rest if not seat(m, min(MAX_SIZE, size + 1))]

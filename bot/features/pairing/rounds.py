@@ -18,7 +18,7 @@ from typing import Any
 from bot.features.counts import hidden
 from bot.features.pairing.circles import MIN_SIZE, group_circles
 from bot.features.pairing.late_placement import LatePlacement
-from bot.features.pairing.matching import match
+from bot.features.pairing.matching import match_community
 from bot.features.pairing.preferences import Community as Grouping
 from bot.features.pairing.regroup import place_newcomers
 from bot.features.pairing.repo import PairingRepo, Participant, Round, ScheduleRow
@@ -428,15 +428,8 @@ class Rounds(RoundTiming, LatePlacement, RoundEnding):
     async def _pairs(
         self, tx: Tx, community: Community, round_: Round, grouping: Grouping, seed: str
     ) -> tuple[list[tuple[int, ...]], list[int]]:
-        result = match(
-            grouping.members,
-            not_with=grouping.not_with,
-            history=grouping.history,
-            current_round=round_.number,
-            last_triad=await self.repo.last_triad(tx, community.id, round_.number),
-            seed=seed,
-            preferences=grouping.preferences,
-            again=grouping.again,
+        result = match_community(
+            grouping, last_triad=await self.repo.last_triad(tx, community.id, round_.number), seed=seed
         )
         return [tuple(g) for g in result.groups], list(result.unplaced)
 
