@@ -41,6 +41,7 @@ from bot.features.resources import ResourcesFeature
 from bot.features.setup import PlatformChecks, SetupFeature
 from bot.features.typed_lines import TypedLines
 from bot.ids import IdSource
+from bot.languages import known_locale
 from bot.outbox import Outbox, Sink
 from bot.replies import Answer, Intent, Reply
 from bot.scheduling.timeline import Timeline
@@ -228,12 +229,22 @@ class App:
 
     async def member_for(self, community: Community, inv: Invocation) -> Member:
         found = await self.members.find(self.db, community.id, inv.actor.user_id)
-        if found is not None and (not inv.actor.display_name or found.display_name == inv.actor.display_name):
+        # The client's language is remembered (narrowed to one Alongside has, or ''), so what is
+        # sent to the member later (a check-in, a notice) is in it too; only when the platform says.
+        client = known_locale(self.catalog, inv.client_locale) if inv.client_locale else None
+        if (
+            found is not None
+            and (not inv.actor.display_name or found.display_name == inv.actor.display_name)
+            and (client is None or client == found.client_language)
+        ):
             return found
         async with self.db.transaction() as tx:
-            return await self.members.ensure(
+            member = await self.members.ensure(
                 tx, community.id, inv.actor.user_id, inv.actor.display_name, self.clock.now()
             )
+            if client is not None and client != member.client_language:
+                member = await self.members.set_language(tx, member, client=client)
+            return member
 
     async def context(self, inv: Invocation) -> Ctx:
         community = await self.community_for(inv)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot.languages import member_locale
 from bot.storage.communities import Community, Member
 from bot.texts.catalog import Catalog
 
@@ -38,6 +39,10 @@ class Invocation:
     # where it was typed). Set by adapters that can; the core offers removal only then.
     message_ref: str = ""
     removable: bool = False
+    # The language the member's client is set to, as the platform says it (Discord's interaction
+    # `locale`, e.g. "es-ES"), or "" where the platform does not say. Only passed along: the core
+    # decides what it means (`bot/languages.py`).
+    client_locale: str = ""
 
 
 @dataclass
@@ -50,6 +55,13 @@ class Ctx:
 
     @property
     def locale(self) -> str:
+        """The language of words for this member alone (`bot/languages.py`): every private
+        answer, prompt and notice to them."""
+        return member_locale(self.catalog, self.community, self.member, self.invocation.client_locale)
+
+    @property
+    def community_locale(self) -> str:
+        """The community's language: for anything posted where others read it."""
         return self.community.locale
 
     @property
@@ -61,7 +73,16 @@ class Ctx:
         return self.invocation.actor.is_facilitator
 
     def t(self, key: str, /, **params: Any) -> str:
+        """A text for this member alone, in their language."""
+        return self.catalog.text(self.locale, key, prefix=self.prefix, **params)
+
+    def public_t(self, key: str, /, **params: Any) -> str:
+        """A text posted where others read it, in the community's language (never the member's)."""
         return self.catalog.text(self.community.locale, key, prefix=self.prefix, **params)
+
+    def t_in(self, locale: str, key: str, /, **params: Any) -> str:
+        """A text in a language decided elsewhere (another member's, a shared space's)."""
+        return self.catalog.text(locale, key, prefix=self.prefix, **params)
 
 
 @dataclass(frozen=True)

@@ -301,6 +301,8 @@ class DiscordAdapter:
             channel=channel,
             private=private,
             prefix="/",
+            # The member's Discord client language ("es-ES"); the core decides what it means.
+            client_locale=str(getattr(interaction.locale, "value", interaction.locale) or ""),
         )
 
     async def _meet_mentioned(self, interaction: discord.Interaction, inv: Invocation, user_ids: list[str]) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -39,6 +39,10 @@ class Member:
     community_id: int
     platform_user_id: str
     display_name: str
+    # `mydata language`: the member's chosen locale ('' = none chosen), and their client's
+    # locale as last seen ('' = unknown, or one Alongside has no texts for). See `bot/languages.py`.
+    language: str = ""
+    client_language: str = ""
 
     @property
     def label(self) -> str:
@@ -51,6 +55,9 @@ _COMMUNITY_COLUMNS = (
     "id, platform, external_id, name, locale, timezone, question_channel, pairing_channel, "
     "facilitator_rule, question_focus, question_depth, pair_size, pair_together"
 )
+
+
+_MEMBER_COLUMNS = "id, community_id, platform_user_id, display_name, language, client_language"
 
 
 def _community(row: aiosqlite.Row | None) -> Community | None:
@@ -175,7 +182,7 @@ class MemberRepo:
             return cached
         found = _member(
             await db.fetchone(
-                "SELECT id, community_id, platform_user_id, display_name FROM members"
+                f"SELECT {_MEMBER_COLUMNS} FROM members"
                 " WHERE community_id = ? AND platform_user_id = ?",
                 (community_id, platform_user_id),
             )
@@ -189,7 +196,7 @@ class MemberRepo:
         without the leading @ and the :server part, compared without case."""
         wanted = name.casefold()
         rows = await db.fetchall(
-            "SELECT id, community_id, platform_user_id, display_name FROM members WHERE community_id = ?"
+            f"SELECT {_MEMBER_COLUMNS} FROM members WHERE community_id = ?"
             " ORDER BY id",
             (community_id,),
         )
@@ -205,10 +212,25 @@ class MemberRepo:
     async def get(self, db: Reader, member_id: int) -> Member | None:
         return _member(
             await db.fetchone(
-                "SELECT id, community_id, platform_user_id, display_name FROM members WHERE id = ?",
+                f"SELECT {_MEMBER_COLUMNS} FROM members WHERE id = ?",
                 (member_id,),
             )
         )
+
+    async def set_language(self, tx: Tx, member: Member, *, language: str | None = None, client: str | None = None) -> Member:
+        """Store the member's chosen language and/or their client's (None: leave as is); the
+        cached member follows once the transaction commits."""
+        changed = replace(
+            member,
+            language=member.language if language is None else language,
+            client_language=member.client_language if client is None else client,
+        )
+        await tx.execute(
+            "UPDATE members SET language = ?, client_language = ? WHERE id = ?",
+            (changed.language, changed.client_language, member.id),
+        )
+        tx.after_commit(lambda: self._remember(changed))
+        return changed
 
     async def delete(self, tx: Tx, member_id: int) -> None:
         """Delete the member row; rows that only point at it go too (ON DELETE CASCADE / SET NULL).
@@ -222,7 +244,7 @@ class MemberRepo:
         if found is not None:
             if display_name and display_name != found.display_name:
                 await tx.execute("UPDATE members SET display_name = ? WHERE id = ?", (display_name, found.id))
-                renamed = Member(found.id, community_id, platform_user_id, display_name)
+                renamed = replace(found, display_name=display_name)
                 tx.after_commit(lambda: self._remember(renamed))
                 return renamed
             return found

@@ -33,6 +33,9 @@ class CoreData:
         return {
             "question_suggestions": await self._suggestions.export_member(ctx),
             "questions_waiting_for_your_answer": [{"about": about, "asked_at": asked} for about, asked in waiting],
+            # `mydata language`: the language chosen, and the client's as last seen ('' = none).
+            # Both live on the member row, so forget erases them with it.
+            "language": {"chosen": ctx.member.language, "client": ctx.member.client_language},
         }
 
     async def forget_member(self, tx: Tx, ctx: Ctx) -> None:

@@ -1,4 +1,4 @@
-"""`mydata export` and `mydata forget`: every member can take or erase what Alongside holds about
+"""`mydata export`, `mydata forget` and `mydata language`: every member can take or erase what Alongside holds about
 them in a community, and a daily job purges what is past its retention period.
 
 Forget uses the generic confirmation step. It erases the member's own answers, preferences,
@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from datetime import datetime, time, timedelta
 from typing import Any
 
 from bot.commands.registry import Registry
-from bot.commands.spec import CommandSpec, Where
+from bot.commands.spec import Arg, ArgType, CommandSpec, Where
 from bot.context import Ctx
 from bot.features.feature import Feature
 from bot.features.mydata.source import PersonalDataSource
+from bot.languages import DEFAULT_WORDS, known_locale, language_name
 from bot.replies import Answer, Intent, PrivateFile
 from bot.scheduling.timeline import Job
 from bot.services import Services
@@ -26,9 +28,19 @@ from bot.storage.db import Tx
 
 log = logging.getLogger(__name__)
 
+LANGUAGE_CODE_MAX = 35  # the longest BCP 47 tag anyone writes is well under this
+
 COMMANDS = (
     CommandSpec("mydata export", "commands.mydata_export", where=Where.PRIVATE),
     CommandSpec("mydata forget", "commands.mydata_forget", where=Where.PRIVATE),
+    # A language code ("es"), or "default" for the space's; a code is short, so a long word is
+    # bad input before it reaches the handler.
+    CommandSpec(
+        "mydata language",
+        "commands.mydata_language",
+        args=(Arg("code", ArgType.WORD, required=False, max=LANGUAGE_CODE_MAX),),
+        where=Where.PRIVATE,
+    ),
 )
 
 FORGET_ACTION = "mydata.forget"
@@ -54,6 +66,7 @@ class MyDataFeature(Feature):
     def bind(self, registry: Registry) -> None:
         registry.bind("mydata export", self.export)
         registry.bind("mydata forget", self.forget)
+        registry.bind("mydata language", self.language)
 
     async def start(self) -> None:
         self.services.timeline.put(Job("retention:daily", self._next_purge, self.purge))
@@ -82,6 +95,46 @@ class MyDataFeature(Feature):
         filename = f"alongside-{ctx.community.platform}-{ctx.now:%Y%m%d}.json"
         content = json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True)
         return [PrivateFile(ctx.member.platform_user_id, filename, content, summary)]
+
+    # -- language ------------------------------------------------------------------------------
+
+    async def language(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
+        """`mydata language [code]`: show, choose, or (`default`) drop the member's own language.
+        Answered privately; a choice is the member's own data and shown to nobody else."""
+        catalog = self.services.catalog
+        code = (args.get("code") or "").strip()
+        if not code:
+            return [Answer(ctx.t(self._current_key(ctx), name=language_name(catalog, ctx.locale), available=self._available(ctx)))]
+        if code.lower() in DEFAULT_WORDS:
+            member = ctx.member
+            if member.language:
+                async with self.services.db.transaction() as tx:
+                    member = await self.services.members.set_language(tx, member, language="")
+            after = replace(ctx, member=member)
+            return [Answer(after.t("language.back_to_default", name=language_name(catalog, after.locale)))]
+        locale = known_locale(catalog, code)
+        if not locale:
+            example = next((c for c in catalog.locales if c != ctx.locale), ctx.locale)
+            return [Answer(ctx.t("language.unknown", given=code[:LANGUAGE_CODE_MAX], available=self._available(ctx), example=example))]
+        if locale == ctx.member.language:
+            return [Answer(ctx.t("language.already", name=language_name(catalog, locale)))]
+        async with self.services.db.transaction() as tx:
+            member = await self.services.members.set_language(tx, ctx.member, language=locale)
+        # Said in the language just chosen: the first words the member reads in it.
+        return [Answer(replace(ctx, member=member).t("language.chosen"))]
+
+    def _current_key(self, ctx: Ctx) -> str:
+        if ctx.member.language and self.services.catalog.has_locale(ctx.member.language):
+            return "language.current_chosen"
+        if ctx.locale != ctx.community.locale:
+            return "language.current_client"
+        return "language.current_space"
+
+    def _available(self, ctx: Ctx) -> str:
+        catalog = self.services.catalog
+        return ", ".join(
+            ctx.t("language.available_item", name=language_name(catalog, code), code=code) for code in catalog.locales
+        )
 
     # -- forget --------------------------------------------------------------------------------
 
