@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -52,12 +52,22 @@ class Ctx:
     member: Member
     catalog: Catalog
     now: datetime
+    # Set by `to(member)`: words addressed to another member (a party's notice), in their language.
+    audience: Member | None = None
 
     @property
     def locale(self) -> str:
         """The language of words for this member alone (`bot/languages.py`): every private
         answer, prompt and notice to them."""
+        if self.audience is not None:
+            # The interaction's client language is the actor's, never the audience's.
+            return member_locale(self.catalog, self.community, self.audience)
         return member_locale(self.catalog, self.community, self.member, self.invocation.client_locale)
+
+    def to(self, member: Member) -> Ctx:
+        """This context speaking to `member` (another party to what the actor did): its texts
+        are in that member's language; `member` (the actor, for names) is unchanged."""
+        return replace(self, audience=member)
 
     @property
     def community_locale(self) -> str:

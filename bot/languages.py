@@ -16,9 +16,20 @@ The core decides; adapters only pass the platform's raw client locale along (`In
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Protocol
 
-from bot.storage.communities import Community, Member
+from bot.storage.communities import Community
 from bot.texts.catalog import Catalog
+
+
+class Speaker(Protocol):
+    """Anything that knows a member's languages (a `Member`, pairing's `MemberInfo`)."""
+
+    @property
+    def language(self) -> str: ...
+
+    @property
+    def client_language(self) -> str: ...
 
 # What `mydata language default` (and its synonyms) means: go back to the space's language.
 DEFAULT_WORDS = frozenset({"default", "clear", "none", "reset"})
@@ -36,7 +47,7 @@ def known_locale(catalog: Catalog, raw: str) -> str:
     return base if catalog.has_locale(base) else ""
 
 
-def member_locale(catalog: Catalog, community: Community, member: Member | None, client: str = "") -> str:
+def member_locale(catalog: Catalog, community: Community, member: Speaker | None, client: str = "") -> str:
     """The language for words addressed to `member` alone. `client`: the raw client locale of
     the interaction in hand, if any (fresher than the one remembered)."""
     if member is not None:
@@ -46,7 +57,7 @@ def member_locale(catalog: Catalog, community: Community, member: Member | None,
     return community.locale
 
 
-def shared_locale(catalog: Catalog, community: Community, members: Iterable[Member | None]) -> str:
+def shared_locale(catalog: Catalog, community: Community, members: Iterable[Speaker | None]) -> str:
     """The language for a space several members share: theirs if all resolve to the same one,
     else the community's."""
     found = {member_locale(catalog, community, member) for member in members}

@@ -104,7 +104,7 @@ class Checkins(PairPart):
                     others,
                     lambda member: PrivateMessage(
                         member.platform_user_id,
-                        ctx.t("agreement.checkin_shared_notice", name=ctx.member.label, id=row.short_id, answer=quote(text)),
+                        ctx.to(member).t("agreement.checkin_shared_notice", name=ctx.member.label, id=row.short_id, answer=quote(text)),
                     ),
                 )
             key = "agreement.checkin_thanks_shared" if share else "agreement.checkin_thanks"

@@ -39,6 +39,7 @@ from bot.replies import (
     FormRequest,
     Intent,
 )
+from bot.storage.communities import Member
 from bot.storage.db import Tx
 from bot.traits import traits_of
 
@@ -199,21 +200,23 @@ class Editing(PairPart):
         labels: dict[int, str],
         key: str,
     ) -> None:
-        body = self.render_content(ctx, content, row.ordered_joined, labels, row.short_id)
-        head = ctx.t(key, name=ctx.member.label, id=row.short_id, version=number)
-        hint = ctx.t("agreement.respond_hint", id=row.short_id, version=number)
         sid, short_hash = row.short_id, digest[:8]
-        buttons = (
-            (f"agreement:accept:{sid}:{short_hash}", ctx.t("agreement.button_accept")),
-            (f"agreement:amend:{sid}:{short_hash}", ctx.t("agreement.button_amend")),
-            (f"agreement:withdraw:{sid}", ctx.t("agreement.button_withdraw")),
-        )
-        await self._notify(
-            tx,
-            ctx.community.id,
-            [m for m in row.ordered_joined if m != ctx.member.id],
-            lambda member: ActionButtons(member.platform_user_id, f"{head}\n\n{body}\n\n{hint}", buttons),
-        )
+
+        def version_for(member: Member) -> ActionButtons:
+            # Each party reads the section titles and prompts in their own language; the
+            # answers are the parties' own words, unchanged.
+            their = ctx.to(member)
+            body = self.render_content(their, content, row.ordered_joined, labels, row.short_id)
+            head = their.t(key, name=ctx.member.label, id=row.short_id, version=number)
+            hint = their.t("agreement.respond_hint", id=row.short_id, version=number)
+            buttons = (
+                (f"agreement:accept:{sid}:{short_hash}", their.t("agreement.button_accept")),
+                (f"agreement:amend:{sid}:{short_hash}", their.t("agreement.button_amend")),
+                (f"agreement:withdraw:{sid}", their.t("agreement.button_withdraw")),
+            )
+            return ActionButtons(member.platform_user_id, f"{head}\n\n{body}\n\n{hint}", buttons)
+
+        await self._notify(tx, ctx.community.id, [m for m in row.ordered_joined if m != ctx.member.id], version_for)
 
     async def _dialog_row(self, tx: Tx, ctx: Ctx, dialog: Dialog) -> AgreementRow | None:
         row = await self.repo.get(tx, int(dialog.ref))

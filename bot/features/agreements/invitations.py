@@ -58,6 +58,9 @@ class Invitations(PairPart):
     async def _invite_prompt(self, tx: Tx, ctx: Ctx, row_id: int, invitee: Member) -> ConfirmPrompt:
         row = await self.repo.get(tx, row_id)
         assert row is not None
+        # The invitation is for the invitee: in their language (the starter may read another).
+        if invitee.id != ctx.member.id:
+            ctx = ctx.to(invitee)
         labels = await self._labels(tx, ctx.locale, row.ordered_ids)
         starter = row.started_by if row.started_by is not None else row.ordered_ids[0]
         others = [m for m in row.ordered_ids if m not in (starter, invitee.id)]
@@ -199,7 +202,7 @@ class Invitations(PairPart):
             ctx.community.id,
             others,
             lambda member: PrivateMessage(
-                member.platform_user_id, ctx.t(key, name=ctx.member.label, id=row.short_id)
+                member.platform_user_id, ctx.to(member).t(key, name=ctx.member.label, id=row.short_id)
             ),
         )
         return [
@@ -224,7 +227,7 @@ class Invitations(PairPart):
             tx,
             ctx.community.id,
             row.ordered_joined,
-            lambda member: PrivateMessage(member.platform_user_id, ctx.t(key, name=ctx.member.label, id=row.short_id)),
+            lambda member: PrivateMessage(member.platform_user_id, ctx.to(member).t(key, name=ctx.member.label, id=row.short_id)),
         )
         return [Answer(ctx.t("agreement.declined"))]
 

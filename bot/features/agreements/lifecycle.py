@@ -141,7 +141,7 @@ class Lifecycle(PairPart):
                 others,
                 lambda member: PrivateMessage(
                     member.platform_user_id,
-                    ctx.t("agreement.agreed_notice", name=ctx.member.label, id=row.short_id, version=number),
+                    ctx.to(member).t("agreement.agreed_notice", name=ctx.member.label, id=row.short_id, version=number),
                 ),
             )
             self._due_review(row.id, review, ctx.community.timezone)
@@ -153,7 +153,7 @@ class Lifecycle(PairPart):
             others,
             lambda member: PrivateMessage(
                 member.platform_user_id,
-                ctx.t("agreement.accepted_notice", name=ctx.member.label, id=row.short_id, version=number),
+                ctx.to(member).t("agreement.accepted_notice", name=ctx.member.label, id=row.short_id, version=number),
             ),
         )
         return [
@@ -180,7 +180,7 @@ class Lifecycle(PairPart):
             others,
             lambda member: PrivateMessage(
                 member.platform_user_id,
-                ctx.t("agreement.revisit_notice", name=ctx.member.label, id=row.short_id, version=row.in_force_version),
+                ctx.to(member).t("agreement.revisit_notice", name=ctx.member.label, id=row.short_id, version=row.in_force_version),
             ),
         )
         return [Answer(ctx.t("agreement.revisiting", id=row.short_id, version=row.in_force_version))]
@@ -203,7 +203,7 @@ class Lifecycle(PairPart):
             others,
             lambda member: PrivateMessage(
                 member.platform_user_id,
-                ctx.t(
+                ctx.to(member).t(
                     "agreement.withdrawn_notice" if days else "agreement.withdrawn_notice_now",
                     name=ctx.member.label,
                     id=row.short_id,

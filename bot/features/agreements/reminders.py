@@ -16,6 +16,7 @@ from bot.features.agreements.pair_agreements import (
     prefix_for,
 )
 from bot.features.agreements.state import Status
+from bot.languages import member_locale
 from bot.replies import (
     ActionButtons,
 )
@@ -108,18 +109,19 @@ class Reminders(PairPart):
             community = await self.deps.services.communities.get(tx, row.community_id)
             assert community is not None
             prefix = prefix_for(community.platform)
-            labels = await self._labels(tx, community.locale, row.ordered_ids)
             await self.repo.event(tx, row.id, now, None, "review_reminder", row.in_force_version)
             for member_id in row.ordered_joined:
                 await self.repo.open_checkin(tx, row.id, member_id, "review", now)
-                others = self._names(labels, [m for m in row.ordered_joined if m != member_id])
                 member = await self.deps.services.members.get(tx, member_id)
                 if member is None:
                     continue
+                locale = member_locale(self.deps.services.catalog, community, member)  # theirs alone
+                labels = await self._labels(tx, locale, row.ordered_ids)
+                others = self._names(labels, [m for m in row.ordered_joined if m != member_id])
                 text = self.deps.services.catalog.text(
-                    community.locale, "agreement.review_reminder", prefix=prefix, id=row.short_id, names=others
+                    locale, "agreement.review_reminder", prefix=prefix, id=row.short_id, names=others
                 )
-                button = self._revisit_button(community.locale, row.short_id)
+                button = self._revisit_button(locale, row.short_id)
                 await self.deps.services.outbox.add(tx, community.id, ActionButtons(member.platform_user_id, text, button))
 
     async def _purge_due(self, agreement_id: int, now: datetime) -> None:

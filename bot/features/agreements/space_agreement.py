@@ -24,10 +24,11 @@ from bot.features.agreements.pair_agreements import prefix_for
 from bot.features.agreements.space_repo import Change, SpaceRepo, SpaceVersion
 from bot.features.agreements.state import ConsentRound, ConsentStatus, Refused
 from bot.features.resources import duty_of_care_text
+from bot.languages import member_locale
 from bot.replies import Answer, ChannelPost, Intent, PrivateMessage
 from bot.scheduling.timeline import Job
 from bot.services import Services
-from bot.storage.communities import Community
+from bot.storage.communities import Community, Member
 from bot.storage.db import Tx
 from bot.texts.quote import inline, quote
 
@@ -73,8 +74,15 @@ class SpaceAgreement:
 
     # -- texts ---------------------------------------------------------------------------------
 
-    def _text(self, community: Community, key: str, **params: Any) -> str:
-        return self.services.catalog.text(community.locale, key, prefix=prefix_for(community.platform), **params)
+    def _text(self, community: Community, key: str, *, locale: str = "", **params: Any) -> str:
+        """A text in `locale`, or (by default) in the community's: the space agreement and its
+        posts are the community's; a notice to one member passes that member's language."""
+        return self.services.catalog.text(
+            locale or community.locale, key, prefix=prefix_for(community.platform), **params
+        )
+
+    def _locale_of(self, community: Community, member: Member) -> str:
+        return member_locale(self.services.catalog, community, member)
 
     def _template(self, locale: str) -> list[dict[str, Any]]:
         return list(self.services.catalog.data(locale, "space_agreement").get("section", []))
@@ -104,26 +112,29 @@ class SpaceAgreement:
                 return f"{section['number']}. {section['title']}"
         return key
 
-    def render(self, community: Community, version: SpaceVersion, *, public: bool = False) -> str:
+    def render(self, community: Community, version: SpaceVersion, *, public: bool = False, locale: str = "") -> str:
         """The agreement as text. `public` (the post pinned in the channel): each section's words,
         which members wrote, as an inert quotation; privately (`show`) they read as written, so
-        they can be copied into a proposal."""
+        they can be copied into a proposal. `locale`: the headings' language (the reader's, for
+        `show`; the community's by default); the sections' words are the members' own."""
+        locale = locale or community.locale
         lines = [
             self._text(
                 community,
                 "space_agreement.version_head",
+                locale=locale,
                 version=version.number,
-                how=self._text(community, f"space_agreement.how_{version.adopted_how}"),
+                how=self._text(community, f"space_agreement.how_{version.adopted_how}", locale=locale),
                 when=self._day(community, version.adopted_at),
             )
         ]
         duty = self.services.settings.duty_of_care
-        for section in self._template(community.locale):
+        for section in self._template(locale):
             lines.append("")
-            lines.append(self._title(community.locale, section["key"]))
+            lines.append(self._title(locale, section["key"]))
             if section["key"] == DUTY_KEY:
-                text = duty_of_care_text(duty, self.services.catalog, community.locale)
-                lines.append(self._text(community, "space_agreement.duty", text=text, version=duty.version))
+                text = duty_of_care_text(duty, self.services.catalog, locale)
+                lines.append(self._text(community, "space_agreement.duty", locale=locale, text=text, version=duty.version))
             else:
                 words = version.content.get(section["key"], "")
                 lines.append(quote(words) if public else words)
@@ -147,8 +158,9 @@ class SpaceAgreement:
         if not channel:
             raise Refusal("space_agreement.no_channel")
         content = {
+            # The starting wording is the community's document: in the community's language.
             section["key"]: section["text"].format(days=self._days, min_agree=self._min_agree)
-            for section in self._template(ctx.locale)
+            for section in self._template(ctx.community_locale)
             if section["key"] != DUTY_KEY
         }
         async with self.services.db.transaction() as tx:
@@ -178,7 +190,7 @@ class SpaceAgreement:
                     )
                 )
             ]
-        lines = [self.render(ctx.community, version)]
+        lines = [self.render(ctx.community, version, locale=ctx.locale)]
         open_changes = await self.repo.changes(self.services.db, ctx.community.id, open_only=True)
         lines.append("")
         if open_changes:
@@ -232,11 +244,11 @@ class SpaceAgreement:
                     ctx.community.id,
                     ChannelPost(
                         channel,
-                        ctx.t(
+                        ctx.public_t(
                             "space_agreement.proposed_post",
                             name=inline(ctx.member.label),
                             number=change.number,
-                            section=self._title(ctx.locale, key),
+                            section=self._title(ctx.community_locale, key),
                             text=quote(text),
                             closes=self._when(ctx.community, change.closes_at),
                             needed=self._min_agree,
@@ -335,7 +347,7 @@ class SpaceAgreement:
                 await self.services.outbox.add(
                     tx,
                     ctx.community.id,
-                    ChannelPost(channel, ctx.t("space_agreement.withdrawn_post", number=number)),
+                    ChannelPost(channel, ctx.public_t("space_agreement.withdrawn_post", number=number)),
                 )
         self._due.pop(change.id, None)
         self._put_job()
@@ -366,7 +378,12 @@ class SpaceAgreement:
                         ctx.community.id,
                         PrivateMessage(
                             proposer.platform_user_id,
-                            ctx.t("space_agreement.objection_lifted_notice", name=ctx.member.label, number=number),
+                            ctx.t_in(
+                                self._locale_of(ctx.community, proposer),
+                                "space_agreement.objection_lifted_notice",
+                                name=ctx.member.label,
+                                number=number,
+                            ),
                         ),
                     )
             await self._settle(tx, ctx.community, change, new)
@@ -387,11 +404,12 @@ class SpaceAgreement:
                     ctx.community.id,
                     PrivateMessage(
                         proposer.platform_user_id,
-                        ctx.t(
+                        ctx.t_in(
+                            self._locale_of(ctx.community, proposer),
                             "space_agreement.objection_notice",
                             name=ctx.member.label,
                             number=number,
-                            section=self._title(ctx.locale, change.section),
+                            section=self._title(self._locale_of(ctx.community, proposer), change.section),
                             note=note,
                         ),
                     ),
@@ -451,6 +469,7 @@ class SpaceAgreement:
         await self.repo.decide(tx, change.id, ConsentStatus.NOT_ADOPTED, now, None)
         proposer = await self.services.members.get(tx, change.proposer_id) if change.proposer_id else None
         if proposer is not None:
+            locale = self._locale_of(community, proposer)
             await self.services.outbox.add(
                 tx,
                 community.id,
@@ -459,10 +478,11 @@ class SpaceAgreement:
                     self._text(
                         community,
                         "space_agreement.not_adopted_notice",
+                        locale=locale,
                         number=change.number,
                         agreed=len(round_.agreed),
                         agreed_text=self._text(
-                            community, _counted("members", len(round_.agreed)), count=len(round_.agreed)
+                            community, _counted("members", len(round_.agreed)), locale=locale, count=len(round_.agreed)
                         ),
                         needed=round_.min_agree,
                     ),

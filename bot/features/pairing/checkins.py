@@ -23,6 +23,7 @@ from bot.features.feature import Feature
 from bot.features.pairing.commands import CHECKIN_COMMANDS
 from bot.features.pairing.repo import Pair, PairingRepo
 from bot.features.typed_lines import TypedLines
+from bot.languages import shared_locale
 from bot.replies import Answer, Intent, PairSpacePost
 from bot.services import Services
 from bot.storage.db import Tx
@@ -136,13 +137,22 @@ class PairCheckins:
             self.name, found.id, question_text(ctx.t, steps, found.step), found.opened_at
         )
 
-    async def _share(self, tx: Tx, ctx: Ctx, pair_id: int, step: dict[str, Any], shown: str) -> None:
-        """Post a shared answer into the pair's space, if that space is still open."""
+    async def _share(self, tx: Tx, ctx: Ctx, pair_id: int, step: dict[str, Any], value: str, shown: str) -> None:
+        """Post a shared answer into the pair's space, if that space is still open: in the
+        space's language (its members' if they all share one, else the community's), the
+        question and a scale's words included; a written answer is the member's own words."""
         pair = await self._repo.pair(tx, pair_id)
         if pair is None or pair.state != "active":
             raise Refusal("checkin.share_closed_circle" if _circle(ctx, pair) else "checkin.share_closed")
-        post = ctx.t(
-            "checkin.share_post", name=inline(ctx.member.label), question=step["text"], answer=shown
+        members = [await self.services.members.get(tx, m) for m in pair.member_ids]
+        lang = shared_locale(self.services.catalog, ctx.community, members)
+        there = next(
+            (s for s in checkin_steps(self.services.catalog, lang) if s.get("key") == step.get("key")), step
+        )
+        if there.get("kind") == "scale" and value.isdigit() and 1 <= int(value) <= len(there.get("scale", [])):
+            shown = ctx.t_in(lang, "checkin.shared_scale", number=int(value), label=there["scale"][int(value) - 1])
+        post = ctx.t_in(
+            lang, "checkin.share_post", name=inline(ctx.member.label), question=there["text"], answer=shown
         )
         await self.services.outbox.add(tx, ctx.community.id, PairSpacePost(pair.space_key, post))
 
@@ -180,7 +190,7 @@ class PairCheckins:
             circle = False
             if share:
                 circle = _circle(ctx, await self._repo.pair(tx, found.pair_id))
-                await self._share(tx, ctx, found.pair_id, step, shown)
+                await self._share(tx, ctx, found.pair_id, step, value or "", shown)
             answers = [
                 *found.answers,
                 {"key": step.get("key", str(found.step)), "answer": value, "shared": share},

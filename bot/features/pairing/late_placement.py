@@ -145,7 +145,12 @@ class LatePlacement:
                 community.id,
                 PairSpaceClose(
                     grown.space_key,
-                    self.t(community, prefix, "pairing.space_grown_circle" if circle else "pairing.space_grown"),
+                    self.t(
+                        community,
+                        prefix,
+                        "pairing.space_grown_circle" if circle else "pairing.space_grown",
+                        lang=self.lang(community, *(info.get(m) for m in grown.member_ids)),
+                    ),
                 ),
             )
             for m in grown.member_ids:
@@ -157,6 +162,7 @@ class LatePlacement:
                         community,
                         prefix,
                         "pairing.circle_joined" if circle else "pairing.triad_joined",
+                        lang=self.lang(community, info[m]),
                         number=round_.number,
                     ),
                 )

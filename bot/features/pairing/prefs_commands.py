@@ -146,7 +146,7 @@ class PreferenceCommands:
             Answer(
                 ctx.t(
                     "pairing.again_list",
-                    names=self.rounds.names(ctx.community, ctx.prefix, mentions),
+                    names=self.rounds.names(ctx.community, ctx.prefix, mentions, ctx.locale),
                     mention=mentions[0],
                 )
             )

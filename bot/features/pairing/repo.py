@@ -345,13 +345,15 @@ class PairingRepo(RoundsRepo, PreferencesRepo):
 
     # -- one member's records (mydata export and forget) ---------------------------------------
 
-    async def member_labels(self, db: Reader, community_id: int) -> list[tuple[int, str, str | None]]:
-        """(member id, platform user id, display name) of every known member of the community."""
+    async def member_labels(self, db: Reader, community_id: int) -> list[tuple[int, str, str | None, str, str]]:
+        """(member id, platform user id, display name, chosen language, client language) of
+        every known member of the community."""
         rows = await db.fetchall(
-            "SELECT id, platform_user_id, display_name FROM members WHERE community_id = ?",
+            "SELECT id, platform_user_id, display_name, language, client_language FROM members"
+            " WHERE community_id = ?",
             (community_id,),
         )
-        return [(row[0], row[1], row[2]) for row in rows]
+        return [(row[0], row[1], row[2], row[3], row[4]) for row in rows]
 
     async def consents_of(self, db: Reader, member_id: int) -> list[tuple[str, str, str | None]]:
         """(text version, given at, withdrawn at) of each consent the member gave, oldest first."""

@@ -23,8 +23,10 @@ class RoundEnding:
         end-of-round check-in), or else skip the next announced one. What was cancelled, or None."""
         running = await self.repo.active_round(tx, community.id)
         if running is not None:
+            info = await self.members_info(tx, community.id)
             for pair in await self.repo.pairs_of_round(tx, running.id, "active"):
-                text = self.t(community, prefix, "pairing.space_cancelled", number=running.number)
+                lang = self.lang(community, *(info.get(m) for m in pair.member_ids))
+                text = self.t(community, prefix, "pairing.space_cancelled", lang=lang, number=running.number)
                 await self.services.outbox.add(tx, community.id, PairSpaceClose(pair.space_key, text))
                 await self.repo.set_pair_state(tx, pair.id, "closed", now)
             # It ran, so it keeps its number; a scheduled start it took the place of can run.
@@ -94,13 +96,14 @@ class RoundEnding:
                 ):
                     continue
                 others = [info[m].label for m in pair.member_ids if m != member_id and m in info]
+                lang = self.lang(community, info[member_id])
                 text = checkin_opening(
                     self.services.catalog,
-                    community.locale,
-                    self.texts_for(community, prefix),
+                    lang,
+                    self.texts_for(community, prefix, lang),
                     kind,
                     number=round_.number,
-                    names=self.names(community, prefix, others),
+                    names=self.names(community, prefix, others, lang),
                 )
                 await self._tell(tx, community, info[member_id].user_id, text)
 
@@ -117,8 +120,10 @@ class RoundEnding:
         pairs = await self.repo.pairs_of_round(tx, round_.id)
         active = [pair for pair in pairs if pair.state == "active"]
         await self._open_checkins(tx, community, prefix, round_, active, "end", now)
+        info = await self.members_info(tx, community.id)
         for pair in active:
-            text = self.t(community, prefix, "pairing.space_close", number=round_.number)
+            lang = self.lang(community, *(info.get(m) for m in pair.member_ids))
+            text = self.t(community, prefix, "pairing.space_close", lang=lang, number=round_.number)
             await self.services.outbox.add(tx, community.id, PairSpaceClose(pair.space_key, text))
             await self.repo.set_pair_state(tx, pair.id, "closed", now)
         await self.repo.set_round_state(tx, round_.id, "closed", now)
@@ -147,7 +152,7 @@ class RoundEnding:
             asked = p.asked_at
             if silent >= threshold and asked is None and member_id in info:
                 asked = now
-                text = self.t(community, prefix, "pairing.silent_ask", rounds=silent)
+                text = self.t(community, prefix, "pairing.silent_ask", lang=self.lang(community, info[member_id]), rounds=silent)
                 await self._tell(tx, community, info[member_id].user_id, text)
             await self.repo.set_silence(tx, p.id, silent, asked)
 
@@ -161,12 +166,13 @@ class RoundEnding:
         info = await self.members_info(tx, community.id)
         circle = community.pair_size > 2 and len(pair.member_ids) > 2
         await self.repo.set_pair_state(tx, pair.id, "ended", now)
+        lang = self.lang(community, *(info.get(m) for m in pair.member_ids))
         await self.services.outbox.add(
             tx,
             community.id,
             PairSpaceClose(
                 pair.space_key,
-                self.t(community, prefix, "pairing.space_ended_circle" if circle else "pairing.space_ended"),
+                self.t(community, prefix, "pairing.space_ended_circle" if circle else "pairing.space_ended", lang=lang),
             ),
         )
         others = [m for m in pair.member_ids if m != leaver and m in info]
@@ -175,7 +181,7 @@ class RoundEnding:
             return
         key = "pairing.ended_notice_circle" if community.pair_size > 2 else "pairing.ended_notice"
         for m in others:
-            await self._tell(tx, community, info[m].user_id, self.t(community, prefix, key))
+            await self._tell(tx, community, info[m].user_id, self.t(community, prefix, key, lang=self.lang(community, info[m])))
 
     async def _carry_on(
         self,
@@ -193,11 +199,13 @@ class RoundEnding:
         assert round_ is not None
         space_key = f"{pair.space_key}b"
         await self.repo.create_pair(tx, community.id, pair.round_id, space_key, others, "", now, pair.id)
-        names = self.names(community, prefix, [info[m].label for m in others])
+        lang = self.lang(community, *(info[m] for m in others))
+        names = self.names(community, prefix, [info[m].label for m in others], lang)
         text = self.t(
             community,
             prefix,
             "pairing.space_continue_circle" if circle and len(others) > 2 else "pairing.space_continue",
+            lang=lang,
             names=names,
             number=round_.number,
             until=self.when(community, round_.ends_at),
@@ -208,7 +216,7 @@ class RoundEnding:
             PairSpaceOpen(
                 space_key=space_key,
                 member_ids=tuple(info[m].user_id for m in others),
-                title=self.t(community, prefix, "pairing.space_title", number=round_.number, names=names),
+                title=self.t(community, prefix, "pairing.space_title", lang=lang, number=round_.number, names=names),
                 text=text,
             ),
         )
@@ -216,7 +224,7 @@ class RoundEnding:
         if circle:
             notice = "pairing.circle_notice" if len(others) > 2 else "pairing.circle_notice_pair"
         for m in others:
-            await self._tell(tx, community, info[m].user_id, self.t(community, prefix, notice))
+            await self._tell(tx, community, info[m].user_id, self.t(community, prefix, notice, lang=self.lang(community, info[m])))
 
     async def end_pauses(self, tx: Tx, community: Community, prefix: str, now: datetime) -> None:
         ending = await self.repo.pauses_ending(tx, community.id, now)
@@ -228,18 +236,20 @@ class RoundEnding:
             member = info.get(p.member_id)
             if member is not None:
                 placed = await self.place_late(tx, community, prefix, p.member_id, now)
+                lang = self.lang(community, member)
                 text = self.t(
                     community,
                     prefix,
                     "pairing.pause_ended",
-                    next=self.next_round_text(community, prefix, now)
+                    lang=lang,
+                    next=self.next_round_text(community, prefix, now, lang)
                     if placed is None
-                    else self.t(community, prefix, "pairing.placed_late", number=placed.number),
+                    else self.t(community, prefix, "pairing.placed_late", lang=lang, number=placed.number),
                 )
                 await self._tell(tx, community, member.user_id, text)
 
-    def next_round_text(self, community: Community, prefix: str, now: datetime) -> str:
+    def next_round_text(self, community: Community, prefix: str, now: datetime, lang: str = "") -> str:
         slot = self.next_slot(community.id, now)
         if slot is None:
-            return self.t(community, prefix, "pairing.next_round_none")
-        return self.t(community, prefix, "pairing.next_round", when=self.when(community, slot))
+            return self.t(community, prefix, "pairing.next_round_none", lang=lang)
+        return self.t(community, prefix, "pairing.next_round", lang=lang, when=self.when(community, slot))

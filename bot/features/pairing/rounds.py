@@ -32,9 +32,10 @@ from bot.features.pairing.rounds_base import (
 )
 from bot.features.questions.depth import at_depths, opener_depths, pick
 from bot.features.resources import duty_of_care_text
+from bot.languages import member_locale, shared_locale
 from bot.replies import ChannelPost, PairSpaceOpen
 from bot.services import Services
-from bot.storage.communities import Community, Reader
+from bot.storage.communities import Community, Member, Reader
 from bot.storage.db import Tx
 from bot.texts.catalog import Question
 from bot.traits import traits_of
@@ -59,34 +60,48 @@ class Rounds(RoundTiming, LatePlacement, RoundEnding):
     def default_prefix(community: Community) -> str:
         return traits_of(community.platform).prefix
 
-    def t(self, community: Community, prefix: str, key: str, /, **params: Any) -> str:
-        return self.services.catalog.text(community.locale, key, prefix=prefix, **params)
+    def t(self, community: Community, prefix: str, key: str, /, *, lang: str = "", **params: Any) -> str:
+        """A text in `lang`, or (by default) the community's language: posts in its channels.
+        Words for one member pass `lang=self.lang(community, member)`; a shared space's pass
+        `self.lang(community, *its_members)`."""
+        return self.services.catalog.text(lang or community.locale, key, prefix=prefix, **params)
 
-    def texts_for(self, community: Community, prefix: str) -> Callable[..., str]:
-        return lambda key, /, **params: self.t(community, prefix, key, **params)
+    def lang(self, community: Community, *members: MemberInfo | Member | None) -> str:
+        """The language for words to these members: one member's own (chosen, else client's,
+        else the community's); for several sharing a space, theirs if they all resolve to the
+        same one, else the community's."""
+        if len(members) == 1:
+            return member_locale(self.services.catalog, community, members[0])
+        return shared_locale(self.services.catalog, community, members)
 
-    def consent_text(self, community: Community, prefix: str) -> str:
+    def texts_for(self, community: Community, prefix: str, lang: str = "") -> Callable[..., str]:
+        return lambda key, /, **params: self.t(community, prefix, key, lang=lang, **params)
+
+    def consent_text(self, community: Community, prefix: str, lang: str = "") -> str:
         duty = self.services.settings.duty_of_care
         return self.t(
             community,
             prefix,
             "pairing.consent",
+            lang=lang,
             days=self._pairing.retention_days,
-            duty=duty_of_care_text(duty, self.services.catalog, community.locale),
+            duty=duty_of_care_text(duty, self.services.catalog, lang or community.locale),
             duty_version=duty.version,
         )
 
     def consent_version(self, community: Community) -> str:
         """A hash of the consent text as shown (with the duty-of-care statement and its version),
-        rendered with a fixed prefix so every platform agrees on it."""
+        rendered with a fixed prefix so every platform agrees on it. It names the terms, so it
+        is taken in the community's language even for a member who reads them in their own: a
+        member choosing another language is not asked to consent again to the same terms."""
         text = self.consent_text(community, "/")
         return hashlib.sha256(f"{community.locale}\n{text}".encode()).hexdigest()[:16]
 
-    def names(self, community: Community, prefix: str, labels: list[str]) -> str:
+    def names(self, community: Community, prefix: str, labels: list[str], lang: str = "") -> str:
         if len(labels) <= 1:
             return "".join(labels)
         return self.t(
-            community, prefix, "pairing.and", first=", ".join(labels[:-1]), last=labels[-1]
+            community, prefix, "pairing.and", lang=lang, first=", ".join(labels[:-1]), last=labels[-1]
         )
 
     @staticmethod
@@ -104,7 +119,7 @@ class Rounds(RoundTiming, LatePlacement, RoundEnding):
 
     async def members_info(self, db: Reader, community_id: int) -> dict[int, MemberInfo]:
         rows = await self.repo.member_labels(db, community_id)
-        return {row[0]: MemberInfo(row[0], row[1], row[2] or row[1]) for row in rows}
+        return {row[0]: MemberInfo(row[0], row[1], row[2] or row[1], row[3], row[4]) for row in rows}
 
     async def prefix_for(self, db: Reader, community: Community) -> str:
         row = await self.repo.schedule(db, community.id)
@@ -168,13 +183,14 @@ class Rounds(RoundTiming, LatePlacement, RoundEnding):
         if not stale:
             return
         info = await self.members_info(tx, community.id)
-        text = self.t(
-            community, prefix, "pairing.reconsent", consent=self.consent_text(community, prefix)
-        )
         for p in stale:
             member = info.get(p.member_id)
             if member is None:
                 continue
+            lang = self.lang(community, member)
+            text = self.t(
+                community, prefix, "pairing.reconsent", lang=lang, consent=self.consent_text(community, prefix, lang)
+            )
             prompt = await self.services.confirmations.request(
                 tx,
                 community.id,
@@ -183,8 +199,8 @@ class Rounds(RoundTiming, LatePlacement, RoundEnding):
                 JOIN_ACTION,
                 {"version": version},
                 text,
-                self.t(community, prefix, "pairing.consent_yes"),
-                self.t(community, prefix, "pairing.consent_no"),
+                self.t(community, prefix, "pairing.consent_yes", lang=lang),
+                self.t(community, prefix, "pairing.consent_no", lang=lang),
             )
             await self.services.outbox.add(tx, community.id, prompt)
 
@@ -280,7 +296,7 @@ class Rounds(RoundTiming, LatePlacement, RoundEnding):
                     tx,
                     community,
                     member.user_id,
-                    self.t(community, prefix, "pairing.silent_paused"),
+                    self.t(community, prefix, "pairing.silent_paused", lang=self.lang(community, member)),
                 )
         return {p.id for p in silent_paused}
 
@@ -317,8 +333,9 @@ class Rounds(RoundTiming, LatePlacement, RoundEnding):
         the one message everyone left out of a round hears."""
         await self.repo.cancel_round(tx, round_, now, ran=False, free_slot=False)
         for member_id in eligible:
+            lang = self.lang(community, info[member_id])
             await self._tell(
-                tx, community, info[member_id].user_id, self.t(community, prefix, self.not_placed_key(community))
+                tx, community, info[member_id].user_id, self.t(community, prefix, self.not_placed_key(community), lang=lang)
             )
         if channel:
             key = "pairing.round_empty" if not eligible else "pairing.round_too_few"
@@ -392,7 +409,7 @@ class Rounds(RoundTiming, LatePlacement, RoundEnding):
                 tx,
                 community,
                 info[member_id].user_id,
-                self.t(community, prefix, self.not_placed_key(community)),
+                self.t(community, prefix, self.not_placed_key(community), lang=self.lang(community, info[member_id])),
             )
         # Two who asked to meet again and now have: their wishes are spent.
         await self.repo.spend_wishes(tx, community.id, groups, now)
@@ -494,7 +511,10 @@ class Rounds(RoundTiming, LatePlacement, RoundEnding):
         await self.repo.create_pair(
             tx, community.id, round_.id, space_key, group, question.id if question else "", now, origin
         )
-        names = self.names(community, prefix, [m.label for m in members])
+        # The space is shared: in its members' language if they all have the same, else the
+        # community's (nothing about anyone's own choice shows beyond that).
+        lang = self.lang(community, *members)
+        names = self.names(community, prefix, [m.label for m in members], lang)
         circle = community.pair_size > 2 and len(members) >= MIN_SIZE
         intro = "pairing.space_intro"
         if circle:
@@ -503,12 +523,15 @@ class Rounds(RoundTiming, LatePlacement, RoundEnding):
             community,
             prefix,
             intro,
+            lang=lang,
             names=names,
             number=round_.number,
             until=self.when(community, round_.ends_at),
-            question=self._opener_text(community, prefix, question),
+            question=self._opener_text(community, prefix, question, lang),
             mentions=" ".join(self.mention(community, m.user_id) for m in members),
-            anyone=self.t(community, prefix, "pairing.anyone_two" if len(members) == 2 else "pairing.anyone_more"),
+            anyone=self.t(
+                community, prefix, "pairing.anyone_two" if len(members) == 2 else "pairing.anyone_more", lang=lang
+            ),
         )
         await self.services.outbox.add(
             tx,
@@ -517,20 +540,22 @@ class Rounds(RoundTiming, LatePlacement, RoundEnding):
                 space_key=space_key,
                 member_ids=tuple(m.user_id for m in members),
                 title=self.t(
-                    community, prefix, "pairing.space_title", number=round_.number, names=names
+                    community, prefix, "pairing.space_title", lang=lang, number=round_.number, names=names
                 ),
                 text=text,
             ),
         )
 
-    def _opener_text(self, community: Community, prefix: str, question: Question | None) -> str:
+    def _opener_text(self, community: Community, prefix: str, question: Question | None, lang: str = "") -> str:
         if question is None:
             return ""
+        # Chosen from the community's bank; shown in the space's language (same id in every locale).
+        question = next((q for q in self.services.catalog.questions(lang or community.locale) if q.id == question.id), question)
         if not question.content_note:
             return question.text
         # The note comes before the question, so both can choose before reading it.
         return self.t(
-            community, prefix, "pairing.opener_noted", note=question.content_note, question=question.text
+            community, prefix, "pairing.opener_noted", lang=lang, note=question.content_note, question=question.text
         )
 
     def free_for(self, p: Participant, version: str, starts_at: datetime) -> bool:

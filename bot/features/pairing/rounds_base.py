@@ -25,3 +25,6 @@ class MemberInfo:
     id: int
     user_id: str
     label: str
+    # The member's own and client languages (`bot/languages.py` decides what they mean).
+    language: str = ""
+    client_language: str = ""

@@ -87,7 +87,7 @@ class PairingFeature(FacilitatorCommands, PreferenceCommands, Feature):
         self.rounds.put_job(community_id)
 
     def _next(self, ctx: Ctx) -> str:
-        return self.rounds.next_round_text(ctx.community, ctx.prefix, ctx.now)
+        return self.rounds.next_round_text(ctx.community, ctx.prefix, ctx.now, ctx.locale)
 
     async def _place(self, tx: Tx, ctx: Ctx) -> str | None:
         """Someone just came in (joined, agreed again, resumed): during a running round they are
@@ -96,7 +96,7 @@ class PairingFeature(FacilitatorCommands, PreferenceCommands, Feature):
         return None if placed is None else ctx.t("pairing.placed_late", number=placed.number)
 
     def _consent_prompt_text(self, ctx: Ctx, again: bool) -> str:
-        consent = self.rounds.consent_text(ctx.community, ctx.prefix)
+        consent = self.rounds.consent_text(ctx.community, ctx.prefix, ctx.locale)
         return ctx.t("pairing.reconsent", consent=consent) if again else consent
 
     async def _ask_consent(self, tx: Tx, ctx: Ctx, again: bool, lead: str = "") -> Intent:
@@ -311,15 +311,16 @@ class PairingFeature(FacilitatorCommands, PreferenceCommands, Feature):
             lines.append(
                 ctx.t(
                     "pairing.status_circle" if _in_circle(ctx, pair) else "pairing.status_pair",
-                    names=self.rounds.names(ctx.community, ctx.prefix, others),
+                    names=self.rounds.names(ctx.community, ctx.prefix, others, ctx.locale),
                     until=self.rounds.when(ctx.community, round_.ends_at),
-                    # As the space was titled when it opened (its room's or thread's name); the
-                    # key is internal and no platform shows it.
-                    space=ctx.t(
+                    # As the space was titled when it opened (its room's or thread's name, in
+                    # the space's language); the key is internal and no platform shows it.
+                    space=ctx.t_in(
+                        shared := self.rounds.lang(ctx.community, *(info.get(m) for m in pair.member_ids)),
                         "pairing.space_title",
                         number=round_.number,
                         names=self.rounds.names(
-                            ctx.community, ctx.prefix, [info[m].label for m in pair.member_ids if m in info]
+                            ctx.community, ctx.prefix, [info[m].label for m in pair.member_ids if m in info], shared
                         ),
                     ),
                 )

@@ -412,7 +412,8 @@ class QuestionsFeature(Feature):
         task = args["task"]
         bank = [
             q
-            for q in self.services.catalog.questions(ctx.community.locale)
+            # A question for the member alone: in their language (every locale has the same ids).
+            for q in self.services.catalog.questions(ctx.locale)
             if q.audience == "self" and (task is None or task in q.tasks)
         ]
         pool = at_depths(bank, DEPTHS)
@@ -525,7 +526,7 @@ class QuestionsFeature(Feature):
         author = await self.services.members.get(tx, member_id)
         if author is not None:
             await self.services.outbox.add(
-                tx, ctx.community.id, PrivateMessage(author.platform_user_id, ctx.t(key, **params))
+                tx, ctx.community.id, PrivateMessage(author.platform_user_id, ctx.to(author).t(key, **params))
             )
 
     async def approve(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
