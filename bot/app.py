@@ -41,7 +41,7 @@ from bot.features.resources import ResourcesFeature
 from bot.features.setup import PlatformChecks, SetupFeature
 from bot.features.typed_lines import TypedLines
 from bot.ids import IdSource
-from bot.languages import known_locale
+from bot.languages import known_locale, member_locale
 from bot.outbox import Outbox, Sink
 from bot.replies import Answer, Intent, Reply
 from bot.scheduling.timeline import Timeline
@@ -389,6 +389,16 @@ class App:
         """The community's language ("en" for a community the core does not know yet)."""
         found = await self.community(platform, external_id)
         return found.locale if found is not None else "en"
+
+    async def member_locale(self, platform: str, external_id: str, user_id: str) -> str:
+        """The language for words to this member alone (their chosen one, else their client's,
+        else the community's), for an adapter's own words in their private space. Adapters
+        never learn why: only the language to write in."""
+        found = await self.community(platform, external_id)
+        if found is None:
+            return "en"
+        member = await self.members.find(self.db, found.id, user_id)
+        return member_locale(self.catalog, found, member)
 
     async def communities_of(self, platform: str, user_id: str) -> list[Community]:
         """The communities this user is a member of on this platform, oldest first."""

@@ -139,7 +139,7 @@ class Outgoing:
 
     async def _private_room(self, community: str, user_id: str) -> str:
         name = await self._community_name(community)
-        locale = await self._locale(community)
+        locale = await self.app.member_locale(PLATFORM, community, user_id)  # the room is theirs
         catalog = self.app.catalog
         return await self.rooms.private_room(
             community,
@@ -242,7 +242,10 @@ class Outgoing:
                 text = intent.text or getattr(intent, "title", "")
                 return self._private_job(community, intent.user_id, [(text, NOTICE)], txn)
             case ConfirmPrompt():
-                hint = catalog.text(locale, "matrix.confirm_hint", prefix=self.prefix)
+                # Under a question to one member: in the language the question is in (theirs).
+                hint = catalog.text(
+                    await self.app.member_locale(PLATFORM, community, intent.user_id), "matrix.confirm_hint", prefix=self.prefix
+                )
                 return self._private_job(community, intent.user_id, [(f"{intent.text}\n{hint}", NOTICE)], txn)
             case PrivateFile():
                 return self._private_job(

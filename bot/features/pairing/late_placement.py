@@ -134,38 +134,9 @@ class LatePlacement:
     ) -> None:
         """Open the late member's space with `others`; when that grows a pair into a triad (or a
         circle by one), the group's own space closes first and its members hear why."""
-        circle = community.pair_size > 2
         group = tuple(sorted((member_id, *others)))
         if grown is not None:
-            # The pair's space closes and the three carry on in a fresh one, as when a triad
-            # becomes a pair: a platform space cannot always take in someone new.
-            await self.repo.set_pair_state(tx, grown.id, "closed", now)
-            await self.services.outbox.add(
-                tx,
-                community.id,
-                PairSpaceClose(
-                    grown.space_key,
-                    self.t(
-                        community,
-                        prefix,
-                        "pairing.space_grown_circle" if circle else "pairing.space_grown",
-                        lang=self.lang(community, *(info.get(m) for m in grown.member_ids)),
-                    ),
-                ),
-            )
-            for m in grown.member_ids:
-                await self._tell(
-                    tx,
-                    community,
-                    info[m].user_id,
-                    self.t(
-                        community,
-                        prefix,
-                        "pairing.circle_joined" if circle else "pairing.triad_joined",
-                        lang=self.lang(community, info[m]),
-                        number=round_.number,
-                    ),
-                )
+            await self._close_grown(tx, community, prefix, round_, grown, info, now)
         await self._open_space(
             tx,
             community,
@@ -182,3 +153,38 @@ class LatePlacement:
             await self.repo.add_round_counts(tx, round_.id, 0, 1)
         else:
             await self.repo.add_round_counts(tx, round_.id, 1, 2)
+
+    async def _close_grown(
+        self, tx: Tx, community: Community, prefix: str, round_: Round, grown: Pair, info: dict[int, MemberInfo], now: datetime
+    ) -> None:
+        """A group grown by a late member: its own space closes, and its members hear why."""
+        circle = community.pair_size > 2
+        # The pair's space closes and the three carry on in a fresh one, as when a triad
+        # becomes a pair: a platform space cannot always take in someone new.
+        await self.repo.set_pair_state(tx, grown.id, "closed", now)
+        await self.services.outbox.add(
+            tx,
+            community.id,
+            PairSpaceClose(
+                grown.space_key,
+                self.t(
+                    community,
+                    prefix,
+                    "pairing.space_grown_circle" if circle else "pairing.space_grown",
+                    lang=self.lang(community, *(info.get(m) for m in grown.member_ids)),
+                ),
+            ),
+        )
+        for m in grown.member_ids:
+            await self._tell(
+                tx,
+                community,
+                info[m].user_id,
+                self.t(
+                    community,
+                    prefix,
+                    "pairing.circle_joined" if circle else "pairing.triad_joined",
+                    lang=self.lang(community, info[m]),
+                    number=round_.number,
+                ),
+            )
