@@ -9,6 +9,7 @@ rights is saved only after they confirm; `alongside facilitators reset` is the w
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any, Protocol
 
 from bot.commands.registry import Registry
@@ -102,6 +103,8 @@ class SetupFeature(Feature):
                 return [await self._ask_rule(ctx, stored)]
         async with self.services.db.transaction() as tx:
             await self.services.communities.update(tx, ctx.community.id, **{column: stored})
+        # Said as things now are: after `setup locale es`, in Spanish to whoever chose none.
+        ctx = replace(ctx, community=replace(ctx.community, **{column: stored}))
         shown = "#" + stored if column.endswith("_channel") else stored  # as `setup` lists them
         return [Answer(ctx.t("setup.saved", setting=setting, value=shown or self._unset(ctx, column)))]
 
