@@ -31,6 +31,7 @@ class Speaker(Protocol):
     @property
     def client_language(self) -> str: ...
 
+
 # What `mydata language default` (and its synonyms) means: go back to the space's language.
 DEFAULT_WORDS = frozenset({"default", "clear", "none", "reset"})
 
@@ -41,10 +42,9 @@ def known_locale(catalog: Catalog, raw: str) -> str:
     tag = raw.strip().replace("_", "-").lower()
     if not tag or len(tag) > 35:
         return ""
-    if catalog.has_locale(tag):
-        return tag
-    base = tag.split("-", 1)[0]
-    return base if catalog.has_locale(base) else ""
+    # Folders are named as people write tags ("es", "pt-BR"); tags arrive in any case.
+    have = {locale.lower(): locale for locale in catalog.locales}
+    return have.get(tag) or have.get(tag.split("-", 1)[0], "")
 
 
 def member_locale(catalog: Catalog, community: Community, member: Speaker | None, client: str = "") -> str:

@@ -123,3 +123,16 @@ async def test_language_is_exported_and_forgotten_with_the_member(tmp_path):
         assert not marked(await h.say("sam", "help", channel=None))
     finally:
         await h.close()
+
+
+def test_a_client_or_typed_tag_finds_the_locale_whatever_its_case(tmp_path):
+    from bot.languages import known_locale, language_name
+    from bot.texts.catalog import Catalog
+    from tests.core.languages.kit import toy_prompts
+
+    catalog = Catalog(toy_prompts(tmp_path, "pt-BR", "português"))
+    assert known_locale(catalog, "pt-br") == "pt-BR" and known_locale(catalog, "PT_BR") == "pt-BR"
+    assert known_locale(catalog, "EN-us") == "en" and known_locale(catalog, "en") == "en"
+    assert known_locale(catalog, "pt") == "" and known_locale(catalog, "fr-FR") == ""
+    assert known_locale(catalog, "") == "" and known_locale(catalog, "x" * 60_000) == ""
+    assert language_name(catalog, "pt-BR") == "português" and language_name(catalog, "zz") == "zz"
