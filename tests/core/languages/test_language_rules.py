@@ -169,3 +169,22 @@ async def test_a_space_agreement_objection_reaches_the_proposer_in_their_languag
         assert len(notice) == 1 and marked(notice[0]) and "I'd like us to talk about this first." in notice[0]
     finally:
         await h.close()
+
+
+async def test_nobody_learns_another_members_choice(tmp_path):
+    h = await toy_harness(tmp_path)
+    try:
+        out = await _round(h, xx=("sam",), en=())  # jo chose nothing: a mixed pair
+        await h.say("jo", "help", channel=None)
+        seen_by_others = [
+            *(i.text for i in out if not (getattr(i, "user_id", "") == "sam")),
+            await h.say("jo", "pair status", channel=None),
+            await h.say("alex", "pair stats"),
+            await h.say("alex", "pair status", channel=None),
+        ]
+        exported = [i for i in await h.run("jo", "mydata export", channel=None) if hasattr(i, "content")]
+        seen_by_others.append(exported[0].content)
+        for text in seen_by_others:
+            assert "Xish" not in text and "«xx»" not in text and '"xx"' not in text, text
+    finally:
+        await h.close()
