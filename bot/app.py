@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -311,6 +311,8 @@ class App:
         if spec.where is Where.CHANNEL and ctx.invocation.private and not self._has_fallback_channel(ctx):
             self._observe("refused", spec.name)
             return [Answer(ctx.t("perm.channel_only", usage=spec.usage(ctx.prefix)))]
+        if not spec.private_answer and not ctx.invocation.private:
+            ctx = replace(ctx, public=True)  # answered in the channel: the community's language
         try:
             intents = await self.registry.handler(spec.name)(ctx, parsed.args)
         except Refusal as refusal:

@@ -54,11 +54,16 @@ class Ctx:
     now: datetime
     # Set by `to(member)`: words addressed to another member (a party's notice), in their language.
     audience: Member | None = None
+    # Set by App for a command whose answers are posted where it was typed (`private_answer=False`
+    # in a channel): its words are then the community's, never the member's.
+    public: bool = False
 
     @property
     def locale(self) -> str:
         """The language of words for this member alone (`bot/languages.py`): every private
         answer, prompt and notice to them."""
+        if self.public:
+            return self.community.locale
         if self.audience is not None:
             # The interaction's client language is the actor's, never the audience's.
             return member_locale(self.catalog, self.community, self.audience)

@@ -136,3 +136,22 @@ def test_a_client_or_typed_tag_finds_the_locale_whatever_its_case(tmp_path):
     assert known_locale(catalog, "pt") == "" and known_locale(catalog, "fr-FR") == ""
     assert known_locale(catalog, "") == "" and known_locale(catalog, "x" * 60_000) == ""
     assert language_name(catalog, "pt-BR") == "português" and language_name(catalog, "zz") == "zz"
+
+
+async def test_a_command_answered_in_the_channel_answers_in_the_community_language(tmp_path):
+    from dataclasses import replace
+
+    from bot.replies import Answer
+
+    h = await toy_harness(tmp_path)
+    try:
+        await h.say("sam", "mydata language xx", channel=None)
+        # No shipped command answers publicly today; make one that does, as a future one might.
+        specs = h.app.registry._specs
+        specs["resources"] = replace(specs["resources"], private_answer=False)
+        public = [i for i in await h.run("sam", "resources") if isinstance(i, Answer)]
+        assert public and not public[0].private and not marked(public[0].text)
+        # Typed in private, it is answered there, in sam's language.
+        assert marked(await h.say("sam", "resources", channel=None))
+    finally:
+        await h.close()
