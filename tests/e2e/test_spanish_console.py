@@ -118,6 +118,13 @@ def test_a_mixed_pair_one_spanish_one_english(tmp_path: Path):
     blocks = transcript("spanish_mixed_pair.txt", tmp_path / "c.db")
     assert "Antes de sumarte al emparejamiento" in after(blocks, "sam", "/pair join")
     assert "What I keep" in after(blocks, "jo", "/pair join")
+    # What the space reads is in its English; what each reads alone, in their own language.
+    assert "A question for the space:" in _channel(after(blocks, "alex", "/questions now"))
+    assert "1. Why we're here" in _channel(after(blocks, "alex", "/space-agreement draft"))
+    assert "Una pregunta solo para ti" in after(blocks, "sam", "/questions reflect")
+    assert "A question just for you" in after(blocks, "jo", "/questions reflect")
+    assert "1. Por qué estamos aquí" in after(blocks, "sam", "/space-agreement show")
+    assert "1. Why we're here" in after(blocks, "jo", "/space-agreement show")
     # Their shared space is in the space's English: they read different languages.
     opened = _space_lines(blocks, "alex", "/clock +1h")
     assert opened.startswith("Welcome, sam and jo.") and "Hola" not in opened
