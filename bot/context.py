@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot.commands.spec import CommandSpec
+from bot.commands.words import command_words
 from bot.storage.communities import Community, Member
 from bot.texts.catalog import Catalog
 
@@ -62,6 +64,10 @@ class Ctx:
 
     def t(self, key: str, /, **params: Any) -> str:
         return self.catalog.text(self.community.locale, key, prefix=self.prefix, **params)
+
+    def usage(self, spec: CommandSpec) -> str:
+        """The command's usage line in the reader's words (`/parejas unirme`)."""
+        return command_words(self.catalog).usage(spec, self.locale, self.prefix)
 
 
 @dataclass(frozen=True)

@@ -237,7 +237,7 @@ def _slash_options(line: str) -> tuple[str, dict[str, Any]]:
     back to the core's options the way the Discord adapter does."""
     taken: dict[str, str] = {}
 
-    def capture(spec, raw, resolve):  # the parser's split of the words, before any checking
+    def capture(spec, raw, resolve, *_):  # the parser's split of the words, before any checking
         taken.update(raw)
         return {}
 
