@@ -529,6 +529,7 @@ from bot.clock import FakeClock  # noqa: E402
 from bot.commands.parser import MAX_LINE  # noqa: E402
 from bot.commands.spec import Arg, ArgType  # noqa: E402
 from bot.commands.words import CommandWords  # noqa: E402
+from bot.commands.words import fold as fold_word  # noqa: E402
 from bot.outbox import TransientDeliveryError  # noqa: E402
 from bot.scheduling.timeline import SimulatedDriver  # noqa: E402
 from bot.storage.crypto import DataKeyError  # noqa: E402
@@ -549,6 +550,7 @@ __all__ = [
     "CommandWords",
     "DataKeyError",
     "command_words",
+    "fold_word",
     "FakeClock",
     "FieldCipher",
     "SimulatedDriver",
