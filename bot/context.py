@@ -65,6 +65,11 @@ class Ctx:
     def t(self, key: str, /, **params: Any) -> str:
         return self.catalog.text(self.community.locale, key, prefix=self.prefix, **params)
 
+    def word(self, value: str) -> str:
+        """A word typed inside a command (a choice, a setting, a section's short name) in the
+        reader's words: what to suggest in an answer (`avanzar` for `moving_towards`)."""
+        return command_words(self.catalog).value(self.locale, value)
+
     def usage(self, spec: CommandSpec) -> str:
         """The command's usage line in the reader's words (`/parejas unirme`)."""
         return command_words(self.catalog).usage(spec, self.locale, self.prefix)

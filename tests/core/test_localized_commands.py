@@ -241,3 +241,17 @@ def test_adapters_learn_every_locales_words(harness) -> None:
     assert {"skip", "saltar", "back", "atras", "done", "listo"} <= dialog
     assert first_word("Atrás ") == "atras"
     assert {"skip", "saltar", "done", "listo"} <= checkin
+
+
+async def test_answers_suggest_the_words_the_reader_types(harness) -> None:
+    # Where an answer lists what would work, it lists the reader's words (English ones work too).
+    h = harness
+    await start_pair(h)
+    await say(h, "alex", "setup locale es", private=False)
+    unknown = await say(h, "alex", "acuerdo editar volar algo")
+    assert "si-preocupa" in unknown and "if-worried" not in unknown
+    setting = await say(h, "alex", "configurar volar", private=False)
+    assert "zona-horaria" in setting and "canal-preguntas" in setting
+    await say(h, "alex", "space-agreement draft", private=False)
+    section = await say(h, "sam", "acuerdo-espacio proponer volar Algo nuevo.")
+    assert "1 proposito" in section and "6 deber-de-cuidado" in section
