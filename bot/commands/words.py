@@ -1,7 +1,8 @@
 """Command words in every locale, from `prompts/<locale>/commands.toml`.
 
 Commands are declared once, in English (their specs' names, argument names, choices and
-`Arg.words`); each locale's file gives its own word for each of them:
+`Arg.words`); each locale's file gives its own word for each of them (English's file lists the
+English words themselves, the template a new language copies):
 
     [commands]   "pair" = "parejas", "pair join" = "unirme"   (a group or command, a subcommand)
     [options]    task = "tarea"                               (argument names)
@@ -192,7 +193,7 @@ class CommandWords:
     # -- checking --------------------------------------------------------------------------------
 
     def coverage(self, specs: Iterable[CommandSpec]) -> list[str]:
-        """What a locale's file misses, or has that no command uses (English needs no file)."""
+        """What a locale's file misses, or has that no command uses."""
         specs = list(specs)
         names = {" ".join(spec.path[: i + 1]) for spec in specs for i in range(len(spec.path))}
         options = {arg.name for spec in specs for arg in spec.args}

@@ -144,6 +144,14 @@ def test_every_command_has_its_words_in_every_shipped_locale() -> None:
     assert WORDS.clashes(REGISTRY.specs()) == []
 
 
+def test_the_english_file_is_the_commands_own_words() -> None:
+    # prompts/en/commands.toml is the template a new language copies: it must say what the
+    # commands are, word for word.
+    english = WORDS.tables["en"]
+    assert all(word == name.split()[-1] for name, word in english.commands.items())
+    assert all(word == name for name, word in {**english.options, **english.values}.items())
+
+
 def test_the_file_covers_what_the_commands_have() -> None:
     # the coverage check itself sees a missing word and one no command has
     words = CommandWords({"xx": LocaleWords({"pair": "paar"}, {"zzz": "z"}, {})})
