@@ -710,12 +710,31 @@ def test_every_shipped_locale_has_a_word_list() -> None:
 
 
 def test_a_locale_without_a_word_list_is_reported(tmp_path: Path) -> None:
-    # Spanish comes later: until bot/texts/lint_data/es.toml exists, its files are reported
-    # (and still read with the English list, so nothing slips by meanwhile).
-    assert words_for("es") is None
-    problems = lint_file(write(tmp_path, 'a = "Hola."\nb = "the patients"\n', "es/messages.toml"))
+    # A locale with no list yet (French here): its files are reported (and still read with the
+    # English list, so nothing slips by meanwhile).
+    assert words_for("fr") is None
+    problems = lint_file(write(tmp_path, 'a = "Bonjour."\nb = "the patients"\n', "fr/messages.toml"))
     assert rules(problems) == [("locale", 1), ("avoided-word", 2)]
-    assert "lint_data/es.toml" in problems[0].text
+    assert "lint_data/fr.toml" in problems[0].text
+
+
+def test_the_shipped_spanish_word_list() -> None:
+    # bot/texts/lint_data/es.toml: accents kept ("qué" asks, "que" joins), the subject is
+    # optional for advice, and stems stop short of innocent words.
+    words = words_for("es")
+    assert words is not None and words.latin and not words.strip_accents
+    assert found("¿Te sientes parte de este espacio?", "yes-no", locale="es")
+    assert found("Gracias, ¿qué te trae por aquí?", "yes-no", locale="es") == []
+    assert found("¿Estás a salvo?", "safety-check", locale="es")
+    assert found("Dime si estás a salvo.", "safety-check", locale="es")
+    assert found("¿Qué te ayuda a sentirte a salvo?", "safety-check", locale="es") == []
+    assert found("Tienes que descansar.", "advice", locale="es") == ["tienes que"]
+    assert found("No debes irte.", "advice", locale="es") == ["no debes"]
+    assert found("No tienes que explicar nada.", "advice", locale="es") == []
+    assert avoided_terms_in("Los pacientes", "es") == ["patient"]
+    assert avoided_terms_in("Sé paciente contigo. Lo que me ha ayudado.", "es") == []
+    assert avoided_terms_in("lo vigilamos; el contrato", "es") == ["monitoring", "safety contract"]
+    assert avoided_terms_in("tu cumpleaños, el intervalo, nombre de usuario", "es") == []
 
 
 def test_locale_of_a_file() -> None:
