@@ -23,6 +23,7 @@ from bot.commands.parser import (
 )
 from bot.commands.registry import Registry
 from bot.commands.spec import CommandSpec, Where, Who
+from bot.commands.words import command_words
 from bot.config import Settings
 from bot.context import Actor, CommunityRef, Ctx, Invocation
 from bot.errors import Refusal
@@ -157,6 +158,8 @@ class App:
         missing = self.registry.unbound()
         if missing:
             raise RuntimeError(f"commands without a handler: {missing}")
+        # Every locale's command words (prompts/<locale>/commands.toml), read as English.
+        self.words = command_words(catalog)
         self._sink: Sink | None = None
         self._adapter_data: dict[str, Any] = {}  # each adapter's personal-data source, by platform
         self._observers: list[Callable[[str, str], None]] = []
@@ -264,7 +267,9 @@ class App:
             return await self._once(inv, once, lambda: self.handle_text(inv, text, resolve_mention))
         ctx = await self.context(inv)
         try:
-            parsed = await self._resolve_names(ctx, parse_text(self.registry, text, resolve_mention))
+            parsed = await self._resolve_names(
+                ctx, parse_text(self.registry, text, resolve_mention, self.words, ctx.locale)
+            )
         except ParseError as error:
             self._observe("invalid", error.spec.name if error.spec else "")
             return [self._parse_error(ctx, error)]
@@ -276,7 +281,9 @@ class App:
         """A command a platform delivered already split into options (Discord)."""
         ctx = await self.context(inv)
         try:
-            parsed = await self._resolve_names(ctx, parse_structured(self.registry, name, options, resolve_mention))
+            parsed = await self._resolve_names(
+                ctx, parse_structured(self.registry, name, options, resolve_mention, self.words, ctx.locale)
+            )
         except ParseError as error:
             self._observe("invalid", name)
             return [self._parse_error(ctx, error)]
@@ -307,10 +314,10 @@ class App:
         spec = parsed.spec
         if spec.who is Who.FACILITATOR and not ctx.is_facilitator:
             self._observe("forbidden", spec.name)
-            return [Answer(ctx.t("perm.facilitator_only", usage=spec.usage(ctx.prefix)))]
+            return [Answer(ctx.t("perm.facilitator_only", usage=ctx.usage(spec)))]
         if spec.where is Where.CHANNEL and ctx.invocation.private and not self._has_fallback_channel(ctx):
             self._observe("refused", spec.name)
-            return [Answer(ctx.t("perm.channel_only", usage=spec.usage(ctx.prefix)))]
+            return [Answer(ctx.t("perm.channel_only", usage=ctx.usage(spec)))]
         if not spec.private_answer and not ctx.invocation.private:
             ctx = replace(ctx, public=True)  # answered in the channel: the community's language
         try:
@@ -345,7 +352,8 @@ class App:
         if community is None or member is None:
             return []
         ctx = Ctx(inv, community, member, self.catalog, self.clock.now())
-        word = text.strip().lower().strip(".!")
+        # skip, back and done in any locale's words (`saltar`, `atrás`, `listo`)
+        word = self.words.english_word(text.strip().strip(".!"), ("skip", "back", "done"))
         if await self.dialogs.has_open(member.id):
             # A dialog the member opened comes first: it is what they are answering right now.
             moves = {"skip": +1, "back": -1}
@@ -355,7 +363,9 @@ class App:
                 return await self._guarded(ctx, "plain line", self.dialogs.done(ctx, {}))
             return await self._guarded(ctx, "plain line", self.dialogs.handle_plain(ctx, text))
         if await self.checkins.has_open(ctx):
-            return await self._guarded(ctx, "plain line", self.checkins.checkin(ctx, {"answer": text.strip()}))
+            # read as `checkin <answer>` reads it: `saltar`/`listo` are skip/done
+            answer = self._checkin_answer(text.strip())
+            return await self._guarded(ctx, "plain line", self.checkins.checkin(ctx, {"answer": answer}))
         return []
 
     async def plain_reader(self, platform: str, community_external_id: str, user_id: str) -> str | None:
@@ -414,11 +424,30 @@ class App:
             async with self.db.transaction() as tx:
                 await self.communities.update(tx, found.id, question_channel=channel)
 
+    def _checkin_answer(self, text: str) -> str:
+        spec = self.registry.get("checkin")
+        arg = next((arg for arg in spec.args if arg.name == "answer"), None) if spec else None
+        return self.words.argument(arg, text) if arg is not None else text
+
     def private_words(self) -> tuple[frozenset[str], frozenset[str]]:
         """The words a plain private line may not be read as: (an open step-by-step answer's own
-        commands, a waiting check-in's own words). `skip` and `done` are also step-by-step
-        commands, but with no step-by-step answer open they belong to the check-in."""
-        return frozenset(spec.name for spec in Dialogs.commands), frozenset((*SKIP_WORDS, *DONE_WORDS))
+        commands, a waiting check-in's own words), lowercase, in every locale. `skip` and `done`
+        are also step-by-step commands, but with no step-by-step answer open they belong to the
+        check-in."""
+        dialog = self.words.spellings(spec.path for spec in Dialogs.commands)
+        checkin = self.words.spellings([(word,) for word in ("skip", "done")])
+        return dialog, frozenset((*SKIP_WORDS, *DONE_WORDS)) | checkin
+
+    def command_heads(self) -> frozenset[str]:
+        """Every word a command may start with (`pair`, `parejas`, `sí`, `si`), lowercase: what
+        an adapter that must tell commands from chat looks for after its prefix."""
+        return self.words.spellings(spec.path[:1] for spec in self.registry.specs())
+
+    def command_names(self) -> frozenset[str]:
+        """Every command's full name in every locale (`pair join`, `parejas unirme`)."""
+        return frozenset(
+            name for spec in self.registry.specs() for name in (spec.name, *self.words.names(spec))
+        )
 
     async def agreement_choices(self, platform: str, external_id: str, user_id: str) -> list[str]:
         """The short ids of the member's own agreements (nobody else's), for suggestions."""
@@ -506,7 +535,9 @@ class App:
     def _parse_error(self, ctx: Ctx, error: ParseError) -> Answer:
         text = ctx.t(error.key, **error.params)
         if error.spec is not None:
-            text += "\n" + ctx.t("parse.usage", usage=error.spec.usage(ctx.prefix), command=error.spec.name)
+            text += "\n" + ctx.t(
+                "parse.usage", usage=ctx.usage(error.spec), command=self.words.name(ctx.locale, error.spec)
+            )
         elif error.key in ("parse.unknown_command", "parse.unknown_subcommand", "parse.empty"):
             text += "\n" + ctx.t("parse.try_help")
         return Answer(text)
@@ -520,6 +551,8 @@ class App:
 from bot.clock import FakeClock  # noqa: E402
 from bot.commands.parser import MAX_LINE  # noqa: E402
 from bot.commands.spec import Arg, ArgType  # noqa: E402
+from bot.commands.words import CommandWords  # noqa: E402
+from bot.commands.words import fold as fold_word  # noqa: E402
 from bot.outbox import TransientDeliveryError  # noqa: E402
 from bot.scheduling.timeline import SimulatedDriver  # noqa: E402
 from bot.storage.crypto import DataKeyError  # noqa: E402
@@ -537,7 +570,10 @@ __all__ = [
     "Catalog",
     "Clock",
     "CommandSpec",
+    "CommandWords",
     "DataKeyError",
+    "command_words",
+    "fold_word",
     "FakeClock",
     "FieldCipher",
     "SimulatedDriver",

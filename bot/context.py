@@ -6,6 +6,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from bot.commands.spec import CommandSpec
+from bot.commands.words import command_words
 from bot.languages import member_locale
 from bot.storage.communities import Community, Member
 from bot.texts.catalog import Catalog
@@ -98,6 +100,14 @@ class Ctx:
     def t_in(self, locale: str, key: str, /, **params: Any) -> str:
         """A text in a language decided elsewhere (another member's, a shared space's)."""
         return self.catalog.text(locale, key, prefix=self.prefix, **params)
+    def word(self, value: str) -> str:
+        """A word typed inside a command (a choice, a setting, a section's short name) in the
+        reader's words: what to suggest in an answer (`avanzar` for `moving_towards`)."""
+        return command_words(self.catalog).value(self.locale, value)
+
+    def usage(self, spec: CommandSpec) -> str:
+        """The command's usage line in the reader's words (`/parejas unirme`)."""
+        return command_words(self.catalog).usage(spec, self.locale, self.prefix)
 
 
 @dataclass(frozen=True)

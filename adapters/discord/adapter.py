@@ -43,7 +43,7 @@ from adapters.discord.render import (
 )
 from adapters.discord.settings import DiscordSettings
 from adapters.discord.traits import TRAITS
-from adapters.discord.tree import CommandTree, build_tree
+from adapters.discord.tree import CommandTree, build_tree, our_locale
 from adapters.discord.views import FormModal, TextModal, modal_values
 from bot.app import App, ArgType
 from bot.context import Actor, ChannelVerdict, CommunityRef, Invocation
@@ -358,8 +358,10 @@ class DiscordAdapter:
         choices: list[tuple[str, str]] = []
         if route is not None and focused is not None and interaction.guild_id is not None:
             try:
+                # shown in the words of the member's Discord client, when Alongside has them
+                shown_in = our_locale(str(interaction.locale), self.app.catalog.locales) or "en"
                 choices = await suggestions(
-                    self.app, route, values, focused, str(interaction.guild_id), str(interaction.user.id)
+                    self.app, route, values, focused, str(interaction.guild_id), str(interaction.user.id), shown_in
                 )
             except Exception:
                 log.exception("suggestions failed")

@@ -12,7 +12,7 @@ from typing import Any
 
 from adapters.discord.personal_data import PLATFORM
 from adapters.discord.tree import TIMEZONE_OPTION, Route
-from bot.app import App, ArgType
+from bot.app import App, ArgType, fold_word
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +61,23 @@ def _filtered(options: list[str], current: str, *, keep_typed: bool = False) -> 
     return matching[:MAX_SUGGESTIONS]
 
 
+def _named(pairs: list[tuple[str, str]], current: str) -> list[tuple[str, str]]:
+    """(name, value) pairs whose name or value holds what was typed (without case or accents)."""
+    typed = fold_word(current.strip())
+    return [(n, v) for n, v in pairs if typed in fold_word(n) or typed in fold_word(v)][:MAX_SUGGESTIONS]
+
+
 async def suggestions(
-    app: App, route: Route, values: Mapping[str, Any], focused: str, guild_id: str, user_id: str
+    app: App,
+    route: Route,
+    values: Mapping[str, Any],
+    focused: str,
+    guild_id: str,
+    user_id: str,
+    locale: str = "en",
 ) -> list[tuple[str, str]]:
-    """(name shown, value) pairs for the focused option."""
+    """(name shown, value) pairs for the focused option. Choices and command names are shown in
+    `locale` (the member's Discord client's, when Alongside has it); the values stay English."""
     current = str(values.get(focused) or "")
     arg = route.arguments.get(focused)
     if (focused == TIMEZONE_OPTION and route.recurrence_arg) or (arg is not None and arg.type is ArgType.TIMEZONE):
@@ -75,10 +88,10 @@ async def suggestions(
         examples = app.catalog.text("en", "discord.recurrence_examples").splitlines()
         return [(e, e) for e in _filtered([e.strip() for e in examples if e.strip()], current, keep_typed=True)]
     if arg.type is ArgType.CHOICE:
-        return [(c, c) for c in _filtered(list(arg.choices), current)]
+        return _named([(app.words.value(locale, c), c) for c in arg.choices], current)
     if route.spec.group == "help" and arg.name == "command":
-        names = sorted({spec.name for spec in app.registry.specs()})
-        return [(n, n) for n in _filtered(names, current)]
+        names = sorted((app.words.name(locale, spec), spec.name) for spec in app.registry.specs())
+        return _named(names, current)
     if route.spec.group == "agreement" and arg.name == "id":
         return [(f"#{i}", i) for i in _filtered(await _agreement_ids(app, guild_id, user_id), current.lstrip("#"))]
     return []

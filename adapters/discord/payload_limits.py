@@ -5,17 +5,27 @@ characters (letters, digits, `-`, `_`, `'`); descriptions 1-100; at most 25 opti
 or subcommand and 25 choices per option; required options before optional ones; subcommands
 nest at most two levels (group → subcommand); choice names and string values 1-100; integer
 bounds within ±(2^53 - 1); string lengths 0-6000 (max at least 1); and the combined length of every
-name, description and choice in one top-level command at most 8000. At most 100 global
-chat-input commands (and 100 per server).
+name, description and choice in one top-level command at most 8000 (where a field has
+localizations, its longest version counts). At most 100 global chat-input commands (and 100 per
+server). Localizations (`name_localizations`, `description_localizations`, a choice's
+`name_localizations`) are keyed by Discord's locales
+(https://discord.com/developers/docs/reference#locales) and follow the same limits per locale;
+localized names are unique among their siblings in each locale, as names are.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 NAME = re.compile(r"^[-_'\w]{1,32}$", re.UNICODE)
+# Discord's locales, the only keys a localization dictionary may have.
+DISCORD_LOCALES = frozenset(
+    "ar bg cs da de el en-GB en-US es-419 es-ES fi fr he hi hr hu id it ja ko lt nl no pl pt-BR ro ru"
+    " sv-SE th tr uk vi zh-CN zh-TW".split()
+)
 MAX_NAME = 32
 MAX_DESCRIPTION = 100
 MAX_OPTIONS = 25
@@ -46,12 +56,62 @@ MAX_ROWS = 5
 MAX_CONTENT = 2000
 
 
+def valid_name(name: str) -> bool:
+    """Discord's rule `^[-_'\\p{L}\\p{N}\\p{sc=Deva}\\p{sc=Thai}]{1,32}$` (Python's `re` has no
+    \\p: by character category, and by name for the two scripts)."""
+    return 1 <= len(name) <= MAX_NAME and all(
+        ch in "-_'"
+        or unicodedata.category(ch)[0] in "LN"
+        or unicodedata.name(ch, "").startswith(("DEVANAGARI", "THAI"))
+        for ch in name
+    )
+
+
 def _name_problems(where: str, name: Any) -> list[str]:
-    if not isinstance(name, str) or not NAME.match(name):
+    if not isinstance(name, str) or not valid_name(name):
         return [f"{where}: name {name!r} must be 1-{MAX_NAME} letters, digits, - _ or '"]
     if name != name.lower():
         return [f"{where}: name {name!r} must be lowercase"]
     return []
+
+
+def _localizations(node: Mapping[str, Any], key: str) -> dict[str, Any]:
+    found = node.get(key)
+    return dict(found) if isinstance(found, Mapping) else {}
+
+
+def _localization_problems(where: str, node: Mapping[str, Any], *, choice: bool = False) -> list[str]:
+    """A node's localizations: Discord's locales only, each value within the field's limits."""
+    problems: list[str] = []
+    for key in ("name_localizations",) if choice else ("name_localizations", "description_localizations"):
+        value = node.get(key)
+        if value is not None and not isinstance(value, Mapping):
+            problems.append(f"{where}: {key} must be an object of locale → text")
+            continue
+        for locale, text in _localizations(node, key).items():
+            here = f"{where} [{locale}]"
+            if locale not in DISCORD_LOCALES:
+                problems.append(f"{where}: {key} has {locale!r}, which is not one of Discord's locales")
+            elif choice:
+                if not isinstance(text, str) or not 1 <= len(text) <= MAX_CHOICE_NAME:
+                    problems.append(f"{here}: choice name must be 1-{MAX_CHOICE_NAME} characters")
+            elif key == "name_localizations":
+                problems += _name_problems(here, text)
+            else:
+                problems += _description_problems(here, text)
+    return problems
+
+
+def _localized_clashes(where: str, nodes: list[Mapping[str, Any]]) -> list[str]:
+    """Sibling names must differ in every locale too (a locale without its own word for a node
+    shows the node's name)."""
+    problems: list[str] = []
+    locales = {locale for node in nodes for locale in _localizations(node, "name_localizations")}
+    for locale in sorted(locales):
+        shown = [_localizations(node, "name_localizations").get(locale, node.get("name")) for node in nodes]
+        for name in sorted({n for n in shown if shown.count(n) > 1}, key=str):
+            problems.append(f"{where}: {name!r} names two of these in {locale}")
+    return problems
 
 
 def _description_problems(where: str, text: Any) -> list[str]:
@@ -61,10 +121,15 @@ def _description_problems(where: str, text: Any) -> list[str]:
     return []
 
 
+def _longest(node: Mapping[str, Any], key: str) -> int:
+    versions = [node.get(key, ""), *_localizations(node, f"{key}_localizations").values()]
+    return max(len(str(version)) for version in versions)
+
+
 def _chars(node: Mapping[str, Any]) -> int:
-    total = len(str(node.get("name", ""))) + len(str(node.get("description", "")))
+    total = _longest(node, "name") + _longest(node, "description")
     for choice in node.get("choices") or []:
-        total += len(str(choice.get("name", ""))) + len(str(choice.get("value", "")))
+        total += _longest(choice, "name") + len(str(choice.get("value", "")))
     for option in node.get("options") or []:
         total += _chars(option)
     return total
@@ -83,6 +148,7 @@ def _option_problems(where: str, option: Mapping[str, Any]) -> list[str]:
     if (choices or option.get("autocomplete")) and kind not in (STRING, INTEGER, NUMBER):
         problems.append(f"{where}: only string, integer and number options take choices")
     for index, choice in enumerate(choices):
+        problems += _localization_problems(f"{where} choice {index}", choice, choice=True)
         name, value = choice.get("name"), choice.get("value")
         if not isinstance(name, str) or not 1 <= len(name) <= MAX_CHOICE_NAME:
             problems.append(f"{where}: choice {index} name must be 1-{MAX_CHOICE_NAME} characters")
@@ -117,12 +183,14 @@ def _options_problems(where: str, options: list[Mapping[str, Any]], depth: int) 
     kinds = {o.get("type") in (SUB_COMMAND, SUB_COMMAND_GROUP) for o in options}
     if len(kinds) > 1:
         problems.append(f"{where}: subcommands cannot sit beside plain options")
+    problems += _localized_clashes(where, options)
     seen_optional = False
     for option in options:
         name = option.get("name")
         here = f"{where} {name}"
         problems += _name_problems(here, name)
         problems += _description_problems(here, option.get("description"))
+        problems += _localization_problems(here, option)
         if name in names:
             problems.append(f"{here}: the name is used twice")
         names.add(name)
@@ -151,6 +219,7 @@ def command_problems(command: Mapping[str, Any]) -> list[str]:
     where = f"/{command.get('name')}"
     problems = _name_problems(where, command.get("name"))
     problems += _description_problems(where, command.get("description"))
+    problems += _localization_problems(where, command)
     if command.get("type", 1) != 1:
         problems.append(f"{where}: only chat-input (type 1) commands are built here")
     problems += _options_problems(where, list(command.get("options") or []), 0)
@@ -169,6 +238,7 @@ def tree_problems(commands: Iterable[Mapping[str, Any]]) -> list[str]:
     names = [c.get("name") for c in commands]
     for name in sorted({n for n in names if names.count(n) > 1}):
         problems.append(f"/{name}: defined twice")
+    problems += _localized_clashes("the commands", commands)
     for command in commands:
         problems += command_problems(command)
     return problems

@@ -6,6 +6,12 @@ options: INT → integer with min/max, MEMBER → user, CHOICE → string choice
 beyond 25), TEXT/WORD/RECURRENCE/TIMEZONE → strings with lengths; a RECURRENCE also gets an
 optional `timezone` option. Descriptions come from the prompts catalog.
 
+Every shipped locale's words ride along as Discord's `name_localizations` and
+`description_localizations` (on commands, subcommands and options; choices get
+`name_localizations`): a member whose Discord speaks Spanish sees `/parejas unirme`. Discord
+still sends the English (default) names in an interaction, and choice values are always the
+English ones, so routing below never sees another language.
+
 The tree is plain JSON, exactly what `PUT /applications/{id}/commands` receives, so
 `payload_limits` validates what is really sent, and its hash tells whether a sync is due.
 The same object maps an interaction's `data` back to a command name and core options.
@@ -16,12 +22,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from adapters.discord import payload_limits as limits
-from bot.app import Arg, ArgType, Catalog, CommandSpec, Who
+from bot.app import Arg, ArgType, Catalog, CommandSpec, Who, command_words
 
 GUILD_CONTEXT = 0  # interaction context: inside a server (a server is a community)
 GUILD_INSTALL = 0  # integration type: installed to a server
@@ -35,6 +41,35 @@ _CHANNEL_MENTION = re.compile(r"^<#(\d{1,25})>$")
 # Arguments that get suggestions even though the spec does not ask (they help on Discord):
 # (group, argument name).
 EXTRA_AUTOCOMPLETE = frozenset({("agreement", "id"), ("help", "command")})
+
+# Our locale folders (prompts/<locale>/) → Discord's locales for them
+# (https://discord.com/developers/docs/reference#locales). A folder already named as one of
+# Discord's locales (fr, de, ja, ...) needs no entry; a locale Discord does not have is not sent.
+DISCORD_LOCALES: dict[str, tuple[str, ...]] = {
+    "en": ("en-US", "en-GB"),
+    "es": ("es-ES", "es-419"),
+    "pt": ("pt-BR",),
+    "sv": ("sv-SE",),
+    "zh": ("zh-CN", "zh-TW"),
+}
+
+
+def discord_locales(locale: str) -> tuple[str, ...]:
+    """Discord's locales for one of ours ("es" → "es-ES", "es-419")."""
+    found = DISCORD_LOCALES.get(locale)
+    if found is not None:
+        return found
+    return (locale,) if locale in limits.DISCORD_LOCALES else ()
+
+
+def our_locale(discord_locale: str | None, available: Iterable[str]) -> str | None:
+    """Which of our locales a Discord client's locale is ("es-419" → "es"), if we have it."""
+    if not discord_locale:
+        return None
+    for locale in available:
+        if discord_locale in discord_locales(locale):
+            return locale
+    return None
 
 
 class TreeError(Exception):
@@ -125,19 +160,46 @@ def build_tree(
     # need both passed in, and the tree reads best top to bottom as one payload being built.
     specs = list(specs)
     tree = CommandTree(payload=[])
+    words = command_words(catalog)
+    # every other shipped locale Discord knows, for the localizations
+    others = [other for other in catalog.locales if other != locale and discord_locales(other)]
     by_top: dict[str, list[CommandSpec]] = {}
     for spec in specs:
         by_top.setdefault(spec.path[0], []).append(spec)
 
-    def text(key: str, **params: Any) -> str:
-        return catalog.text(locale, key, prefix="/", **params)
+    def text(key: str, in_locale: str = locale) -> str:
+        return catalog.text(in_locale, key, prefix="/")
 
-    def describe(spec: CommandSpec, name: str, fallback_key: str = "discord.option_generic") -> str:
+    def describe(
+        spec: CommandSpec, name: str, fallback_key: str = "discord.option_generic", in_locale: str = locale
+    ) -> str:
         specific = f"discord.options.{spec.key}.{name}"
         if catalog.has(specific):
-            return text(specific)
-        tree.generic_descriptions.append(f"{spec.name}: {name}")
-        return text(fallback_key)
+            return text(specific, in_locale)
+        if in_locale == locale:
+            tree.generic_descriptions.append(f"{spec.name}: {name}")
+        return text(fallback_key, in_locale)
+
+    def localize(node: dict[str, Any], name: Callable[[str], str], description: Callable[[str], str]) -> None:
+        """Each other locale's name and description for `node`, under Discord's locales."""
+        if not others:
+            return
+        node["name_localizations"] = {code: name(other) for other in others for code in discord_locales(other)}
+        node["description_localizations"] = {
+            code: description(other) for other in others for code in discord_locales(other)
+        }
+
+    def localize_option(spec: CommandSpec, arg_name: str, option: dict[str, Any], fallback_key: str) -> None:
+        localize(
+            option,
+            lambda other: words.option(other, arg_name).lower(),
+            lambda other: describe(spec, option["name"], fallback_key, other),
+        )
+        for choice in option.get("choices") or []:
+            if others:
+                choice["name_localizations"] = {
+                    code: words.value(other, choice["value"]) for other in others for code in discord_locales(other)
+                }
 
     def options_for(spec: CommandSpec) -> tuple[list[dict[str, Any]], Route]:
         options: list[dict[str, Any]] = []
@@ -148,6 +210,7 @@ def build_tree(
             name = arg.name.lower()
             arguments[name] = arg
             option = _option(spec, arg, name, describe(spec, name))
+            localize_option(spec, arg.name, option, "discord.option_generic")
             if is_long_text(spec, arg):
                 option["required"] = False  # left out, a form asks for it
                 form_arg = arg
@@ -155,16 +218,16 @@ def build_tree(
             if arg.type is ArgType.RECURRENCE and TIMEZONE_OPTION not in {a.name for a in spec.args}:
                 recurrence_arg = arg.name
         if recurrence_arg is not None:
-            options.append(
-                {
-                    "type": limits.STRING,
-                    "name": TIMEZONE_OPTION,
-                    "description": describe(spec, TIMEZONE_OPTION, "discord.option_timezone"),
-                    "required": False,
-                    "max_length": 64,
-                    "autocomplete": True,
-                }
-            )
+            zone = {
+                "type": limits.STRING,
+                "name": TIMEZONE_OPTION,
+                "description": describe(spec, TIMEZONE_OPTION, "discord.option_timezone"),
+                "required": False,
+                "max_length": 64,
+                "autocomplete": True,
+            }
+            localize_option(spec, TIMEZONE_OPTION, zone, "discord.option_timezone")
+            options.append(zone)
         return options, Route(spec, arguments, recurrence_arg, form_arg)
 
     for top, members in by_top.items():
@@ -177,6 +240,11 @@ def build_tree(
             spec = single[0]
             options, route = options_for(spec)
             command = {"name": top, "description": text(spec.summary_key), "options": options}
+            localize(
+                command,
+                lambda other, spec=spec: words.command(other, spec.path),
+                lambda other, spec=spec: text(spec.summary_key, other),
+            )
             tree.routes[(top,)] = route
         else:
             subs: dict[str, dict[str, Any]] = {}
@@ -191,6 +259,11 @@ def build_tree(
                     "description": text(spec.summary_key),
                     "options": options,
                 }
+                localize(
+                    leaf,
+                    lambda other, spec=spec: words.command(other, spec.path),
+                    lambda other, spec=spec: text(spec.summary_key, other),
+                )
                 tree.routes[spec.path] = route
                 if len(spec.path) == 2:
                     sub_options.append(leaf)
@@ -198,15 +271,26 @@ def build_tree(
                 group = subs.get(spec.path[1])
                 if group is None:
                     group_key = f"help.group.{top.replace('-', '_')}_{spec.path[1].replace('-', '_')}"
+                    group_key = group_key if catalog.has(group_key) else summary_key
                     group = subs[spec.path[1]] = {
                         "type": limits.SUB_COMMAND_GROUP,
                         "name": spec.path[1],
-                        "description": text(group_key if catalog.has(group_key) else summary_key),
+                        "description": text(group_key),
                         "options": [],
                     }
+                    localize(
+                        group,
+                        lambda other, spec=spec: words.command(other, spec.path[:2]),
+                        lambda other, key=group_key: text(key, other),
+                    )
                     sub_options.append(group)
                 group["options"].append(leaf)
             command = {"name": top, "description": text(summary_key), "options": sub_options}
+            localize(
+                command,
+                lambda other, top=top: words.command(other, (top,)),
+                lambda other, key=summary_key: text(key, other),
+            )
         command["type"] = 1
         command["contexts"] = [GUILD_CONTEXT]
         command["integration_types"] = [GUILD_INSTALL]

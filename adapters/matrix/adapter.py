@@ -110,9 +110,9 @@ class MatrixAdapter(Inbound):
         )
         self.queues = SendQueues()
         self.transport = Transport(client, self.rooms.wait_ready, before_send=self.rooms.before_send)
-        specs = app.registry.specs()
-        self.groups = frozenset(spec.group for spec in specs)
-        self.renderer = Renderer(self.prefix, [spec.name for spec in specs])
+        # A command starts with one of its first words in any locale (`!pair`, `!parejas`).
+        self.groups = app.command_heads()
+        self.renderer = Renderer(self.prefix, sorted(app.command_names()))
         # The words a plain line in a private room may not be read as (see App.private_words).
         self._dialog_words, self._checkin_words = app.private_words()
         self._inbox: asyncio.Queue[Any] = asyncio.Queue()

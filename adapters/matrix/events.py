@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from bot.app import MAX_LINE
+from bot.app import MAX_LINE, fold_word
 
 # A user id as people type it: @localpart:server (server may carry a port).
 MXID = re.compile(r"^@[A-Za-z0-9._=\-/+]+:[A-Za-z0-9.\-]+(:\d{1,5})?$")
@@ -159,7 +159,8 @@ def command_text(
             return None
         if private:
             return rest
-        first = rest.split(None, 1)[0].lower()
+        # without case or accents (`!Atrás` is `!atras`): `groups` holds every locale's words
+        first = fold_word(rest.split(None, 1)[0])
         return rest if first in set(groups) else None
     if private and stripped:
         return stripped
@@ -208,8 +209,9 @@ def read_command(
 
 
 def first_word(text: str) -> str:
+    """The first word without case or accents, as the core's command words are compared."""
     words = text.strip().split(None, 1)
-    return words[0].lower() if words else ""
+    return fold_word(words[0]) if words else ""
 
 
 def localpart(user_id: str) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.commands.registry import Registry
 from bot.commands.spec import Arg, ArgType, CommandSpec
+from bot.commands.words import ENGLISH_ONLY, CommandWords
 from bot.scheduling.explain import problem
 from bot.scheduling.recurrence import (
     RecurrenceError,
@@ -95,9 +96,12 @@ def _bad_characters(text: str) -> bool:
     )
 
 
-def find_command(registry: Registry, words: list[str]) -> tuple[CommandSpec, int]:
-    """The spec whose name is the longest prefix of `words`, and how many words it used."""
-    lowered = [word.lower() for word in words]
+def find_command(
+    registry: Registry, words: list[str], vocabulary: CommandWords = ENGLISH_ONLY, locale: str = "en"
+) -> tuple[CommandSpec, int]:
+    """The spec whose name is the longest prefix of `words` (in English or any locale's words),
+    and how many words it used. An unknown subcommand is answered in `locale`'s words."""
+    lowered = [word.lower() for word in vocabulary.canonical_path(words)]
     best: tuple[CommandSpec, int] | None = None
     for spec in registry.specs():
         size = len(spec.path)
@@ -111,20 +115,31 @@ def find_command(registry: Registry, words: list[str]) -> tuple[CommandSpec, int
     if group:
         raise ParseError(
             "parse.unknown_subcommand",
-            {"group": lowered[0], "options": ", ".join(spec.path[-1] for spec in group)},
+            {
+                "group": vocabulary.command(locale, (lowered[0],)),
+                "options": ", ".join(vocabulary.command(locale, spec.path) for spec in group),
+            },
         )
     raise ParseError("parse.unknown_command", {"word": words[0][:40]})
 
 
-def parse_text(registry: Registry, text: str, resolve_mention: MentionResolver) -> ParsedCommand:
-    """Parse `questions schedule weekly mon 18:00` (no prefix) into a spec and typed arguments."""
+def parse_text(
+    registry: Registry,
+    text: str,
+    resolve_mention: MentionResolver,
+    vocabulary: CommandWords = ENGLISH_ONLY,
+    locale: str = "en",
+) -> ParsedCommand:
+    """Parse `questions schedule weekly mon 18:00` (no prefix) into a spec and typed arguments.
+    Any locale's command words are read as English (`preguntas enfoque avanzar` is `questions
+    focus moving_towards`); bad input is answered in `locale`'s words."""
     if len(text) > MAX_LINE:
         raise ParseError("parse.too_long", {"max": MAX_LINE})
     if _bad_characters(text):
         raise ParseError("parse.bad_characters")
     stripped = text.strip()
     words = stripped.split()
-    spec, used = find_command(registry, words)
+    spec, used = find_command(registry, words, vocabulary, locale)
     # Keep the raw remainder so free text keeps its own spacing and line breaks.
     rest = stripped
     for _ in range(used):
@@ -141,7 +156,7 @@ def parse_text(registry: Registry, text: str, resolve_mention: MentionResolver) 
         token, _, rest = rest.partition(" ")
         rest = rest.strip()
         remaining = spec.args[index + 1 :]
-        if not arg.required and not _looks_like(arg, token, remaining) and remaining:
+        if not arg.required and not _looks_like(arg, token, remaining, vocabulary) and remaining:
             rest = f"{token} {rest}".strip()
             continue
         raw[arg.name] = token
@@ -149,14 +164,16 @@ def parse_text(registry: Registry, text: str, resolve_mention: MentionResolver) 
         if spec.too_many_key:
             raise ParseError(spec.too_many_key, {"extra": rest[:40]})
         raise ParseError("parse.too_many", {"extra": rest[:40]}, spec)
-    return ParsedCommand(spec, validate_args(spec, raw, resolve_mention))
+    return ParsedCommand(spec, validate_args(spec, raw, resolve_mention, vocabulary, locale))
 
 
-def _looks_like(arg: Arg, token: str, remaining: tuple[Arg, ...] = ()) -> bool:
+def _looks_like(
+    arg: Arg, token: str, remaining: tuple[Arg, ...] = (), vocabulary: CommandWords = ENGLISH_ONLY
+) -> bool:
     if arg.type is ArgType.INT:
         return token.isascii() and token.lstrip("-").isdigit()
     if arg.type is ArgType.CHOICE:
-        return token.lower() in arg.choices
+        return vocabulary.choice(arg, token) is not None
     if arg.type is ArgType.MEMBER:
         # A plain name is a member only where nothing but members can follow: before free text
         # (`agreement amend 3 my words`) the first word is the text's.
@@ -170,8 +187,12 @@ def parse_structured(
     name: str,
     options: Mapping[str, Any],
     resolve_mention: MentionResolver,
+    vocabulary: CommandWords = ENGLISH_ONLY,
+    locale: str = "en",
 ) -> ParsedCommand:
-    """Validate options a platform delivered already split (e.g. Discord slash-command options)."""
+    """Validate options a platform delivered already split (e.g. Discord slash-command options:
+    their names arrive in English whatever the member's client shows; a value typed into a
+    suggested field may be any locale's word)."""
     spec = registry.get(name)
     if spec is None:
         raise ParseError("parse.unknown_command", {"word": name[:40]})
@@ -180,27 +201,41 @@ def parse_structured(
     if unknown:
         raise ParseError("parse.too_many", {"extra": unknown[0][:40]}, spec)
     raw = {key: value for key, value in options.items() if value is not None}
-    return ParsedCommand(spec, validate_args(spec, raw, resolve_mention))
+    return ParsedCommand(spec, validate_args(spec, raw, resolve_mention, vocabulary, locale))
 
 
 def validate_args(
-    spec: CommandSpec, raw: Mapping[str, Any], resolve_mention: MentionResolver
+    spec: CommandSpec,
+    raw: Mapping[str, Any],
+    resolve_mention: MentionResolver,
+    vocabulary: CommandWords = ENGLISH_ONLY,
+    locale: str = "en",
 ) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for arg in spec.args:
         given = raw.get(arg.name)
         if given is None or (isinstance(given, str) and not given.strip()):
             if arg.required:
-                raise ParseError("parse.missing", {"arg": arg.name}, spec)
+                raise ParseError("parse.missing", {"arg": vocabulary.option(locale, arg.name)}, spec)
             values[arg.name] = None
             continue
-        values[arg.name] = _convert(spec, arg, given, resolve_mention)
+        if isinstance(given, str):
+            given = vocabulary.argument(arg, given)
+        values[arg.name] = _convert(spec, arg, given, resolve_mention, vocabulary, locale)
     return values
 
 
-def _convert(spec: CommandSpec, arg: Arg, given: Any, resolve_mention: MentionResolver) -> Any:
+def _convert(
+    spec: CommandSpec,
+    arg: Arg,
+    given: Any,
+    resolve_mention: MentionResolver,
+    vocabulary: CommandWords = ENGLISH_ONLY,
+    locale: str = "en",
+) -> Any:
+    name = vocabulary.option(locale, arg.name)  # the argument as the reader knows it
     if isinstance(given, bool) or not isinstance(given, str | int):
-        raise ParseError("parse.bad_type", {"arg": arg.name}, spec)
+        raise ParseError("parse.bad_type", {"arg": name}, spec)
     text = str(given).strip()
     if _bad_characters(text):
         raise ParseError("parse.bad_characters", {}, spec)
@@ -209,21 +244,22 @@ def _convert(spec: CommandSpec, arg: Arg, given: Any, resolve_mention: MentionRe
             try:
                 number = int(text)
             except ValueError:
-                raise ParseError("parse.not_a_number", {"arg": arg.name, "given": text[:20]}, spec) from None
+                raise ParseError("parse.not_a_number", {"arg": name, "given": text[:20]}, spec) from None
             # Unbounded in the spec still means bounded in storage (SQLite integers are 64-bit).
             low = arg.min if arg.min is not None else -INT_LIMIT
             high = arg.max if arg.max is not None else INT_LIMIT
             if not low <= number <= high:
-                raise ParseError("parse.out_of_range", {"arg": arg.name, "min": low, "max": high}, spec)
+                raise ParseError("parse.out_of_range", {"arg": name, "min": low, "max": high}, spec)
             return number
         case ArgType.CHOICE:
-            if text.lower() not in arg.choices:
+            chosen = vocabulary.choice(arg, text)
+            if chosen is None:
                 raise ParseError(
                     "parse.bad_choice",
-                    {"arg": arg.name, "given": text[:40], "choices": ", ".join(arg.choices)},
+                    {"arg": name, "given": text[:40], "choices": vocabulary.choices(locale, arg)},
                     spec,
                 )
-            return text.lower()
+            return chosen
         case ArgType.MEMBER:
             user_id = resolve_mention(text)
             if user_id:
@@ -246,9 +282,9 @@ def _convert(spec: CommandSpec, arg: Arg, given: Any, resolve_mention: MentionRe
             return RecurrenceArg(recurrence.text, timezone)
         case _:
             if arg.min is not None and len(text) < arg.min:
-                raise ParseError("parse.too_short", {"arg": arg.name, "min": arg.min}, spec)
+                raise ParseError("parse.too_short", {"arg": name, "min": arg.min}, spec)
             if arg.max is not None and len(text) > arg.max:
                 raise ParseError(
-                    "parse.text_too_long", {"arg": arg.name, "max": arg.max, "given_length": len(text)}, spec
+                    "parse.text_too_long", {"arg": name, "max": arg.max, "given_length": len(text)}, spec
                 )
             return text

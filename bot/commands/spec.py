@@ -39,6 +39,11 @@ class Arg:
     min: int | None = None  # INT: smallest value; WORD/TEXT: shortest length
     max: int | None = None  # INT: largest value; WORD/TEXT: longest length
     choices: tuple[str, ...] = ()
+    # Words (in English) a WORD/TEXT argument may be as a whole, or (`leading`) start with: each
+    # locale's own word for them is read as the English one before the feature sees it
+    # (`space-agreement propose proposito …` is `… purpose …`), see bot/commands/words.py.
+    words: tuple[str, ...] = ()
+    leading: tuple[str, ...] = ()
 
     def usage(self) -> str:
         if self.type is ArgType.RECURRENCE:

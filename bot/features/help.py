@@ -7,6 +7,7 @@ from typing import Any
 from bot.commands.parser import ParseError, find_command
 from bot.commands.registry import Registry
 from bot.commands.spec import Arg, ArgType, CommandSpec, Who
+from bot.commands.words import command_words
 from bot.context import Ctx
 from bot.errors import Refusal
 from bot.features.feature import Feature
@@ -41,7 +42,7 @@ class HelpFeature(Feature):
         if wanted:
             words = wanted.removeprefix(ctx.prefix).split()
             try:
-                spec, used = find_command(self._registry, words)
+                spec, used = find_command(self._registry, words, command_words(ctx.catalog), ctx.locale)
             except ParseError:
                 # `help pair`: a group, not one command, gets the group's commands.
                 group = self._group(ctx, words)
@@ -51,7 +52,7 @@ class HelpFeature(Feature):
             if used != len(words):
                 raise Refusal("help.unknown", given=wanted)
             who = ctx.t(f"help.who_{spec.who.value}")
-            text = ctx.t("help.detail", usage=spec.usage(ctx.prefix), summary=ctx.t(spec.summary_key), who=who)
+            text = ctx.t("help.detail", usage=ctx.usage(spec), summary=ctx.t(spec.summary_key), who=who)
             # Some commands take more than their usage line shows (`checkin skip`, a schedule's
             # timezone and `from` date): an optional help.more.<command> says how.
             more = f"help.more.{spec.key}"
@@ -66,14 +67,15 @@ class HelpFeature(Feature):
     def _group(self, ctx: Ctx, words: list[str]) -> str | None:
         if len(words) != 1:
             return None
-        name = words[0].lower()
+        # `help parejas` is `help pair`
+        name = command_words(ctx.catalog).canonical_path(words)[0].lower()
         visible = {spec.name for spec in self.visible(ctx)}
         specs = [spec for spec in self._registry.groups().get(name, []) if spec.name in visible]
         if not specs:
             return None
         lines = [ctx.t(f"help.group.{name.replace('-', '_')}")]
         lines.extend(
-            ctx.t("help.line", usage=spec.usage(ctx.prefix), summary=ctx.t(spec.summary_key)) for spec in specs
+            ctx.t("help.line", usage=ctx.usage(spec), summary=ctx.t(spec.summary_key)) for spec in specs
         )
         # A group may say more than its commands' lines (the agreement's section names).
         more = f"help.more.{name.replace('-', '_')}"
@@ -96,7 +98,7 @@ class HelpFeature(Feature):
             lines.append("")
             lines.append(heading)
             lines.extend(
-                ctx.t("help.line", usage=spec.usage(ctx.prefix), summary=ctx.t(spec.summary_key))
+                ctx.t("help.line", usage=ctx.usage(spec), summary=ctx.t(spec.summary_key))
                 for spec in shown
             )
         lines.append("")

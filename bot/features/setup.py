@@ -89,7 +89,7 @@ class SetupFeature(Feature):
         setting, value = args["setting"], args["value"]
         if setting is None and value is not None:
             # The parser skips an optional choice it does not know, so the unknown word is here.
-            raise Refusal("setup.unknown_setting", given=value.split()[0][:40], known=", ".join(SETTINGS))
+            raise Refusal("setup.unknown_setting", given=value.split()[0][:40], known=", ".join(ctx.word(s) for s in SETTINGS))
         if setting is None:
             return [Answer(self._describe(ctx))]
         if value is None:

@@ -1,8 +1,9 @@
 """Every command example the bot shows works when the person it is addressed to types it
-(issue 12 hole 2).
+(issue 12 hole 2), in every locale (issue 18: a Spanish text's `{prefix}parejas unirme` works as
+written, in a space that speaks Spanish).
 
-Every prompt file (prompts/en/*.toml: the messages, and the agreement, check-in, question and
-space-agreement texts) is searched for examples: `{prefix}` followed by a command and its
+Every prompt file of every locale (prompts/<locale>/*.toml: the messages, and the agreement,
+check-in, question and space-agreement texts) is searched for examples: `{prefix}` followed by a command and its
 arguments as written (placeholders like `<text>` mark a usage line, not an example, and are left
 out). Each example is filled with the world's real values (an agreement id, a member's name), and
 typed by its addressee — a facilitator for facilitator commands, otherwise a member in that
@@ -34,6 +35,7 @@ from bot.commands import parser
 from bot.commands.parser import ParseError, find_command
 from bot.commands.registry import Registry
 from bot.commands.spec import ArgType, Who
+from bot.commands.words import command_words
 from bot.context import CommunityRef
 from bot.texts.catalog import Catalog
 from tests.core.agreements.helpers import meet, say, start_pair
@@ -43,6 +45,11 @@ PROMPTS = __import__("bot.config", fromlist=["load_settings"]).load_settings(Non
 CATALOG = Catalog(PROMPTS)
 REGISTRY = Registry(all_commands())
 GROUPS = frozenset(spec.group for spec in REGISTRY.specs())
+WORDS = command_words(CATALOG)
+# What the Matrix adapter recognises: every locale's command words (App.command_heads/_names).
+HEADS = WORDS.spellings(spec.path[:1] for spec in REGISTRY.specs())
+NAMES = sorted({name for spec in REGISTRY.specs() for name in (spec.name, *WORDS.names(spec))})
+LOCALES = CATALOG.locales
 # How each platform takes commands: the console typed with `/`, Matrix typed with `!` (its adapter
 # renders the text and reads a typed line back its own way), Discord as a slash command whose
 # options the member fills in as the example shows.
@@ -53,8 +60,8 @@ SPACES = {
     "discord": CommunityRef("discord", "1001", "circle"),
 }
 TREE = build_tree(REGISTRY.specs(), CATALOG)
-# Words that end an example in running text ("/pair status shows ...").
-_STOP = re.compile(r"^[a-z]+$")
+# Words that end an example in running text ("/pair status shows ...", "/parejas estado muestra …").
+_STOP = re.compile(r"^[^\W\d_A-Z]+$")
 _TAIL = ".,;:)!?\""
 
 
@@ -68,20 +75,25 @@ def _strings(value: Any, key: str) -> list[tuple[str, str]]:
     return []
 
 
-def _texts() -> list[tuple[str, str]]:
-    """(key, text) for every text in every prompt file: message keys as the catalog knows them,
-    and `file:path` for the data files (agreement, check-in, question, space-agreement texts)."""
-    texts = sorted(CATALOG.locale("en").messages.items())
-    for path in sorted(Path(PROMPTS, "en").glob("*.toml")):
+def _texts(locale: str = "en") -> list[tuple[str, str]]:
+    """(key, text) for every text in every prompt file of `locale`: message keys as the catalog
+    knows them, and `file:path` for the data files (agreement, check-in, question,
+    space-agreement texts)."""
+    texts = sorted(CATALOG.locale(locale).messages.items())
+    for path in sorted(Path(PROMPTS, locale).glob("*.toml")):
         if not path.stem.startswith("messages"):
             texts += _strings(tomllib.loads(path.read_text(encoding="utf-8")), path.stem + ":")
     return texts
 
 
-def _examples() -> list[tuple[str, str]]:
-    """(key, example template) for every command example in the prompt files."""
+# What marks a usage line rather than an example, in each language's own placeholders.
+USAGE_MARKS = ("<", "[", "…", "...", "@name", "#name", "YYYY", "@nombre", "#nombre", "AAAA")
+
+
+def _examples(locale: str = "en") -> list[tuple[str, str]]:
+    """(key, example template) for every command example in `locale`'s prompt files."""
     found: list[tuple[str, str]] = []
-    for key, template in _texts():
+    for key, template in _texts(locale):
         if key.startswith("help.") and key != "help.more" and not key.startswith("help.more."):
             continue  # help's own templates render usage lines, not examples
         for match in re.finditer(r"\{prefix\}", template):
@@ -89,9 +101,9 @@ def _examples() -> list[tuple[str, str]]:
             if not words:
                 continue
             try:
-                spec, used = find_command(REGISTRY, [w.rstrip(_TAIL) for w in words[:3]])
+                spec, used = find_command(REGISTRY, [w.rstrip(_TAIL) for w in words[:3]], WORDS, locale)
             except ParseError:
-                if re.match(r"[a-z]", words[0]):
+                if re.match(r"[^\W\d_A-Z]", words[0]):
                     # Reads as a command but is none (a renamed or misspelt one): it must fail.
                     found.append((key, " ".join(w.rstrip(_TAIL) for w in words[:2])))
                 continue
@@ -104,13 +116,13 @@ def _examples() -> list[tuple[str, str]]:
                 bare = word.rstrip(_TAIL)
                 if not bare or not any(ch.isalnum() or ch in "{@#" for ch in bare):
                     break
-                if _STOP.match(bare) and not _is_argument(spec, len(taken) - used, bare):
+                if _STOP.match(bare) and not _is_argument(spec, len(taken) - used, bare, locale):
                     break
                 taken.append(bare)
                 if word[-1] in _TAIL:
                     break
             example = " ".join(taken)
-            if any(mark in example for mark in ("<", "[", "…", "...", "@name", "#name", "YYYY")):
+            if any(mark in example for mark in USAGE_MARKS):
                 continue  # a usage line with placeholders, not an example to type
             found.append((key, example))
     return found
@@ -124,23 +136,51 @@ _ARGUMENT_WORDS = {
 }
 
 
-def _is_argument(spec, index: int, word: str) -> bool:
+def _schedule_words(locale: str) -> set[str]:
+    """Every word in a locale's schedule words file (prompts/<locale>/schedule.toml), if any:
+    its keys and its texts (`semanal = "weekly"`), lowercase."""
+    found: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for key, child in value.items():
+                found.add(str(key).lower())
+                walk(child)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+        elif isinstance(value, str):
+            found.update(word.lower() for word in re.split(r"[\s,]+", value) if word)
+
+    walk(CATALOG.locale(locale).files.get("schedule", {}))
+    return found
+
+
+def _is_argument(spec, index: int, word: str, locale: str = "en") -> bool:
     """Whether a plain lowercase word is plausibly the next argument rather than prose."""
     arg = spec.args[min(index, len(spec.args) - 1)] if spec.args else None
     if arg is not None and arg.type is ArgType.CHOICE and index < len(spec.args):
-        return word in arg.choices
-    return word in _ARGUMENT_WORDS
+        return WORDS.choice(arg, word) is not None
+    if arg is not None and WORDS.argument(arg, word) != word:
+        return True  # a locale's word for one an argument reads (`checkin saltar`)
+    localized = {WORDS.value(locale, english) for english in _ARGUMENT_WORDS}
+    return word in _ARGUMENT_WORDS or word in localized or word.lower() in _schedule_words(locale)
 
 
-EXAMPLES = _examples()
+# (locale, key, example) for every example in every locale
+EXAMPLES = [(locale, key, example) for locale in LOCALES for key, example in _examples(locale)]
+EXAMPLE_IDS = [f"{k}:{e}" if locale == "en" else f"{locale}:{k}:{e}" for locale, k, e in EXAMPLES]
 
 
 def test_examples_are_found():
     # The extraction finds the examples people are shown (a guard against a silent no-op).
-    assert len(EXAMPLES) > 40
-    shown = {example for _, example in EXAMPLES}
+    english = [example for locale, _, example in EXAMPLES if locale == "en"]
+    assert len(english) > 40
+    shown = set(english)
     assert "agreement start {mentions}" in shown
     assert "pair status" in shown
+    for locale in LOCALES:  # every shipped locale shows examples in its own words
+        assert len([1 for found, _, _ in EXAMPLES if found == locale]) > 40, locale
     # Every prompt file is read, the data files too.
     read = {key.split(":")[0] for key, _ in _texts() if ":" in key}
     assert {"agreement", "checkins", "questions", "space_agreement"} <= read, read
@@ -150,24 +190,27 @@ def test_examples_are_found():
 _FIXED_SLASH = re.compile(r"(?<![\w{}/:<])/(" + "|".join(re.escape(g) for g in sorted(GROUPS)) + r")\b")
 
 
-def test_no_text_writes_a_command_with_a_fixed_slash():
+@pytest.mark.parametrize("locale", LOCALES)
+def test_no_text_writes_a_command_with_a_fixed_slash(locale):
     fixed = [
         (key, text[max(0, match.start() - 20) : match.end() + 20])
-        for key, text in _texts()
+        for key, text in _texts(locale)
         if not key.startswith(("console.", "discord."))
         for match in _FIXED_SLASH.finditer(text)
     ]
     assert fixed == [], "write {prefix} instead, so Matrix shows its own: " + repr(fixed)
 
 
-async def _build_world(folder: Path, community: CommunityRef | None) -> str:
-    """A space with a question channel, an agreement between alex and sam, and sam, jo and rin in
-    pairing; alex is a facilitator. Its agreement's id."""
+async def _build_world(folder: Path, community: CommunityRef | None, locale: str) -> str:
+    """A space speaking `locale` with a question channel, an agreement between alex and sam, and
+    sam, jo and rin in pairing; alex is a facilitator. Its agreement's id."""
     h = await make_harness(folder)
     try:
         if community is not None:
             h.community = community
         await meet(h, "alex", "sam", "jo", "rin")
+        if locale != "en":
+            await say(h, "alex", f"setup locale {locale}", private=False)
         await say(h, "alex", "setup question-channel #circle", private=False)
         await say(h, "alex", "space-agreement draft", private=False)
         short_id = await start_pair(h, "alex", "sam")
@@ -179,14 +222,14 @@ async def _build_world(folder: Path, community: CommunityRef | None) -> str:
 
 # One world per platform, built once and copied for each example (every example gets its own
 # copy, so none sees another's effects), which keeps these hundreds of runs quick.
-_WORLDS: dict[str, tuple[Path, str]] = {}
+_WORLDS: dict[tuple[str, str], tuple[Path, str]] = {}
 
 
-async def _world(tmp_path: Path, platform: str, tmp_path_factory: pytest.TempPathFactory):
-    if platform not in _WORLDS:
-        folder = tmp_path_factory.mktemp(f"world-{platform}")
-        _WORLDS[platform] = (folder, await _build_world(folder, SPACES.get(platform)))
-    folder, short_id = _WORLDS[platform]
+async def _world(tmp_path: Path, platform: str, tmp_path_factory: pytest.TempPathFactory, locale: str = "en"):
+    if (platform, locale) not in _WORLDS:
+        folder = tmp_path_factory.mktemp(f"world-{platform}-{locale}")
+        _WORLDS[(platform, locale)] = (folder, await _build_world(folder, SPACES.get(platform), locale))
+    folder, short_id = _WORLDS[(platform, locale)]
     for file in folder.iterdir():
         shutil.copy2(file, tmp_path / file.name)
     h = await make_harness(tmp_path)
@@ -207,10 +250,10 @@ WRONG = (
 )
 
 
-def _openings() -> list[str]:
+def _openings(locale: str = "en") -> list[str]:
     texts = []
     for key in WRONG:
-        template = CATALOG.locale("en").messages[key]
+        template = CATALOG.locale(locale).messages.get(key) or CATALOG.locale("en").messages[key]
         texts.append(template.split("{")[0][:30])
     return [text for text in texts if len(text) > 8]
 
@@ -225,26 +268,27 @@ def _as_typed(prefix: str, line: str, private: bool) -> str:
     on Matrix, the body the adapter renders, read by the adapter's own command reader."""
     if prefix == "/":
         return line
-    body = Renderer(prefix, [spec.name for spec in REGISTRY.specs()]).content(prefix + line)["body"]
-    read = read_command({"msgtype": "m.text", "body": body}, prefix, private=private, groups=GROUPS)
+    body = Renderer(prefix, NAMES).content(prefix + line)["body"]
+    read = read_command({"msgtype": "m.text", "body": body}, prefix, private=private, groups=HEADS)
     assert read is not None, ("the Matrix adapter would not read this as a command", body)
     return read.command
 
 
-def _slash_options(line: str) -> tuple[str, dict[str, Any]]:
+def _slash_options(line: str, locale: str = "en") -> tuple[str, dict[str, Any]]:
     """The Discord slash command for an example, with its options filled in as the example shows
-    (each word where the text parser would put it; a member picked from Discord's list), mapped
-    back to the core's options the way the Discord adapter does."""
+    (each word where the text parser would put it; a member picked from Discord's list, a choice
+    picked from its menu, which sends the English value whatever the client shows), mapped back
+    to the core's options the way the Discord adapter does."""
     taken: dict[str, str] = {}
 
-    def capture(spec, raw, resolve):  # the parser's split of the words, before any checking
+    def capture(spec, raw, resolve, *_):  # the parser's split of the words, before any checking
         taken.update(raw)
         return {}
 
     original = parser.validate_args
     parser.validate_args = capture
     try:
-        spec = parser.parse_text(REGISTRY, line, mention).spec
+        spec = parser.parse_text(REGISTRY, line, mention, WORDS, locale).spec
     finally:
         parser.validate_args = original
     route = TREE.routes[spec.path]
@@ -258,16 +302,18 @@ def _slash_options(line: str) -> tuple[str, dict[str, Any]]:
             values[option] = int(given)
         elif arg.type is ArgType.MEMBER:
             values[option] = given if given.startswith("@") else "@" + given  # picked from the list
+        elif arg.type is ArgType.CHOICE:
+            values[option] = WORDS.choice(arg, given) or given
         else:
             values[option] = given
     return spec.name, TREE.core_options(route, values)
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
-@pytest.mark.parametrize(("key", "example"), EXAMPLES, ids=[f"{k}:{e}" for k, e in EXAMPLES])
-async def test_each_example_works_as_written(tmp_path, tmp_path_factory, key, example, platform):
+@pytest.mark.parametrize(("locale", "key", "example"), EXAMPLES, ids=EXAMPLE_IDS)
+async def test_each_example_works_as_written(tmp_path, tmp_path_factory, locale, key, example, platform):
     prefix = PREFIX[platform]
-    h, short_id = await _world(tmp_path, platform, tmp_path_factory)
+    h, short_id = await _world(tmp_path, platform, tmp_path_factory, locale)
     try:
         values = _Values(
             prefix="",
@@ -289,7 +335,7 @@ async def test_each_example_works_as_written(tmp_path, tmp_path_factory, key, ex
             values["id"] = "1"  # there, {id} is a yes/no question's or a suggestion's number
         line = example.format_map(values)
         try:
-            spec, _ = find_command(REGISTRY, line.split())
+            spec, _ = find_command(REGISTRY, line.split(), WORDS, locale)
         except ParseError:
             pytest.fail(f"{key} shows {line!r}, which is no command")
         who = "alex" if spec.who is Who.FACILITATOR else "sam"
@@ -298,7 +344,7 @@ async def test_each_example_works_as_written(tmp_path, tmp_path_factory, key, ex
         channel = None if spec.where.value != "channel" else "circle"
         inv = replace(h.inv(who, channel), prefix=prefix)
         if platform == "discord":
-            name, options = _slash_options(line)
+            name, options = _slash_options(line, locale)
             intents = await h.app.handle_structured(inv, name, options, mention)
         else:
             intents = await h.app.handle_text(inv, _as_typed(prefix, line, channel is None), mention)
@@ -307,7 +353,7 @@ async def test_each_example_works_as_written(tmp_path, tmp_path_factory, key, ex
         assert outcomes, (key, line)
         outcome = outcomes[-1][0]
         assert outcome not in ("invalid", "forbidden", "error"), (key, line, fields, answer)
-        for opening in _openings():
+        for opening in _openings(locale):
             assert opening not in answer, (key, line, answer)
     finally:
         await h.close()

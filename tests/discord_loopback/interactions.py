@@ -320,11 +320,17 @@ def build_command_data(
     user_id: int,
     focused: str | None = None,
     command_type: int = 1,
+    locale: str | None = None,
 ) -> dict[str, Any]:
     """``data`` of an APPLICATION_COMMAND / AUTOCOMPLETE interaction.
 
     Option types come from the commands the bot registered (``PUT .../commands``);
     without a registration they are inferred from the Python values.
+
+    With a client ``locale`` (a member whose Discord speaks Spanish), the command, subcommand,
+    option and choice names may be given as that client shows them (their
+    ``name_localizations``); as on Discord, the payload carries the default names and the
+    choice's value, never the localized words.
     """
     parts = name.split()
     name, path = parts[0], parts[1:]
@@ -333,6 +339,12 @@ def build_command_data(
     elif subcommand:
         path += list(subcommand)
 
+    def shown(node: Mapping[str, Any], word: str) -> bool:
+        localized = node.get("name_localizations") or {}
+        return node.get("name") == word or (locale is not None and localized.get(locale) == word)
+
+    if locale is not None:
+        name = server.default_command_name(name, guild_id, locale, command_type)
     cmd, cmd_guild = server.find_command(name, guild_id, command_type)
     if cmd is None and server.has_registered_commands():
         raise LookupError(
@@ -347,11 +359,12 @@ def build_command_data(
             )
             continue
         sub = next(
-            (o for o in schema if o.get("name") == part and o.get("type") in (1, 2)),
+            (o for o in schema if shown(o, part) and o.get("type") in (1, 2)),
             None,
         )
         if sub is None:
             raise LookupError(f"command {name!r} has no subcommand/group {part!r}")
+        path[depth] = sub["name"]
         path_types.append(sub["type"])
         schema = sub.get("options", [])
     if schema is not None and any(o.get("type") in (1, 2) for o in schema):
@@ -370,9 +383,19 @@ def build_command_data(
         for opt_name, value in options.items():
             spec = None
             if schema is not None:
-                spec = next((o for o in schema if o.get("name") == opt_name), None)
+                spec = next((o for o in schema if shown(o, opt_name)), None)
                 if spec is None:
                     raise LookupError(f"command {name!r} has no option {opt_name!r}")
+                if opt_name == focused:
+                    focused = spec["name"]
+                opt_name = spec["name"]
+                # a choice picked as the client shows it sends the choice's value
+                picked = next(
+                    (c for c in spec.get("choices") or [] if (c.get("name_localizations") or {}).get(locale) == value),
+                    None,
+                )
+                if picked is not None:
+                    value = picked["value"]
             otype = spec["type"] if spec else _infer_type(value)
             if opt_name == focused:
                 leaf.append({"type": otype, "name": opt_name, "value": str(value), "focused": True})
@@ -382,7 +405,7 @@ def build_command_data(
                     _check_value(name, spec, wire)
                 leaf.append({"type": otype, "name": opt_name, "value": wire})
         if schema is not None:
-            given = set(options)
+            given = {o["name"] for o in leaf}
             missing = [o["name"] for o in schema if o.get("required") and o["name"] not in given]
             if missing and focused is None:
                 raise ValueError(f"missing required option(s) {missing} for {name!r}")

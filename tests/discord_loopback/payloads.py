@@ -9,9 +9,9 @@ application command).  Snowflakes are strings on the wire, as on Discord.
 from __future__ import annotations
 
 import itertools
-import re
 import threading
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -424,7 +424,58 @@ def base_permissions(guild: SimGuild, member: SimMember) -> int:
 
 # --------------------------------------------------------------------------- application commands
 
-_NAME_RE = re.compile(r"^[-_'\w]{1,32}$", re.UNICODE)
+# Discord's locales (https://discord.com/developers/docs/reference#locales, the specification's
+# AvailableLocalesEnum): the only keys a localization dictionary may have.
+DISCORD_LOCALES = frozenset(
+    "ar bg cs da de el en-GB en-US es-419 es-ES fi fr he hi hr hu id it ja ko lt nl no pl pt-BR ro ru"
+    " sv-SE th tr uk vi zh-CN zh-TW".split()
+)
+
+
+def valid_command_name(name: Any) -> bool:
+    """Discord's documented rule for chat-input command, option and localized names:
+    `^[-_'\\p{L}\\p{N}\\p{sc=Deva}\\p{sc=Thai}]{1,32}$` (Python's `re` has no \\p, so by
+    character category and script), and lowercase where a letter has a lowercase form."""
+    if not isinstance(name, str) or not 1 <= len(name) <= 32 or name != name.lower():
+        return False
+    return all(
+        ch in "-_'"
+        or unicodedata.category(ch)[0] in "LN"
+        or unicodedata.name(ch, "").startswith(("DEVANAGARI", "THAI"))
+        for ch in name
+    )
+
+
+def _localization_errors(
+    value: Any, *, name: bool, longest: int = 100
+) -> dict[str, Any] | None:
+    """Errors for one localization dictionary (None or absent is fine): keys must be Discord's
+    locales, values valid names (`name`) or texts of 1-`longest` characters. The error code for
+    an unknown locale is not documented; BASE_TYPE_CHOICES is what Discord answers for a value
+    outside a fixed set."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        return {"_errors": [{"code": "DICT_TYPE_CONVERT", "message": "Only dictionaries may be used."}]}
+    errors: dict[str, Any] = {}
+    for locale, text in value.items():
+        if locale not in DISCORD_LOCALES:
+            errors[str(locale)] = {
+                "_errors": [
+                    {"code": "BASE_TYPE_CHOICES", "message": f"Value must be one of {sorted(DISCORD_LOCALES)}."}
+                ]
+            }
+        elif name and not valid_command_name(text):
+            errors[locale] = {
+                "_errors": [{"code": "APPLICATION_COMMAND_INVALID_NAME", "message": "Command name is invalid"}]
+            }
+        elif not name and (not isinstance(text, str) or not 1 <= len(text) <= longest):
+            errors[locale] = {
+                "_errors": [
+                    {"code": "BASE_TYPE_BAD_LENGTH", "message": f"Must be between 1 and {longest} in length."}
+                ]
+            }
+    return errors or None
 
 
 def validate_command(cmd: Any) -> dict[str, Any]:
@@ -440,7 +491,7 @@ def validate_command(cmd: Any) -> dict[str, Any]:
     if (
         not isinstance(name, str)
         or not 1 <= len(name) <= 32
-        or (ctype == 1 and (not _NAME_RE.match(name) or name != name.lower()))
+        or (ctype == 1 and not valid_command_name(name))
     ):
         errors["name"] = {
             "_errors": [
@@ -458,6 +509,10 @@ def validate_command(cmd: Any) -> dict[str, Any]:
                     }
                 ]
             }
+    for key, is_name in (("name_localizations", True), ("description_localizations", False)):
+        found = _localization_errors(cmd.get(key), name=is_name and ctype == 1)
+        if found:
+            errors[key] = found
     options = cmd.get("options") or []
     if len(options) > 25:
         errors["options"] = {
@@ -491,6 +546,12 @@ def validate_command(cmd: Any) -> dict[str, Any]:
                         }
                 else:
                     seen_optional = True
+            for c, choice in enumerate(opt.get("choices") or []):
+                found = _localization_errors(
+                    choice.get("name_localizations") if isinstance(choice, dict) else None, name=False
+                )
+                if found:
+                    opt_errors.setdefault("choices", {}).setdefault(str(c), {})["name_localizations"] = found
             if len(opt.get("choices") or []) > 25:
                 opt_errors["choices"] = {
                     "_errors": [

@@ -512,6 +512,7 @@ class LoopbackDiscord(WorldMixin):
             guild_id=guild_id,
             options=options,
             subcommand=subcommand,
+            locale=locale,
         )
         return await self._send_interaction(
             IT_APPLICATION_COMMAND, guild_id, channel_id, user_id, data, locale=locale
@@ -537,6 +538,7 @@ class LoopbackDiscord(WorldMixin):
             options=options,
             subcommand=subcommand,
             focused=focused,
+            locale=locale,
         )
         return await self._send_interaction(
             IT_AUTOCOMPLETE, guild_id, channel_id, user_id, data, locale=locale
@@ -673,6 +675,17 @@ class LoopbackDiscord(WorldMixin):
                     return None, None
                 return cmd, None
         return None, None
+
+    def default_command_name(
+        self, name: str, guild_id: int | None, locale: str, command_type: int = 1
+    ) -> str:
+        """The registered command a client in `locale` shows as `name` (its default name)."""
+        for scope in (guild_id, None):
+            for cmd in self.commands.get(scope, []):
+                localized = cmd.get("name_localizations") or {}
+                if cmd.get("type", 1) == command_type and localized.get(locale) == name:
+                    return str(cmd["name"])
+        return name
 
     def has_registered_commands(self) -> bool:
         return any(self.commands.values())

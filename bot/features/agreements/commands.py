@@ -111,7 +111,7 @@ COMMANDS = (
     CommandSpec(
         "space-agreement propose",
         "commands.space_agreement_propose",
-        (Arg("section", ArgType.WORD), Arg("text", ArgType.TEXT)),
+        (Arg("section", ArgType.WORD, words=SPACE_KEYS), Arg("text", ArgType.TEXT)),
     ),
     CommandSpec("space-agreement changes", "commands.space_agreement_changes"),
     CommandSpec(

@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from bot.commands import parser
+from bot.commands.words import command_words
 from bot.context import Ctx
 from bot.errors import Refusal
 from bot.features.agreements import state
@@ -98,7 +99,9 @@ class Editing(PairPart):
         return ident, section, text
 
     def _section_names(self, locale: str) -> str:
-        return ", ".join(s.key for s in self.sections(locale))
+        # the short names as this reader types them (`si-preocupa`); English ones work too
+        words = command_words(self.deps.services.catalog)
+        return ", ".join(words.value(locale, s.key) for s in self.sections(locale))
 
     async def edit(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
         return await self._edit(ctx, args, None)

@@ -219,7 +219,7 @@ class SpaceAgreement:
     async def propose(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
         key = self._section_key(args["section"], ctx.locale)
         if key is None:
-            names = ", ".join(f"{n} {k}" for n, k in enumerate(SPACE_KEYS, start=1))
+            names = ", ".join(f"{n} {ctx.word(k)}" for n, k in enumerate(SPACE_KEYS, start=1))
             raise Refusal("space_agreement.unknown_section", given=args["section"][:40], sections=names)
         if key == DUTY_KEY:
             raise Refusal("space_agreement.duty_from_config")

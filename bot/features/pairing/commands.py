@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.commands.spec import Arg, ArgType, CommandSpec, Where, Who
 
 PREF_SETTINGS = ("languages", "timezone", "free", "style", "clear")
+PREF_VALUE_WORDS = ("lighter", "deeper", "light", "deep", "languages", "timezone", "free", "style")
 
 COMMANDS = (
     CommandSpec("pair join", "commands.pair_join"),
@@ -30,7 +31,8 @@ COMMANDS = (
         "commands.pair_prefs",
         (
             Arg("setting", ArgType.CHOICE, required=False, choices=PREF_SETTINGS),
-            Arg("value", ArgType.TEXT, required=False, max=200),
+            # a style (`lighter`, `deeper`) or, after `clear`, the setting to clear: in any locale
+            Arg("value", ArgType.TEXT, required=False, max=200, words=PREF_VALUE_WORDS),
         ),
         where=Where.PRIVATE,
     ),
@@ -64,7 +66,8 @@ CHECKIN_COMMANDS = (
     CommandSpec(
         "checkin",
         "commands.checkin",
-        (Arg("answer", ArgType.TEXT, required=False, max=1000),),
+        # `skip`/`done` as the whole answer, `share` before it: in any locale's words
+        (Arg("answer", ArgType.TEXT, required=False, max=1000, words=("skip", "done"), leading=("share",)),),
         who=Who.PARTIES,
         where=Where.PRIVATE,
     ),

@@ -537,7 +537,7 @@ class QuestionsFeature(Feature):
             # The facilitator's task, else the one the author named; with neither, ask.
             task = args["task"] or suggested_task
             if task is None:
-                raise Refusal("questions.approve_which_task", id=suggestion_id, tasks=", ".join(TASKS))
+                raise Refusal("questions.approve_which_task", id=suggestion_id, tasks=", ".join(ctx.word(t) for t in TASKS))
             # Once approved it is a published question of this community's bank, in plain text.
             await self._repo.add_community_question(tx, question_id, ctx.community.id, text, task, ctx.now)
             self._community_bank.pop(ctx.community.id, None)
