@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.storage.communities import Community, Member
 from bot.texts.catalog import Catalog
+from bot.texts.formats import Formats
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,11 @@ class Ctx:
     @property
     def is_facilitator(self) -> bool:
         return self.invocation.actor.is_facilitator
+
+    @property
+    def formats(self) -> Formats:
+        """Dates, times, lists and numbers in the words of the locale this reply is rendered in."""
+        return self.catalog.formats(self.locale)
 
     def t(self, key: str, /, **params: Any) -> str:
         return self.catalog.text(self.community.locale, key, prefix=self.prefix, **params)

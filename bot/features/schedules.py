@@ -13,12 +13,12 @@ from bot.scheduling.recurrence import Recurrence, RecurrenceError, parse_recurre
 
 
 def say_duration(ctx: Ctx, span: timedelta, *, after_every: bool = False) -> str:
-    """"1 day", "2 hours", "5 minutes": whole units, the plural chosen properly; after "every",
-    a single unit is just "day"."""
+    """"1 day", "2 hours", "5 minutes": whole units, the plural form chosen by the locale's CLDR
+    rule; after "every", a single unit is just "day"."""
     unit, count = duration_parts(span)
-    if count == 1:
-        return ctx.t(f"schedule.{unit}_every" if after_every else f"schedule.{unit}_one")
-    return ctx.t(f"schedule.{unit}_many", count=count)
+    if count == 1 and after_every:
+        return ctx.t(f"schedule.{unit}_every")
+    return ctx.t(f"schedule.{unit}", count=count)
 
 
 def read_schedule(

@@ -71,7 +71,7 @@ def _strings(value: Any, key: str) -> list[tuple[str, str]]:
 def _texts() -> list[tuple[str, str]]:
     """(key, text) for every text in every prompt file: message keys as the catalog knows them,
     and `file:path` for the data files (agreement, check-in, question, space-agreement texts)."""
-    texts = sorted(CATALOG.locale("en").messages.items())
+    texts = sorted(CATALOG.locale("en").templates())
     for path in sorted(Path(PROMPTS, "en").glob("*.toml")):
         if not path.stem.startswith("messages"):
             texts += _strings(tomllib.loads(path.read_text(encoding="utf-8")), path.stem + ":")

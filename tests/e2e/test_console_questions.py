@@ -82,7 +82,7 @@ def test_scheduled_posts_follow_the_clock(tmp_path):
     out = run_console(script, tmp_path / "a.db").stdout
     # Mon 5 Jan 19:30 and Thu 8 Jan 19:30 London (UTC in winter) both fall inside four days.
     assert out.count("A question for the space:") == 2
-    assert "The clock is now Fri 09 Jan 2026 09:00 UTC." in out
+    assert "The clock is now Fri, 9 Jan 2026, 09:00 UTC." in out
 
 
 def test_output_is_deterministic_for_seed_and_start(tmp_path):

@@ -123,7 +123,7 @@ class FacilitatorCommands:
             "pairing.schedule_set",
             recurrence=recurrence.text,
             timezone=timezone,
-            first=self.rounds.when(ctx.community, first),
+            first=self.rounds.when(ctx.community, first, ctx.locale),
             channel=ctx.community.pairing_channel or channel,
             hours=self.services.settings.pairing.heads_up_hours,
         )
@@ -132,7 +132,7 @@ class FacilitatorCommands:
             lead = ctx.t(
                 "pairing.schedule_after_running",
                 number=running.number,
-                until=self.rounds.when(ctx.community, running.ends_at),
+                until=self.rounds.when(ctx.community, running.ends_at, ctx.locale),
             )
             text = f"{lead} {text}"
         return [Answer(text)]
@@ -193,7 +193,7 @@ class FacilitatorCommands:
             running = await self.repo.active_round(tx, ctx.community.id)
             if running is not None:
                 raise Refusal(
-                    "pairing.now_running", until=self.rounds.when(ctx.community, running.ends_at)
+                    "pairing.now_running", until=self.rounds.when(ctx.community, running.ends_at, ctx.locale)
                 )
             version = self.rounds.consent_version(ctx.community)
             participants = await self.repo.participants(tx, ctx.community.id)
@@ -215,7 +215,7 @@ class FacilitatorCommands:
                 ctx.t(
                     "pairing.now_started",
                     number=round_.number,
-                    until=self.rounds.when(ctx.community, round_.ends_at),
+                    until=self.rounds.when(ctx.community, round_.ends_at, ctx.locale),
                 )
             )
         ]
@@ -233,7 +233,7 @@ class FacilitatorCommands:
         else:
             text = ctx.t(
                 "pairing.cancelled_announced",
-                when=self.rounds.when(ctx.community, round_.starts_at),
+                when=self.rounds.when(ctx.community, round_.starts_at, ctx.locale),
                 next=self._next(ctx),
             )
         return [Answer(text)]

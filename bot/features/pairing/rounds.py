@@ -99,8 +99,10 @@ class Rounds(RoundTiming, LatePlacement, RoundEnding):
             return timing.recurrence.timezone
         return community.timezone
 
-    def when(self, community: Community, instant: datetime) -> str:
-        return format_when(instant, self.timezone_of(community))
+    def when(self, community: Community, instant: datetime, locale: str | None = None) -> str:
+        """In `locale`, the text's (the community's unless a caller says otherwise)."""
+        formats = self.services.catalog.formats(locale or community.locale)
+        return format_when(instant, self.timezone_of(community), formats)
 
     async def members_info(self, db: Reader, community_id: int) -> dict[int, MemberInfo]:
         rows = await self.repo.member_labels(db, community_id)

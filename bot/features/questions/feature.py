@@ -30,6 +30,7 @@ from bot.services import Services
 from bot.storage.communities import Community, Reader
 from bot.storage.db import Tx
 from bot.texts.catalog import DEPTHS, TASKS, Question
+from bot.texts.formats import Formats
 from bot.texts.lint import check_text
 from bot.texts.quote import quote
 
@@ -112,9 +113,9 @@ def thread_title(text: str) -> str:
     return cut + "…"
 
 
-def format_when(instant: datetime, timezone: str) -> str:
-    local = instant.astimezone(ZoneInfo(timezone))
-    return f"{local:%a %d %b %Y, %H:%M} ({timezone})"
+def format_when(instant: datetime, timezone: str, formats: Formats) -> str:
+    """"Mon, 5 Jan 2026, 10:00 (Europe/London)": CLDR's day and time in the text's locale."""
+    return f"{formats.when(instant, timezone)} ({timezone})"
 
 
 class QuestionsFeature(Feature):
@@ -363,14 +364,14 @@ class QuestionsFeature(Feature):
             recurrence=recurrence.text,
             timezone=timezone,
             channel=channel,
-            next=format_when(recurrence.next_after(ctx.now), timezone),
+            next=format_when(recurrence.next_after(ctx.now), timezone, ctx.formats),
         )
         if recurrence.uses_anchor:
             # "every 2 weeks mon" could be this Monday or next: say where the count starts.
             weeks = recurrence.text.split()[2] == "weeks"
             start = anchor - timedelta(days=anchor.weekday()) if weeks else anchor
             key = "questions.counting_weeks" if weeks else "questions.counting_days"
-            text += " " + ctx.t(key, start=f"{start:%a %d %b %Y}")
+            text += " " + ctx.t(key, start=ctx.formats.day(start))
         return [Answer(text)]
 
     async def _set_paused(self, ctx: Ctx, paused: bool) -> Schedule:
@@ -393,7 +394,7 @@ class QuestionsFeature(Feature):
 
     async def resume(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
         schedule = await self._set_paused(ctx, False)
-        nxt = format_when(schedule.recurrence.next_after(ctx.now), schedule.recurrence.timezone)
+        nxt = format_when(schedule.recurrence.next_after(ctx.now), schedule.recurrence.timezone, ctx.formats)
         return [Answer(ctx.t("questions.resumed", next=nxt))]
 
     async def focus(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
@@ -450,7 +451,9 @@ class QuestionsFeature(Feature):
                     recurrence=schedule.recurrence.text,
                     timezone=schedule.recurrence.timezone,
                     channel=schedule.channel,
-                    next=format_when(schedule.recurrence.next_after(ctx.now), schedule.recurrence.timezone),
+                    next=format_when(
+                        schedule.recurrence.next_after(ctx.now), schedule.recurrence.timezone, ctx.formats
+                    ),
                 )
             )
         lines.append(ctx.t("questions.status_focus", focus=focus, asked=asked, total=len(bank)))
@@ -480,7 +483,7 @@ class QuestionsFeature(Feature):
         rows = await self._repo.pending(self.services.db, ctx.community.id)
         if not rows:
             return [Answer(ctx.t("questions.review_empty"))]
-        lines = [ctx.t("questions.review_intro_one") if len(rows) == 1 else ctx.t("questions.review_intro", count=len(rows))]
+        lines = [ctx.t("questions.review_intro", count=len(rows))]
         for row in rows:
             text = self.services.cipher.decrypt(row.text_enc, SUGGESTION_PURPOSE)
             lines.append(ctx.t("questions.review_line", id=row.id, text=text))

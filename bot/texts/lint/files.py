@@ -9,8 +9,17 @@ import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot.texts.formats import formats_for
 from bot.texts.lint.locate import Locator
-from bot.texts.lint.problems import LintProblem, last_key, short, text_problems, walk_strings
+from bot.texts.lint.problems import (
+    LintProblem,
+    last_key,
+    plural_problems,
+    plural_tables,
+    short,
+    text_problems,
+    walk_strings,
+)
 from bot.texts.lint.question_bank import is_question_bank, lint_questions
 from bot.texts.lint.text_rules import asks_closed_question
 from bot.texts.lint.word_lists import (
@@ -47,6 +56,13 @@ def lint_file(path: Path, locale: str | None = None) -> list[LintProblem]:
     locator = Locator(raw)
     # Message keys (as the catalogue flattens them) may be declared confirmations or offers.
     allowance = closed_question_allowance() if path.stem.startswith("messages") else {}
+
+    if path.stem.startswith("messages"):
+        needed = formats_for(locale).plural_categories()
+        for key, value in data.items():
+            for dotted, table in plural_tables(value, str(key)):
+                line = locator.line_of(max(locator.find_key(dotted.rsplit(".", 1)[-1]), 0))
+                problems.extend(LintProblem(shown, line, "plural", text) for text in plural_problems(dotted, table, needed))
 
     for key, value in data.items():
         if key == "question" and is_question_bank(data):

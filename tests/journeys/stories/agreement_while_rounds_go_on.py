@@ -109,7 +109,7 @@ async def play(w: World) -> None:
     assert "Version 1 of agreement" in out and "on its way to rin" in out
     proposal = w.news("rin")
     assert "sam has proposed version 1" in proposal
-    assert SAM_SAFE in proposal and RIN_HELPED in proposal and "Review date: Tue 20 Jan 2026" in proposal
+    assert SAM_SAFE in proposal and RIN_HELPED in proposal and "Review date: Tue, 20 Jan 2026" in proposal
     assert w.command(f"agreement accept #{sam_id} v1") in proposal
     out = await w.type("rin", f"agreement amend #{sam_id} safe {RIN_AMENDED}", private=True)
     assert "Version 2 of agreement" in out and "on its way to sam" in out

@@ -90,9 +90,9 @@ async def play(w: World) -> None:
 
     # -- ash pauses and comes back; the pair carries on meanwhile -------------------------------
     paused = await w.type("ash", "pair pause 2", private=True)
-    assert "Your pairing is paused until Wed 07 Jan 2026, 11:00" in paused
+    assert "Your pairing is paused until Wed, 7 Jan 2026, 11:00" in paused
     assert "Your current pair carries on as it is" in paused
-    assert "paused until Wed 07 Jan 2026, 11:00" in await w.type("ash", "pair status", private=True)
+    assert "paused until Wed, 7 Jan 2026, 11:00" in await w.type("ash", "pair status", private=True)
     await w.clock(HOUR)
     resumed = await w.type("ash", "pair resume", private=True)
     assert "Welcome back: you're in again." in resumed
