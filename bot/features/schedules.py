@@ -21,6 +21,27 @@ def say_duration(ctx: Ctx, span: timedelta, *, after_every: bool = False) -> str
     return ctx.t(f"schedule.{unit}", count=count)
 
 
+def say_schedule(ctx: Ctx, recurrence: Recurrence) -> str:
+    """A schedule shown back in the reader's words: "every Monday and Thursday at 19:30" /
+    "cada lunes y jueves a las 19:30", with CLDR's weekday names and times. A cron expression
+    is shown as typed: it has no words to translate."""
+    kind, weekdays, minutes, interval, month_day = recurrence.shape
+    if kind == "cron":
+        return ctx.t("schedule.said_cron", text=recurrence.text)
+    formats = ctx.formats
+    time = formats.clock(minutes[0] // 60, minutes[0] % 60)
+    if kind in ("daily", "weekdays"):
+        return ctx.t(f"schedule.said_{kind}", time=time)
+    if kind == "weekly":
+        days = formats.and_list(formats.weekday(day) for day in weekdays)
+        return ctx.t("schedule.said_weekly", days=days, time=time)
+    if kind == "every_days":
+        return ctx.t("schedule.said_every_days", count=interval, time=time)
+    if kind == "every_weeks":
+        return ctx.t("schedule.said_every_weeks", count=interval, day=formats.weekday(weekdays[0]), time=time)
+    return ctx.t("schedule.said_monthly", day=month_day, time=time)
+
+
 def read_schedule(
     ctx: Ctx, text: str, timezone: str, anchor: date, *, minimum: timedelta, what: str
 ) -> Recurrence:

@@ -17,6 +17,9 @@ from pathlib import Path
 from string import Formatter
 from typing import Any
 
+from bot.scheduling.words import FILE as SCHEDULE_FILE
+from bot.scheduling.words import ScheduleWords
+from bot.scheduling.words import install as install_schedule_words
 from bot.texts.formats import PLURAL_CATEGORIES, Formats, formats_for, known_cldr
 
 FALLBACK_LOCALE = "en"
@@ -148,6 +151,11 @@ class Catalog:
             raise CatalogError(f"{prompts_dir}: no '{FALLBACK_LOCALE}' folder of prompts")
         for directory in sorted(p for p in prompts_dir.iterdir() if p.is_dir()):
             self._locales[directory.name] = LocaleTexts(directory)
+        # Every locale's schedule words (prompts/<locale>/schedule.toml), read as English.
+        self.schedule_words = ScheduleWords.from_tables(
+            texts.files.get(SCHEDULE_FILE, {}).get("words", {}) for texts in self._locales.values()
+        )
+        install_schedule_words(self.schedule_words)
 
     @property
     def locales(self) -> tuple[str, ...]:
@@ -189,10 +197,9 @@ class Catalog:
         found = self.locale(locale).files.get(name)
         return found if found is not None else self._locales[FALLBACK_LOCALE].files.get(name, {})
 
-    def placeholder_problems(self) -> list[str]:
-        """Translations must use the same {placeholders} as English."""
+    def plural_problems(self) -> list[str]:
+        """A plural message lacking a form its locale's CLDR rule can pick (Spanish `many`)."""
         problems = []
-        english = self._locales[FALLBACK_LOCALE].messages
         for name, texts in self._locales.items():
             for key, text in texts.messages.items():
                 if isinstance(text, Plural):
@@ -200,6 +207,14 @@ class Catalog:
                     if missing:
                         forms = ", ".join(missing)
                         problems.append(f"{texts.directory}: {key}: plural needs its {forms} form(s) in {name}")
+        return problems
+
+    def placeholder_problems(self) -> list[str]:
+        """Translations must use the same {placeholders} as English."""
+        problems = self.plural_problems()
+        english = self._locales[FALLBACK_LOCALE].messages
+        for name, texts in self._locales.items():
+            for key, text in texts.messages.items():
                 if key in english and message_fields(text) != message_fields(english[key]):
                     problems.append(f"{texts.directory}: {key}: placeholders differ from English")
                 elif name != FALLBACK_LOCALE and key not in english:

@@ -51,7 +51,7 @@ def test_full_questions_walkthrough(tmp_path):
     # questions now, Mon 19:30 and Thu 19:30 on the schedule, nothing while paused, one more now.
     # (A question with a content note shows the note first, then the question on the next line.)
     assert out.count("A question for the space:") == 4
-    assert "Questions will be posted weekly mon,thu 19:30 (Europe/London) in #circle." in out
+    assert "Questions will be posted every Monday and Thursday at 19:30 (Europe/London) in #circle." in out
     assert "Questions will now lean towards connection." in out
     assert "The question schedule is paused." in out
     assert "running again" in out

@@ -22,7 +22,7 @@ from bot.features.pairing.grouping import (
 )
 from bot.features.pairing.preferences import WAKING_HOURS, WAKING_START, shared_language
 from bot.features.pairing.repo import Round
-from bot.features.schedules import read_schedule
+from bot.features.schedules import read_schedule, say_schedule
 from bot.replies import Answer, Intent
 from bot.scheduling.recurrence import split_trailing_timezone
 from bot.storage.db import Tx
@@ -86,7 +86,8 @@ class FacilitatorCommands:
         given: str = args["recurrence"]
         # `size N` and `together N` may stand anywhere; read (and refuse) them before anything
         # is written, so a bad value changes nothing.
-        rest, size_given, together_given = split_grouping(given.split())
+        # Any locale's schedule words (`semanal lun 10:00 tamano 4`) are read as English first.
+        rest, size_given, together_given = split_grouping(ctx.catalog.schedule_words.english(given).split())
         size, together = settle(
             read_size(size_given) if size_given is not None else ctx.community.pair_size,
             read_together(together_given) if together_given is not None else ctx.community.pair_together,
@@ -121,7 +122,7 @@ class FacilitatorCommands:
         await self._settle(ctx.community.id)
         text = ctx.t(
             "pairing.schedule_set",
-            recurrence=recurrence.text,
+            recurrence=say_schedule(ctx, recurrence),
             timezone=timezone,
             first=self.rounds.when(ctx.community, first, ctx.locale),
             channel=ctx.community.pairing_channel or channel,

@@ -22,7 +22,7 @@ from bot.errors import Refusal
 from bot.features.feature import Feature
 from bot.features.questions.depth import DEPTH_MIXES, at_depths, group_depths, pick
 from bot.features.questions.repo import QuestionsRepo
-from bot.features.schedules import read_schedule
+from bot.features.schedules import read_schedule, say_schedule
 from bot.replies import Answer, ChannelPost, Intent, PrivateMessage
 from bot.scheduling.recurrence import Recurrence, parse_recurrence
 from bot.scheduling.timeline import Job
@@ -361,7 +361,7 @@ class QuestionsFeature(Feature):
         self._put_job(ctx.community.id)
         text = ctx.t(
             "questions.scheduled",
-            recurrence=recurrence.text,
+            recurrence=say_schedule(ctx, recurrence),
             timezone=timezone,
             channel=channel,
             next=format_when(recurrence.next_after(ctx.now), timezone, ctx.formats),
@@ -448,7 +448,7 @@ class QuestionsFeature(Feature):
             lines.append(
                 ctx.t(
                     "questions.status_paused" if schedule.paused else "questions.status_schedule",
-                    recurrence=schedule.recurrence.text,
+                    recurrence=say_schedule(ctx, schedule.recurrence),
                     timezone=schedule.recurrence.timezone,
                     channel=schedule.channel,
                     next=format_when(

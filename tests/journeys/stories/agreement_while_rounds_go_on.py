@@ -56,7 +56,7 @@ async def play(w: World) -> None:
         assert "Would you like to join?" in await w.type(member, "pair join")
         assert "You're in." in await w.type(member, "yes")
     out = await w.type("alex", "pair schedule weekly mon 10:00")
-    assert "Pairing rounds will start weekly mon 10:00" in out
+    assert "Pairing rounds will start every Monday at 10:00" in out
     await w.clock(timedelta(hours=2))
     for member in ("sam", "rin", "jo", "kai"):
         assert "Welcome, " in w.news(member)

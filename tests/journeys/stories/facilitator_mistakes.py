@@ -88,7 +88,7 @@ async def play(w: World) -> None:
     works = re.search(r"daily \d\d:\d\d", out)  # a schedule that works, as the refusal says
     assert works, out
     out = await w.type(f, f"questions schedule {works.group(0)}")
-    assert "Questions will be posted daily 18:00" in out
+    assert "Questions will be posted every day at 18:00" in out
     out = await w.type(f, "questions schedule weekly mon,thu 19:30 Mars/Olympus")
     assert '"Mars/Olympus" in that schedule isn\'t a timezone I know' in out
     assert "isn't a day" not in out

@@ -48,7 +48,7 @@ async def join(w: World, who: str) -> str:
 async def play(w: World) -> None:
     alex = w.facilitator
     # -- Monday 5 January: four members, a weekly round from 10:00 ------------------------------
-    assert "Pairing rounds will start weekly mon 10:00" in await w.type(
+    assert "Pairing rounds will start every Monday at 10:00" in await w.type(
         alex, "pair schedule weekly mon 10:00"
     )
     for member in ("sam", "jo", "rin", "kai"):
