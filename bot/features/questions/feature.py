@@ -118,6 +118,12 @@ def format_when(instant: datetime, timezone: str, formats: Formats) -> str:
     return f"{formats.when(instant, timezone)} ({timezone})"
 
 
+def task_words(ctx: Ctx, task: str) -> str:
+    """A task tag ("moving_towards", or "all") as the reader's locale says it ("moving towards");
+    the tag itself is a command word, never shown as a name."""
+    return ctx.t(f"tasks.{task}") if ctx.catalog.has(f"tasks.{task}") else task
+
+
 class QuestionsFeature(Feature):
     commands = COMMANDS
 
@@ -340,7 +346,7 @@ class QuestionsFeature(Feature):
             count = await self._repo.posting_count(tx, ctx.community.id)
             key = f"q:{ctx.community.id}:manual:{count + 1}"
             if not await self._post(tx, ctx.community, channel, key, ctx.now):
-                raise Refusal("questions.bank_empty", focus=ctx.community.question_focus)
+                raise Refusal("questions.bank_empty", focus=task_words(ctx, ctx.community.question_focus))
         return [Answer(ctx.t("questions.now_done", channel=channel))]
 
     async def schedule(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
@@ -401,7 +407,7 @@ class QuestionsFeature(Feature):
         task = args["task"]
         async with self.services.db.transaction() as tx:
             await self.services.communities.update(tx, ctx.community.id, question_focus=task)
-        return [Answer(ctx.t("questions.focus_all" if task == "all" else "questions.focus_set", task=task))]
+        return [Answer(ctx.t("questions.focus_all" if task == "all" else "questions.focus_set", task=task_words(ctx, task)))]
 
     async def depth(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
         mix = args["mix"]
@@ -456,8 +462,8 @@ class QuestionsFeature(Feature):
                     ),
                 )
             )
-        lines.append(ctx.t("questions.status_focus", focus=focus, asked=asked, total=len(bank)))
-        lines.append(ctx.t("questions.status_depth", depth=ctx.community.question_depth))
+        lines.append(ctx.t("questions.status_focus", focus=task_words(ctx, focus), asked=asked, total=len(bank)))
+        lines.append(ctx.t("questions.status_depth", depth=ctx.t(f"depths.{ctx.community.question_depth}")))
         return [Answer("\n".join(lines))]
 
     async def suggest(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
@@ -488,7 +494,7 @@ class QuestionsFeature(Feature):
             text = self.services.cipher.decrypt(row.text_enc, SUGGESTION_PURPOSE)
             lines.append(ctx.t("questions.review_line", id=row.id, text=text))
             if row.task:
-                lines.append(ctx.t("questions.review_task", task=row.task))
+                lines.append(ctx.t("questions.review_task", task=task_words(ctx, row.task)))
             notes = self._lint_notes(ctx, text)
             if notes:
                 lines.append(ctx.t("questions.review_notes", notes="; ".join(notes)))
@@ -545,7 +551,7 @@ class QuestionsFeature(Feature):
             self._community_bank.pop(ctx.community.id, None)
             await self._repo.mark_approved(tx, suggestion_id, question_id, ctx.now)
             await self._tell_author(tx, ctx, author_id, "questions.approved_notice", text=text)
-        return [Answer(ctx.t("questions.approved", id=suggestion_id, task=task))]
+        return [Answer(ctx.t("questions.approved", id=suggestion_id, task=task_words(ctx, task)))]
 
     async def decline(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
         suggestion_id, note = args["id"], args["note"]
