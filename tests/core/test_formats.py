@@ -90,3 +90,20 @@ async def test_one_suggestion_waiting_is_said_in_the_singular_in_spanish(harness
     await harness.say("sam", "/questions suggest What does a good week look like for you?")
     answer = await harness.say("alex", "/questions review")
     assert "1 pregunta sugerida en espera:" in answer, answer
+
+
+
+async def test_a_pair_welcome_and_preferences_join_words_the_locales_way(harness):
+    await harness.say("alex", "/setup locale es")
+    for member in ("sam", "jo"):
+        await harness.say(member, "/pair join")
+        await harness.say(member, "/yes")
+    said = await harness.say("sam", "/pair prefs free weekends, weekday evening", channel=None)
+    assert "noches entre semana y fines de semana" in said, said
+    said = await harness.say("sam", "/pair prefs style deeper", channel=None)
+    assert "más profundas" in said, said
+    harness.sink.take()
+    await harness.say("alex", "/pair now")
+    texts = [getattr(intent, "text", "") for intent in harness.sink.take()]
+    assert any("sam y jo" in t or "jo y sam" in t for t in texts), texts
+    assert not any("sam and jo" in t or "jo and sam" in t for t in texts), texts

@@ -83,11 +83,9 @@ class Rounds(RoundTiming, LatePlacement, RoundEnding):
         return hashlib.sha256(f"{community.locale}\n{text}".encode()).hexdigest()[:16]
 
     def names(self, community: Community, prefix: str, labels: list[str]) -> str:
-        if len(labels) <= 1:
-            return "".join(labels)
-        return self.t(
-            community, prefix, "pairing.and", first=", ".join(labels[:-1]), last=labels[-1]
-        )
+        """"sam, jo and rin" as CLDR joins a list in the locale the text is in (the community's,
+        as `t` renders it)."""
+        return self.services.catalog.formats(community.locale).and_list(labels)
 
     @staticmethod
     def mention(community: Community, user_id: str) -> str:
