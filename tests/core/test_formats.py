@@ -107,3 +107,26 @@ async def test_a_pair_welcome_and_preferences_join_words_the_locales_way(harness
     texts = [getattr(intent, "text", "") for intent in harness.sink.take()]
     assert any("sam y jo" in t or "jo y sam" in t for t in texts), texts
     assert not any("sam and jo" in t or "jo and sam" in t for t in texts), texts
+
+
+def test_the_lint_reads_plural_messages(tmp_path):
+    from bot.texts.lint import lint_file
+
+    folder = tmp_path / "es"
+    folder.mkdir()
+    path = folder / "messages_x.toml"
+    path.write_text(
+        '[x]\n'
+        'a = { plural = "count", one = "{count} cosa", other = "{count} cosas" }\n'
+        'b = { plural = "count", one = "{count} cosa", few = "{count} cosas", other = "{count} cosas" }\n'
+        'c = { plural = "count", one = "Debes venir {count} vez", many = "{count} de veces", other = "{count} veces" }\n',
+        encoding="utf-8",
+    )
+    found = [(p.line, p.rule, p.text) for p in lint_file(path, locale="en")]
+    # As English (one/other), `few` is never picked; `many` neither.
+    assert (3, "plural", "x.b: this locale's CLDR plural rule never picks few") in found
+    assert (4, "plural", "x.c: this locale's CLDR plural rule never picks many") in found
+    # Every form is a text the word rules read, as any message.
+    path.write_text(path.read_text().replace("Debes venir", "You should come"), encoding="utf-8")
+    found = lint_file(path, locale="en")
+    assert any(p.rule != "plural" and "You should come" in p.text for p in found), found
