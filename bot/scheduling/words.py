@@ -25,6 +25,7 @@ ENGLISH_WORDS = frozenset(
     }
 )  # fmt: skip
 _TOKEN = re.compile(r"[^\s,]+")
+_AFTER_CRON = frozenset({"size", "together", "from"})
 
 
 def fold(word: str) -> str:
@@ -68,9 +69,15 @@ class ScheduleWords:
     def english(self, text: str) -> str:
         """`semanal lun,jue 19:30` -> `weekly mon,thu 19:30`; anything else is kept as typed."""
         stripped = text.strip()
-        if not stripped or stripped[0].isdigit() or stripped[0] == "*":
-            return text  # cron: as typed
-        return _TOKEN.sub(lambda m: self.english_for.get(fold(m.group(0)), m.group(0)), text)
+        cron = bool(stripped) and (stripped[0].isdigit() or stripped[0] == "*")
+        # In cron only pairing's own words are read (`0 10 * * mon tamano 4`); its fields stay.
+        allowed = _AFTER_CRON if cron else None
+
+        def read(match: re.Match[str]) -> str:
+            english = self.english_for.get(fold(match.group(0)))
+            return english if english and (allowed is None or english in allowed) else match.group(0)
+
+        return _TOKEN.sub(read, text)
 
     def english_words(self, words: list[str]) -> list[str]:
         return self.english(" ".join(words)).split() if words else words

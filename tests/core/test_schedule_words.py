@@ -24,6 +24,7 @@ def test_spanish_schedule_words_read_as_the_english_forms():
     # English always works, and cron is read as typed (`mar` is March there, not martes).
     assert words.english("weekly mon,thu 19:30") == "weekly mon,thu 19:30"
     assert words.english("30 18 * mar mon") == "30 18 * mar mon"
+    assert words.english("0 10 * * mon tamano 4") == "0 10 * * mon size 4"
     assert parse_recurrence(words.english("30 18 * mar mon")).text == "30 18 * mar mon"
 
 
