@@ -95,12 +95,7 @@ def _data(directory: Path) -> dict[str, dict[str, Any]]:
     return found
 
 
-def locale_coverage(prompts_dir: Path, locale: str) -> Coverage:
-    """One locale against English. Raises CatalogError/TOMLDecodeError on an unreadable file."""
-    english_dir, here_dir = prompts_dir / FALLBACK_LOCALE, prompts_dir / locale
-    english, here = LocaleTexts(english_dir), LocaleTexts(here_dir)
-    result = Coverage(locale)
-    where = f"prompts/{locale}"
+def _compare_messages(result: Coverage, english: LocaleTexts, here: LocaleTexts, where: str) -> None:
     result.messages_total = len(english.messages)
     for key, message in sorted(english.messages.items()):
         theirs = here.messages.get(key)
@@ -115,56 +110,68 @@ def locale_coverage(prompts_dir: Path, locale: str) -> Coverage:
     for key in sorted(set(here.messages) - set(english.messages)):
         result.problems.append(f"{where}: message {key} is not in English (a key left over or misspelt?)")
 
+
+def _entry_problem(path: str, value: Any, other: Any) -> str | None:
+    """What is wrong with one translated entry, or None."""
+    field_name = path.rsplit(".", 1)[-1]
+    if field_name in IDENTIFIERS or not isinstance(value, str | list):
+        return None if other == value else f"{path} is {other!r}, English has {value!r}"
+    if isinstance(value, list):  # a list of words, like a check-in's scale labels
+        ok = isinstance(other, list) and len(other) == len(value)
+        return None if ok else f"{path} has {len(value)} items in English"
+    ok = isinstance(other, str) and _fields(other) == _fields(value)
+    return None if ok else f"{path} has other placeholders than English"
+
+
+def _compare_file(result: Coverage, name: str, data: dict[str, Any], theirs_file: dict[str, Any] | None, where: str) -> None:
+    mine = _entries(data, "", {})
+    result.entries_total += len(mine)
+    if theirs_file is None:
+        result.problems.append(f"{where}/{name}.toml is missing")
+        return
+    theirs = _entries(theirs_file, "", {})
+    their_items, my_items = {_item(p) for p in theirs}, {_item(p) for p in mine}
+    said = f"{where}/{name}.toml"
+    for path, value in mine.items():
+        if path not in theirs:
+            if _item(path) in their_items:
+                result.problems.append(f"{said}: {path} is missing")
+            elif _item(path) != path and path == _first(mine, _item(path)) and name != QUESTIONS:
+                result.problems.append(f"{said}: {_item(path)} is missing")  # one line per item
+            continue
+        problem = _entry_problem(path, value, theirs[path])
+        if problem:
+            result.problems.append(f"{said}: {problem}")
+        else:
+            result.entries += 1
+    if name != QUESTIONS:  # a question's id line says it
+        result.problems += [f"{said}: {item} is not in English" for item in sorted(their_items - my_items)]
+    result.problems += [f"{said}: {p} is not in English" for p in sorted(set(theirs) - set(mine)) if _item(p) in my_items]
+
+
+def _compare_ids(result: Coverage, data: dict[str, Any], theirs_file: dict[str, Any] | None, where: str) -> None:
+    mine_ids = {q.get("id") for q in data.get("question", [])}
+    their_ids = {q.get("id") for q in (theirs_file or {}).get("question", [])}
+    result.ids_total, result.ids = len(mine_ids), len(mine_ids & their_ids)
+    for missing in sorted(mine_ids - their_ids, key=str):
+        result.problems.append(f"{where}/questions.toml: question id {missing} is missing")
+    for extra in sorted(their_ids - mine_ids, key=str):
+        result.problems.append(f"{where}/questions.toml: question id {extra} is not in English")
+
+
+def locale_coverage(prompts_dir: Path, locale: str) -> Coverage:
+    """One locale against English. Raises CatalogError/TOMLDecodeError on an unreadable file."""
+    english_dir, here_dir = prompts_dir / FALLBACK_LOCALE, prompts_dir / locale
+    result = Coverage(locale)
+    where = f"prompts/{locale}"
+    _compare_messages(result, LocaleTexts(english_dir), LocaleTexts(here_dir), where)
     english_data, here_data = _data(english_dir), _data(here_dir)
     for name in sorted(set(here_data) - set(english_data)):
         result.problems.append(f"{where}/{name}.toml: English has no such file")
     for name, data in sorted(english_data.items()):
-        theirs_file = here_data.get(name)
-        mine = _entries(data, "", {})
-        theirs = _entries(theirs_file, "", {}) if theirs_file is not None else {}
-        result.entries_total += len(mine)
-        if theirs_file is None:
-            result.problems.append(f"{where}/{name}.toml is missing")
-        their_items = {_item(path) for path in theirs}
-        my_items = {_item(path) for path in mine}
-        for path, value in mine.items():
-            if theirs_file is None:
-                continue
-            if path not in theirs:
-                if _item(path) in their_items:
-                    result.problems.append(f"{where}/{name}.toml: {path} is missing")
-                elif _item(path) != path and path == _first(mine, _item(path)) and name != QUESTIONS:
-                    result.problems.append(f"{where}/{name}.toml: {_item(path)} is missing")
-                continue
-            other = theirs[path]
-            field_name = path.rsplit(".", 1)[-1]
-            if field_name in IDENTIFIERS or not isinstance(value, str | list):
-                if other != value:
-                    result.problems.append(f"{where}/{name}.toml: {path} is {other!r}, English has {value!r}")
-                    continue
-            elif isinstance(value, list):  # a list of words, like a check-in's scale labels
-                if not isinstance(other, list) or len(other) != len(value):
-                    result.problems.append(f"{where}/{name}.toml: {path} has {len(value)} items in English")
-                    continue
-            elif not isinstance(other, str) or _fields(other) != _fields(value):
-                result.problems.append(f"{where}/{name}.toml: {path} has other placeholders than English")
-                continue
-            result.entries += 1
-        for item in sorted(their_items - my_items):
-            if name != QUESTIONS:  # a question's id line says it
-                result.problems.append(f"{where}/{name}.toml: {item} is not in English")
-        for path in sorted(set(theirs) - set(mine)):
-            if _item(path) in my_items:
-                result.problems.append(f"{where}/{name}.toml: {path} is not in English")
+        _compare_file(result, name, data, here_data.get(name), where)
         if name == QUESTIONS:
-            mine_ids = {q.get("id") for q in data.get("question", [])}
-            their_ids = {q.get("id") for q in (theirs_file or {}).get("question", [])}
-            result.ids_total = len(mine_ids)
-            result.ids = len(mine_ids & their_ids)
-            for missing in sorted(mine_ids - their_ids, key=str):
-                result.problems.append(f"{where}/questions.toml: question id {missing} is missing")
-            for extra in sorted(their_ids - mine_ids, key=str):
-                result.problems.append(f"{where}/questions.toml: question id {extra} is not in English")
+            _compare_ids(result, data, here_data.get(name), where)
     return result
 
 
