@@ -16,7 +16,8 @@ from alongside.settings import Settings, load_settings
 from bot.config import ConfigError, resolve_config_path
 from bot.storage.crypto import DataKeyError
 from bot.storage.db import NewerSchemaError
-from bot.texts.catalog import Catalog, CatalogError
+from bot.texts.catalog import FALLBACK_LOCALE, Catalog, CatalogError
+from bot.texts.coverage import coverage
 from bot.texts.lint import lint_path
 
 EXIT_CONFIG = 2
@@ -104,7 +105,8 @@ def _parser() -> argparse.ArgumentParser:
     lint = prompts_commands.add_parser("lint", help="lint prompt files")
     lint.add_argument("path", nargs="?", type=Path)
     stats = prompts_commands.add_parser(
-        "stats", help="count the question bank per task, audience and depth (and deep questions without a note)"
+        "stats",
+        help="each locale's coverage against English, and the question bank per task, audience and depth",
     )
     stats.add_argument("path", nargs="?", type=Path, help="a prompts folder, a locale folder or a questions file")
     return parser
@@ -156,8 +158,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         config_ok = False
     try:
         catalog = Catalog(settings.prompts_dir)
-        problems.extend(catalog.placeholder_problems())
-    except CatalogError as error:
+        problems.extend(catalog.plural_problems())
+        # Every locale against English: a missing or extra key, placeholder or question id.
+        problems.extend(p for found in coverage(settings.prompts_dir) for p in found.problems)
+    except (CatalogError, tomllib.TOMLDecodeError) as error:
         problems.append(str(error))
     problems.extend(str(problem) for problem in lint_path(settings.prompts_dir))
     if config_ok:
@@ -364,11 +368,21 @@ def cmd_lint(args: argparse.Namespace) -> int:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
+    from bot.texts.coverage import coverage
+    from bot.texts.coverage import render as render_coverage
     from bot.texts.stats import bank_stats, question_files, render
 
     path = args.path or Settings().prompts_dir
     if not path.exists():
         return _fail([f"{path}: no such file or folder"])
+    complete = True
+    if path.is_dir() and (path / FALLBACK_LOCALE).is_dir():  # a prompts folder: every locale's coverage
+        try:
+            found_coverage = coverage(path)
+        except (CatalogError, tomllib.TOMLDecodeError) as error:
+            return _fail([f"{path}: {error}"])
+        print(render_coverage(found_coverage) + "\n")
+        complete = all(c.complete for c in found_coverage)
     files = question_files(path)
     if not files:
         return _fail([f"{path}: no {path.name if path.is_file() else 'questions.toml'} with questions"])
@@ -377,8 +391,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
     except tomllib.TOMLDecodeError as error:
         return _fail([f"{path}: {error}"])
     print("\n\n".join(render(stats) for stats in found))
-    # A deep question without its note is a fault, so scripts can stop on it.
-    return 1 if any(stats.deep_without_note for stats in found) else 0
+    # A deep question without its note, or a locale short of 100 %, is a fault: scripts stop on it.
+    return 1 if any(stats.deep_without_note for stats in found) or not complete else 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ from bot.commands.words import command_words
 from bot.languages import member_locale
 from bot.storage.communities import Community, Member
 from bot.texts.catalog import Catalog
+from bot.texts.formats import Formats
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,11 @@ class Ctx:
     @property
     def is_facilitator(self) -> bool:
         return self.invocation.actor.is_facilitator
+
+    @property
+    def formats(self) -> Formats:
+        """Dates, times, lists and numbers in the words of the locale this reply is rendered in."""
+        return self.catalog.formats(self.locale)
 
     def t(self, key: str, /, **params: Any) -> str:
         """A text for this member alone, in their language."""

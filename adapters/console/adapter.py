@@ -170,7 +170,7 @@ class ConsoleAdapter:
             return
         delta = timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
         await self.driver.advance(delta, after_each=self.app.deliver_pending)
-        self.write(self.t("console.clock", now=f"{self.clock.now():%a %d %b %Y %H:%M} UTC"))
+        self.write(self.t("console.clock", now=f"{self.app.catalog.formats('en').when(self.clock.now())} UTC"))
 
     async def _quit(self, _: str) -> None:
         self.running = False

@@ -23,6 +23,7 @@ from bot.scheduling.recurrence import (
     split_trailing_timezone,
     valid_timezone,
 )
+from bot.scheduling.words import installed as installed_schedule_words
 
 # Turns a mention as typed ("@sam", "@sam:example.org", "<@123>") into a platform user id.
 MentionResolver = Callable[[str], str | None]
@@ -272,7 +273,8 @@ def _convert(
                 raise ParseError("parse.bad_timezone", {"given": text[:60]}, spec)
             return text
         case ArgType.RECURRENCE:
-            words, timezone = split_trailing_timezone(text.split())
+            # Any locale's schedule words (`semanal lun 10:00`) are read as the English form.
+            words, timezone = split_trailing_timezone(installed_schedule_words().english(text).split())
             try:
                 recurrence = parse_recurrence(" ".join(words), timezone or "UTC")
             except RecurrenceError as error:

@@ -151,7 +151,7 @@ class ResourcesFeature(Feature):
         fields = _parse_fields(details)
         missing = [name for name in ("name", "contact") if not fields.get(name)]
         if missing:
-            raise Refusal("resources.add_needs", missing=" and ".join(missing))
+            raise Refusal("resources.add_needs", missing=ctx.formats.and_list(missing))
         async with self._db.transaction() as tx:
             if await self._repo.count(tx, ctx.community.id) >= _LIMIT:
                 raise Refusal("resources.too_many", limit=_LIMIT)
@@ -169,7 +169,7 @@ class ResourcesFeature(Feature):
             raise Refusal("resources.edit_needs", id=number)
         emptied = [name for name in ("name", "contact") if name in fields and not fields[name]]
         if emptied:
-            raise Refusal("resources.add_needs", missing=" and ".join(emptied))
+            raise Refusal("resources.add_needs", missing=ctx.formats.and_list(emptied))
         values = _columns(fields)
         async with self._db.transaction() as tx:
             name = await self._repo.name_of(tx, ctx.community.id, number)

@@ -13,12 +13,33 @@ from bot.scheduling.recurrence import Recurrence, RecurrenceError, parse_recurre
 
 
 def say_duration(ctx: Ctx, span: timedelta, *, after_every: bool = False) -> str:
-    """"1 day", "2 hours", "5 minutes": whole units, the plural chosen properly; after "every",
-    a single unit is just "day"."""
+    """"1 day", "2 hours", "5 minutes": whole units, the plural form chosen by the locale's CLDR
+    rule; after "every", a single unit is just "day"."""
     unit, count = duration_parts(span)
-    if count == 1:
-        return ctx.t(f"schedule.{unit}_every" if after_every else f"schedule.{unit}_one")
-    return ctx.t(f"schedule.{unit}_many", count=count)
+    if count == 1 and after_every:
+        return ctx.t(f"schedule.{unit}_every")
+    return ctx.t(f"schedule.{unit}", count=count)
+
+
+def say_schedule(ctx: Ctx, recurrence: Recurrence) -> str:
+    """A schedule shown back in the reader's words: "every Monday and Thursday at 19:30" /
+    "cada lunes y jueves a las 19:30", with CLDR's weekday names and times. A cron expression
+    is shown as typed: it has no words to translate."""
+    kind, weekdays, minutes, interval, month_day = recurrence.shape
+    if kind == "cron":
+        return ctx.t("schedule.said_cron", text=recurrence.text)
+    formats = ctx.formats
+    time = formats.clock(minutes[0] // 60, minutes[0] % 60)
+    if kind in ("daily", "weekdays"):
+        return ctx.t(f"schedule.said_{kind}", time=time)
+    if kind == "weekly":
+        days = formats.and_list(formats.weekday(day) for day in weekdays)
+        return ctx.t("schedule.said_weekly", days=days, time=time)
+    if kind == "every_days":
+        return ctx.t("schedule.said_every_days", count=interval, time=time)
+    if kind == "every_weeks":
+        return ctx.t("schedule.said_every_weeks", count=interval, day=formats.weekday(weekdays[0]), time=time)
+    return ctx.t("schedule.said_monthly", day=month_day, time=time)
 
 
 def read_schedule(

@@ -26,7 +26,7 @@ def problem(error: RecurrenceError, given: str) -> tuple[str, dict[str, str]]:
     if error.reason in ("unknown_form", "bad_day", "bad_time") and zone_like and not valid_timezone(last):
         # `daily 18:00 Mars/Base`; after `weekly mon 10:00` it would otherwise read as a day
         return "schedule.bad_timezone", {"given": last[:60]}
-    if error.reason in ("bad_timezone", "bad_time", "bad_interval") and detail:
+    if error.reason in ("bad_timezone", "bad_time", "bad_interval", "bad_month_day") and detail:
         return f"schedule.{error.reason}", {"given": detail}
     if error.reason == "bad_day":
         return ("schedule.bad_day", {"given": detail}) if detail else ("schedule.no_day", {})

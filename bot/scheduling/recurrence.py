@@ -10,6 +10,7 @@ Accepted forms (case-insensitive, extra whitespace tolerated)::
     every N days HH:MM                  N in 1..365, fires on anchor, anchor+N, ...
     every N weeks <day> HH:MM           N in 1..52, on <day> of the anchor's (Monday-based)
                                         week and every N weeks after
+    monthly D HH:MM                     on day D (1..28, so every month has it) of each month
     <minute> <hour> <dom> <month> <dow> a 5-field cron expression
 
 Decisions worth knowing:
@@ -60,6 +61,7 @@ ACCEPTED_FORMS: tuple[str, ...] = (
     "weekly mon[,thu…] HH:MM",
     "every N days HH:MM",
     "every N weeks <day> HH:MM",
+    "monthly D HH:MM (D 1 to 28)",
     "a 5-field cron expression, e.g. 30 18 * * mon",
 )
 
@@ -69,6 +71,7 @@ ERROR_REASONS: tuple[str, ...] = (
     "bad_time",
     "bad_day",
     "bad_interval",
+    "bad_month_day",
     "bad_cron",
     "bad_timezone",
 )
@@ -77,6 +80,7 @@ DEFAULT_ANCHOR = date(1970, 1, 5)  # a Monday
 
 MAX_EVERY_DAYS = 365
 MAX_EVERY_WEEKS = 52
+MAX_MONTH_DAY = 28  # the last day every month has: "monthly 31" would skip months silently
 
 _ONE_DAY = timedelta(days=1)
 _SIMPLE_SEARCH_DAYS = 400
@@ -175,7 +179,7 @@ def _looks_like_timezone(token: str) -> bool:
 
 @dataclass(frozen=True)
 class _Spec:
-    kind: str  # daily | weekdays | weekly | every_days | every_weeks | cron
+    kind: str  # daily | weekdays | weekly | every_days | every_weeks | monthly | cron
     text: str  # canonical
     minutes: tuple[int, ...]  # minutes after local midnight, ascending
     weekdays: frozenset[int] = frozenset(range(7))  # Python weekday(), Monday = 0
@@ -241,6 +245,8 @@ def _compile(text: str) -> _Spec:
         return _compile_weekly(raw)
     if head == "every":
         return _compile_every(raw)
+    if head == "monthly":
+        return _compile_monthly(raw)
     lowered = [t.lower() for t in raw]
     if _looks_like_cron(lowered):
         return _compile_cron(lowered)
@@ -311,6 +317,18 @@ def _compile_every_weeks(raw: list[str]) -> _Spec:
         weekdays=frozenset({day}),
         interval=interval,
     )
+
+
+def _compile_monthly(raw: list[str]) -> _Spec:
+    """`monthly D HH:MM`: on day D of every month."""
+    if len(raw) != 3:  # `monthly 10:00`: which day is missing
+        raise RecurrenceError("unknown_form", raw[0])
+    token = raw[1]
+    if not (token.isascii() and token.isdigit() and 1 <= int(token) <= MAX_MONTH_DAY):
+        raise RecurrenceError("bad_month_day", token)
+    minutes, hhmm = _parse_time(raw[2])
+    day = int(token)
+    return _simple("monthly", minutes, f"monthly {day} {hhmm}", doms=frozenset({day}))
 
 
 def _looks_like_cron(lowered: list[str]) -> bool:
@@ -505,9 +523,19 @@ class Recurrence:
             return timedelta(days=spec.interval)
         if spec.kind == "every_weeks":
             return timedelta(weeks=spec.interval)
+        if spec.kind == "monthly":
+            return timedelta(days=28)  # the shortest month: windows sized by it never miss one
         start = datetime.combine(self.anchor, time(0), self._tz) - timedelta(microseconds=1)
         first = self.next_after(start)
         return self.next_after(first) - first
+
+    @property
+    def shape(self) -> tuple[str, tuple[int, ...], tuple[int, ...], int, int]:
+        """What a reader is told: (kind, weekdays Monday = 0, minutes after midnight, interval,
+        day of the month or 0). For cron only the kind means anything: it is shown as typed."""
+        spec = self._spec
+        day = min(spec.doms) if spec.kind == "monthly" else 0
+        return spec.kind, tuple(sorted(spec.weekdays)), spec.minutes, spec.interval, day
 
     # -- internals ------------------------------------------------------------------------------
 
@@ -524,6 +552,8 @@ class Recurrence:
             if spec.dom_restricted and spec.dow_restricted:
                 return dom_ok or dow_ok
             return dom_ok and dow_ok
+        if spec.kind == "monthly":
+            return day.day in spec.doms
         if day.weekday() not in spec.weekdays:
             return False
         if spec.kind == "every_days":

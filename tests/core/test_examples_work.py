@@ -79,7 +79,7 @@ def _texts(locale: str = "en") -> list[tuple[str, str]]:
     """(key, text) for every text in every prompt file of `locale`: message keys as the catalog
     knows them, and `file:path` for the data files (agreement, check-in, question,
     space-agreement texts)."""
-    texts = sorted(CATALOG.locale(locale).messages.items())
+    texts = sorted(CATALOG.locale(locale).templates())
     for path in sorted(Path(PROMPTS, locale).glob("*.toml")):
         if not path.stem.startswith("messages"):
             texts += _strings(tomllib.loads(path.read_text(encoding="utf-8")), path.stem + ":")

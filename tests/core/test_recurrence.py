@@ -116,6 +116,7 @@ def test_accepted_forms_and_reasons() -> None:
         "weekly mon[,thu…] HH:MM",
         "every N days HH:MM",
         "every N weeks <day> HH:MM",
+        "monthly D HH:MM (D 1 to 28)",
         "a 5-field cron expression, e.g. 30 18 * * mon",
     )
     assert set(ERROR_REASONS) == {
@@ -124,6 +125,7 @@ def test_accepted_forms_and_reasons() -> None:
         "bad_time",
         "bad_day",
         "bad_interval",
+        "bad_month_day",
         "bad_cron",
         "bad_timezone",
     }

@@ -91,7 +91,7 @@ def test_a_full_negotiation(tmp_path):
         'sam: I feel safe when either of us can say "not today" without explaining.',
         "sam: I go quiet, and my messages get shorter.",
         "sam: A walk, or just sitting with someone on a call.",
-        "Review date: Mon 02 Feb 2026.",
+        "Review date: Mon, 2 Feb 2026.",
     ):
         assert expected in view
 

@@ -51,7 +51,7 @@ def test_full_questions_walkthrough(tmp_path):
     # questions now, Mon 19:30 and Thu 19:30 on the schedule, nothing while paused, one more now.
     # (A question with a content note shows the note first, then the question on the next line.)
     assert out.count("A question for the space:") == 4
-    assert "Questions will be posted weekly mon,thu 19:30 (Europe/London) in #circle." in out
+    assert "Questions will be posted every Monday and Thursday at 19:30 (Europe/London) in #circle." in out
     assert "Questions will now lean towards connection." in out
     assert "The question schedule is paused." in out
     assert "running again" in out
@@ -82,7 +82,7 @@ def test_scheduled_posts_follow_the_clock(tmp_path):
     out = run_console(script, tmp_path / "a.db").stdout
     # Mon 5 Jan 19:30 and Thu 8 Jan 19:30 London (UTC in winter) both fall inside four days.
     assert out.count("A question for the space:") == 2
-    assert "The clock is now Fri 09 Jan 2026 09:00 UTC." in out
+    assert "The clock is now Fri, 9 Jan 2026, 09:00 UTC." in out
 
 
 def test_output_is_deterministic_for_seed_and_start(tmp_path):

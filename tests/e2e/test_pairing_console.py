@@ -52,9 +52,9 @@ def test_rounds_over_several_weeks(tmp_path):
 
     # The schedule: the first round is within 24 hours, so the heads-up goes at once, no names.
     scheduled = after(blocks, "alex", "/pair schedule weekly mon 10:00")
-    assert "the first on Mon 05 Jan 2026, 10:00 (UTC)" in scheduled
+    assert "the first on Mon, 5 Jan 2026, 10:00 (UTC)" in scheduled
     assert (
-        "[#circle] Alongside: The next pairing round starts Mon 05 Jan 2026, 10:00 (UTC). 5 people are in so far."
+        "[#circle] Alongside: The next pairing round starts Mon, 5 Jan 2026, 10:00 (UTC). 5 people are in so far."
         in scheduled
     )
     assert "/pair pause 7 pauses you for 7 days" in scheduled
@@ -78,10 +78,10 @@ def test_rounds_over_several_weeks(tmp_path):
     assert "Stopped here." in after(blocks, "sam", "/checkin done")
 
     # Pause with an end date: rin misses round 2, is told when the pause ends, and is back for 3.
-    assert "paused until Sun 18 Jan 2026, 22:00 (UTC)" in after(blocks, "rin", "/pair pause 10")
+    assert "paused until Sun, 18 Jan 2026, 22:00 (UTC)" in after(blocks, "rin", "/pair pause 10")
     heads_up2 = after(blocks, "rin", "/clock +60h")
     assert (
-        "The next pairing round starts Mon 12 Jan 2026, 10:00 (UTC). Fewer than 5 people are in so far." in heads_up2
+        "The next pairing round starts Mon, 12 Jan 2026, 10:00 (UTC). Fewer than 5 people are in so far." in heads_up2
     )
 
     # pair end from a triad: a neutral notice, and the other two carry on in a fresh space.

@@ -107,3 +107,73 @@ def test_online_unreachable_homeserver_and_discord_exit_3(tmp_path):
                    env={"ALONGSIDE_DISCORD_TOKEN": "abc.def"})
     assert result.returncode == 3 and f"cannot reach Discord at http://127.0.0.1:{port}/api/v10" in result.stdout
     assert "abc.def" not in result.stdout + result.stderr
+
+
+
+def _prompts_with_spanish(tmp_path: Path, *, many: bool = True) -> Path:
+    """The shipped English and a Spanish folder complete against it, written from English's own
+    messages (translation is not what is tested here: which keys, placeholders and ids are)."""
+    import json
+    import shutil
+    import tomllib
+
+    prompts = tmp_path / "prompts"
+    shutil.copytree(ROOT / "prompts" / "en", prompts / "en")
+    shutil.copytree(ROOT / "prompts" / "en", prompts / "es")
+    (prompts / "es" / "formats.toml").write_text('cldr = "es"\n')
+
+    def dotted(table: dict, prefix: str = "") -> list[str]:
+        lines = []
+        for key, value in table.items():
+            name = f"{prefix}{json.dumps(key)}"
+            if isinstance(value, dict) and "plural" in value:
+                forms = dict(value) | ({"many": value["other"]} if many else {})  # Spanish's CLDR `many`
+                lines.append(f"{name} = {{ {', '.join(f'{json.dumps(k)} = {json.dumps(v)}' for k, v in forms.items())} }}")
+            elif isinstance(value, dict):
+                lines += dotted(value, name + ".")
+            else:
+                lines.append(f"{name} = {json.dumps(value, ensure_ascii=False)}")
+        return lines
+
+    for path in (prompts / "es").glob("messages*.toml"):
+        path.write_text("\n".join(dotted(tomllib.loads(path.read_text()))) + "\n")
+    return prompts
+
+
+def test_check_fails_when_a_locale_misses_a_key_a_placeholder_or_a_question_id(tmp_path):
+    import re
+    import shutil
+
+    prompts = _prompts_with_spanish(tmp_path)
+    messages = prompts / "es" / "messages.toml"
+    text = messages.read_text()
+    text = text.replace('"now_done" = "', '"now_gone" = "', 1)  # one key missing, one extra
+    text = text.replace('"bad_time" = "\\"{given}\\"', '"bad_time" = "\\"{dado}\\"', 1)  # a placeholder renamed
+    messages.write_text(text)
+    bank = prompts / "es" / "questions.toml"
+    first_id = re.search(r'id = "([^"]+)"', bank.read_text()).group(1)
+    bank.write_text(bank.read_text().replace(f'id = "{first_id}"', 'id = "zz-1"', 1))
+    shutil.copy(prompts / "en" / "circles.toml", prompts / "es" / "extra.toml")
+    config = tmp_path / "config.toml"
+    config.write_text(f'prompts_dir = "{prompts}"\n[storage]\npath = "{tmp_path / "a.db"}"\n')
+    result = check("--config", str(config))
+    assert result.returncode == 1
+    coverage_lines = {line for line in result.stdout.splitlines() if line.startswith("prompts/es")}
+    assert coverage_lines == {
+        "prompts/es: message questions.now_done is missing",
+        "prompts/es: message questions.now_gone is not in English (a key left over or misspelt?)",
+        "prompts/es: message schedule.bad_time has other placeholders than English",
+        f"prompts/es/questions.toml: question id {first_id} is missing",
+        "prompts/es/questions.toml: question id zz-1 is not in English",
+        "prompts/es/extra.toml: English has no such file",
+    }, result.stdout
+
+
+def test_check_names_a_spanish_plural_without_its_many_form(tmp_path):
+    prompts = _prompts_with_spanish(tmp_path, many=False)
+    config = tmp_path / "config.toml"
+    config.write_text(f'prompts_dir = "{prompts}"\n[storage]\npath = "{tmp_path / "a.db"}"\n')
+    result = check("--config", str(config))
+    assert result.returncode == 1
+    assert "schedule.days: plural needs its many form(s) in es" in result.stdout, result.stdout
+    assert not any(line.startswith("prompts/es") for line in result.stdout.splitlines()), result.stdout

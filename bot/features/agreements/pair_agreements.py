@@ -202,23 +202,17 @@ class PairPart:
         return ZoneInfo(community.timezone)
 
     def _day(self, ctx: Ctx, iso: str) -> str:
-        moment = datetime.fromisoformat(iso)
-        try:
-            return f"{moment.astimezone(self._tz(ctx.community)):%a %d %b %Y}"
-        except OverflowError:  # a far date stored before dates were bounded
-            return f"{moment:%a %d %b %Y}"
+        # CLDR's date in the reader's locale (a far date stored before dates were bounded stays
+        # in UTC: Formats catches the overflow).
+        return ctx.formats.day(datetime.fromisoformat(iso), ctx.community.timezone)
 
     def _when(self, ctx: Ctx, iso: str) -> str:
-        moment = datetime.fromisoformat(iso)
-        return f"{moment.astimezone(self._tz(ctx.community)):%a %d %b %Y, %H:%M}"
+        return ctx.formats.when(datetime.fromisoformat(iso), ctx.community.timezone)
 
     def _names(self, labels: dict[int, str], ids: Any) -> str:
-        names = [labels[i] for i in ids]
-        if len(names) < 2:
-            return "".join(names)
+        """"alex, sam and jo" in the words of the locale the names are shown in (CLDR lists)."""
         locale = labels.locale if isinstance(labels, Labels) else "en"
-        joiner = self.deps.services.catalog.text(locale, "agreement.and")
-        return f"{', '.join(names[:-1])} {joiner} {names[-1]}"
+        return self.deps.services.catalog.formats(locale).and_list(labels[i] for i in ids)
 
     def _transition(self, fn: Any, row: AgreementRow | None, *args: Any, labels: dict[int, str] | None = None) -> PairState:
         """Run a state transition; a refusal becomes the kind message for its reason."""

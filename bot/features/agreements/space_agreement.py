@@ -13,7 +13,6 @@ import logging
 import re
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from bot.commands.registry import Registry
 from bot.context import Ctx
@@ -38,11 +37,6 @@ DUTY_KEY = "duty-of-care"
 JOB_KEY = "agreements:space"
 MAX_NOTE = 1000
 RECENT_DECIDED = 5
-
-
-def _counted(noun: str, count: int) -> str:
-    """The message key for "1 objection" or "3 objections": plurals chosen, never "(s)"."""
-    return f"space_agreement.{noun}_{'one' if count == 1 else 'many'}"
 
 
 class SpaceAgreement:
@@ -140,11 +134,14 @@ class SpaceAgreement:
                 lines.append(quote(words) if public else words)
         return "\n".join(lines)
 
-    def _day(self, community: Community, iso: str) -> str:
-        return f"{datetime.fromisoformat(iso).astimezone(ZoneInfo(community.timezone)):%a %d %b %Y}"
+    def _day(self, community: Community, iso: str, locale: str | None = None) -> str:
+        """CLDR's date in `locale` (the text's; the community's for what the space reads)."""
+        formats = self.services.catalog.formats(locale or community.locale)
+        return formats.day(datetime.fromisoformat(iso), community.timezone)
 
-    def _when(self, community: Community, iso: str) -> str:
-        return f"{datetime.fromisoformat(iso).astimezone(ZoneInfo(community.timezone)):%a %d %b %Y, %H:%M}"
+    def _when(self, community: Community, iso: str, locale: str | None = None) -> str:
+        formats = self.services.catalog.formats(locale or community.locale)
+        return formats.when(datetime.fromisoformat(iso), community.timezone)
 
     async def _main_channel(self, db: Any, community: Community, fallback: str = "") -> str:
         stored = await self.repo.channel(db, community.id)
@@ -211,9 +208,9 @@ class SpaceAgreement:
             text=change.text,
             agreed=len(round_.agreed),
             needed=self._min_agree,
-            objections_text=ctx.t(_counted("objections", len(round_.objections)), count=len(round_.objections)),
+            objections_text=ctx.t("space_agreement.objections", count=len(round_.objections)),
             objections=len(round_.objections),
-            closes=self._when(ctx.community, change.closes_at),
+            closes=self._when(ctx.community, change.closes_at, ctx.locale),
         )
 
     async def propose(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
@@ -250,7 +247,7 @@ class SpaceAgreement:
                             number=change.number,
                             section=self._title(ctx.community_locale, key),
                             text=quote(text),
-                            closes=self._when(ctx.community, change.closes_at),
+                            closes=self._when(ctx.community, change.closes_at, ctx.locale),
                             needed=self._min_agree,
                         ),
                     ),
@@ -262,7 +259,7 @@ class SpaceAgreement:
                 ctx.t(
                     "space_agreement.proposed",
                     number=change.number,
-                    closes=self._when(ctx.community, change.closes_at),
+                    closes=self._when(ctx.community, change.closes_at, ctx.locale),
                     needed=self._min_agree,
                 )
             )
@@ -277,7 +274,7 @@ class SpaceAgreement:
             raise Refusal(
                 "space_agreement.too_many_open",
                 count=count,
-                closes=self._when(ctx.community, first_close or ctx.now.isoformat()),
+                closes=self._when(ctx.community, first_close or ctx.now.isoformat(), ctx.locale),
             )
         interval = timedelta(minutes=settings.proposal_interval_minutes)
         latest = await self.repo.latest_by(tx, ctx.member.id)
@@ -287,7 +284,7 @@ class SpaceAgreement:
                 raise Refusal(
                     "space_agreement.too_soon",
                     minutes=settings.proposal_interval_minutes,
-                    when=self._when(ctx.community, next_at.isoformat()),
+                    when=self._when(ctx.community, next_at.isoformat(), ctx.locale),
                 )
 
     async def changes(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
@@ -312,7 +309,7 @@ class SpaceAgreement:
                         f"space_agreement.decided_{change.status.value}",
                         number=change.number,
                         section=self._title(ctx.locale, change.section),
-                        when=self._day(ctx.community, change.decided_at or change.closes_at),
+                        when=self._day(ctx.community, change.decided_at or change.closes_at, ctx.locale),
                         version=change.version or "",
                     )
                 )
@@ -482,7 +479,7 @@ class SpaceAgreement:
                         number=change.number,
                         agreed=len(round_.agreed),
                         agreed_text=self._text(
-                            community, _counted("members", len(round_.agreed)), locale=locale, count=len(round_.agreed)
+                            community, "space_agreement.members", locale=locale, count=len(round_.agreed)
                         ),
                         needed=round_.min_agree,
                     ),

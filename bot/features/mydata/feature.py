@@ -88,9 +88,11 @@ class MyDataFeature(Feature):
             section = await source.export_member(ctx)
             document[source.name] = section
             items = sum(_count(v) for v in section.values())
-            # A plural chosen properly, never "item(s)".
-            key = "mydata.summary_line_one" if items == 1 else "mydata.summary_line_many"
-            counts.append(ctx.t(key, section=source.name, items=items))
+            # A CLDR plural message (never "item(s)").
+            # The part's name in the reader's words ("your pairing"), never its internal name.
+            key = f"mydata.part.{source.name}"
+            section = ctx.t(key) if ctx.catalog.has(key) else source.name.capitalize()
+            counts.append(ctx.t("mydata.summary_line", section=section, items=items))
         summary = ctx.t("mydata.export_summary", lines="\n".join(counts))
         filename = f"alongside-{ctx.community.platform}-{ctx.now:%Y%m%d}.json"
         content = json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True)

@@ -22,7 +22,7 @@ from bot.features.pairing.grouping import (
 )
 from bot.features.pairing.preferences import WAKING_HOURS, WAKING_START, shared_language
 from bot.features.pairing.repo import Round
-from bot.features.schedules import read_schedule
+from bot.features.schedules import read_schedule, say_schedule
 from bot.replies import Answer, Intent
 from bot.scheduling.recurrence import split_trailing_timezone
 from bot.storage.db import Tx
@@ -86,7 +86,8 @@ class FacilitatorCommands:
         given: str = args["recurrence"]
         # `size N` and `together N` may stand anywhere; read (and refuse) them before anything
         # is written, so a bad value changes nothing.
-        rest, size_given, together_given = split_grouping(given.split())
+        # Any locale's schedule words (`semanal lun 10:00 tamano 4`) are read as English first.
+        rest, size_given, together_given = split_grouping(ctx.catalog.schedule_words.english(given).split())
         size, together = settle(
             read_size(size_given) if size_given is not None else ctx.community.pair_size,
             read_together(together_given) if together_given is not None else ctx.community.pair_together,
@@ -121,9 +122,9 @@ class FacilitatorCommands:
         await self._settle(ctx.community.id)
         text = ctx.t(
             "pairing.schedule_set",
-            recurrence=recurrence.text,
+            recurrence=say_schedule(ctx, recurrence),
             timezone=timezone,
-            first=self.rounds.when(ctx.community, first),
+            first=self.rounds.when(ctx.community, first, ctx.locale),
             channel=ctx.community.pairing_channel or channel,
             hours=self.services.settings.pairing.heads_up_hours,
         )
@@ -132,7 +133,7 @@ class FacilitatorCommands:
             lead = ctx.t(
                 "pairing.schedule_after_running",
                 number=running.number,
-                until=self.rounds.when(ctx.community, running.ends_at),
+                until=self.rounds.when(ctx.community, running.ends_at, ctx.locale),
             )
             text = f"{lead} {text}"
         return [Answer(text)]
@@ -193,7 +194,7 @@ class FacilitatorCommands:
             running = await self.repo.active_round(tx, ctx.community.id)
             if running is not None:
                 raise Refusal(
-                    "pairing.now_running", until=self.rounds.when(ctx.community, running.ends_at)
+                    "pairing.now_running", until=self.rounds.when(ctx.community, running.ends_at, ctx.locale)
                 )
             version = self.rounds.consent_version(ctx.community)
             participants = await self.repo.participants(tx, ctx.community.id)
@@ -215,7 +216,7 @@ class FacilitatorCommands:
                 ctx.t(
                     "pairing.now_started",
                     number=round_.number,
-                    until=self.rounds.when(ctx.community, round_.ends_at),
+                    until=self.rounds.when(ctx.community, round_.ends_at, ctx.locale),
                 )
             )
         ]
@@ -233,7 +234,7 @@ class FacilitatorCommands:
         else:
             text = ctx.t(
                 "pairing.cancelled_announced",
-                when=self.rounds.when(ctx.community, round_.starts_at),
+                when=self.rounds.when(ctx.community, round_.starts_at, ctx.locale),
                 next=self._next(ctx),
             )
         return [Answer(text)]

@@ -32,11 +32,16 @@ class PreferenceCommands:
 
     def _prefs_text(self, ctx: Ctx, prefs: StoredPrefs) -> str:
         unset = ctx.t("pairing.prefs_not_set")
+
+        def word(value: str) -> str:  # a stored value ("weekday evenings") in the reader's words
+            key = "prefs_words." + value.replace(" ", "_")
+            return ctx.t(key) if ctx.catalog.has(key) else value
+
         shown = {
             "languages": ", ".join(prefs.languages) or unset,
             "timezone": prefs.timezone or unset,
-            "free": ", ".join(prefs.free) or unset,
-            "style": prefs.style or unset,
+            "free": ctx.formats.and_list(word(slot) for slot in prefs.free) or unset,
+            "style": word(prefs.style) if prefs.style else unset,
         }
         lines = [ctx.t("pairing.prefs_title")]
         lines += [ctx.t(f"pairing.prefs_{field}", value=shown[field]) for field in values.FIELDS]

@@ -98,11 +98,9 @@ class Rounds(RoundTiming, LatePlacement, RoundEnding):
         return hashlib.sha256(f"{community.locale}\n{text}".encode()).hexdigest()[:16]
 
     def names(self, community: Community, prefix: str, labels: list[str], lang: str = "") -> str:
-        if len(labels) <= 1:
-            return "".join(labels)
-        return self.t(
-            community, prefix, "pairing.and", lang=lang, first=", ".join(labels[:-1]), last=labels[-1]
-        )
+        """"sam, jo and rin" as CLDR joins a list in the language the text is in (`lang`, else the
+        community's)."""
+        return self.services.catalog.formats(lang or community.locale).and_list(labels)
 
     @staticmethod
     def mention(community: Community, user_id: str) -> str:
@@ -114,8 +112,10 @@ class Rounds(RoundTiming, LatePlacement, RoundEnding):
             return timing.recurrence.timezone
         return community.timezone
 
-    def when(self, community: Community, instant: datetime) -> str:
-        return format_when(instant, self.timezone_of(community))
+    def when(self, community: Community, instant: datetime, locale: str | None = None) -> str:
+        """In `locale`, the text's (the community's unless a caller says otherwise)."""
+        formats = self.services.catalog.formats(locale or community.locale)
+        return format_when(instant, self.timezone_of(community), formats)
 
     async def members_info(self, db: Reader, community_id: int) -> dict[int, MemberInfo]:
         rows = await self.repo.member_labels(db, community_id)

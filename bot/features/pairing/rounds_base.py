@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+
+from bot.texts.formats import Formats
 
 JOIN_ACTION = "pair.join"
 # A stay-or-pause question asked less than this long before a round is answered by the round
@@ -15,9 +16,9 @@ ANSWER_WINDOW = timedelta(days=1)
 LATE_PLACEMENT_MIN = timedelta(days=1)
 
 
-def format_when(instant: datetime, timezone: str) -> str:
-    local = instant.astimezone(ZoneInfo(timezone))
-    return f"{local:%a %d %b %Y, %H:%M} ({timezone})"
+def format_when(instant: datetime, timezone: str, formats: Formats) -> str:
+    """"Mon, 5 Jan 2026, 10:00 (Europe/London)": CLDR's day and time in the text's locale."""
+    return f"{formats.when(instant, timezone)} ({timezone})"
 
 
 @dataclass(frozen=True)

@@ -186,7 +186,7 @@ class PairingFeature(FacilitatorCommands, PreferenceCommands, Feature):
         if until is None:
             text = ctx.t("pairing.paused_open")
         else:
-            text = ctx.t("pairing.paused_until", until=self.rounds.when(ctx.community, until))
+            text = ctx.t("pairing.paused_until", until=self.rounds.when(ctx.community, until, ctx.locale))
         if pair is not None:
             text += "\n" + ctx.t(
                 "pairing.circle_keeps" if _in_circle(ctx, pair) else "pairing.paused_keeps_pair"
@@ -297,7 +297,7 @@ class PairingFeature(FacilitatorCommands, PreferenceCommands, Feature):
             lines.append(
                 ctx.t(
                     "pairing.status_paused_until",
-                    until=self.rounds.when(ctx.community, participant.paused_until),
+                    until=self.rounds.when(ctx.community, participant.paused_until, ctx.locale),
                 )
             )
         else:
@@ -312,7 +312,7 @@ class PairingFeature(FacilitatorCommands, PreferenceCommands, Feature):
                 ctx.t(
                     "pairing.status_circle" if _in_circle(ctx, pair) else "pairing.status_pair",
                     names=self.rounds.names(ctx.community, ctx.prefix, others, ctx.locale),
-                    until=self.rounds.when(ctx.community, round_.ends_at),
+                    until=self.rounds.when(ctx.community, round_.ends_at, ctx.locale),
                     # As the space was titled when it opened (its room's or thread's name, in
                     # the space's language); the key is internal and no platform shows it.
                     space=ctx.t_in(
@@ -333,7 +333,7 @@ class PairingFeature(FacilitatorCommands, PreferenceCommands, Feature):
         if slot is None:
             lines.append(ctx.t("pairing.status_next_none"))
         else:
-            lines.append(ctx.t("pairing.status_next", when=self.rounds.when(ctx.community, slot)))
+            lines.append(ctx.t("pairing.status_next", when=self.rounds.when(ctx.community, slot, ctx.locale)))
         if open_checkin is not None:
             lines.append(ctx.t("pairing.status_checkin"))
         return [Answer("\n".join(lines))]

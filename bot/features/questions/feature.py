@@ -22,7 +22,7 @@ from bot.errors import Refusal
 from bot.features.feature import Feature
 from bot.features.questions.depth import DEPTH_MIXES, at_depths, group_depths, pick
 from bot.features.questions.repo import QuestionsRepo
-from bot.features.schedules import read_schedule
+from bot.features.schedules import read_schedule, say_schedule
 from bot.replies import Answer, ChannelPost, Intent, PrivateMessage
 from bot.scheduling.recurrence import Recurrence, parse_recurrence
 from bot.scheduling.timeline import Job
@@ -30,6 +30,7 @@ from bot.services import Services
 from bot.storage.communities import Community, Reader
 from bot.storage.db import Tx
 from bot.texts.catalog import DEPTHS, TASKS, Question
+from bot.texts.formats import Formats
 from bot.texts.lint import check_text
 from bot.texts.quote import quote
 
@@ -112,9 +113,15 @@ def thread_title(text: str) -> str:
     return cut + "…"
 
 
-def format_when(instant: datetime, timezone: str) -> str:
-    local = instant.astimezone(ZoneInfo(timezone))
-    return f"{local:%a %d %b %Y, %H:%M} ({timezone})"
+def format_when(instant: datetime, timezone: str, formats: Formats) -> str:
+    """"Mon, 5 Jan 2026, 10:00 (Europe/London)": CLDR's day and time in the text's locale."""
+    return f"{formats.when(instant, timezone)} ({timezone})"
+
+
+def task_words(ctx: Ctx, task: str) -> str:
+    """A task tag ("moving_towards", or "all") as the reader's locale says it ("moving towards");
+    the tag itself is a command word, never shown as a name."""
+    return ctx.t(f"tasks.{task}") if ctx.catalog.has(f"tasks.{task}") else task
 
 
 class QuestionsFeature(Feature):
@@ -339,7 +346,7 @@ class QuestionsFeature(Feature):
             count = await self._repo.posting_count(tx, ctx.community.id)
             key = f"q:{ctx.community.id}:manual:{count + 1}"
             if not await self._post(tx, ctx.community, channel, key, ctx.now):
-                raise Refusal("questions.bank_empty", focus=ctx.community.question_focus)
+                raise Refusal("questions.bank_empty", focus=task_words(ctx, ctx.community.question_focus))
         return [Answer(ctx.t("questions.now_done", channel=channel))]
 
     async def schedule(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
@@ -360,17 +367,17 @@ class QuestionsFeature(Feature):
         self._put_job(ctx.community.id)
         text = ctx.t(
             "questions.scheduled",
-            recurrence=recurrence.text,
+            recurrence=say_schedule(ctx, recurrence),
             timezone=timezone,
             channel=channel,
-            next=format_when(recurrence.next_after(ctx.now), timezone),
+            next=format_when(recurrence.next_after(ctx.now), timezone, ctx.formats),
         )
         if recurrence.uses_anchor:
             # "every 2 weeks mon" could be this Monday or next: say where the count starts.
             weeks = recurrence.text.split()[2] == "weeks"
             start = anchor - timedelta(days=anchor.weekday()) if weeks else anchor
             key = "questions.counting_weeks" if weeks else "questions.counting_days"
-            text += " " + ctx.t(key, start=f"{start:%a %d %b %Y}")
+            text += " " + ctx.t(key, start=ctx.formats.day(start))
         return [Answer(text)]
 
     async def _set_paused(self, ctx: Ctx, paused: bool) -> Schedule:
@@ -393,14 +400,14 @@ class QuestionsFeature(Feature):
 
     async def resume(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
         schedule = await self._set_paused(ctx, False)
-        nxt = format_when(schedule.recurrence.next_after(ctx.now), schedule.recurrence.timezone)
+        nxt = format_when(schedule.recurrence.next_after(ctx.now), schedule.recurrence.timezone, ctx.formats)
         return [Answer(ctx.t("questions.resumed", next=nxt))]
 
     async def focus(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
         task = args["task"]
         async with self.services.db.transaction() as tx:
             await self.services.communities.update(tx, ctx.community.id, question_focus=task)
-        return [Answer(ctx.t("questions.focus_all" if task == "all" else "questions.focus_set", task=task))]
+        return [Answer(ctx.t("questions.focus_all" if task == "all" else "questions.focus_set", task=task_words(ctx, task)))]
 
     async def depth(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
         mix = args["mix"]
@@ -448,14 +455,16 @@ class QuestionsFeature(Feature):
             lines.append(
                 ctx.t(
                     "questions.status_paused" if schedule.paused else "questions.status_schedule",
-                    recurrence=schedule.recurrence.text,
+                    recurrence=say_schedule(ctx, schedule.recurrence),
                     timezone=schedule.recurrence.timezone,
                     channel=schedule.channel,
-                    next=format_when(schedule.recurrence.next_after(ctx.now), schedule.recurrence.timezone),
+                    next=format_when(
+                        schedule.recurrence.next_after(ctx.now), schedule.recurrence.timezone, ctx.formats
+                    ),
                 )
             )
-        lines.append(ctx.t("questions.status_focus", focus=focus, asked=asked, total=len(bank)))
-        lines.append(ctx.t("questions.status_depth", depth=ctx.community.question_depth))
+        lines.append(ctx.t("questions.status_focus", focus=task_words(ctx, focus), asked=asked, total=len(bank)))
+        lines.append(ctx.t("questions.status_depth", depth=ctx.t(f"depths.{ctx.community.question_depth}")))
         return [Answer("\n".join(lines))]
 
     async def suggest(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
@@ -481,12 +490,12 @@ class QuestionsFeature(Feature):
         rows = await self._repo.pending(self.services.db, ctx.community.id)
         if not rows:
             return [Answer(ctx.t("questions.review_empty"))]
-        lines = [ctx.t("questions.review_intro_one") if len(rows) == 1 else ctx.t("questions.review_intro", count=len(rows))]
+        lines = [ctx.t("questions.review_intro", count=len(rows))]
         for row in rows:
             text = self.services.cipher.decrypt(row.text_enc, SUGGESTION_PURPOSE)
             lines.append(ctx.t("questions.review_line", id=row.id, text=text))
             if row.task:
-                lines.append(ctx.t("questions.review_task", task=row.task))
+                lines.append(ctx.t("questions.review_task", task=task_words(ctx, row.task)))
             notes = self._lint_notes(ctx, text)
             if notes:
                 lines.append(ctx.t("questions.review_notes", notes="; ".join(notes)))
@@ -543,7 +552,7 @@ class QuestionsFeature(Feature):
             self._community_bank.pop(ctx.community.id, None)
             await self._repo.mark_approved(tx, suggestion_id, question_id, ctx.now)
             await self._tell_author(tx, ctx, author_id, "questions.approved_notice", text=text)
-        return [Answer(ctx.t("questions.approved", id=suggestion_id, task=task))]
+        return [Answer(ctx.t("questions.approved", id=suggestion_id, task=task_words(ctx, task)))]
 
     async def decline(self, ctx: Ctx, args: dict[str, Any]) -> list[Intent]:
         suggestion_id, note = args["id"], args["note"]

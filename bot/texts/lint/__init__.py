@@ -22,8 +22,10 @@ spaces, look-alike letters from other scripts folded, letter-spaced words joined
 "risk-assessment", "are you\\u200b safe" or a Cyrillic "о" in "mоnitoring" do not slip by.
 
 Run it with ``alongside prompts lint [path]`` or ``python -m bot.texts.lint [path ...]``.
-This package deliberately depends on nothing outside the standard library. Its rooms, by what
-each one checks:
+This package deliberately depends on nothing outside the standard library (the plural check asks
+Babel, Alongside's CLDR library, which categories a locale uses, and needs only `other` without
+it). Plural messages (``plural = "count"`` tables) are checked for their shape (``plural``).
+Its rooms, by what each one checks:
 
 * ``word_lists``: each locale's words, and the messages allowed a closed question;
 * ``normalise``: a text normalised and split into words (disguised words still read);

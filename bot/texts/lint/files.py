@@ -10,7 +10,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.texts.lint.locate import Locator
-from bot.texts.lint.problems import LintProblem, last_key, short, text_problems, walk_strings
+from bot.texts.lint.problems import (
+    LintProblem,
+    last_key,
+    plural_problems,
+    plural_tables,
+    short,
+    text_problems,
+    walk_strings,
+)
 from bot.texts.lint.question_bank import is_question_bank, lint_questions
 from bot.texts.lint.text_rules import asks_closed_question
 from bot.texts.lint.word_lists import (
@@ -48,6 +56,13 @@ def lint_file(path: Path, locale: str | None = None) -> list[LintProblem]:
     # Message keys (as the catalogue flattens them) may be declared confirmations or offers.
     allowance = closed_question_allowance() if path.stem.startswith("messages") else {}
 
+    if path.stem.startswith("messages"):
+        needed = _plural_categories(locale)
+        for key, value in data.items():
+            for dotted, table in plural_tables(value, str(key)):
+                line = locator.line_of(max(locator.find_key(dotted.rsplit(".", 1)[-1]), 0))
+                problems.extend(LintProblem(shown, line, "plural", text) for text in plural_problems(dotted, table, needed))
+
     for key, value in data.items():
         if key == "question" and is_question_bank(data):
             problems.extend(lint_questions(shown, value, locator, locale))
@@ -69,6 +84,17 @@ def lint_file(path: Path, locale: str | None = None) -> list[LintProblem]:
 
     problems.sort(key=lambda problem: problem.line)
     return problems
+
+
+def _plural_categories(locale: str) -> frozenset[str]:
+    """The CLDR plural categories `locale` uses. Babel (Alongside's CLDR library) is imported
+    here only, so the rest of the lint runs on the standard library alone; without it, only
+    `other` is required."""
+    try:
+        from bot.texts.formats import formats_for
+    except ImportError:  # pragma: no cover - Babel is a dependency; the lint can run without it
+        return frozenset({"other"})
+    return formats_for(locale).plural_categories()
 
 
 def _decode_error_line(error: tomllib.TOMLDecodeError) -> int:

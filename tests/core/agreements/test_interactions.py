@@ -76,7 +76,7 @@ async def test_back_at_the_first_step_and_finishing_on_the_last(harness):
     await say(h, "alex", "agreement edit revisit-date")
     assert "isn't a date I can read" in (await plain(h, "alex", "soon"))[0]
     await plain(h, "alex", "2026-04-01")
-    assert "Review date: Wed 01 Apr 2026." in await view(h)
+    assert "Review date: Wed, 1 Apr 2026." in await view(h)
     await say(h, "alex", "agreement edit 11")
     await plain(h, "alex", "-")
     assert "Every few weeks" not in await view(h)

@@ -49,7 +49,7 @@ async def test_fifty_proposals_in_a_second_post_once(harness):
     answers = [await say(h, "sam", f"space-agreement propose talk Take {n}.", private=False) for n in range(50)]
     assert "Your change is #1" in answers[0]
     for refused in answers[1:]:
-        assert "one change every 10 minutes" in refused and "from Mon 05 Jan 2026, 09:10" in refused, refused
+        assert "one change every 10 minutes" in refused and "from Mon, 5 Jan 2026, 09:10" in refused, refused
     assert len(posts(h)) == 1
     assert (await h.db.fetchone("SELECT COUNT(*) FROM space_agreement_changes"))[0] == 1
     # Someone else is not held up by sam's limit.
@@ -66,7 +66,7 @@ async def test_open_proposals_are_limited_per_member(harness):
     h.sink.take()
     before = await dump(h)
     out = await say(h, "sam", "space-agreement propose talk Take 4.", private=False)
-    assert "3 changes open already" in out and "Mon 12 Jan 2026, 09:00" in out, out
+    assert "3 changes open already" in out and "Mon, 12 Jan 2026, 09:00" in out, out
     assert await dump(h) == before and posts(h) == []
     # Once a round is decided there is room again.
     await h.advance(timedelta(days=7))

@@ -48,8 +48,8 @@ async def test_every_two_weeks_says_which_week_it_counts_from(harness):
     # START is Monday 5 January 2026, 09:00: 10:00 today is the first.
     harness.clock.set(harness.clock.now() + timedelta(days=2))  # Wednesday 7 January
     answer = await harness.say("alex", "/questions schedule every 2 weeks mon 10:00")
-    assert "counted from the week of Mon 05 Jan 2026" in answer
-    assert "Mon 19 Jan 2026" in answer  # the next one: not Monday 12 January
+    assert "counted from the week of Mon, 5 Jan 2026" in answer
+    assert "Mon, 19 Jan 2026" in answer  # the next one: not Monday 12 January
 
 
 async def test_a_long_missed_schedule_logs_one_line(harness, caplog):

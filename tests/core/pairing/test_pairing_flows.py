@@ -144,7 +144,7 @@ async def test_heads_up_round_spaces_and_triad(harness):
         assert space.space_key.startswith("pair-")
     assert any("Pairing round 1 has begun" in text for text in channel(out))
     status = await h.say("sam", "pair status", channel=None)
-    assert "Your current pair:" in status and "Next round: Mon 12 Jan 2026, 10:00" in status
+    assert "Your current pair:" in status and "Next round: Mon, 12 Jan 2026, 10:00" in status
 
 
 async def test_triad_rotates_and_no_repeats_while_avoidable(harness):
@@ -225,7 +225,7 @@ async def test_pause_with_end_date_resumes_and_says_so(harness):
     await weekly(h)
     await h.advance(timedelta(hours=2))  # round 1 under way
     out = await h.say("rin", "pair pause 10", channel=None)
-    assert "paused until Thu 15 Jan 2026, 11:00 (UTC)" in out
+    assert "paused until Thu, 15 Jan 2026, 11:00 (UTC)" in out
     assert "carries on" in out
     h.sink.take()
     await h.advance(WEEK)  # round 2 starts without rin
@@ -483,7 +483,7 @@ async def test_stats_are_aggregates_with_small_numbers_hidden(harness):
 async def test_round_started_by_hand_runs_its_default_length(harness):
     h = harness
     await join(h, "sam", "jo")
-    assert "until Mon 19 Jan 2026, 09:00 (UTC)" in await h.say("alex", "pair now")
+    assert "until Mon, 19 Jan 2026, 09:00 (UTC)" in await h.say("alex", "pair now")
     h.sink.take()
     await h.advance(timedelta(days=7))
     assert any("Halfway through round 1" in t for t in private(h.sink.take(), "sam"))
@@ -498,8 +498,8 @@ async def test_round_started_by_hand_takes_the_place_of_a_near_scheduled_start(h
     await join(h, "sam", "jo")
     await weekly(h)  # the first scheduled start is in an hour, and its heads-up is out
     out = await h.say("alex", "pair now")
-    assert "Round 1 has begun, until Mon 12 Jan 2026, 10:00 (UTC)" in out
-    assert "Next round: Mon 12 Jan 2026, 10:00" in await h.say("sam", "pair status", channel=None)
+    assert "Round 1 has begun, until Mon, 12 Jan 2026, 10:00 (UTC)" in out
+    assert "Next round: Mon, 12 Jan 2026, 10:00" in await h.say("sam", "pair status", channel=None)
     h.sink.take()
     await h.advance(timedelta(hours=2))
     assert opened(h.sink.take()) == []  # the 10:00 start was taken by the round begun by hand

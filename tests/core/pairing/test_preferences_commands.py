@@ -66,12 +66,12 @@ async def test_prefs_are_shown_set_and_cleared_plainly(harness):
     assert "timezone: Europe/Madrid" in await private(h, A, "pair prefs timezone europe/madrid")
     assert "timezone: UTC+05:30" in await private(h, A, "pair prefs timezone UTC+5:30")
     said = await private(h, A, "pair prefs free weekends, weekday evening")
-    assert "usually free: weekday evenings, weekends" in said
+    assert "usually free: weekday evenings and weekends" in said
     said = await private(h, A, "pair prefs style deeper")
     assert "conversations: deeper" in said and "not set" not in said
     said = await private(h, A, "pair prefs clear timezone")
     assert "Cleared your timezone preference." in said and "timezone: not set" in said
-    assert "usually free: weekday evenings, weekends" in said
+    assert "usually free: weekday evenings and weekends" in said
     said = await private(h, A, "pair prefs clear")
     assert "no preferences are kept" in said and said.count("not set") == 4
     assert await h.db.fetchall("SELECT * FROM pair_preferences") == []

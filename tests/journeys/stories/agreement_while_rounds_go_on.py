@@ -56,7 +56,7 @@ async def play(w: World) -> None:
         assert "Would you like to join?" in await w.type(member, "pair join")
         assert "You're in." in await w.type(member, "yes")
     out = await w.type("alex", "pair schedule weekly mon 10:00")
-    assert "Pairing rounds will start weekly mon 10:00" in out
+    assert "Pairing rounds will start every Monday at 10:00" in out
     await w.clock(timedelta(hours=2))
     for member in ("sam", "rin", "jo", "kai"):
         assert "Welcome, " in w.news(member)
@@ -109,7 +109,7 @@ async def play(w: World) -> None:
     assert "Version 1 of agreement" in out and "on its way to rin" in out
     proposal = w.news("rin")
     assert "sam has proposed version 1" in proposal
-    assert SAM_SAFE in proposal and RIN_HELPED in proposal and "Review date: Tue 20 Jan 2026" in proposal
+    assert SAM_SAFE in proposal and RIN_HELPED in proposal and "Review date: Tue, 20 Jan 2026" in proposal
     assert w.command(f"agreement accept #{sam_id} v1") in proposal
     out = await w.type("rin", f"agreement amend #{sam_id} safe {RIN_AMENDED}", private=True)
     assert "Version 2 of agreement" in out and "on its way to sam" in out

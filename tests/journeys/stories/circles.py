@@ -41,7 +41,7 @@ async def play(w: World) -> None:
     alex = w.facilitator
     # -- Monday 5 January: circles of about 3, together for 2 rounds -----------------------------
     set_out = await w.type(alex, "pair schedule weekly mon 10:00 size 3 together 2")
-    assert "Pairing rounds will start weekly mon 10:00" in set_out
+    assert "Pairing rounds will start every Monday at 10:00" in set_out
     assert "People meet in circles of about 3" in set_out
     assert "each circle stays together for 2 rounds before new circles form" in set_out
     for member in MEMBERS:

@@ -88,7 +88,7 @@ async def play(w: World) -> None:
     works = re.search(r"daily \d\d:\d\d", out)  # a schedule that works, as the refusal says
     assert works, out
     out = await w.type(f, f"questions schedule {works.group(0)}")
-    assert "Questions will be posted daily 18:00" in out
+    assert "Questions will be posted every day at 18:00" in out
     out = await w.type(f, "questions schedule weekly mon,thu 19:30 Mars/Olympus")
     assert '"Mars/Olympus" in that schedule isn\'t a timezone I know' in out
     assert "isn't a day" not in out
@@ -124,8 +124,8 @@ async def play(w: World) -> None:
     # A new schedule while round 1 runs: round 1 keeps its length, and the answer says so.
     out = await w.type(f, "pair schedule every 2 weeks mon 10:00")
     # (`pair now` with no schedule runs a round for 14 days; "every 2 weeks mon" says which Monday.)
-    assert "Round 1 keeps running until Mon 19 Jan 2026" in out and "the new schedule starts after it" in out
-    assert "the first on Mon 19 Jan 2026, 10:00" in out
+    assert "Round 1 keeps running until Mon, 19 Jan 2026" in out and "the new schedule starts after it" in out
+    assert "the first on Mon, 19 Jan 2026, 10:00" in out
 
     # Someone joining while the round runs is placed straight away.
     assert "Would you like to join?" in await w.type("rin", "pair join")
@@ -140,8 +140,8 @@ async def play(w: World) -> None:
     # The schedule that waited for round 1 now starts at its next slot, so that round is
     # announced; cancelling again calls it off, and then there is nothing left to cancel.
     out = await w.type(f, "pair cancel")
-    assert "The round announced for Mon 05 Jan 2026, 10:00" in out and "won't run" in out, out
-    assert "The next round starts Mon 19 Jan 2026, 10:00" in out
+    assert "The round announced for Mon, 5 Jan 2026, 10:00" in out and "won't run" in out, out
+    assert "The next round starts Mon, 19 Jan 2026, 10:00" in out
     out = await w.type(f, "pair cancel")
     assert "There's no round running or announced" in out, out
     kind_and_specific(out)
