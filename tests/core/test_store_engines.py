@@ -134,6 +134,29 @@ async def test_migrates_from_empty_and_again_is_nothing(db):
     assert not any(name.endswith("_new") for name in tables)
 
 
+@pytest.mark.parametrize("version", [0, *[v for v, _, _ in available_migrations()][:-1]])
+@pytest.mark.parametrize("engine", [engine for engine in ENGINES if engine == "postgresql"])
+async def test_postgresql_migrates_from_every_earlier_version(engine, version):
+    """SQLite's own version of this is in test_storage.py."""
+    url = await create_postgres_database(migrated=False)
+    try:
+        old = await open_database(url, target_version=version)
+        assert await old.schema_version() == version
+        if version >= 1:
+            async with old.transaction() as tx:
+                await _community(tx, "demo")
+        await old.close()
+        db = await open_database(url)
+        assert await db.schema_version() == NEWEST
+        if version >= 1:
+            assert await _count(db) == 1
+        async with db.transaction() as tx:  # ids go on from where they were
+            assert await _community(tx, "next") == (2 if version >= 1 else 1)
+        await db.close()
+    finally:
+        await drop_postgres_database(url)
+
+
 async def test_a_newer_schema_is_refused_and_left_alone(location):
     db = await open_database(location)
     await db.execute("INSERT INTO schema_version (version) VALUES (?)", (9999,))
