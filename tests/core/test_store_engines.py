@@ -382,3 +382,49 @@ async def test_a_transaction_lock_holds_off_another_process_until_commit(two_pro
     async with asyncio.timeout(30):
         await asyncio.gather(holder(), waiter())
     assert order == ["first done", "second has it"]
+
+
+@pytest.mark.parametrize(
+    "argv", [["backup", "somewhere"], ["restore", "somewhere"], ["key", "rotate"]], ids=lambda a: a[0]
+)
+def test_sqlite_only_commands_refuse_a_postgresql_store_without_its_password(argv, monkeypatch, capsys, tmp_path):
+    from alongside.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ALONGSIDE_STORAGE_URL", "postgresql://bot:hunter2@db:5432/alongside")
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "SQLite store only" in err and "pg_dump" in err and "postgresql://bot:***@db:5432/alongside" in err
+    assert "hunter2" not in err
+    assert list(tmp_path.iterdir()) == []  # nothing made
+
+
+async def test_the_data_key_is_checked_the_same_on_both_engines(location, monkeypatch, tmp_path):
+    """alongside/runtime.py's open_store: a new store records the key's check value; the same
+    key opens it again; another key is refused with one line naming the store, no password."""
+    from datetime import UTC, datetime
+
+    from alongside.runtime import open_store
+    from alongside.settings import load_settings
+    from bot.clock import FakeClock
+    from bot.storage.crypto import DataKeyError, generate_key_text
+
+    if location.startswith("postgresql://"):
+        location = location.replace("postgresql://postgres@", "postgresql://postgres:hunter2@")
+        monkeypatch.setenv("ALONGSIDE_STORAGE_URL", location)
+    else:
+        monkeypatch.setenv("ALONGSIDE_STORAGE__PATH", location)
+    monkeypatch.setenv("ALONGSIDE_STORAGE__KEY_FILE", str(tmp_path / "unused.key"))
+    key = generate_key_text()
+    monkeypatch.setenv("ALONGSIDE_DATA_KEY", key)
+    clock = FakeClock(datetime(2026, 1, 5, tzinfo=UTC))
+    for _ in range(2):
+        db, cipher, lock = await open_store(load_settings(None), clock)
+        assert (await db.fetchone("SELECT COUNT(*) FROM key_check"))[0] == 1
+        await db.close()
+        if lock is not None:
+            lock.release()
+    monkeypatch.setenv("ALONGSIDE_DATA_KEY", generate_key_text())
+    with pytest.raises(DataKeyError) as refused:
+        await open_store(load_settings(None), clock)
+    assert "does not open the database" in str(refused.value) and "hunter2" not in str(refused.value)
