@@ -82,7 +82,12 @@ async def _migrated_template(base: str) -> str:
 
     from bot.storage.db import available_migrations, open_database
 
-    digest = hashlib.sha256(repr(available_migrations("postgresql")).encode()).hexdigest()[:16]
+    from bot.storage.db import split_sql
+    from bot.storage.sql_dialect import postgres_ddl
+
+    # What runs on PostgreSQL: the migrations as translated (a change to either is a new template).
+    ddl = [postgres_ddl(statement) for _, _, sql in available_migrations("postgresql") for statement in split_sql(sql)]
+    digest = hashlib.sha256(repr(ddl).encode()).hexdigest()[:16]
     name = f"tpl_{digest}"
     conn = await asyncpg.connect(base)
     try:

@@ -33,7 +33,6 @@ from bot.storage.crypto import (
 )
 from bot.storage.db import Database, Tx
 from bot.storage.encrypted_columns import ENCRYPTED_COLUMNS, KEY_CHECK_PURPOSE, EncryptedColumn
-from bot.storage.sql_dialect import POSTGRESQL
 from bot.storage.files import (
     PRIVATE_FILE,
     exposed,
@@ -41,6 +40,7 @@ from bot.storage.files import (
     make_private_folder,
     sync_folder,
 )
+from bot.storage.sql_dialect import POSTGRESQL
 
 log = logging.getLogger(__name__)
 
