@@ -80,9 +80,7 @@ async def _migrated_template(base: str) -> str:
 
     import asyncpg
 
-    from bot.storage.db import available_migrations, open_database
-
-    from bot.storage.db import split_sql
+    from bot.storage.db import available_migrations, open_database, split_sql
     from bot.storage.sql_dialect import postgres_ddl
 
     # What runs on PostgreSQL: the migrations as translated (a change to either is a new template).
