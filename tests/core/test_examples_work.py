@@ -18,7 +18,6 @@ Discord's own writes a command with a fixed `/`: on Matrix it would be wrong.
 from __future__ import annotations
 
 import re
-import shutil
 import tomllib
 from dataclasses import replace
 from pathlib import Path
@@ -39,7 +38,7 @@ from bot.commands.words import command_words
 from bot.context import CommunityRef
 from bot.texts.catalog import Catalog
 from tests.core.agreements.helpers import meet, say, start_pair
-from tests.harness import make_harness, mention
+from tests.harness import copy_store, make_harness, mention
 
 PROMPTS = __import__("bot.config", fromlist=["load_settings"]).load_settings(None).prompts_dir
 CATALOG = Catalog(PROMPTS)
@@ -230,8 +229,7 @@ async def _world(tmp_path: Path, platform: str, tmp_path_factory: pytest.TempPat
         folder = tmp_path_factory.mktemp(f"world-{platform}-{locale}")
         _WORLDS[(platform, locale)] = (folder, await _build_world(folder, SPACES.get(platform), locale))
     folder, short_id = _WORLDS[(platform, locale)]
-    for file in folder.iterdir():
-        shutil.copy2(file, tmp_path / file.name)
+    await copy_store(folder, tmp_path)
     h = await make_harness(tmp_path)
     if platform in SPACES:
         h.community = SPACES[platform]

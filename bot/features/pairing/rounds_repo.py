@@ -15,8 +15,11 @@ from typing import Any
 from bot.storage.communities import Reader
 from bot.storage.crypto import FieldCipher
 from bot.storage.db import Tx
+from bot.storage.sql_dialect import POSTGRESQL, SQLITE
 
 ANSWERS_PURPOSE = "pairing.checkin_answers"
+# A pair's member ids as one "1,2" text per row: the two engines name the aggregate differently.
+_MEMBER_IDS = {SQLITE: "group_concat(m.member_id)", POSTGRESQL: "string_agg(m.member_id::text, ',')"}
 
 
 def _dt(text: str | None) -> datetime | None:
@@ -334,7 +337,7 @@ class RoundsRepo:
 
     async def _pairs(self, db: Reader, where: str, params: tuple[Any, ...]) -> list[Pair]:
         rows = await db.fetchall(
-            "SELECT p.id, p.round_id, p.space_key, p.size, p.state, group_concat(m.member_id)"
+            f"SELECT p.id, p.round_id, p.space_key, p.size, p.state, {_MEMBER_IDS[db.dialect.name]}"
             f" FROM pairs p JOIN pair_members m ON m.pair_id = p.id WHERE {where}"
             " GROUP BY p.id ORDER BY p.id",
             params,
@@ -471,7 +474,8 @@ class RoundsRepo:
 
     async def stats(self, db: Reader, community_id: int) -> dict[str, int]:
         members = await db.fetchone(
-            "SELECT COUNT(*), COALESCE(SUM(status = 'paused'), 0) FROM pair_participants WHERE community_id = ?",
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN status = 'paused' THEN 1 ELSE 0 END), 0)"
+            " FROM pair_participants WHERE community_id = ?",
             (community_id,),
         )
         rounds = await db.fetchone(
@@ -493,13 +497,14 @@ class RoundsRepo:
             (community_id,),
         )
         assert members is not None and rounds is not None and checkins is not None and people is not None
+        # int(): PostgreSQL's SUM of a BIGINT is NUMERIC (a Decimal in Python).
         return {
-            "members": members[0],
-            "paused": members[1],
-            "rounds": rounds[0],
-            "pairs": rounds[1],
-            "members_matched": people[0] or rounds[2],
-            "checkins": checkins[0],
-            "checkins_answered": checkins[1],
-            "checkin_members": checkins[2],
+            "members": int(members[0]),
+            "paused": int(members[1]),
+            "rounds": int(rounds[0]),
+            "pairs": int(rounds[1]),
+            "members_matched": int(people[0] or rounds[2]),
+            "checkins": int(checkins[0]),
+            "checkins_answered": int(checkins[1]),
+            "checkin_members": int(checkins[2]),
         }
