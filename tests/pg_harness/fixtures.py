@@ -1,0 +1,97 @@
+"""pytest fixtures: the test PostgreSQL server and the `store` fixture that runs a test on both
+engines (wired in tests/conftest.py).
+
+* ``pg_server`` (session): one :class:`PostgresServer` per xdist worker, started the first time a
+  test asks for PostgreSQL (about 2 s: initdb, start), removed at the end of the session. Not
+  shared between workers: a server per worker needs no cross-process reference counting and
+  leaves nothing behind when a worker dies (the server dies with it).
+* ``pg_databases`` (session): fresh databases cloned from a migrated template.
+* ``store`` (function, parametrized ``sqlite`` / ``postgresql`` by ``pytest_generate_tests`` in
+  tests/conftest.py): the :class:`~tests.harness.StoreChoice` of the test, also made the
+  current one, so ``make_harness`` and the journeys' worlds open their stores on that engine.
+  Databases it made are dropped after the test.
+
+If PostgreSQL cannot start, every ``[postgresql]`` test fails with the reason (never a skip:
+CI must run them). ``--engines sqlite`` (or ALONGSIDE_TEST_ENGINES=sqlite) runs only SQLite,
+for a quick local run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+import pytest_asyncio
+
+from tests.harness import ENGINES, StoreChoice, use_store
+from tests.pg_harness.databases import PgDatabases
+from tests.pg_harness.server import PostgresServer
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--engines",
+        default=None,
+        help="comma-separated store engines the storage tests run on (default: sqlite,postgresql;"
+        " also ALONGSIDE_TEST_ENGINES)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "sqlite_only: runs on SQLite only (the test reads SQLite's own files or tracing)"
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test using `store` (itself or through `harness`) runs once per engine."""
+    if "store" not in metafunc.fixturenames:
+        return
+    engines = selected_engines(metafunc.config)
+    if metafunc.definition.get_closest_marker("sqlite_only"):
+        engines = ["sqlite"]
+    metafunc.parametrize("store", engines, indirect=True)
+
+
+def selected_engines(config: pytest.Config) -> list[str]:
+    raw = config.getoption("engines", None) or os.environ.get("ALONGSIDE_TEST_ENGINES") or ",".join(ENGINES)
+    engines = [e.strip() for e in raw.split(",") if e.strip()]
+    unknown = set(engines) - set(ENGINES)
+    if unknown or not engines:
+        raise pytest.UsageError(f"--engines: expected some of {', '.join(ENGINES)}, got {raw!r}")
+    return engines
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PostgresServer]:
+    server = PostgresServer()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def pg_databases(pg_server: PostgresServer) -> PgDatabases:
+    return PgDatabases(pg_server)
+
+
+@pytest_asyncio.fixture
+async def store(request: pytest.FixtureRequest) -> AsyncIterator[StoreChoice]:
+    engine = getattr(request, "param", "sqlite")
+    if engine == "postgresql":
+        databases: PgDatabases = request.getfixturevalue("pg_databases")
+        choice = StoreChoice(engine, databases.fresh)
+    else:
+        databases = None  # type: ignore[assignment]
+        choice = StoreChoice(engine)
+    use_store(choice)
+    try:
+        yield choice
+    finally:
+        use_store(None)
+        if databases is not None:
+            for url in choice.urls.values():
+                await databases.drop(url)
