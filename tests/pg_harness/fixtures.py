@@ -12,13 +12,11 @@ engines (wired in tests/conftest.py).
   Databases it made are dropped after the test.
 
 If PostgreSQL cannot start, every ``[postgresql]`` test fails with the reason (never a skip:
-CI must run them). ``--engines sqlite`` (or ALONGSIDE_TEST_ENGINES=sqlite) runs only SQLite,
-for a quick local run.
+CI must run them). ``--engines sqlite`` runs only SQLite, for a quick local run.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -33,8 +31,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--engines",
         default=None,
-        help="comma-separated store engines the storage tests run on (default: sqlite,postgresql;"
-        " also ALONGSIDE_TEST_ENGINES)",
+        help="comma-separated store engines the storage tests run on (default: sqlite,postgresql)",
     )
 
 
@@ -44,18 +41,26 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+# Where a test using `store` runs on both engines: the storage, feature and journey tests (and
+# the trust tests of the core's stored data, and the harness's own). Elsewhere (the adapters'
+# tests, which use the core harness only to drive an adapter) SQLite only: the store under them
+# is the same code, and running them twice would cost minutes for nothing the core's tests miss.
+BOTH_ENGINES_UNDER = ("tests/core/", "tests/journeys/", "tests/trust/", "tests/pg_harness/")
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """A test using `store` (itself or through `harness`) runs once per engine."""
     if "store" not in metafunc.fixturenames:
         return
     engines = selected_engines(metafunc.config)
-    if metafunc.definition.get_closest_marker("sqlite_only"):
-        engines = ["sqlite"]
+    where = metafunc.definition.nodeid
+    if metafunc.definition.get_closest_marker("sqlite_only") or not where.startswith(BOTH_ENGINES_UNDER):
+        engines = [e for e in engines if e == "sqlite"] or ["sqlite"]
     metafunc.parametrize("store", engines, indirect=True)
 
 
 def selected_engines(config: pytest.Config) -> list[str]:
-    raw = config.getoption("engines", None) or os.environ.get("ALONGSIDE_TEST_ENGINES") or ",".join(ENGINES)
+    raw = config.getoption("engines", None) or ",".join(ENGINES)
     engines = [e.strip() for e in raw.split(",") if e.strip()]
     unknown = set(engines) - set(ENGINES)
     if unknown or not engines:

@@ -53,11 +53,9 @@ class PostgresUnavailable(RuntimeError):
 
 
 def find_bindir() -> Path:
-    """Where `initdb` and `postgres` are: ALONGSIDE_TEST_PG_BINDIR, `pg_config --bindir`, then
-    the newest of Debian's /usr/lib/postgresql/<version>/bin."""
+    """Where `initdb` and `postgres` are: `pg_config --bindir`, then the newest of Debian's
+    /usr/lib/postgresql/<version>/bin."""
     candidates: list[Path] = []
-    if os.environ.get("ALONGSIDE_TEST_PG_BINDIR"):
-        candidates.append(Path(os.environ["ALONGSIDE_TEST_PG_BINDIR"]))
     pg_config = shutil.which("pg_config")
     if pg_config:
         with contextlib.suppress(OSError, subprocess.SubprocessError):
@@ -74,8 +72,8 @@ def find_bindir() -> Path:
         if (bindir / "postgres").is_file() and (bindir / "initdb").is_file():
             return bindir
     raise PostgresUnavailable(
-        "no PostgreSQL server binaries (initdb, postgres) found via ALONGSIDE_TEST_PG_BINDIR, "
-        "pg_config --bindir or /usr/lib/postgresql/*/bin: install Debian's `postgresql` package "
+        "no PostgreSQL server binaries (initdb, postgres) found via pg_config --bindir or "
+        "/usr/lib/postgresql/*/bin: install Debian's `postgresql` package "
         "(scripts/test does it when run as root)"
     )
 
