@@ -21,12 +21,7 @@ from bot.context import Actor, CommunityRef, Invocation
 from bot.replies import Answer, Delivery, Intent
 from bot.scheduling.timeline import SimulatedDriver, Timeline
 from bot.storage.crypto import FieldCipher
-from bot.storage.db import Database
-
-try:  # TEMPORARY until branch pgengine is merged
-    from bot.storage.db import open_database
-except ImportError:
-    open_database = Database.open
+from bot.storage.db import Database, open_database
 from bot.texts.catalog import Catalog
 
 ENGINES = ("sqlite", "postgresql")

@@ -6,6 +6,7 @@ engines (wired in tests/conftest.py).
   shared between workers: a server per worker needs no cross-process reference counting and
   leaves nothing behind when a worker dies (the server dies with it).
 * ``pg_databases`` (session): fresh databases cloned from a migrated template.
+* ``pg_url`` (function): the url of a fresh database with no schema, for PostgreSQL-only tests.
 * ``store`` (function, parametrized ``sqlite`` / ``postgresql`` by ``pytest_generate_tests`` in
   tests/conftest.py): the :class:`~tests.harness.StoreChoice` of the test, also made the
   current one, so ``make_harness`` and the journeys' worlds open their stores on that engine.
@@ -81,6 +82,17 @@ def pg_server() -> Iterator[PostgresServer]:
 @pytest.fixture(scope="session")
 def pg_databases(pg_server: PostgresServer) -> PgDatabases:
     return PgDatabases(pg_server)
+
+
+@pytest_asyncio.fixture
+async def pg_url(pg_databases: PgDatabases) -> AsyncIterator[str]:
+    """A fresh, empty PostgreSQL database's url (no schema: the test migrates it), dropped after
+    the test: for the engine's own tests, which run on PostgreSQL only."""
+    url = await pg_databases.fresh(empty=True)
+    try:
+        yield url
+    finally:
+        await pg_databases.drop(url)
 
 
 @pytest_asyncio.fixture

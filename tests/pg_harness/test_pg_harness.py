@@ -18,7 +18,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from bot.storage.db import available_migrations
+from bot.storage.db import available_migrations, open_database
 from tests.harness import make_harness
 from tests.pg_harness.databases import TEMPLATE, PgDatabases
 from tests.pg_harness.server import PostgresServer, _start_time
@@ -163,8 +163,6 @@ def test_a_stale_server_from_a_killed_run_is_cleaned_up_on_start(base_dir: Path)
 async def test_fresh_databases_are_fast(pg_databases: PgDatabases, capsys) -> None:
     """Cloning the migrated template beats migrating from empty (figures shown at the end)."""
     await pg_databases.drop(await pg_databases.fresh())  # the template exists
-    from bot.storage.db import open_database  # TEMPORARY local import until pgengine is merged
-
 
     admin = await asyncpg.connect(pg_databases.server.url())
     try:
