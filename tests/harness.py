@@ -8,6 +8,7 @@ test reopening it after a restart) and another folder another store."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -32,10 +33,16 @@ class StoreChoice:
     fresh database per folder (made by `fresh`, from tests/pg_harness), the same one each time
     the same folder is asked for."""
 
-    def __init__(self, engine: str, fresh: Callable[..., Awaitable[str]] | None = None) -> None:
+    def __init__(
+        self,
+        engine: str,
+        fresh: Callable[..., Awaitable[str]] | None = None,
+        clone: Callable[[str], Awaitable[str]] | None = None,
+    ) -> None:
         assert engine in ENGINES, engine
         self.engine = engine
         self._fresh = fresh
+        self._clone = clone
         self.urls: dict[Path, str] = {}
 
     async def location(self, folder: Path, name: str = "alongside.db", *, empty: bool = False) -> str:
@@ -51,6 +58,17 @@ class StoreChoice:
         return self.urls[key]
 
 
+    async def copy(self, source: Path, target: Path, name: str = "alongside.db") -> None:
+        """What the store in folder `source` holds, as the store of folder `target` (SQLite: its
+        files; PostgreSQL: a clone of its database, which must have no open connection)."""
+        if self.engine == "sqlite":
+            for file in source.iterdir():
+                shutil.copy2(file, target / file.name)
+            return
+        assert self._clone is not None
+        self.urls[target.resolve() / name] = await self._clone(self.urls[source.resolve() / name])
+
+
 # The choice of the running test (set by the `store` fixture); SQLite when none is set.
 _current: StoreChoice | None = None
 
@@ -62,6 +80,12 @@ def current_store() -> StoreChoice:
 def use_store(choice: StoreChoice | None) -> None:
     global _current
     _current = choice
+
+
+async def copy_store(source: Path, target: Path) -> None:
+    """The store of folder `source`, copied as the store of folder `target` (the running test's
+    engine)."""
+    await current_store().copy(source, target)
 
 
 async def store_location(folder: Path, name: str = "alongside.db", *, empty: bool = False) -> str:

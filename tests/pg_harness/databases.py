@@ -63,6 +63,17 @@ class PgDatabases:
         self.timings["create"].append(time.monotonic() - began)
         return self.server.url(name)
 
+    async def clone(self, url: str) -> str:
+        """A new database holding a copy of the one at `url` (which must have no open
+        connection)."""
+        name = f"t_{next(self._numbers)}"
+        conn = await self._admin()
+        try:
+            await conn.execute(f"CREATE DATABASE {name} TEMPLATE {url.rsplit('/', 1)[1]} STRATEGY FILE_COPY")
+        finally:
+            await conn.close()
+        return self.server.url(name)
+
     async def drop(self, url: str) -> None:
         """Remove a database made by :meth:`fresh` (FORCE: a connection a failing test left open
         must not keep it, and its disk space, for the rest of the run)."""

@@ -100,7 +100,7 @@ async def store(request: pytest.FixtureRequest) -> AsyncIterator[StoreChoice]:
     engine = getattr(request, "param", "sqlite")
     if engine == "postgresql":
         databases: PgDatabases = request.getfixturevalue("pg_databases")
-        choice = StoreChoice(engine, databases.fresh)
+        choice = StoreChoice(engine, databases.fresh, databases.clone)
     else:
         databases = None  # type: ignore[assignment]
         choice = StoreChoice(engine)
