@@ -1,11 +1,15 @@
-"""An in-process core for tests: an App on a temporary SQLite file, a fake clock, the simulated
-driver and a sink that keeps every delivery. Command lines are typed as in the console."""
+"""An in-process core for tests: an App on a temporary store, a fake clock, the simulated driver
+and a sink that keeps every delivery. Command lines are typed as in the console.
+
+The store is SQLite (a file in the test's folder) unless the test runs under the `store`
+fixture's `postgresql` parameter (tests/conftest.py): then each folder a test opens a store in
+gets its own fresh PostgreSQL database, so "the same folder" still means "the same store" (a
+test reopening it after a restart) and another folder another store."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,100 +22,78 @@ from bot.context import Actor, CommunityRef, Invocation
 from bot.replies import Answer, Delivery, Intent
 from bot.scheduling.timeline import SimulatedDriver, Timeline
 from bot.storage.crypto import FieldCipher
-from bot.storage.db import Database
+from bot.storage.db import Database, open_database
 from bot.texts.catalog import Catalog
 
-START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # a Monday
-POSTGRES_URL_VARIABLE = "ALONGSIDE_TEST_POSTGRES_URL"
+ENGINES = ("sqlite", "postgresql")
 
 
-async def create_postgres_database(*, migrated: bool = True, for_path: Path | None = None) -> str:
-    """A database on the server ALONGSIDE_TEST_POSTGRES_URL names (a copy of one migrated once
-    per set of migrations, or empty); its url. `for_path`: the one standing for that SQLite
-    file, made on first use and found again after."""
-    import asyncpg
+class StoreChoice:
+    """Where the stores of one test live. SQLite: a file in the folder asked for. PostgreSQL: a
+    fresh database per folder (made by `fresh`, from tests/pg_harness), the same one each time
+    the same folder is asked for."""
 
-    base = os.environ[POSTGRES_URL_VARIABLE]
-    if for_path is not None:
-        name = _postgres_name(for_path)
-    else:
-        name = f"t_{uuid.uuid4().hex[:16]}"
-    url = base.rsplit("/", 1)[0] + "/" + name
-    conn = await asyncpg.connect(base)
-    try:
-        if await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
-            return url
-        template = await _migrated_template(base) if migrated else "template0"
-        await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    finally:
-        await conn.close()
-    return url
+    def __init__(
+        self,
+        engine: str,
+        fresh: Callable[..., Awaitable[str]] | None = None,
+        clone: Callable[[str], Awaitable[str]] | None = None,
+    ) -> None:
+        assert engine in ENGINES, engine
+        self.engine = engine
+        self._fresh = fresh
+        self._clone = clone
+        self.urls: dict[Path, str] = {}
+
+    async def location(self, folder: Path, name: str = "alongside.db", *, empty: bool = False) -> str:
+        """The store `name` in `folder`. A new PostgreSQL database holds the migrated schema
+        (cloned from a template: fast), or nothing at all with `empty` (for tests that migrate
+        from an older version; a new SQLite file is always empty)."""
+        if self.engine == "sqlite":
+            return str(folder / name)
+        key = folder.resolve() / name
+        if key not in self.urls:
+            assert self._fresh is not None
+            self.urls[key] = await self._fresh(empty=empty)
+        return self.urls[key]
 
 
-def _postgres_name(path: Path) -> str:
-    import hashlib
+    async def copy(self, source: Path, target: Path, name: str = "alongside.db") -> None:
+        """What the store in folder `source` holds, as the store of folder `target` (SQLite: its
+        files; PostgreSQL: a clone of its database, which must have no open connection)."""
+        if self.engine == "sqlite":
+            for file in source.iterdir():
+                shutil.copy2(file, target / file.name)
+            return
+        assert self._clone is not None
+        self.urls[target.resolve() / name] = await self._clone(self.urls[source.resolve() / name])
 
-    return "t_" + hashlib.sha256(str(path).encode()).hexdigest()[:24]
+
+# The choice of the running test (set by the `store` fixture); SQLite when none is set.
+_current: StoreChoice | None = None
+
+
+def current_store() -> StoreChoice:
+    return _current or StoreChoice("sqlite")
+
+
+def use_store(choice: StoreChoice | None) -> None:
+    global _current
+    _current = choice
 
 
 async def copy_store(source: Path, target: Path) -> None:
-    """What a harness on folder `source` stored, as the store of a harness on folder `target`
-    (SQLite: the files; PostgreSQL: a copy of its database)."""
-    if not os.environ.get(POSTGRES_URL_VARIABLE):
-        for file in source.iterdir():
-            shutil.copy2(file, target / file.name)
-        return
-    import asyncpg
-
-    conn = await asyncpg.connect(os.environ[POSTGRES_URL_VARIABLE])
-    try:
-        await conn.execute(
-            f'CREATE DATABASE "{_postgres_name(target / "alongside.db")}"'
-            f' TEMPLATE "{_postgres_name(source / "alongside.db")}"'
-        )
-    finally:
-        await conn.close()
+    """The store of folder `source`, copied as the store of folder `target` (the running test's
+    engine)."""
+    await current_store().copy(source, target)
 
 
-async def _migrated_template(base: str) -> str:
-    """A database with every migration applied, made once: built under a private name and then
-    renamed, so a concurrent worker never copies a half-migrated one."""
-    import hashlib
-
-    import asyncpg
-
-    from bot.storage.db import available_migrations, open_database, split_sql
-    from bot.storage.sql_dialect import postgres_ddl
-
-    # What runs on PostgreSQL: the migrations as translated (a change to either is a new template).
-    ddl = [postgres_ddl(statement) for _, _, sql in available_migrations("postgresql") for statement in split_sql(sql)]
-    digest = hashlib.sha256(repr(ddl).encode()).hexdigest()[:16]
-    name = f"tpl_{digest}"
-    conn = await asyncpg.connect(base)
-    try:
-        if await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
-            return name
-        building = f"build_{uuid.uuid4().hex[:16]}"
-        await conn.execute(f'CREATE DATABASE "{building}"')
-        db = await open_database(base.rsplit("/", 1)[0] + "/" + building)
-        await db.close()
-        try:
-            await conn.execute(f'ALTER DATABASE "{building}" RENAME TO "{name}"')
-        except asyncpg.DuplicateDatabaseError:
-            await conn.execute(f'DROP DATABASE "{building}"')
-    finally:
-        await conn.close()
-    return name
+async def store_location(folder: Path, name: str = "alongside.db", *, empty: bool = False) -> str:
+    """Where the running test's store for `folder` is: a file path or a postgresql:// url."""
+    return await current_store().location(folder, name, empty=empty)
 
 
-async def drop_postgres_database(url: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(os.environ[POSTGRES_URL_VARIABLE])
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
-    finally:
-        await conn.close()
+START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # a Monday
 TEST_KEY = bytes(range(32))
 
 
@@ -142,11 +124,11 @@ class Harness:
     clock: FakeClock
     driver: SimulatedDriver
     sink: ListSink
-    path: Path
+    path: Path  # the SQLite file; on PostgreSQL, where it would be (see `location`)
+    engine: str = "sqlite"
+    location: str = ""  # what the store was opened from: the file's path or the database's url
     facilitators: set[str] = field(default_factory=lambda: {"alex"})
     community: CommunityRef = CommunityRef("console", "demo", "demo")
-    # Set when the harness runs on PostgreSQL (its own database, dropped on close).
-    postgres_url: str | None = None
 
     def inv(self, user: str, channel: str | None = "circle", community: CommunityRef | None = None) -> Invocation:
         return Invocation(
@@ -181,11 +163,9 @@ async def make_harness(
     register_all_platforms()
     clock = FakeClock(start)
     path = tmp_path / "alongside.db"
-    # For now (pgharness owns the real parametrisation): ALONGSIDE_TEST_POSTGRES_URL runs every
-    # harness on a fresh database of that PostgreSQL server.
-    # The same tmp_path is the same store (a test "restarts" the bot on it).
-    postgres_url = await create_postgres_database(for_path=path) if os.environ.get(POSTGRES_URL_VARIABLE) else None
-    db = await Database.open(postgres_url or path)
+    choice = current_store()
+    location = await choice.location(tmp_path)
+    db = await open_database(location)
     timeline = Timeline()
     app = App(
         settings=settings,
@@ -200,4 +180,38 @@ async def make_harness(
     app.attach_sink(sink)
     driver = SimulatedDriver(timeline, clock)
     await app.start()
-    return Harness(app, db, clock, driver, sink, path, postgres_url=postgres_url)
+    return Harness(app, db, clock, driver, sink, path, engine=choice.engine, location=location)
+
+
+async def stored_bytes(location: str | Path) -> bytes:
+    """Everything a closed store holds, as bytes, for tests that check what is never stored
+    readably (a member's words, the data key). SQLite: the database file and its WAL, as on
+    disk. PostgreSQL: every value of every table, text as UTF-8 and bytea as is (PostgreSQL's
+    files hold the same values, but only after a checkpoint, and laid out in pages: what matters
+    here is what a reader of the database gets)."""
+    location = str(location)
+    if not location.startswith(("postgresql://", "postgres://")):
+        path = Path(location.removeprefix("sqlite:"))
+        wal = path.with_name(path.name + "-wal")
+        return path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+    import asyncpg
+
+    conn = await asyncpg.connect(location)
+    try:
+        tables = [
+            r[0]
+            for r in await conn.fetch(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1"
+            )
+        ]
+        parts: list[bytes] = []
+        for table in tables:
+            for row in await conn.fetch(f'SELECT * FROM "{table}"'):
+                for value in row.values():
+                    if isinstance(value, bytes | bytearray | memoryview):
+                        parts.append(bytes(value))
+                    elif value is not None:
+                        parts.append(str(value).encode())
+        return b"\n".join(parts)
+    finally:
+        await conn.close()

@@ -1,7 +1,7 @@
 """The store's engine-level behaviour, the same on SQLite and PostgreSQL: savepoints, the ambient
 transaction, concurrent transactions, migrations, NewerSchemaError, row ids; and the SQL
-translation and url handling PostgreSQL needs. PostgreSQL runs where ALONGSIDE_TEST_POSTGRES_URL
-names a server (tests/harness.py); the pure tests need none."""
+translation and url handling PostgreSQL needs. PostgreSQL is the tests' own server
+(tests/pg_harness); the pure tests need none."""
 
 from __future__ import annotations
 
@@ -16,20 +16,15 @@ import pytest_asyncio
 from bot.config import ConfigError, Settings
 from bot.storage.db import Database, NewerSchemaError, available_migrations, open_database
 from bot.storage.sql_dialect import postgres_ddl, redact_url, to_numbered_placeholders
-from tests.harness import POSTGRES_URL_VARIABLE, create_postgres_database, drop_postgres_database
+from tests.harness import ENGINES, store_location
 
-ENGINES = ["sqlite", *(["postgresql"] if os.environ.get(POSTGRES_URL_VARIABLE) else [])]
 NEWEST = available_migrations()[-1][0]
 
 
-@pytest_asyncio.fixture(params=ENGINES)
-async def location(request, tmp_path):
-    if request.param == "sqlite":
-        yield str(tmp_path / "a.db")
-        return
-    url = await create_postgres_database()
-    yield url
-    await drop_postgres_database(url)
+@pytest_asyncio.fixture
+async def location(store, tmp_path):
+    """A migrated store on the test's engine (the `store` fixture drops it after)."""
+    return await store_location(tmp_path, "a.db")
 
 
 @pytest_asyncio.fixture
@@ -139,9 +134,9 @@ async def test_migrates_from_empty_and_again_is_nothing(db):
 
 @pytest.mark.parametrize("version", [0, *[v for v, _, _ in available_migrations()][:-1]])
 @pytest.mark.parametrize("engine", [engine for engine in ENGINES if engine == "postgresql"])
-async def test_postgresql_migrates_from_every_earlier_version(engine, version):
+async def test_postgresql_migrates_from_every_earlier_version(engine, version, pg_databases):
     """SQLite's own version of this is in test_storage.py."""
-    url = await create_postgres_database(migrated=False)
+    url = await pg_databases.fresh(empty=True)
     try:
         old = await open_database(url, target_version=version)
         assert await old.schema_version() == version
@@ -157,7 +152,7 @@ async def test_postgresql_migrates_from_every_earlier_version(engine, version):
             assert await _community(tx, "next") == (2 if version >= 1 else 1)
         await db.close()
     finally:
-        await drop_postgres_database(url)
+        await pg_databases.drop(url)
 
 
 async def test_a_newer_schema_is_refused_and_left_alone(location):
@@ -323,14 +318,14 @@ async def test_an_open_store_is_named_and_logged_without_its_password(location, 
 
 
 @pytest_asyncio.fixture(params=[engine for engine in ENGINES if engine == "postgresql"])
-async def two_processes(request):
+async def two_processes(request, pg_databases):
     """Two stores on one PostgreSQL database, as two `alongside run` processes would have."""
-    url = await create_postgres_database()
+    url = await pg_databases.fresh()
     first, second = await open_database(url), await open_database(url)
     yield first, second
     await first.close()
     await second.close()
-    await drop_postgres_database(url)
+    await pg_databases.drop(url)
 
 
 async def test_two_processes_meeting_a_new_community_and_member_make_one_row_each(two_processes):
@@ -434,13 +429,13 @@ async def test_the_data_key_is_checked_the_same_on_both_engines(location, monkey
 
 
 @pytest.mark.parametrize("engine", [engine for engine in ENGINES if engine == "postgresql"])
-async def test_text_compares_by_code_point_whatever_the_servers_language(engine):
+async def test_text_compares_by_code_point_whatever_the_servers_language(engine, pg_databases):
     """SQLite compares text byte by byte; a PostgreSQL database made with a language's collation
     (ICU en-US here) would order 'B' after 'a' and skip punctuation, moving MAX(slot_key) and
     every ORDER BY. Text columns are made with the "C" collation, so both engines agree."""
     import asyncpg
 
-    base = os.environ[POSTGRES_URL_VARIABLE]
+    base = pg_databases.server.url()
     name = f"t_icu_{os.getpid()}"
     admin = await asyncpg.connect(base)
     await admin.execute(
@@ -461,4 +456,4 @@ async def test_text_compares_by_code_point_whatever_the_servers_language(engine)
         assert (await db.fetchone("SELECT COUNT(*) FROM communities WHERE external_id > 'a9'"))[0] == 3
         await db.close()
     finally:
-        await drop_postgres_database(url)
+        await pg_databases.drop(url)
