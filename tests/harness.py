@@ -13,6 +13,7 @@ from bot.app import App
 from bot.clock import FakeClock
 from bot.context import Actor, CommunityRef, Invocation
 from bot.replies import Answer, Delivery, Intent
+from bot.scheduling.claims import WorkClaims
 from bot.scheduling.timeline import SimulatedDriver, Timeline
 from bot.storage.crypto import FieldCipher
 from bot.storage.db import Database
@@ -87,7 +88,8 @@ async def make_harness(
     clock = FakeClock(start)
     path = tmp_path / "alongside.db"
     db = await Database.open(path)
-    timeline = Timeline()
+    # Claimed like a real process's runs (bot/scheduling/claims.py), so every test exercises it.
+    timeline = Timeline(claims=WorkClaims(db, "harness"))
     app = App(
         settings=settings,
         db=db,

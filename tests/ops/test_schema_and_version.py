@@ -34,6 +34,7 @@ SHIPPED = {
     "0016_question_depth.sql": "72c19d39f51792a7ff24da53ada277d9c1ed80cee604bf7dce3f80a52cd14eff",
     "0017_pair_preferences.sql": "0fdbf5bdab117c2a82a3c50ab00719f52465e8ca9ff1a37093fca28774143b4e",
     "0018_pair_circles.sql": "da93448b3da9943d10a864d9107c0b5d54278394e4be6f2717a898f9d518ed71",
+    "0020_work_claims.sql": "f5887f28334ba173d0d8c1f1d5692751262472388e9460e657b8e1028c14a291",
 }
 
 
