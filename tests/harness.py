@@ -81,15 +81,22 @@ class Harness:
 
 
 async def make_harness(
-    tmp_path: Path, *, seed: int = 1, start: datetime = START, settings: Settings | None = None
+    tmp_path: Path,
+    *,
+    seed: int = 1,
+    start: datetime = START,
+    settings: Settings | None = None,
+    instance: str = "harness",
 ) -> Harness:
+    """`instance`: a second harness on the same `tmp_path` under another name is a second
+    process sharing the store (its own connection, caches and outbox)."""
     settings = settings or load_settings(None)
     register_all_platforms()
     clock = FakeClock(start)
     path = tmp_path / "alongside.db"
     db = await Database.open(path)
     # Claimed like a real process's runs (bot/scheduling/claims.py), so every test exercises it.
-    timeline = Timeline(claims=WorkClaims(db, "harness"))
+    timeline = Timeline(claims=WorkClaims(db, instance))
     app = App(
         settings=settings,
         db=db,
@@ -98,6 +105,7 @@ async def make_harness(
         cipher=FieldCipher(TEST_KEY),
         timeline=timeline,
         seed=seed,
+        instance=instance,
     )
     sink = ListSink()
     app.attach_sink(sink)
