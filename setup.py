@@ -13,7 +13,7 @@ setup(
     # Without these a plain install has no words and no database tables.
     package_data={
         "bot.prompts": ["*/*.toml"],
-        "bot.storage.migrations": ["*.sql"],
+        "bot.storage.migrations": ["*.sql", "postgresql/*.sql"],
         # The prompts lint's word lists (one per locale) and its closed-question allowance.
         "bot.texts": ["lint_data/*.toml"],
     },

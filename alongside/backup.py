@@ -278,13 +278,13 @@ async def _key_opens(database: Path, env_key: str | None, key_file: Path) -> lis
     KeyResolver's one-line DataKeyError if not); writes nothing."""
     import aiosqlite
 
-    from bot.storage.db import Database
     from bot.storage.keycheck import KeyResolver
+    from bot.storage.sqlite_db import SqliteDatabase
 
     conn = await aiosqlite.connect(f"file:{database}?mode=ro", uri=True, isolation_level=None)
     try:
         choice = await KeyResolver(database, env_key, key_file, write=False).resolve(
-            Database(conn, str(database)), datetime.now(UTC)
+            SqliteDatabase(conn, str(database)), datetime.now(UTC)
         )
         return choice.notes
     finally:

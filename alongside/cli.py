@@ -16,6 +16,7 @@ from alongside.settings import Settings, load_settings
 from bot.config import ConfigError, resolve_config_path
 from bot.storage.crypto import DataKeyError
 from bot.storage.db import NewerSchemaError
+from bot.storage.sql_dialect import is_postgres_url, redact_url
 from bot.texts.catalog import Catalog, CatalogError
 from bot.texts.lint import lint_path
 
@@ -139,6 +140,18 @@ def _parse_start(text: str | None) -> datetime:
 EXIT_ONLINE = 3
 
 
+def _postgres_store(settings: Settings, db: Path | None) -> bool:
+    return db is None and is_postgres_url(settings.store_location())
+
+
+def _sqlite_only(command: str, settings: Settings) -> str:
+    return (
+        f"{command} works on a SQLite store only, and this one is PostgreSQL"
+        f" ({redact_url(settings.store_location())}); back it up with pg_dump and keep the data key"
+        " apart from it (docs/configuration.md); nothing was changed"
+    )
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     """Exit 0: all fine (notes and warnings may be printed); 1: a setting, an ALONGSIDE_*
     variable or a prompt file is wrong; 2: the database would be refused (the data key does not
@@ -164,7 +177,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         problems.extend(adapter_problems(settings, args.adapter))
     database_problems: list[str] = []
     notes: list[str] = []
-    if config_ok:
+    if config_ok and _postgres_store(settings, args.db):
+        notes.append("note: the PostgreSQL store's schema and data key are checked when the bot starts")
+    elif config_ok:
         newer = schema_problem(Path(args.db or settings.storage.path))
         if newer is not None:
             database_problems.append(newer)
@@ -194,9 +209,9 @@ async def _check_key(settings: Settings, db_path: Path | None) -> tuple[str | No
     import aiosqlite
 
     from alongside.runtime import env_key_of, key_file_for
-    from bot.storage.db import Database
     from bot.storage.files import exposure_warning
     from bot.storage.keycheck import KeyResolver, exposed_data_files
+    from bot.storage.sqlite_db import SqliteDatabase
 
     path = Path(db_path or settings.storage.path)
     key_file = key_file_for(settings, path)
@@ -208,7 +223,7 @@ async def _check_key(settings: Settings, db_path: Path | None) -> tuple[str | No
         return None, notes
     conn = await aiosqlite.connect(path, isolation_level=None)
     try:
-        db = Database(conn, str(path))
+        db = SqliteDatabase(conn, str(path))
         choice = await KeyResolver(path, env_key_of(settings), key_file, write=False).resolve(
             db, datetime.now(UTC)
         )
@@ -225,6 +240,8 @@ def cmd_key(args: argparse.Namespace) -> int:
         settings = _load(args.config)
     except ConfigError as error:
         return _fail(error.problems)
+    if _postgres_store(settings, args.db):
+        return _fail([_sqlite_only("`alongside key rotate`", settings)])
     from alongside.runtime import env_key_of, key_file_for
     from bot.storage.rotation import rotate
 
@@ -260,6 +277,8 @@ def cmd_backup(args: argparse.Namespace) -> int:
         settings = _load(args.config)
     except ConfigError as error:
         return _fail(error.problems)
+    if _postgres_store(settings, args.db):
+        return _fail([_sqlite_only("`alongside backup`", settings)])
     from alongside.backup import BackupError, backup
 
     path = Path(args.db or settings.storage.path)
@@ -284,6 +303,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
         settings = _load(args.config)
     except ConfigError as error:
         return _fail(error.problems)
+    if _postgres_store(settings, args.db):
+        return _fail([_sqlite_only("`alongside restore`", settings)])
     from alongside.backup import BackupError, restore
     from alongside.runtime import env_key_of, key_file_for
 
@@ -350,7 +371,8 @@ async def _reset_facilitators(settings: Settings, args: argparse.Namespace) -> i
         return 0
     finally:
         await db.close()
-        lock.release()
+        if lock is not None:
+            lock.release()
 
 
 def cmd_lint(args: argparse.Namespace) -> int:

@@ -14,8 +14,9 @@ from bot.ids import IdSource
 from bot.scheduling.claims import WorkClaims
 from bot.scheduling.timeline import Timeline
 from bot.storage.crypto import FieldCipher
-from bot.storage.db import Database
+from bot.storage.db import Database, open_database
 from bot.storage.keycheck import KeyResolver, StoreLock, warn_if_exposed
+from bot.storage.sql_dialect import is_postgres_url, redact_url, sqlite_path
 from bot.texts.catalog import Catalog
 
 
@@ -44,19 +45,22 @@ def env_key_of(settings: Settings) -> str | None:
 
 async def open_store(
     settings: Settings, clock: Clock, db_path: Path | None = None
-) -> tuple[Database, FieldCipher, StoreLock]:
+) -> tuple[Database, FieldCipher, StoreLock | None]:
     """The database and the key that opens it; a DataKeyError (one line: what to fix) otherwise.
 
     Every command that opens the database comes through here, so none can run with a wrong key,
     make a new key beside stored data, or run while `alongside key rotate` does."""
-    path = Path(db_path or settings.storage.path)
+    location = str(db_path) if db_path is not None else settings.store_location()
+    if is_postgres_url(location):
+        return await _open_postgres(settings, clock, location)
+    path = Path(sqlite_path(location))
     key_file = key_file_for(settings, path)
     resolver = KeyResolver(path, env_key_of(settings), key_file)
     resolver.validate()
     lock = StoreLock(path)
     lock.acquire(exclusive=False)
     try:
-        db = await Database.open(path)
+        db = await open_database(path)
         try:
             choice = await resolver.resolve(db, clock.now())
         except BaseException:
@@ -67,6 +71,21 @@ async def open_store(
         raise
     warn_if_exposed(path, key_file)
     return db, FieldCipher(choice.key), lock
+
+
+async def _open_postgres(settings: Settings, clock: Clock, url: str) -> tuple[Database, FieldCipher, None]:
+    """PostgreSQL: the key as for SQLite (ALONGSIDE_DATA_KEY, or the key file, by default beside
+    storage.path); no file lock (the processes sharing the store may be on several machines)."""
+    key_file = key_file_for(settings, Path(settings.storage.path))
+    resolver = KeyResolver(redact_url(url), env_key_of(settings), key_file)
+    resolver.validate()
+    db = await open_database(url)
+    try:
+        choice = await resolver.resolve(db, clock.now())
+    except BaseException:
+        await db.close()
+        raise
+    return db, FieldCipher(choice.key), None
 
 
 async def build_core(

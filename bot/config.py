@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot.scheduling.recurrence import valid_timezone
+from bot.storage.sql_dialect import redact_url, url_has_password
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # A source checkout reads its top-level `prompts/`; an installed package carries them as
@@ -31,9 +32,16 @@ DEFAULT_CONFIG_NAME = "config.toml"
 # Top-level path settings that a config file may give relative to its own folder (a section
 # lists its own in `relative_paths`).
 FILE_RELATIVE_PATHS = (("prompts_dir",), ("log_file",))
-# ALONGSIDE_* variables read by tools rather than by the settings (the tests' Synapse).
+# ALONGSIDE_* variables read by tools rather than by the settings (the tests' Synapse and
+# PostgreSQL).
 OTHER_VARIABLES = frozenset(
-    {"ALONGSIDE_SYNAPSE_VENV", "ALONGSIDE_SYNAPSE_PYTHON", "ALONGSIDE_SYNAPSE_UNPINNED", "ALONGSIDE_FUZZ_SCALE"}
+    {
+        "ALONGSIDE_SYNAPSE_VENV",
+        "ALONGSIDE_SYNAPSE_PYTHON",
+        "ALONGSIDE_SYNAPSE_UNPINNED",
+        "ALONGSIDE_FUZZ_SCALE",
+        "ALONGSIDE_TEST_POSTGRES_URL",
+    }
 )
 
 
@@ -62,8 +70,26 @@ class StorageSettings(Section):
     relative_paths: ClassVar[tuple[str, ...]] = ("path", "key_file")
 
     path: Path = Path("data/alongside.db")
+    # Where the store is, instead of `path`: "postgresql://user@host:5432/dbname" selects
+    # PostgreSQL, "sqlite:path/to/file.db" SQLite. Without a password: a url with one comes from
+    # ALONGSIDE_STORAGE_URL (which overrides this) only.
+    url: str | None = None
     # Where the data key file lives when ALONGSIDE_DATA_KEY is unset; default: beside the database.
     key_file: Path | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("postgresql://", "postgres://", "sqlite:")):
+            raise ValueError("must start with postgresql:// or sqlite: (or leave it out and set path)")
+        if url_has_password(value):
+            raise ValueError(
+                "holds a password: secrets are never read from the config file; put the whole url in"
+                " ALONGSIDE_STORAGE_URL (the service's environment file) and remove the password here"
+            )
+        return value
 
 
 class CommunityDefaults(Section):
@@ -210,6 +236,16 @@ class Settings(BaseSettings):
 
     # Secrets: environment only (ALONGSIDE_DATA_KEY; each adapter adds its own token fields).
     data_key: SecretStr | None = None
+    # The store's url with its password (ALONGSIDE_STORAGE_URL); overrides storage.url.
+    storage_url: SecretStr | None = None
+
+    def store_location(self) -> str:
+        """Where the store is: a postgresql:// url (ALONGSIDE_STORAGE_URL, then storage.url) or
+        the SQLite file (a `sqlite:` url, else storage.path). Holds the password: never log it
+        (bot.storage.sql_dialect.redact_url)."""
+        if self.storage_url is not None and self.storage_url.get_secret_value():
+            return self.storage_url.get_secret_value()
+        return self.storage.url or str(self.storage.path)
 
 
 S = TypeVar("S", bound=Settings)
@@ -245,6 +281,8 @@ def _describe(error: dict[str, Any], origin: str) -> str:
         return f"{origin}: {key}: unknown setting (see config.example.toml for the valid keys)"
     message = error["msg"].removeprefix("Value error, ")
     given = error.get("input")
+    if isinstance(given, str) and url_has_password(given):
+        given = redact_url(given)  # a store url's password is never echoed
     shown = "" if isinstance(given, dict | list) or given is None else f" (got {given!r})"
     return f"{origin}: {key}: {message}{shown}"
 

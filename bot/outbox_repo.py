@@ -53,8 +53,8 @@ class OutboxRepo:
         marks = ",".join("?" * len(outbox_ids))
         # Keep each row as a receipt but drop the content as soon as it is delivered.
         await db.execute(
-            f"UPDATE outbox SET sent_at = ?, payload = X'' WHERE id IN ({marks})",
-            (now.isoformat(), *outbox_ids),
+            f"UPDATE outbox SET sent_at = ?, payload = ? WHERE id IN ({marks})",
+            (now.isoformat(), b"", *outbox_ids),
         )
 
     async def claim(self, db: Database, outbox_id: int, owner: str, lease_until_ms: int, now_ms: int) -> bool:

@@ -7,7 +7,10 @@ import pytest
 import pytest_asyncio
 
 from alongside.platforms import register_all_platforms
-from tests.harness import make_harness
+from tests.harness import StoreChoice, make_harness
+
+# The test PostgreSQL server and the `store` fixture (tests/pg_harness/fixtures.py).
+pytest_plugins = ["tests.pg_harness.fixtures"]
 
 # Tests build invocations for every platform without starting its adapter: the core learns each
 # platform's traits here, as the composition root does in production.
@@ -15,10 +18,16 @@ register_all_platforms()
 
 
 @pytest_asyncio.fixture
-async def harness(tmp_path):
+async def harness(tmp_path, store: StoreChoice):
     h = await make_harness(tmp_path)
     yield h
     await h.close()
+
+
+# Storage, feature and journey tests run on both engines, SQLite and PostgreSQL: every test that
+# uses the `store` fixture (the `harness` fixture does) runs once per engine, its id ending in
+# [sqlite] or [postgresql] (tests/pg_harness/fixtures.py: the parametrisation, `--engines`, and
+# `@pytest.mark.sqlite_only`).
 
 
 # The suite runs on pytest-xdist workers (`-n 2` in pyproject.toml). Session resources are safe

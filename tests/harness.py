@@ -1,8 +1,14 @@
-"""An in-process core for tests: an App on a temporary SQLite file, a fake clock, the simulated
-driver and a sink that keeps every delivery. Command lines are typed as in the console."""
+"""An in-process core for tests: an App on a temporary store, a fake clock, the simulated driver
+and a sink that keeps every delivery. Command lines are typed as in the console.
+
+The store is SQLite (a file in the test's folder) unless the test runs under the `store`
+fixture's `postgresql` parameter (tests/conftest.py): then each folder a test opens a store in
+gets its own fresh PostgreSQL database, so "the same folder" still means "the same store" (a
+test reopening it after a restart) and another folder another store."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,8 +22,53 @@ from bot.replies import Answer, Delivery, Intent
 from bot.scheduling.claims import WorkClaims
 from bot.scheduling.timeline import SimulatedDriver, Timeline
 from bot.storage.crypto import FieldCipher
-from bot.storage.db import Database
+from bot.storage.db import Database, open_database
 from bot.texts.catalog import Catalog
+
+ENGINES = ("sqlite", "postgresql")
+
+
+class StoreChoice:
+    """Where the stores of one test live. SQLite: a file in the folder asked for. PostgreSQL: a
+    fresh database per folder (made by `fresh`, from tests/pg_harness), the same one each time
+    the same folder is asked for."""
+
+    def __init__(self, engine: str, fresh: Callable[..., Awaitable[str]] | None = None) -> None:
+        assert engine in ENGINES, engine
+        self.engine = engine
+        self._fresh = fresh
+        self.urls: dict[Path, str] = {}
+
+    async def location(self, folder: Path, name: str = "alongside.db", *, empty: bool = False) -> str:
+        """The store `name` in `folder`. A new PostgreSQL database holds the migrated schema
+        (cloned from a template: fast), or nothing at all with `empty` (for tests that migrate
+        from an older version; a new SQLite file is always empty)."""
+        if self.engine == "sqlite":
+            return str(folder / name)
+        key = folder.resolve() / name
+        if key not in self.urls:
+            assert self._fresh is not None
+            self.urls[key] = await self._fresh(empty=empty)
+        return self.urls[key]
+
+
+# The choice of the running test (set by the `store` fixture); SQLite when none is set.
+_current: StoreChoice | None = None
+
+
+def current_store() -> StoreChoice:
+    return _current or StoreChoice("sqlite")
+
+
+def use_store(choice: StoreChoice | None) -> None:
+    global _current
+    _current = choice
+
+
+async def store_location(folder: Path, name: str = "alongside.db", *, empty: bool = False) -> str:
+    """Where the running test's store for `folder` is: a file path or a postgresql:// url."""
+    return await current_store().location(folder, name, empty=empty)
+
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # a Monday
 TEST_KEY = bytes(range(32))
@@ -50,7 +101,9 @@ class Harness:
     clock: FakeClock
     driver: SimulatedDriver
     sink: ListSink
-    path: Path
+    path: Path  # the SQLite file; on PostgreSQL, where it would be (see `location`)
+    engine: str = "sqlite"
+    location: str = ""  # what the store was opened from: the file's path or the database's url
     facilitators: set[str] = field(default_factory=lambda: {"alex"})
     community: CommunityRef = CommunityRef("console", "demo", "demo")
 
@@ -94,7 +147,9 @@ async def make_harness(
     register_all_platforms()
     clock = FakeClock(start)
     path = tmp_path / "alongside.db"
-    db = await Database.open(path)
+    choice = current_store()
+    location = await choice.location(tmp_path)
+    db = await open_database(location)
     # Claimed like a real process's runs (bot/scheduling/claims.py), so every test exercises it.
     timeline = Timeline(claims=WorkClaims(db, instance))
     app = App(
@@ -111,4 +166,38 @@ async def make_harness(
     app.attach_sink(sink)
     driver = SimulatedDriver(timeline, clock)
     await app.start()
-    return Harness(app, db, clock, driver, sink, path)
+    return Harness(app, db, clock, driver, sink, path, engine=choice.engine, location=location)
+
+
+async def stored_bytes(location: str | Path) -> bytes:
+    """Everything a closed store holds, as bytes, for tests that check what is never stored
+    readably (a member's words, the data key). SQLite: the database file and its WAL, as on
+    disk. PostgreSQL: every value of every table, text as UTF-8 and bytea as is (PostgreSQL's
+    files hold the same values, but only after a checkpoint, and laid out in pages: what matters
+    here is what a reader of the database gets)."""
+    location = str(location)
+    if not location.startswith(("postgresql://", "postgres://")):
+        path = Path(location.removeprefix("sqlite:"))
+        wal = path.with_name(path.name + "-wal")
+        return path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+    import asyncpg
+
+    conn = await asyncpg.connect(location)
+    try:
+        tables = [
+            r[0]
+            for r in await conn.fetch(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1"
+            )
+        ]
+        parts: list[bytes] = []
+        for table in tables:
+            for row in await conn.fetch(f'SELECT * FROM "{table}"'):
+                for value in row.values():
+                    if isinstance(value, bytes | bytearray | memoryview):
+                        parts.append(bytes(value))
+                    elif value is not None:
+                        parts.append(str(value).encode())
+        return b"\n".join(parts)
+    finally:
+        await conn.close()

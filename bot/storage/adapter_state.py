@@ -29,7 +29,7 @@ async def record_seen(tx: Tx | Database, platform: str, event_id: str, now: date
     that carries the event's effects this makes handling exactly once: the record commits or
     rolls back with them."""
     changed = await tx.execute(
-        "INSERT OR IGNORE INTO seen_events (platform, event_id, seen_at) VALUES (?, ?, ?)",
+        "INSERT INTO seen_events (platform, event_id, seen_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
         (platform, event_id, now.isoformat()),
     )
     # A Tx reports an INSERT's row id (0 if ignored), a Database its row count.

@@ -9,9 +9,12 @@ from typing import Any, Protocol
 import aiosqlite
 
 from bot.storage.db import Tx, open_transaction
+from bot.storage.sql_dialect import Dialect
 
 
 class Reader(Protocol):
+    dialect: Dialect  # which SQL engine: a repository keys a statement by it where they differ
+
     async def fetchone(self, sql: str, params: Any = ()) -> aiosqlite.Row | None: ...
     async def fetchall(self, sql: str, params: Any = ()) -> list[aiosqlite.Row]: ...
 

@@ -1,43 +1,53 @@
-"""SQLite through aiosqlite: WAL, foreign keys, versioned migrations, serialised transactions.
+"""The store, engine-neutral: transactions, the ambient transaction, migrations, one entry point.
 
-One connection per process. Writes go through `transaction()`, which holds an asyncio lock and a
-`BEGIN IMMEDIATE`, so a state change and the messages it causes (the outbox) commit together.
+`open_database(url_or_path)` opens SQLite (a path or `sqlite:...`, bot/storage/sqlite_db.py) or
+PostgreSQL (`postgresql://...`, bot/storage/postgres_db.py); repositories see the same API on both.
 
-Transactions nest: inside an open transaction, the same task's `transaction()` is a SAVEPOINT
-(undone alone if its block raises, e.g. a refusal), and the database's own `execute`/`fetch*`
-run on the open transaction instead of waiting for the lock it holds. So an adapter can wrap a
-whole command (recording the event as handled, the features' own transactions, the answers
-written to the outbox) in one transaction that commits all of it or nothing.
+Writes go through `transaction()`, so a state change and the messages it causes (the outbox)
+commit together. Transactions nest: inside an open transaction, the same task's `transaction()`
+is a SAVEPOINT (undone alone if its block raises, e.g. a refusal), and the database's own
+`execute`/`fetch*` run on the open transaction instead of waiting for the lock it holds. So an
+adapter can wrap a whole command (recording the event as handled, the features' own
+transactions, the answers written to the outbox) in one transaction that commits all or nothing.
+
+Within one process, transactions are serialised by an asyncio lock on both engines (SQLite also
+by BEGIN IMMEDIATE), so a repository's check-then-write inside one transaction cannot interleave
+with another task's. Across processes (PostgreSQL only) see the module doc of postgres_db.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
-import logging
 import re
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
-
-from bot.storage.files import create_private_file
-
-log = logging.getLogger(__name__)
+from bot.storage.sql_dialect import POSTGRESQL, SQLITE, Dialect, is_postgres_url
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
+# A row: `row["column"]` and `row[0]` work on both engines (aiosqlite.Row, asyncpg.Record).
+Row = Any
 
-def available_migrations() -> list[tuple[int, str, str]]:
-    """(version, file name, SQL) for every shipped migration, in order."""
+
+def available_migrations(dialect: str = SQLITE) -> list[tuple[int, str, str]]:
+    """(version, file name, SQL) for every shipped migration, in order. The same numbers on both
+    engines: a file in `migrations/postgresql/` replaces the shared one of that name there."""
     found = []
-    for entry in resources.files("bot.storage.migrations").iterdir():
+    base = resources.files("bot.storage.migrations")
+    overrides = base / "postgresql"
+    for entry in base.iterdir():
         match = _MIGRATION_NAME.match(entry.name)
         if match:
-            found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+            source = entry
+            if dialect == POSTGRESQL and (overrides / entry.name).is_file():
+                source = overrides / entry.name
+            found.append((int(match.group(1)), entry.name, source.read_text(encoding="utf-8")))
     found.sort()
     versions = [version for version, _, _ in found]
     if len(set(versions)) != len(versions):
@@ -50,6 +60,18 @@ class NewerSchemaError(Exception):
     Running on it could misread or damage what the newer release stored, so nothing starts."""
 
 
+async def open_database(url_or_path: str | Path, *, target_version: int | None = None) -> Database:
+    """The store at `url_or_path`: `postgresql://...` is PostgreSQL, anything else (a path,
+    `sqlite:path`) SQLite. Migrated up to `target_version` (default: every shipped migration)."""
+    if is_postgres_url(str(url_or_path)):
+        from bot.storage.postgres_db import PostgresDatabase
+
+        return await PostgresDatabase.open(str(url_or_path), target_version=target_version)
+    from bot.storage.sqlite_db import SqliteDatabase
+
+    return await SqliteDatabase.open(url_or_path, target_version=target_version)
+
+
 # The transaction the current task has open, per database (a task spawned meanwhile inherits the
 # variable, so the owning task is checked too: only the task that opened it may use it).
 _AMBIENT: contextvars.ContextVar[tuple[Database, Tx, asyncio.Task[Any] | None] | None] = (
@@ -57,12 +79,22 @@ _AMBIENT: contextvars.ContextVar[tuple[Database, Tx, asyncio.Task[Any] | None] |
 )
 
 
-class Database:
-    def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
-        self._conn = conn
+class Database(ABC):
+    """What repositories and features use; one subclass per engine."""
+
+    dialect: Dialect
+    # Where the store is, for messages: a file path, or a url without its password.
+    path: str
+
+    def __init__(self, path: str) -> None:
         self.path = path
         self._lock = asyncio.Lock()
         self._savepoints = 0
+
+    @classmethod
+    async def open(cls, url_or_path: str | Path, *, target_version: int | None = None) -> Database:
+        """`open_database` (kept under this name: tests and tools call `Database.open(path)`)."""
+        return await open_database(url_or_path, target_version=target_version)
 
     def _ambient(self) -> Tx | None:
         """The transaction this task has open on this database, if any."""
@@ -72,80 +104,44 @@ class Database:
         task = _current_task()
         return current[1] if current[2] is task else None
 
-    @classmethod
-    async def open(cls, path: str | Path, *, target_version: int | None = None) -> Database:
-        path = str(path)
-        # At DEBUG aiosqlite logs every SQL parameter, i.e. members' words: never let it.
-        if logging.getLogger("aiosqlite").level < logging.WARNING:
-            logging.getLogger("aiosqlite").setLevel(logging.WARNING)
-        if path != ":memory:":
-            # Created 0600 (in a 0700 folder when the bot makes it) before SQLite opens it, so the
-            # file, and the -wal and -shm files SQLite gives the same mode, are never readable by
-            # others, whatever the umask.
-            create_private_file(Path(path))
-        conn = await aiosqlite.connect(path, isolation_level=None)
-        conn.row_factory = aiosqlite.Row
-        await conn.execute("PRAGMA journal_mode=WAL")
-        await conn.execute("PRAGMA foreign_keys=ON")
-        await conn.execute("PRAGMA synchronous=NORMAL")
-        await conn.execute("PRAGMA busy_timeout=5000")
-        # Deleted content is overwritten, so erased answers do not linger in free pages.
-        await conn.execute("PRAGMA secure_delete=ON")
-        db = cls(conn, path)
-        try:
-            await db.migrate(target_version)
-        except BaseException:
-            await conn.close()
-            raise
-        return db
+    # -- what each engine provides --------------------------------------------------------------
 
-    async def close(self) -> None:
-        await self._conn.close()
+    @abstractmethod
+    async def close(self) -> None: ...
 
-    async def schema_version(self) -> int:
-        await self._conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"
-        )
-        row = await (await self._conn.execute("SELECT MAX(version) FROM schema_version")).fetchone()
-        return int(row[0] or 0)
+    @abstractmethod
+    async def _begin(self) -> Tx:
+        """Start a top-level transaction (the lock is held) and return its handle."""
 
-    async def migrate(self, target_version: int | None = None) -> list[int]:
-        """Apply every migration above the current version (up to `target_version`)."""
-        await self.schema_version()  # creates the table on a new database
-        done = {row[0] for row in await self.fetchall("SELECT version FROM schema_version")}
-        shipped = available_migrations()
-        unknown = done - {version for version, _, _ in shipped}
-        if unknown:
-            newest = shipped[-1][0] if shipped else 0
-            raise NewerSchemaError(
-                f"the database {self.path} has schema version {max(done)}, newer than this Alongside"
-                f" knows (up to {newest}): a newer release has used it; start that release again or"
-                " restore a backup made by this one (docs/upgrade.md); nothing was changed"
-            )
-        applied = []
-        # Foreign keys are off while migrating (the pragma is a no-op inside a transaction, so it
-        # is set around them): a table rebuild (create new, copy, drop, rename) would otherwise
-        # cascade the DROP to every row that points at the table. They are checked before commit.
-        await self._conn.execute("PRAGMA foreign_keys=OFF")
-        try:
-            for version, name, sql in shipped:
-                # Every missing migration runs, even one numbered below the newest applied.
-                if version in done or (target_version is not None and version > target_version):
-                    continue
-                async with self.transaction() as tx:
-                    before = len(await tx.fetchall("PRAGMA foreign_key_check"))
-                    # executescript would COMMIT our transaction; run statement by statement.
-                    for statement in _split_sql(sql):
-                        await tx.execute(statement)
-                    broken = len(await tx.fetchall("PRAGMA foreign_key_check")) - before
-                    if broken > 0:
-                        raise RuntimeError(f"migration {name} broke {broken} foreign keys")
-                    await tx.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
-                log.info("applied migration %s", name)
-                applied.append(version)
-        finally:
-            await self._conn.execute("PRAGMA foreign_keys=ON")
-        return applied
+    @abstractmethod
+    async def _end(self, tx: Tx, commit: bool) -> None:
+        """Commit or roll back `tx`, and give back whatever it held (always, even on error)."""
+
+    @abstractmethod
+    async def _after_erase(self, tx: Tx) -> None:
+        """After a committed transaction that erased data: make the erased bytes go away."""
+
+    @abstractmethod
+    async def checkpoint(self) -> None: ...
+
+    @abstractmethod
+    async def schema_version(self) -> int: ...
+
+    @abstractmethod
+    async def migrate(self, target_version: int | None = None) -> list[int]: ...
+
+    @abstractmethod
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """One statement on its own (atomic); returns rowcount. Inside this task's open
+        transaction it is part of that transaction."""
+
+    @abstractmethod
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Row | None: ...
+
+    @abstractmethod
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Row]: ...
+
+    # -- transactions ---------------------------------------------------------------------------
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
@@ -155,22 +151,19 @@ class Database:
                 yield inner
             return
         async with self._lock:
-            await self._conn.execute("BEGIN IMMEDIATE")
-            tx = Tx(self._conn)
+            tx = await self._begin()
             token = _AMBIENT.set((self, tx, _current_task()))
             try:
                 yield tx
             except BaseException:
                 tx.open = False
-                await self._conn.execute("ROLLBACK")
+                await self._end(tx, commit=False)
                 raise
             else:
                 tx.open = False
-                await self._conn.execute("COMMIT")
+                await self._end(tx, commit=True)
                 if tx.checkpoint_requested:
-                    # Fold the WAL back into the database and truncate it, so old page versions
-                    # (holding erased text) do not survive in the -wal file.
-                    await self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                    await self._after_erase(tx)
             finally:
                 tx.open = False
                 _AMBIENT.reset(token)
@@ -183,93 +176,76 @@ class Database:
         outer transaction when the block ends normally, and are undone alone if it raises."""
         self._savepoints += 1
         name = f"sp{self._savepoints}"
-        await self._conn.execute(f"SAVEPOINT {name}")
-        inner = Tx(self._conn)
+        await outer._statement(f"SAVEPOINT {name}")
+        inner = outer._nested()
         token = _AMBIENT.set((self, inner, _current_task()))
         try:
             yield inner
         except BaseException:
             inner.open = False
-            await self._conn.execute(f"ROLLBACK TO {name}")
-            await self._conn.execute(f"RELEASE {name}")
+            await outer._statement(f"ROLLBACK TO SAVEPOINT {name}")
+            await outer._statement(f"RELEASE SAVEPOINT {name}")
             raise
         else:
             inner.open = False
-            await self._conn.execute(f"RELEASE {name}")
-            outer.committed_callbacks.extend(inner.committed_callbacks)
-            outer.checkpoint_requested = outer.checkpoint_requested or inner.checkpoint_requested
+            await outer._statement(f"RELEASE SAVEPOINT {name}")
+            outer._join(inner)
         finally:
             inner.open = False
             _AMBIENT.reset(token)
 
-    async def checkpoint(self) -> None:
-        ambient = self._ambient()
-        if ambient is not None:
-            ambient.request_checkpoint()  # a checkpoint cannot run inside a transaction
-            return
-        async with self._lock:
-            await self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
-    async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
-        """One statement on its own (SQLite makes a single statement atomic); returns rowcount.
-        Inside this task's open transaction it is part of that transaction."""
-        if self._ambient() is not None:
-            cursor = await self._conn.execute(sql, tuple(params))
-            return cursor.rowcount
-        async with self._lock:
-            cursor = await self._conn.execute(sql, tuple(params))
-            return cursor.rowcount
-
-    # execute_fetchall is one trip to SQLite's thread; execute + fetchone would be two.
-    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
-        if self._ambient() is not None:
-            rows = await self._conn.execute_fetchall(sql, tuple(params))
-            return rows[0] if rows else None
-        async with self._lock:
-            rows = await self._conn.execute_fetchall(sql, tuple(params))
-            return rows[0] if rows else None
-
-    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
-        if self._ambient() is not None:
-            return list(await self._conn.execute_fetchall(sql, tuple(params)))
-        async with self._lock:
-            return list(await self._conn.execute_fetchall(sql, tuple(params)))
-
-
-class Tx:
+class Tx(ABC):
     """The handle repositories write through while a transaction is open."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self._conn = conn
+    dialect: Dialect
+
+    def __init__(self) -> None:
         self.committed_callbacks: list[Callable[[], None]] = []
         self.checkpoint_requested = False
         self.open = True
 
     def request_checkpoint(self) -> None:
-        """After commit, checkpoint and truncate the WAL (used when data is erased)."""
+        """After commit, make erased data go from the files too (SQLite: checkpoint and truncate
+        the WAL; PostgreSQL: VACUUM the tables this transaction deleted from)."""
         self.checkpoint_requested = True
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run `callback` once this transaction has committed (never if it rolls back)."""
         self.committed_callbacks.append(callback)
 
+    def _join(self, inner: Tx) -> None:
+        """A savepoint released: what it asked for becomes the outer transaction's."""
+        self.committed_callbacks.extend(inner.committed_callbacks)
+        self.checkpoint_requested = self.checkpoint_requested or inner.checkpoint_requested
+
+    @abstractmethod
+    def _nested(self) -> Tx:
+        """A handle on the same connection, for a savepoint."""
+
+    @abstractmethod
+    async def _statement(self, sql: str) -> None:
+        """Run transaction control (SAVEPOINT ...) as it is."""
+
+    async def lock(self, scope: str, key: int | str) -> None:
+        """Hold (scope, key) until this transaction ends, against other processes' transactions
+        taking the same lock (PostgreSQL; within one process transactions are serialised
+        already, and SQLite has one writer, so there it does nothing)."""
+        return None
+
+    @abstractmethod
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
-        """Run a statement; returns lastrowid (for INSERT) or rowcount."""
-        cursor = await self._conn.execute(sql, tuple(params))
-        if sql.lstrip().upper().startswith("INSERT"):
-            # An INSERT OR IGNORE that inserted nothing leaves a stale lastrowid: report 0.
-            return cursor.lastrowid if cursor.rowcount > 0 else 0
-        return cursor.rowcount
+        """Run a statement; returns the new row's id (an INSERT into a table with an integer
+        `id`; 0 when it inserted nothing) or the number of rows changed."""
 
-    async def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> None:
-        await self._conn.executemany(sql, [tuple(row) for row in rows])
+    @abstractmethod
+    async def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> None: ...
 
-    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
-        rows = await self._conn.execute_fetchall(sql, tuple(params))
-        return rows[0] if rows else None
+    @abstractmethod
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Row | None: ...
 
-    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
-        return list(await self._conn.execute_fetchall(sql, tuple(params)))
+    @abstractmethod
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Row]: ...
 
 
 def open_transaction(reader: Database | Tx | Any) -> Tx | None:
@@ -289,7 +265,22 @@ def _current_task() -> asyncio.Task[Any] | None:
         return None
 
 
-def _split_sql(script: str) -> list[str]:
+def split_sql(script: str) -> list[str]:
     """Split a migration into statements (our migrations contain no ';' inside literals)."""
     lines = [line for line in script.splitlines() if not line.strip().startswith("--")]
     return [part.strip() for part in "\n".join(lines).split(";") if part.strip()]
+
+
+_split_sql = split_sql
+
+
+def __getattr__(name: str) -> Any:
+    # `from bot.storage.db import SqliteDatabase` for tools that open SQLite directly.
+    if name == "SqliteDatabase":
+        from bot.storage.sqlite_db import SqliteDatabase
+
+        return SqliteDatabase
+    raise AttributeError(name)
+
+
+__all__ = ["POSTGRESQL", "SQLITE", "Database", "NewerSchemaError", "Row", "Tx", "open_database"]

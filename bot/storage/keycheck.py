@@ -135,7 +135,8 @@ class KeyResolver:
     """Finds the key for one database from the environment or the key file, refusing any key that
     does not open it. With `write=False` (alongside check) nothing is created, recorded or renamed."""
 
-    def __init__(self, db_path: Path, env_key: str | None, key_file: Path, *, write: bool = True) -> None:
+    def __init__(self, db_path: Path | str, env_key: str | None, key_file: Path, *, write: bool = True) -> None:
+        # Named in messages only: a file, or a PostgreSQL url without its password.
         self.db_path = db_path
         self.env_key = env_key or None
         self.key_file = key_file
@@ -237,7 +238,7 @@ class KeyResolver:
             return KeyChoice(key, ["the key check value is recorded at the next start"])
         assert isinstance(db, Database)
         await db.execute(
-            "INSERT OR IGNORE INTO key_check (id, value, created_at) VALUES (1, ?, ?)",
+            "INSERT INTO key_check (id, value, created_at) VALUES (1, ?, ?) ON CONFLICT DO NOTHING",
             (check_value(FieldCipher(key)), now.isoformat()),
         )
         check = await stored_check(db)

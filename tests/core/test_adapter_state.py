@@ -4,12 +4,13 @@ from datetime import UTC, datetime
 
 from bot.storage.adapter_state import AdapterState
 from bot.storage.db import Database
+from tests.harness import store_location
 
 NOW = datetime(2026, 1, 5, 12, tzinfo=UTC)
 
 
-async def test_prefixes_match_literally_and_only_this_platforms_keys(tmp_path):
-    db = await Database.open(tmp_path / "a.db")
+async def test_prefixes_match_literally_and_only_this_platforms_keys(tmp_path, store):
+    db = await Database.open(await store_location(tmp_path, "a.db"))
     try:
         mine, theirs = AdapterState(db, "one"), AdapterState(db, "two")
         for key, value in {"a_x": "1", "abx": "2", "b%:y": "3", "bz:y": "4", "c:z": "5"}.items():
@@ -27,8 +28,8 @@ async def test_prefixes_match_literally_and_only_this_platforms_keys(tmp_path):
         await db.close()
 
 
-async def test_many_keys_are_deleted_at_once(tmp_path):
-    db = await Database.open(tmp_path / "a.db")
+async def test_many_keys_are_deleted_at_once(tmp_path, store):
+    db = await Database.open(await store_location(tmp_path, "a.db"))
     try:
         state = AdapterState(db, "one")
         keys = [f"missed:{n}" for n in range(1203)]
@@ -42,8 +43,8 @@ async def test_many_keys_are_deleted_at_once(tmp_path):
         await db.close()
 
 
-async def test_keys_holding_a_value_are_found_deleted_or_emptied(tmp_path):
-    db = await Database.open(tmp_path / "a.db")
+async def test_keys_holding_a_value_are_found_deleted_or_emptied(tmp_path, store):
+    db = await Database.open(await store_location(tmp_path, "a.db"))
     try:
         state, other = AdapterState(db, "one"), AdapterState(db, "two")
         await state.put("direct:!a", "@sam")
@@ -63,8 +64,8 @@ async def test_keys_holding_a_value_are_found_deleted_or_emptied(tmp_path):
         await db.close()
 
 
-async def test_private_channels_and_open_pair_spaces_are_read_per_platform(tmp_path):
-    db = await Database.open(tmp_path / "a.db")
+async def test_private_channels_and_open_pair_spaces_are_read_per_platform(tmp_path, store):
+    db = await Database.open(await store_location(tmp_path, "a.db"))
     try:
         state, other = AdapterState(db, "one"), AdapterState(db, "two")
         await state.set_private_channel("c|@sam", "!sam")

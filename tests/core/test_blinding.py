@@ -7,7 +7,7 @@ import pytest
 from bot.storage.blinding import sealed_secret
 from bot.storage.crypto import BLINDING_SECRET_PURPOSE, DataKeyError, FieldCipher
 from bot.storage.db import Database
-from tests.harness import START
+from tests.harness import START, store_location
 
 
 def test_blind_is_stable_keyed_and_bound_to_its_purpose():
@@ -34,8 +34,8 @@ def test_hashes_survive_re_encrypting_the_secret_under_a_new_key():
     assert old.blind("1\x1fsam", purpose, sealed) == new.blind("1\x1fsam", purpose, resealed)
 
 
-async def test_the_secret_is_made_once_and_stored_encrypted(tmp_path):
-    db = await Database.open(tmp_path / "a.db")
+async def test_the_secret_is_made_once_and_stored_encrypted(tmp_path, store):
+    db = await Database.open(await store_location(tmp_path, "a.db"))
     cipher = FieldCipher(os.urandom(32))
     try:
         async with db.transaction() as tx:

@@ -12,7 +12,7 @@ from bot.app import Once
 from bot.context import Actor, CommunityRef, Invocation
 from bot.replies import ConfirmPrompt, Reply
 from bot.storage.db import Database
-from tests.harness import mention
+from tests.harness import mention, store_location
 
 INSERT = (
     "INSERT INTO communities (platform, external_id, locale, timezone, created_at)"
@@ -26,8 +26,8 @@ async def count(db: Database, sql: str, params: tuple = ()) -> int:
     return int(row[0])
 
 
-async def test_an_inner_transaction_is_a_savepoint_of_the_outer_one(tmp_path):
-    db = await Database.open(tmp_path / "a.db")
+async def test_an_inner_transaction_is_a_savepoint_of_the_outer_one(tmp_path, store):
+    db = await Database.open(await store_location(tmp_path, "a.db"))
     fired: list[str] = []
 
     async def body() -> None:
@@ -57,8 +57,8 @@ async def test_an_inner_transaction_is_a_savepoint_of_the_outer_one(tmp_path):
     await db.close()
 
 
-async def test_an_outer_rollback_undoes_the_committed_inner_transactions(tmp_path):
-    db = await Database.open(tmp_path / "a.db")
+async def test_an_outer_rollback_undoes_the_committed_inner_transactions(tmp_path, store):
+    db = await Database.open(await store_location(tmp_path, "a.db"))
     fired: list[str] = []
     with pytest.raises(RuntimeError):
         async with db.transaction():
@@ -71,8 +71,8 @@ async def test_an_outer_rollback_undoes_the_committed_inner_transactions(tmp_pat
     await db.close()
 
 
-async def test_another_task_waits_for_the_open_transaction(tmp_path):
-    db = await Database.open(tmp_path / "a.db")
+async def test_another_task_waits_for_the_open_transaction(tmp_path, store):
+    db = await Database.open(await store_location(tmp_path, "a.db"))
     order: list[str] = []
 
     async def other() -> None:

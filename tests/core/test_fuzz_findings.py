@@ -16,7 +16,7 @@ async def outcome_of(harness, user: str, line: str, channel: str | None = "circl
     return outcomes[-1], "\n".join(i.text for i in intents if isinstance(i, Answer))
 
 
-async def test_a_pairing_schedule_from_the_last_representable_day_is_refused_kindly(tmp_path):
+async def test_a_pairing_schedule_from_the_last_representable_day_is_refused_kindly(tmp_path, store):
     # Found as: fay0 `pair schedule weekly mon 10:00 from 9999-12-31` -> OverflowError in
     # Recurrence.next_after, answered with the internal-error text (hole 9 of issue 11).
     harness = await make_harness(tmp_path)
@@ -40,7 +40,7 @@ async def _agreement_in_kiritimati(harness) -> str:
     return short_id
 
 
-async def test_a_revisit_date_at_the_end_of_the_calendar_never_breaks_the_agreement(tmp_path):
+async def test_a_revisit_date_at_the_end_of_the_calendar_never_breaks_the_agreement(tmp_path, store):
     # Found as: cal3 submits the agreement form `agreement:edit:<id>:11.date` with
     # date=9999-12-31 in a UTC+14 community -> OverflowError rendering the date, answered with the
     # internal-error text; the typed `agreement edit #<id> revisit-date 9999-12-31` is stored and

@@ -65,7 +65,7 @@ def test_no_feature_constructor_repeats_the_shared_dependencies():
     assert offenders == []
 
 
-async def test_every_feature_is_a_feature_and_the_registry_is_theirs(tmp_path):
+async def test_every_feature_is_a_feature_and_the_registry_is_theirs(tmp_path, store):
     # Imported here so the static checks above run (and fail) on their own.
     from bot.app import FEATURES, all_commands
     from bot.features.feature import Feature

@@ -29,6 +29,7 @@ from bot.replies import (
     Reply,
 )
 from bot.scheduling.timeline import SimulatedDriver
+from tests.harness import store_location
 from tests.journeys.world import Inbox, Seen, WeekOver, joined
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # a Monday
@@ -74,11 +75,14 @@ class ConsoleWorld:
         settings = load_settings(None).model_copy(deep=True)
         settings.console.members = list(people)
         settings.console.facilitators = [people[0]]
+        # The key beside the SQLite file, as by default; named here because a PostgreSQL store
+        # has no file to put it beside.
+        settings.storage.key_file = tmp_path / "journey.db.key"
         settings = Settings.model_validate(settings.model_dump())
         clock = FakeClock(START)
-        core = await build_core(
-            settings, clock, db_path=tmp_path / "journey.db", seed=seed, ids=SeededIds(seed)
-        )
+        # The test's engine (tests/harness.py): this folder's SQLite file or PostgreSQL database.
+        location = await store_location(tmp_path, "journey.db")
+        core = await build_core(settings, clock, db_path=location, seed=seed, ids=SeededIds(seed))
         driver = SimulatedDriver(core.timeline, clock)
         adapter = ConsoleAdapter(core.app, clock, driver, settings.console, lambda _: None)
         world = cls(core, adapter, clock, people, horizon)

@@ -24,7 +24,7 @@ IDS = [s.__name__.rsplit(".", 1)[-1] for s in STORIES]
 
 
 @pytest.mark.parametrize("story", STORIES, ids=IDS)
-async def test_story_in_the_console(story: ModuleType, tmp_path) -> None:
+async def test_story_in_the_console(story: ModuleType, tmp_path, store) -> None:
     world = await ConsoleWorld.open(tmp_path, list(story.PEOPLE))
     try:
         await story.play(world)

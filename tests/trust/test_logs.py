@@ -43,7 +43,7 @@ def leaked(text: str) -> list[str]:
     return found
 
 
-async def test_core_flows_at_debug_log_nothing_private(tmp_path, caplog, monkeypatch):
+async def test_core_flows_at_debug_log_nothing_private(tmp_path, caplog, monkeypatch, store):
     monkeypatch.setenv("ALONGSIDE_DISCORD_TOKEN", SECRETS["discord"])
     monkeypatch.setenv("ALONGSIDE_MATRIX_ACCESS_TOKEN", SECRETS["matrix"])
     caplog.set_level(logging.DEBUG)

@@ -50,7 +50,7 @@ async def build(tmp_path):
     return h, short_id
 
 
-async def test_export_holds_my_data_and_nobody_elses(tmp_path):
+async def test_export_holds_my_data_and_nobody_elses(tmp_path, store):
     h, _ = await build(tmp_path)
     intents = await h.run(ME, "/mydata export", channel=None)
     (export,) = [i for i in intents if isinstance(i, PrivateFile)]
@@ -70,7 +70,7 @@ async def test_export_holds_my_data_and_nobody_elses(tmp_path):
     await h.close()
 
 
-async def test_forget_leaves_no_trace_in_the_file(tmp_path):
+async def test_forget_leaves_no_trace_in_the_file(tmp_path, store):
     h, short_id = await build(tmp_path)
     prompt = await h.run(ME, "/mydata forget", channel=None)
     assert "can't be undone" in prompt[0].text
@@ -97,7 +97,7 @@ async def test_forget_leaves_no_trace_in_the_file(tmp_path):
         assert re.search(r"[a-z]{2}\d{2}", words).group().encode() not in raw  # the token alone
 
 
-async def test_after_forget_the_export_summary_counts_nothing(tmp_path):
+async def test_after_forget_the_export_summary_counts_nothing(tmp_path, store):
     # Found walking the late-member journey: after `mydata forget` the export still said
     # "agreements: 1 item", counting the empty invitation settings as something kept.
     h, _ = await build(tmp_path)
@@ -111,7 +111,7 @@ async def test_after_forget_the_export_summary_counts_nothing(tmp_path):
         await h.close()
 
 
-async def test_forget_keeps_a_published_question_unattributed(tmp_path):
+async def test_forget_keeps_a_published_question_unattributed(tmp_path, store):
     h = await make_harness(tmp_path)
     await h.say(ME, f"/questions suggest {MY_WORDS['suggestion']}")
     await h.say("alex", "/questions approve 1 connection")
@@ -123,7 +123,7 @@ async def test_forget_keeps_a_published_question_unattributed(tmp_path):
     await h.close()
 
 
-async def test_retention_purge_runs_daily(tmp_path):
+async def test_retention_purge_runs_daily(tmp_path, store):
     h = await make_harness(tmp_path)
     await h.say("sam", "/questions suggest What surprised you about yourself lately?")
     await h.say("alex", "/questions decline 1")

@@ -335,8 +335,8 @@ class AgreementRepo:
         self, tx: Tx, agreement_id: int, member_id: int, version: int, digest: str, now: datetime
     ) -> None:
         await tx.execute(
-            "INSERT OR IGNORE INTO agreement_acceptances (agreement_id, member_id, version, hash, accepted_at)"
-            " VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO agreement_acceptances (agreement_id, member_id, version, hash, accepted_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (agreement_id, member_id, version, digest, now.isoformat()),
         )
 
@@ -377,7 +377,8 @@ class AgreementRepo:
     async def set_invitations(self, tx: Tx, member_id: int, off: bool, now: datetime) -> None:
         if off:
             await tx.execute(
-                "INSERT OR IGNORE INTO agreement_invitation_settings (member_id, off_since) VALUES (?, ?)",
+                "INSERT INTO agreement_invitation_settings (member_id, off_since) VALUES (?, ?)"
+                " ON CONFLICT DO NOTHING",
                 (member_id, now.isoformat()),
             )
         else:
@@ -481,7 +482,8 @@ class AgreementRepo:
         answered check-in is done: `checkin` does not offer it again until a new version)."""
         row = await db.fetchone(
             "SELECT 1 FROM agreement_events WHERE agreement_id = ? AND member_id = ? AND kind = 'checked_in'"
-            " AND version IS ?",
+            # Null-safe equality both engines read (versions are positive; -1 stands for none).
+            " AND COALESCE(version, -1) = COALESCE(?, -1)",
             (agreement_id, member_id, version),
         )
         return row is not None

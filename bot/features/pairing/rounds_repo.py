@@ -15,8 +15,11 @@ from typing import Any
 from bot.storage.communities import Reader
 from bot.storage.crypto import FieldCipher
 from bot.storage.db import Tx
+from bot.storage.sql_dialect import POSTGRESQL, SQLITE
 
 ANSWERS_PURPOSE = "pairing.checkin_answers"
+# A pair's member ids as one "1,2" text per row: the two engines name the aggregate differently.
+_MEMBER_IDS = {SQLITE: "group_concat(m.member_id)", POSTGRESQL: "string_agg(m.member_id::text, ',')"}
 
 
 def _dt(text: str | None) -> datetime | None:
@@ -334,7 +337,7 @@ class RoundsRepo:
 
     async def _pairs(self, db: Reader, where: str, params: tuple[Any, ...]) -> list[Pair]:
         rows = await db.fetchall(
-            "SELECT p.id, p.round_id, p.space_key, p.size, p.state, group_concat(m.member_id)"
+            f"SELECT p.id, p.round_id, p.space_key, p.size, p.state, {_MEMBER_IDS[db.dialect.name]}"
             f" FROM pairs p JOIN pair_members m ON m.pair_id = p.id WHERE {where}"
             " GROUP BY p.id ORDER BY p.id",
             params,

@@ -114,8 +114,9 @@ class QuestionsRepo:
     ) -> int:
         """The new posting's id, or 0 when the slot was already claimed."""
         return await tx.execute(
-            "INSERT OR IGNORE INTO question_postings"
-            " (community_id, slot_key, prompt_id, cycle, channel, posted_at) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO question_postings"
+            " (community_id, slot_key, prompt_id, cycle, channel, posted_at) VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
             (community_id, slot_key, question_id, cycle, channel, now.isoformat()),
         )
 

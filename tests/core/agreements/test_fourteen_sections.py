@@ -144,7 +144,7 @@ async def test_help_lists_the_section_names(harness):
     assert "if-worried" in group and "afterwards" in group
 
 
-async def test_the_dialog_shows_resources_in_section_4_and_the_duty_of_care_word_for_word_in_12(tmp_path):
+async def test_the_dialog_shows_resources_in_section_4_and_the_duty_of_care_word_for_word_in_12(tmp_path, store):
     settings = load_settings(None)
     duty = settings.duty_of_care.model_copy(update={"text": "Our own words: we call nobody unless you ask us to."})
     h = await make_harness(tmp_path, settings=settings.model_copy(update={"duty_of_care": duty}))

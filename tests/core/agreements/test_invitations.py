@@ -66,7 +66,7 @@ async def test_declining_one_of_two_in_a_group_invitation_holds_off_its_starter(
     assert h.sink.take() == []
 
 
-async def test_the_wait_is_a_setting_and_zero_means_none(tmp_path):
+async def test_the_wait_is_a_setting_and_zero_means_none(tmp_path, store):
     settings = load_settings(None, agreements={"reinvite_after_days": 0})
     h = await make_harness(tmp_path, settings=settings)
     try:

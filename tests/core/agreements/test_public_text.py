@@ -74,7 +74,7 @@ async def test_open_proposals_are_limited_per_member(harness):
     assert "Your change is #4" in await say(h, "sam", "space-agreement propose talk Take 4.", private=False)
 
 
-async def test_the_limits_are_settings(tmp_path):
+async def test_the_limits_are_settings(tmp_path, store):
     settings = load_settings(None, agreements={"max_open_proposals": 2, "proposal_interval_minutes": 0})
     h = await make_harness(tmp_path, settings=settings)
     try:

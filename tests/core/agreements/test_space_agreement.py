@@ -134,7 +134,7 @@ BAD_INPUT = [
 
 
 @pytest.mark.parametrize(("who", "line", "expected"), BAD_INPUT)
-async def test_bad_input_changes_nothing(tmp_path, who, line, expected):
+async def test_bad_input_changes_nothing(tmp_path, who, line, expected, store):
     h = await make_harness(tmp_path)
     try:
         await drafted(h)
@@ -160,7 +160,7 @@ async def test_proposing_before_there_is_an_agreement_or_without_change(harness)
     assert "nothing to change" in await say(h, "sam", f"space-agreement propose purpose {purpose}")
 
 
-async def test_a_round_that_closed_while_the_bot_was_down_is_decided_at_start(tmp_path):
+async def test_a_round_that_closed_while_the_bot_was_down_is_decided_at_start(tmp_path, store):
     h = await make_harness(tmp_path)
     await drafted(h)
     await say(h, "sam", "space-agreement propose talk We ask first.")
@@ -181,7 +181,7 @@ async def test_a_round_that_closed_while_the_bot_was_down_is_decided_at_start(tm
 # -- resources ---------------------------------------------------------------------------------
 
 
-async def test_resources_are_shown_privately_by_region_with_plain_policies(tmp_path):
+async def test_resources_are_shown_privately_by_region_with_plain_policies(tmp_path, store):
     settings = load_settings(
         None,
         resources=[

@@ -59,7 +59,7 @@ async def test_yes_within_the_window_erases(harness):
     assert not await member_exists(h, ME)
 
 
-async def test_the_window_is_a_setting(tmp_path):
+async def test_the_window_is_a_setting(tmp_path, store):
     settings = load_settings(None).model_copy(deep=True)
     settings.confirmations.fresh_minutes = 5
     h = await make_harness(tmp_path, settings=settings)

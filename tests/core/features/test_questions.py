@@ -4,6 +4,7 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 
 from bot.replies import ChannelPost, PrivateMessage
+from bot.storage.db import Database
 from tests.harness import make_harness
 
 
@@ -66,7 +67,7 @@ async def test_rotation_never_repeats_within_a_cycle(harness):
     assert {r[0] for r in rows} == {1, 2}
 
 
-async def test_rotation_is_deterministic_for_a_seed(tmp_path):
+async def test_rotation_is_deterministic_for_a_seed(tmp_path, store):
     titles = []
     for run in range(2):
         h = await make_harness(tmp_path / str(run), seed=7)
@@ -88,7 +89,7 @@ async def test_pause_resume_and_missed_slots_while_paused(harness):
     assert len(posts(harness.sink)) == 1
 
 
-async def test_restart_catches_up_inside_grace_and_skips_outside(tmp_path):
+async def test_restart_catches_up_inside_grace_and_skips_outside(tmp_path, store):
     h = await make_harness(tmp_path)
     await h.say("alex", "/questions schedule daily 18:00")
     await h.close()
@@ -108,7 +109,7 @@ async def test_restart_catches_up_inside_grace_and_skips_outside(tmp_path):
     await h.close()
 
 
-async def test_crash_after_deciding_but_before_sending_delivers_once(tmp_path):
+async def test_crash_after_deciding_but_before_sending_delivers_once(tmp_path, store):
     h = await make_harness(tmp_path)
     await h.say("alex", "/questions schedule daily 18:00")
     h.app.attach_sink(None)  # the process "dies" before the outbox is flushed
@@ -143,9 +144,14 @@ async def test_declined_suggestion_leaves_no_text_behind(harness):
     (notice,) = [i for i in harness.sink.take() if isinstance(i, PrivateMessage)]
     assert "we have a close one already" in notice.text
     await harness.close()
-    conn = sqlite3.connect(harness.path)
-    assert conn.execute("SELECT text_enc, note_enc FROM question_suggestions").fetchone() == (None, None)
-    conn.close()
+    if harness.engine == "sqlite":
+        conn = sqlite3.connect(harness.path)
+        assert conn.execute("SELECT text_enc, note_enc FROM question_suggestions").fetchone() == (None, None)
+        conn.close()
+    else:
+        db = await Database.open(harness.location)
+        assert tuple(await db.fetchone("SELECT text_enc, note_enc FROM question_suggestions")) == (None, None)
+        await db.close()
 
 
 async def test_avoided_words_are_flagged_for_review(harness):

@@ -85,7 +85,7 @@ async def test_bad_input_gets_a_specific_answer_and_changes_nothing(harness):
     assert await count(harness) == 0
 
 
-async def test_config_resources_are_still_shown_first(tmp_path):
+async def test_config_resources_are_still_shown_first(tmp_path, store):
     settings = load_settings(
         None,
         resources=[{"name": "Config Line", "contact": "call 1", "region": "UK", "peer_run": True}],

@@ -35,7 +35,7 @@ async def test_questions_more_often_than_the_minimum_are_refused(harness):
     assert "Questions will be posted" in await harness.say("alex", "/questions schedule 0 9,18 * * *")
 
 
-async def test_the_question_minimum_is_configurable(tmp_path):
+async def test_the_question_minimum_is_configurable(tmp_path, store):
     settings = load_settings(None, scheduling={"min_question_gap_minutes": 24 * 60})
     harness = await make_harness(tmp_path, settings=settings)
     try:

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from bot.replies import PrivateFile
 from tests.core.pairing.helpers import groups, join
-from tests.harness import make_harness
+from tests.harness import make_harness, stored_bytes
 
 A, B, C = "ann-4q1", "bo-7x2", "newcomer-c9z"
 WEEK = timedelta(days=7)
@@ -89,11 +89,11 @@ async def test_the_blocked_persons_forget_leaves_the_block_and_stores_no_readabl
     rows = await h.db.fetchall("SELECT other_hash, other_enc FROM pair_not_with")
     assert len(rows) == 1 and rows[0][1] is None and len(rows[0][0]) == 64
     await h.close()
-    raw = h.path.read_bytes() + (h.path.with_name(h.path.name + "-wal").read_bytes() if h.path.with_name(h.path.name + "-wal").exists() else b"")
+    raw = await stored_bytes(h.location)
     assert B.encode() not in raw
 
 
-async def test_row_ids_of_deleted_rows_are_never_reused(tmp_path):
+async def test_row_ids_of_deleted_rows_are_never_reused(tmp_path, store):
     h = await make_harness(tmp_path)
     try:
         await h.app.context(h.inv("first"))

@@ -87,7 +87,7 @@ async def test_bad_sizes_get_a_specific_answer_and_change_nothing(harness, line,
 
 
 @pytest.mark.parametrize(("size", "members", "clean_rounds"), [(3, 9, 2), (3, 12, 3), (4, 16, 3), (5, 13, 1), (6, 20, 1)])
-async def test_circles_over_several_rounds_place_everyone_and_keep_not_with(tmp_path, size, members, clean_rounds):
+async def test_circles_over_several_rounds_place_everyone_and_keep_not_with(tmp_path, size, members, clean_rounds, store):
     h = await make_harness(tmp_path)
     try:
         names = NAMES[:members]

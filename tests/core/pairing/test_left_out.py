@@ -33,7 +33,7 @@ async def left_out_texts(tmp_path, name: str, setup) -> tuple[list[str], list[fr
         await h.close()
 
 
-async def test_every_left_out_message_is_identical_whatever_the_reason(tmp_path):
+async def test_every_left_out_message_is_identical_whatever_the_reason(tmp_path, store):
     async def blocked(h):  # three in, one block: the blocked one is the one left out
         await join(h, "sam", "jo", "rin")
         await h.say("sam", "pair not-with @jo", channel=None)

@@ -404,7 +404,7 @@ async def test_answering_the_stay_question_keeps_you_in(harness):
     assert not any("paused your pairing" in t for t in private(out, "sam"))
 
 
-async def test_consent_text_change_asks_again_before_the_next_round(tmp_path):
+async def test_consent_text_change_asks_again_before_the_next_round(tmp_path, store):
     h = await make_harness(tmp_path)
     try:
         await join(h, "sam", "jo", "rin")
@@ -436,7 +436,7 @@ async def test_consent_text_change_asks_again_before_the_next_round(tmp_path):
         await h.close()
 
 
-async def test_restart_rebuilds_jobs(tmp_path):
+async def test_restart_rebuilds_jobs(tmp_path, store):
     h = await make_harness(tmp_path)
     try:
         await join(h, "sam", "jo")
@@ -452,7 +452,7 @@ async def test_restart_rebuilds_jobs(tmp_path):
         await h.close()
 
 
-async def test_retention_removes_who_met_whom(tmp_path):
+async def test_retention_removes_who_met_whom(tmp_path, store):
     settings = load_settings(None, pairing={"retention_days": 10})
     h = await make_harness(tmp_path, settings=settings)
     try:

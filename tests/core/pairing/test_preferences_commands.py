@@ -8,10 +8,12 @@ import json
 import re
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from bot.features.pairing.preferences import Preferences, Slot, Style
 from bot.replies import ConfirmPrompt, PrivateFile
 from tests.core.pairing.helpers import join, snapshot
-from tests.harness import make_harness
+from tests.harness import make_harness, stored_bytes
 
 A, B, C = "ann-4q1", "bo-7x2", "cy-3k8"
 WINTER = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
@@ -46,8 +48,7 @@ async def export(h, user: str) -> dict:
 
 async def raw_bytes(h) -> bytes:
     await h.close()
-    wal = h.path.with_name(h.path.name + "-wal")
-    return h.path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+    return await stored_bytes(h.location)
 
 
 # -- pair prefs ---------------------------------------------------------------------------------
@@ -165,7 +166,8 @@ async def _traced_again(tmp_path, name: str, other_asked_first: bool) -> tuple[s
         await h.close()
 
 
-async def test_pair_again_answers_and_works_the_same_whether_or_not_the_other_asked(tmp_path):
+@pytest.mark.sqlite_only  # it reads the statements run through SQLite's trace callback
+async def test_pair_again_answers_and_works_the_same_whether_or_not_the_other_asked(tmp_path, store):
     lone, lone_sql = await _traced_again(tmp_path, "lone", other_asked_first=False)
     mutual, mutual_sql = await _traced_again(tmp_path, "mutual", other_asked_first=True)
     assert lone == mutual

@@ -27,7 +27,7 @@ async def first_round(h, extra: str = "") -> list[frozenset[str]]:
 
 
 @pytest.mark.parametrize("seed", range(6))
-async def test_pairs_always_share_a_language_when_members_set_them(tmp_path, seed):
+async def test_pairs_always_share_a_language_when_members_set_them(tmp_path, seed, store):
     h = await make_harness(tmp_path, seed=seed)
     try:
         english, spanish = ["ann", "bo", "cy", "dan"], ["dia", "eli", "fer", "gil"]
@@ -45,7 +45,7 @@ async def test_pairs_always_share_a_language_when_members_set_them(tmp_path, see
 
 
 @pytest.mark.parametrize("seed", range(4))
-async def test_circles_share_a_language_across_the_whole_circle(tmp_path, seed):
+async def test_circles_share_a_language_across_the_whole_circle(tmp_path, seed, store):
     h = await make_harness(tmp_path, seed=seed)
     try:
         # en+fr, fr+de, de+en would share a language pairwise but not as a circle of three.
@@ -99,7 +99,7 @@ async def test_a_mutual_wish_groups_two_again_and_is_then_spent(harness):
     assert "haven't asked to meet anyone again" in await say(h, other, "pair again")
 
 
-async def test_a_one_sided_wish_changes_nothing(tmp_path):
+async def test_a_one_sided_wish_changes_nothing(tmp_path, store):
     """Round 2 with a one-sided wish is exactly round 2 without it."""
 
     async def second_round(wish: bool) -> list[frozenset[str]]:
@@ -165,7 +165,7 @@ async def _opener_depths(tmp_path, styles: dict[str, str], depth_mix: str = "mix
         await h.close()
 
 
-async def test_style_moves_the_opening_question(tmp_path):
+async def test_style_moves_the_opening_question(tmp_path, store):
     plain = await _opener_depths(tmp_path / "plain", {})
     lighter = await _opener_depths(tmp_path / "lighter", {"ann": "lighter", "bo": "deeper"})
     deeper = await _opener_depths(tmp_path / "deeper", {"ann": "deeper", "bo": "deeper"})

@@ -287,7 +287,7 @@ async def test_a_pause_that_ends_during_a_round_places_them(harness):
 
 
 @pytest.mark.parametrize("seed", range(1, 9))  # the tie-break follows the seed: cover both pairs
-async def test_late_joiner_grows_a_pair_whose_members_were_not_in_the_last_triad(tmp_path, seed):
+async def test_late_joiner_grows_a_pair_whose_members_were_not_in_the_last_triad(tmp_path, seed, store):
     h = await make_harness(tmp_path, seed=seed)
     try:
         await _grow_after_a_triad(h)
