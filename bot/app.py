@@ -212,6 +212,7 @@ class App:
         """What a process sharing the store does now and then besides its jobs: read schedules
         again, and deliver what other processes left for it (the outbox scans its table)."""
         await self.resync()
+        self.outbox.rescan()
         await self.deliver_pending()
 
     async def deliver_pending(self) -> int:

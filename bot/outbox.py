@@ -83,6 +83,10 @@ class Outbox:
         tx.after_commit(lambda: self._queue.append(delivery))
         return outbox_id
 
+    def rescan(self) -> None:
+        """Read the table at the next flush (rows other processes wrote or left behind)."""
+        self._scan_needed = True
+
     async def pending(self, limit: int = 500, after: int = 0) -> list[Delivery]:
         """Undelivered rows in order, from the one after outbox id `after`."""
         return await self._repo.pending(self._db, limit, after)

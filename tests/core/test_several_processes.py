@@ -37,7 +37,7 @@ async def count(h: Harness, sql: str) -> int:
     return int(row[0])
 
 
-async def test_two_processes_flushing_together_deliver_each_message_once(tmp_path):
+async def test_two_processes_flushing_together_deliver_each_message_once(tmp_path, store):
     a, b = await two(tmp_path)
     await a.run("alex", "questions schedule 0 * * * *")
     await b.app.resync()
@@ -57,7 +57,7 @@ async def test_two_processes_flushing_together_deliver_each_message_once(tmp_pat
     await b.close()
 
 
-async def test_each_slot_posts_once_and_the_rotation_never_repeats_across_processes(tmp_path):
+async def test_each_slot_posts_once_and_the_rotation_never_repeats_across_processes(tmp_path, store):
     a, b = await two(tmp_path)
     await a.run("alex", "questions schedule 0 * * * *")
     await b.app.resync()
@@ -78,7 +78,7 @@ async def test_each_slot_posts_once_and_the_rotation_never_repeats_across_proces
     await b.close()
 
 
-async def test_a_schedule_set_through_one_process_is_kept_by_another_after_resync(tmp_path):
+async def test_a_schedule_set_through_one_process_is_kept_by_another_after_resync(tmp_path, store):
     a, b = await two(tmp_path)
     await a.run("alex", "questions schedule daily 10:00")
     # a is gone (killed): b's timeline knew nothing of the schedule until it resyncs.
@@ -89,7 +89,7 @@ async def test_a_schedule_set_through_one_process_is_kept_by_another_after_resyn
     await b.close()
 
 
-async def test_a_round_started_by_one_process_is_carried_on_by_another(tmp_path):
+async def test_a_round_started_by_one_process_is_carried_on_by_another(tmp_path, store):
     a, b = await two(tmp_path)
     await join(a, "alex", "sam", "kim", "lee")
     await a.run("alex", "pair schedule weekly mon 10:00")
@@ -107,7 +107,7 @@ async def test_a_round_started_by_one_process_is_carried_on_by_another(tmp_path)
     await b.close()
 
 
-async def test_a_killed_senders_row_waits_for_its_lease_and_its_own_restart_takes_it_at_once(tmp_path):
+async def test_a_killed_senders_row_waits_for_its_lease_and_its_own_restart_takes_it_at_once(tmp_path, store):
     a, b = await two(tmp_path)
     wall = [1000.0]
     for h in (a, b):
@@ -127,7 +127,7 @@ async def test_a_killed_senders_row_waits_for_its_lease_and_its_own_restart_take
     await b.close()
 
 
-async def test_a_restart_under_the_same_name_takes_its_claimed_rows_back_at_once(tmp_path):
+async def test_a_restart_under_the_same_name_takes_its_claimed_rows_back_at_once(tmp_path, store):
     a = await make_harness(tmp_path, instance="a")
     a.app._sink = None  # killed after the row commits, before it delivers
     await a.run("alex", "questions now")
@@ -140,7 +140,7 @@ async def test_a_restart_under_the_same_name_takes_its_claimed_rows_back_at_once
     await again.close()
 
 
-async def test_a_process_delivers_only_what_it_owns(tmp_path):
+async def test_a_process_delivers_only_what_it_owns(tmp_path, store):
     a, b = await two(tmp_path)
     a.app.outbox.owns = lambda platform, external_id: external_id != "demo"
     a.sink.deliveries.clear()
