@@ -131,7 +131,10 @@ class CommunityRepo:
     ) -> Community:
         await tx.execute(
             "INSERT INTO communities (platform, external_id, name, locale, timezone, question_channel,"
-            " pairing_channel, facilitator_rule, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " pairing_channel, facilitator_rule, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            # Another process may have made it since `find` (one store, several processes): keep
+            # theirs and read it back.
+            " ON CONFLICT (platform, external_id) DO NOTHING",
             (
                 platform,
                 external_id,
@@ -231,7 +234,7 @@ class MemberRepo:
             return found
         await tx.execute(
             "INSERT INTO members (community_id, platform_user_id, display_name, created_at)"
-            " VALUES (?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?) ON CONFLICT (community_id, platform_user_id) DO NOTHING",
             (community_id, platform_user_id, display_name, now.isoformat()),
         )
         member = await self.find(tx, community_id, platform_user_id)

@@ -40,6 +40,7 @@ from bot.storage.files import (
     make_private_folder,
     sync_folder,
 )
+from bot.storage.sql_dialect import POSTGRESQL
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,15 @@ def opens(key: bytes, check: bytes) -> bool:
 
 
 async def _tables(db: Reader) -> dict[str, set[str]]:
-    tables = {}
+    """Each table of the store and its columns (the engines keep their catalogues differently)."""
+    tables: dict[str, set[str]] = {}
+    if db.dialect.name == POSTGRESQL:
+        for row in await db.fetchall(
+            "SELECT table_name, column_name FROM information_schema.columns"
+            " WHERE table_schema = current_schema()"
+        ):
+            tables.setdefault(row[0], set()).add(row[1])
+        return tables
     for row in await db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'"):
         tables[row[0]] = {column[1] for column in await db.fetchall(f"PRAGMA table_info({row[0]})")}
     return tables
@@ -92,13 +101,21 @@ async def encrypted_values(
 ) -> list[tuple[int, Any, list[bytes], str]]:
     """(rowid, stored value, its ciphertexts, purpose) of rows holding `column`, by rowid."""
     extra = column.purpose_columns
-    names = ", ".join(["rowid", column.column, *extra])
-    where = f"{column.column} IS NOT NULL AND rowid > ?" + (f" AND ({column.where})" if column.where else "")
-    sql = f"SELECT {names} FROM {column.table} WHERE {where} ORDER BY rowid"
+    # PostgreSQL has no rowid: there a key check samples values (no paging; `key rotate`, which
+    # pages by rowid, is SQLite's only).
+    if db.dialect.name == POSTGRESQL:
+        if after:
+            raise ValueError("paging by rowid needs SQLite")
+        rowid, paging, order, params = "0", "", "", ()
+    else:
+        rowid, paging, order, params = "rowid", " AND rowid > ?", " ORDER BY rowid", (after,)
+    names = ", ".join([rowid, column.column, *extra])
+    where = f"{column.column} IS NOT NULL{paging}" + (f" AND ({column.where})" if column.where else "")
+    sql = f"SELECT {names} FROM {column.table} WHERE {where}{order}"
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
     found = []
-    for row in await db.fetchall(sql, (after,)):
+    for row in await db.fetchall(sql, params):
         purpose = column.purpose_for({name: row[2 + i] for i, name in enumerate(extra)})
         found.append((int(row[0]), row[1], column.layout.unpack(row[1]), purpose))
     return found

@@ -6,14 +6,22 @@ a transaction take any free connection (each statement commits alone).
 
 Serialisation. SQLite's BEGIN IMMEDIATE made writers mutually exclusive. Here, transactions of one
 process are still serialised (the same asyncio lock), so a repository's check-then-write inside
-one transaction cannot interleave with another task's in that process. Between processes:
-- uniqueness is the schema's (UNIQUE constraints: slot keys, (platform, external_id), short ids,
-  round numbers): a racing second writer fails instead of writing a duplicate, and inserts that
-  may race say `ON CONFLICT DO NOTHING` and read back the winner's row;
-- `Tx.lock(scope, key)` takes a transaction-scoped advisory lock (`pg_advisory_xact_lock`) for a
-  check-then-write that no constraint covers: creating a community or a member (find, then
-  insert) locks its identity, so two processes meeting a new community make one row;
-- scheduled work is claimed in the database by the scheduling code (FOR UPDATE SKIP LOCKED).
+one transaction cannot interleave with another task's in that process. Between processes, READ
+COMMITTED plus:
+- find-then-create of a community or a member (bot/storage/communities.py) inserts with
+  `ON CONFLICT ... DO NOTHING` and reads the row back, so two processes meeting the same new
+  community or member make one row and both use it;
+- counters read as MAX(number) + 1 (round numbers, agreement versions, space-agreement versions
+  and changes) and once-only records (question slots, seen events, reminders, acceptances) are
+  backed by UNIQUE constraints or primary keys: a racing second writer's transaction fails and
+  rolls back whole (the member is told nothing changed), never writes a duplicate;
+- per-member limits read as COUNT(*) (pending suggestions, not-with entries, open proposals,
+  resources) could be passed by one only if the same member's commands raced through two
+  processes at once, which routing rules out (a Discord guild's shard and a Matrix account
+  belong to one process each);
+- `Tx.lock(scope, key)` takes a transaction-scoped advisory lock (`pg_advisory_xact_lock`) for
+  any other check-then-write that must hold across processes; scheduled work (question slots,
+  round steps, reminders, retention) is claimed in the database by the scheduling code.
 
 Erasing: after a committed transaction that asked for it (`mydata forget`, key rotation),
 `VACUUM` runs on every table the transaction deleted from or updated, and on the tables whose

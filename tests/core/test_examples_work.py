@@ -17,7 +17,6 @@ Discord's own writes a command with a fixed `/`: on Matrix it would be wrong.
 from __future__ import annotations
 
 import re
-import shutil
 import tomllib
 from dataclasses import replace
 from pathlib import Path
@@ -37,7 +36,7 @@ from bot.commands.spec import ArgType, Who
 from bot.context import CommunityRef
 from bot.texts.catalog import Catalog
 from tests.core.agreements.helpers import meet, say, start_pair
-from tests.harness import make_harness, mention
+from tests.harness import copy_store, make_harness, mention
 
 PROMPTS = __import__("bot.config", fromlist=["load_settings"]).load_settings(None).prompts_dir
 CATALOG = Catalog(PROMPTS)
@@ -187,8 +186,7 @@ async def _world(tmp_path: Path, platform: str, tmp_path_factory: pytest.TempPat
         folder = tmp_path_factory.mktemp(f"world-{platform}")
         _WORLDS[platform] = (folder, await _build_world(folder, SPACES.get(platform)))
     folder, short_id = _WORLDS[platform]
-    for file in folder.iterdir():
-        shutil.copy2(file, tmp_path / file.name)
+    await copy_store(folder, tmp_path)
     h = await make_harness(tmp_path)
     if platform in SPACES:
         h.community = SPACES[platform]

@@ -15,7 +15,7 @@ from bot import config
 def test_the_core_settings_name_no_adapter():
     assert not {"console", "discord", "matrix"} & set(config.Settings.model_fields)
     assert not [name for name in dir(config) if name in ("ConsoleSettings", "DiscordSettings", "MatrixSettings")]
-    assert config.secret_fields(config.Settings) == ["data_key"]
+    assert config.secret_fields(config.Settings) == ["data_key", "storage_url"]
 
 
 def test_the_program_settings_join_the_adapters_sections_and_secrets():
@@ -24,7 +24,7 @@ def test_the_program_settings_join_the_adapters_sections_and_secrets():
     assert isinstance(settings.console, ConsoleSettings)
     assert isinstance(settings.discord, DiscordSettings)
     assert isinstance(settings.matrix, MatrixSettings)
-    assert config.secret_fields(Settings) == ["data_key", "discord_token", "matrix_access_token", "matrix_password"]
+    assert config.secret_fields(Settings) == ["data_key", "storage_url", "discord_token", "matrix_access_token", "matrix_password"]
 
 
 def test_the_core_alone_refuses_an_adapter_section(tmp_path):

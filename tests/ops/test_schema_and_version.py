@@ -35,12 +35,18 @@ SHIPPED = {
     "0017_pair_preferences.sql": "0fdbf5bdab117c2a82a3c50ab00719f52465e8ca9ff1a37093fca28774143b4e",
     "0018_pair_circles.sql": "da93448b3da9943d10a864d9107c0b5d54278394e4be6f2717a898f9d518ed71",
     "0020_work_claims.sql": "f5887f28334ba173d0d8c1f1d5692751262472388e9460e657b8e1028c14a291",
+    # PostgreSQL's own versions of migrations whose SQLite form it cannot run (table rebuilds).
+    "postgresql/0008_never_reuse_ids.sql": "67fc17dc3029cd3c8f17228b397ee7fe46791e3f5db2451b030e7dc7873eb499",
+    "postgresql/0015_space_change_withdrawn.sql": "98cc5d8abdaa203407e2530626b8464f1e9f7d6e6d6464b37c8adf0fc570ed3d",
 }
 
 
 def test_every_migration_file_is_listed_with_its_checksum():
     problems = []
-    present = {path.name: path for path in MIGRATIONS.glob("*.sql")}
+    present = {
+        path.relative_to(MIGRATIONS).as_posix(): path
+        for path in [*MIGRATIONS.glob("*.sql"), *MIGRATIONS.glob("postgresql/*.sql")]
+    }
     for name in sorted(present):
         digest = hashlib.sha256(present[name].read_bytes()).hexdigest()
         if name not in SHIPPED:
@@ -56,7 +62,11 @@ def test_every_migration_file_is_listed_with_its_checksum():
     for name in sorted(set(SHIPPED) - set(present)):
         problems.append(f"{name}: a shipped migration was removed or renamed; put it back")
     assert not problems, "\n".join(problems)
-    assert [name for _, name, _ in available_migrations()] == sorted(SHIPPED)
+    shared = sorted(name for name in SHIPPED if "/" not in name)
+    assert [name for _, name, _ in available_migrations()] == shared
+    # A PostgreSQL version replaces a shared migration of the same number; it never adds one.
+    assert [name for _, name, _ in available_migrations("postgresql")] == shared
+    assert {name.removeprefix("postgresql/") for name in SHIPPED if "/" in name} <= set(shared)
 
 
 async def test_a_database_from_a_newer_release_is_refused_and_left_alone(tmp_path):

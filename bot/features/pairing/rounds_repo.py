@@ -474,7 +474,8 @@ class RoundsRepo:
 
     async def stats(self, db: Reader, community_id: int) -> dict[str, int]:
         members = await db.fetchone(
-            "SELECT COUNT(*), COALESCE(SUM(status = 'paused'), 0) FROM pair_participants WHERE community_id = ?",
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN status = 'paused' THEN 1 ELSE 0 END), 0)"
+            " FROM pair_participants WHERE community_id = ?",
             (community_id,),
         )
         rounds = await db.fetchone(
@@ -496,13 +497,14 @@ class RoundsRepo:
             (community_id,),
         )
         assert members is not None and rounds is not None and checkins is not None and people is not None
+        # int(): PostgreSQL's SUM of a BIGINT is NUMERIC (a Decimal in Python).
         return {
-            "members": members[0],
-            "paused": members[1],
-            "rounds": rounds[0],
-            "pairs": rounds[1],
-            "members_matched": people[0] or rounds[2],
-            "checkins": checkins[0],
-            "checkins_answered": checkins[1],
-            "checkin_members": checkins[2],
+            "members": int(members[0]),
+            "paused": int(members[1]),
+            "rounds": int(rounds[0]),
+            "pairs": int(rounds[1]),
+            "members_matched": int(people[0] or rounds[2]),
+            "checkins": int(checkins[0]),
+            "checkins_answered": int(checkins[1]),
+            "checkin_members": int(checkins[2]),
         }

@@ -385,8 +385,9 @@ async def test_stats_show_shares_of_shared_language_and_waking_hours_over_five_g
     assert line(stats, "last round's groups sharing").endswith(": 0%")
     # Now timezones: the pairs are fixed for this round, so set them to make exactly the pairs
     # that exist overlap or not.
+    together = "string_agg(m.platform_user_id, ',')" if h.db.dialect.name == "postgresql" else "group_concat(m.platform_user_id)"
     rows = await h.db.fetchall(
-        "SELECT group_concat(m.platform_user_id) FROM pairs p JOIN pair_members pm ON pm.pair_id = p.id"
+        f"SELECT {together} FROM pairs p JOIN pair_members pm ON pm.pair_id = p.id"
         " JOIN members m ON m.id = pm.member_id GROUP BY p.id ORDER BY p.id"
     )
     pairs = [row[0].split(",") for row in rows]
