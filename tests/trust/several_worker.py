@@ -89,7 +89,7 @@ async def main(store: str, folder: Path, instance: str, do_setup: bool) -> None:
                 break
             if target > clock.now():
                 await driver.advance_to(target, after_each=app.deliver_pending)
-            if time.monotonic() - last_upkeep > 0.3:
+            if time.monotonic() - last_upkeep > 1.0:
                 await app.upkeep()  # what another process changed, and what it left unsent
                 last_upkeep = time.monotonic()
             else:

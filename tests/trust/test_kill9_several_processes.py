@@ -25,7 +25,7 @@ from tests.trust.several_worker import COMMUNITIES, PAIR_SCHEDULE, QUESTION_SCHE
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # a Monday
 DAYS = 30
-STEP = timedelta(hours=2)
+STEP = timedelta(hours=6)
 WORKERS = ("w1", "w2", "w3")
 KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="  # 32 bytes, url-safe base64
 
@@ -132,11 +132,17 @@ async def check_month(store: str, folder: Path, kills: int) -> None:
             starts = parse_recurrence(PAIR_SCHEDULE, "UTC", date(2026, 1, 5)).fires_between(START, end)
             assert len(rounds) == len({row[0] for row in rounds}) == len(starts), (name, [tuple(r) for r in rounds])
             for row in rounds:
+                pairs = await db.fetchone("SELECT COUNT(*) FROM pairs WHERE round_id = ?", (row[5],))
+                assert pairs is not None
+                if row[1] == "cancelled":
+                    # Called off at its start, as one process alone does too: by the fifth week
+                    # nobody who never answered a check-in is still in (the product's rule).
+                    assert row[0].endswith("2026-02-02T10:00:00+00:00") and pairs[0] == 0, (name, tuple(row))
+                    continue
                 ended = datetime.fromisoformat(row[4]) <= end
                 assert row[1] == ("closed" if ended else "active"), (name, tuple(row))
                 assert row[2] == (1 if datetime.fromisoformat(row[3]) <= end else 0), (name, tuple(row))
-                pairs = await db.fetchone("SELECT COUNT(*) FROM pairs WHERE round_id = ?", (row[5],))
-                assert pairs is not None and pairs[0] == 4, (name, tuple(row), pairs[0])  # 8 people: four pairs
+                assert pairs[0] == 4, (name, tuple(row), pairs[0])  # 8 people: four pairs, made once
         unsent = await db.fetchone("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL")
         assert unsent is not None and unsent[0] == 0
         stored = {row[0] for row in await db.fetchall("SELECT id FROM outbox")}
