@@ -205,6 +205,8 @@ class App:
     async def resync(self) -> None:
         """Take in schedule changes made through other processes sharing the store; every
         `[processes] resync_seconds` (`upkeep`)."""
+        self.communities.forget_cached()
+        self.members.forget_cached()
         for feature in self.features:
             await feature.resync()
 
