@@ -11,6 +11,7 @@ from bot.app import App
 from bot.clock import Clock
 from bot.config import Settings
 from bot.ids import IdSource
+from bot.scheduling.claims import WorkClaims
 from bot.scheduling.timeline import Timeline
 from bot.storage.crypto import FieldCipher
 from bot.storage.db import Database, open_database
@@ -88,12 +89,22 @@ async def _open_postgres(settings: Settings, clock: Clock, url: str) -> tuple[Da
 
 
 async def build_core(
-    settings: Settings, clock: Clock, *, db_path: Path | None = None, seed: int = 0, ids: IdSource | None = None
+    settings: Settings,
+    clock: Clock,
+    *,
+    db_path: Path | None = None,
+    seed: int = 0,
+    ids: IdSource | None = None,
+    instance: str = "main",
 ) -> Core:
+    """`instance`: this process's name among several sharing the store, unless `[processes]
+    instance` names it (runners pass their platform's name)."""
     register_all_platforms()
     catalog = Catalog(settings.prompts_dir)
     db, cipher, lock = await open_store(settings, clock, db_path)
-    timeline = Timeline()
+    instance = settings.processes.instance or instance
+    # Every job run is claimed in the database, so processes sharing the store run each once.
+    timeline = Timeline(claims=WorkClaims(db, instance))
     app = App(
         settings=settings,
         db=db,
@@ -103,6 +114,7 @@ async def build_core(
         timeline=timeline,
         seed=seed,
         ids=ids,
+        instance=instance,
     )
     return Core(app, db, timeline, lock)
 

@@ -114,15 +114,21 @@ class App:
         timeline: Timeline,
         seed: int = 0,
         ids: IdSource | None = None,
+        instance: str = "main",
     ) -> None:
         confirmations = Confirmations(db, cipher, clock, timedelta(minutes=settings.confirmations.fresh_minutes))
+        # This process's name among several sharing the store (bot/scheduling/claims.py).
+        self.instance = instance = settings.processes.instance or instance
+        outbox = Outbox(
+            db, cipher, clock, instance=instance, lease=timedelta(seconds=settings.processes.outbox_lease_seconds)
+        )
         self.services = services = Services(
             settings=settings,
             db=db,
             clock=clock,
             catalog=catalog,
             cipher=cipher,
-            outbox=Outbox(db, cipher, clock),
+            outbox=outbox,
             timeline=timeline,
             communities=CommunityRepo(),
             members=MemberRepo(),
@@ -198,6 +204,21 @@ class App:
         """Rebuild scheduled jobs from storage, catch up on missed slots, deliver what is pending."""
         for feature in self.features:
             await feature.start()
+        await self.deliver_pending()
+
+    async def resync(self) -> None:
+        """Take in schedule changes made through other processes sharing the store; every
+        `[processes] resync_seconds` (`upkeep`)."""
+        self.communities.forget_cached()
+        self.members.forget_cached()
+        for feature in self.features:
+            await feature.resync()
+
+    async def upkeep(self) -> None:
+        """What a process sharing the store does now and then besides its jobs: read schedules
+        again, and deliver what other processes left for it (the outbox scans its table)."""
+        await self.resync()
+        self.outbox.rescan()
         await self.deliver_pending()
 
     async def deliver_pending(self) -> int:

@@ -135,6 +135,22 @@ class SchedulingSettings(Section):
     min_round_days: int = Field(7, ge=1, le=365)
 
 
+class ProcessSettings(Section):
+    """Several `alongside run` processes sharing one store (docs/architecture.md, "Several
+    processes")."""
+
+    # This process's name among those sharing the store. Outbox rows it is delivering carry it,
+    # so a restart under the same name takes its unfinished deliveries back at once; any other
+    # process waits out the lease. Empty: the platform's name (console, matrix, discord, plus the
+    # shard range). Two processes running at once must never share a name.
+    instance: str = Field("", max_length=100, pattern=r"^[A-Za-z0-9_.:@/-]*$")
+    # How often a process re-reads the schedules (to take in changes made through another one).
+    resync_seconds: int = Field(60, ge=1, le=3600)
+    # How long an outbox row being delivered stays with its sender before another process may
+    # deliver it (its sender was killed mid-delivery).
+    outbox_lease_seconds: int = Field(120, ge=5, le=3600)
+
+
 class ConfirmationSettings(Section):
     """Yes/no questions the bot asks (pairing consent, invitations, erasing your data, ...)."""
 
@@ -211,6 +227,7 @@ class Settings(BaseSettings):
     duty_of_care: DutyOfCare = DutyOfCare()
     resources: list[Resource] = []
     scheduling: SchedulingSettings = SchedulingSettings()
+    processes: ProcessSettings = ProcessSettings()
     confirmations: ConfirmationSettings = ConfirmationSettings()
     questions: QuestionSettings = QuestionSettings()
     agreements: AgreementSettings = AgreementSettings()

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.clock import Clock
 from bot.outbox_repo import OutboxRepo
+from bot.ownership import Owns, owns_everything
 from bot.replies import Delivery, Intent
 from bot.storage.crypto import FieldCipher
 from bot.storage.db import Database, Tx
@@ -35,10 +38,32 @@ class TransientDeliveryError(Exception):
 
 
 class Outbox:
-    def __init__(self, db: Database, cipher: FieldCipher, clock: Clock) -> None:
+    """Several processes may share the store (docs/architecture.md, "Several processes"): each
+    delivers only what `owns` says it serves (the destination's platform connection: Discord
+    shards, a Matrix account), claims each row just before delivering it (`instance` and a lease
+    in wall time), and scans the table every `scan_every` for rows another process wrote or left
+    behind (killed mid-delivery: its rows are taken over once their lease has run out)."""
+
+    def __init__(
+        self,
+        db: Database,
+        cipher: FieldCipher,
+        clock: Clock,
+        *,
+        instance: str = "main",
+        lease: timedelta = timedelta(minutes=2),
+        scan_every: timedelta = timedelta(seconds=10),
+        wall: Callable[[], float] = time.time,
+    ) -> None:
         self._db = db
         self._repo = OutboxRepo(cipher)
         self._clock = clock
+        self.instance = instance
+        self.owns: Owns = owns_everything
+        self._lease_ms = int(lease.total_seconds() * 1000)
+        self._scan_every = scan_every.total_seconds()
+        self._wall = wall
+        self._last_scan = time.monotonic()
         self._flush_lock = asyncio.Lock()
         # Committed deliveries are also queued in memory, so the usual flush needs no read back.
         # The table stays the source of truth: at start, and after a failed delivery, flush
@@ -57,6 +82,10 @@ class Outbox:
         delivery = Delivery(outbox_id, ref[0], ref[1], intent)
         tx.after_commit(lambda: self._queue.append(delivery))
         return outbox_id
+
+    def rescan(self) -> None:
+        """Read the table at the next flush (rows other processes wrote or left behind)."""
+        self._scan_needed = True
 
     async def pending(self, limit: int = 500, after: int = 0) -> list[Delivery]:
         """Undelivered rows in order, from the one after outbox id `after`."""
@@ -79,6 +108,10 @@ class Outbox:
         delivered = 0
         parallel = bool(getattr(sink, "parallel_destinations", False))
         async with self._flush_lock:
+            if time.monotonic() - self._last_scan >= self._scan_every:
+                # Rows other processes sharing the store wrote for what this one serves, or left
+                # unsent when they were killed, are only in the table.
+                self._scan_needed = True
             held: set[str] = set()  # destinations that failed in this flush
             done: set[int] = set()  # delivered in this flush (a scan may meet what is queued)
             after = -1  # where the table scan in progress has got to (-1: none in progress)
@@ -88,6 +121,7 @@ class Outbox:
                         if after < 0:
                             # Everything queued has committed, so the scan finds it in the table.
                             after, self._queue = 0, []
+                            self._last_scan = time.monotonic()
                         batch = await self.pending(batch_size, after)
                         if batch:
                             after = batch[-1].outbox_id
@@ -95,7 +129,9 @@ class Outbox:
                             self._scan_needed, after = False, -1
                     else:
                         batch, self._queue = self._queue[:batch_size], self._queue[batch_size:]
-                    batch = [d for d in batch if d.outbox_id not in done]
+                    batch = [
+                        d for d in batch if d.outbox_id not in done and self.owns(d.platform, d.community_external_id)
+                    ]
                     if not batch:
                         if self._scan_needed or self._queue:
                             continue
@@ -127,6 +163,14 @@ class Outbox:
         for delivery in deliveries:
             destination = delivery.destination
             if destination in held:
+                continue
+            now_ms = int(self._wall() * 1000)
+            if not await self._repo.claim(
+                self._db, delivery.outbox_id, self.instance, now_ms + self._lease_ms, now_ms
+            ):
+                # Sent meanwhile, or another process is delivering it: the destination's later
+                # messages wait for the next flush, so they never overtake it.
+                held.add(destination)
                 continue
             try:
                 await sink.deliver(delivery)

@@ -57,6 +57,18 @@ class OutboxRepo:
             (now.isoformat(), b"", *outbox_ids),
         )
 
+    async def claim(self, db: Database, outbox_id: int, owner: str, lease_until_ms: int, now_ms: int) -> bool:
+        """Take an unsent row for delivery by `owner` until `lease_until_ms`: False if it was sent
+        meanwhile or another process holds it on a lease that has not run out. One conditional
+        UPDATE, so two processes never both get it (PostgreSQL re-checks the condition once the
+        other's update commits; SQLite has one writer)."""
+        changed = await db.execute(
+            "UPDATE outbox SET claimed_by = ?, lease_until = ? WHERE id = ? AND sent_at IS NULL"
+            " AND (claimed_by IS NULL OR claimed_by = ? OR lease_until < ?)",
+            (owner, lease_until_ms, outbox_id, owner, now_ms),
+        )
+        return changed == 1
+
     async def purge_sent(self, tx: Tx, before_iso: str) -> int:
         return await tx.execute("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?", (before_iso,))
 

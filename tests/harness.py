@@ -20,6 +20,7 @@ from bot.app import App
 from bot.clock import FakeClock
 from bot.context import Actor, CommunityRef, Invocation
 from bot.replies import Answer, Delivery, Intent
+from bot.scheduling.claims import WorkClaims
 from bot.scheduling.timeline import SimulatedDriver, Timeline
 from bot.storage.crypto import FieldCipher
 from bot.storage.db import Database, open_database
@@ -157,8 +158,15 @@ class Harness:
 
 
 async def make_harness(
-    tmp_path: Path, *, seed: int = 1, start: datetime = START, settings: Settings | None = None
+    tmp_path: Path,
+    *,
+    seed: int = 1,
+    start: datetime = START,
+    settings: Settings | None = None,
+    instance: str = "harness",
 ) -> Harness:
+    """`instance`: a second harness on the same `tmp_path` under another name is a second
+    process sharing the store (its own connection, caches and outbox)."""
     settings = settings or load_settings(None)
     register_all_platforms()
     clock = FakeClock(start)
@@ -166,7 +174,8 @@ async def make_harness(
     choice = current_store()
     location = await choice.location(tmp_path)
     db = await open_database(location)
-    timeline = Timeline()
+    # Claimed like a real process's runs (bot/scheduling/claims.py), so every test exercises it.
+    timeline = Timeline(claims=WorkClaims(db, instance))
     app = App(
         settings=settings,
         db=db,
@@ -175,6 +184,7 @@ async def make_harness(
         cipher=FieldCipher(TEST_KEY),
         timeline=timeline,
         seed=seed,
+        instance=instance,
     )
     sink = ListSink()
     app.attach_sink(sink)

@@ -18,7 +18,7 @@ from bot.scheduling.timeline import SimulatedDriver
 async def run_console(settings: Settings, *, db_path: Path | None, seed: int, start: datetime) -> int:
     clock = FakeClock(start)
     # Every random choice comes from the seed here, ids too, so a script's transcript repeats.
-    core = await build_core(settings, clock, db_path=db_path, seed=seed, ids=SeededIds(seed))
+    core = await build_core(settings, clock, db_path=db_path, seed=seed, ids=SeededIds(seed), instance="console")
     driver = SimulatedDriver(core.timeline, clock)
 
     def write(text: str) -> None:

@@ -55,7 +55,7 @@ async def run_discord(settings: Settings, *, db_path: Path | None, seed: int) ->
         raise
     clock = SystemClock()
     try:
-        core = await build_core(settings, clock, db_path=db_path, seed=seed)
+        core = await build_core(settings, clock, db_path=db_path, seed=seed, instance="discord")
     except BaseException:
         await client.close()
         raise
@@ -74,6 +74,8 @@ async def run_discord(settings: Settings, *, db_path: Path | None, seed: int) ->
             core.timeline, clock, grace=timedelta(minutes=settings.scheduling.grace_minutes), after_each=after_job
         )
         driver.start()
+        # Sharing the store with other processes: read their schedule changes, deliver what they left.
+        driver.every(settings.processes.resync_seconds, core.app.upkeep)
         await core.app.start()
         retry = asyncio.create_task(adapter.retry_forever())
         for sig in (signal.SIGINT, signal.SIGTERM):

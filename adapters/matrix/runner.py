@@ -36,7 +36,7 @@ async def run_matrix(settings: Settings, *, db_path: Path | None, seed: int) -> 
     # then the core, whose database keeps the crypto store's pickle key; then the store.
     credentials = await login(settings.matrix, settings.matrix_access_token, settings.matrix_password)
     clock = SystemClock()
-    core = await build_core(settings, clock, db_path=db_path, seed=seed)
+    core = await build_core(settings, clock, db_path=db_path, seed=seed, instance="matrix")
     client = None
     adapter: MatrixAdapter | None = None
     driver: RealtimeDriver | None = None
@@ -67,6 +67,8 @@ async def run_matrix(settings: Settings, *, db_path: Path | None, seed: int) -> 
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(signum, stop.set)
         driver.start()
+        # Sharing the store with other processes: read their schedule changes, deliver what they left.
+        driver.every(settings.processes.resync_seconds, core.app.upkeep)
         await adapter.start()
         log.info("connected to %s as %s (device %s)", settings.matrix.homeserver, client.user_id, client.device_id)
         stopping = asyncio.create_task(stop.wait())

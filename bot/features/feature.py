@@ -21,3 +21,7 @@ class Feature(ABC):
 
     async def start(self) -> None:  # noqa: B027 - most features have nothing to rebuild
         """Rebuild scheduled jobs from storage and catch up on what fell due while down."""
+
+    async def resync(self) -> None:  # noqa: B027 - most features have no jobs
+        """Take in schedule changes another process sharing the store made since `start` (its
+        jobs' timing is read again from storage; bot/scheduling/claims.py)."""

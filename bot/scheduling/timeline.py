@@ -15,11 +15,14 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from apscheduler.triggers.base import BaseTrigger
 
 from bot.clock import Clock, FakeClock
+
+if TYPE_CHECKING:
+    from bot.scheduling.claims import WorkClaims
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +34,9 @@ class Job:
     next_fire: Callable[[datetime], datetime | None]
     # Runs the job for the instant it fell due at (the driver's clock reads that instant).
     run: Callable[[datetime], Awaitable[None]]
+    # Reads again from storage what the job keeps in memory; called before a run when another
+    # process sharing the store ran the job last (bot/scheduling/claims.py).
+    refresh: Callable[[], Awaitable[None]] | None = None
 
 
 class Driver(Protocol):
@@ -39,9 +45,23 @@ class Driver(Protocol):
 
 
 class Timeline:
-    def __init__(self) -> None:
+    def __init__(self, claims: WorkClaims | None = None) -> None:
         self._jobs: dict[str, Job] = {}
         self._drivers: list[Driver] = []
+        # With claims, every run is claimed in the database first (several processes, one store).
+        self.claims = claims
+
+    async def run(self, job: Job, instant: datetime) -> None:
+        """Run `job` for `instant`: what the drivers call, and the features' catch-up at start."""
+        if self.claims is None:
+            await job.run(instant)
+        else:
+            await self.claims.run(job, instant)
+
+    async def run_key(self, key: str, instant: datetime) -> None:
+        job = self._jobs.get(key)
+        if job is not None:
+            await self.run(job, instant)
 
     def attach(self, driver: Driver) -> None:
         self._drivers.append(driver)
@@ -108,7 +128,7 @@ class SimulatedDriver:
                 continue
             self._clock.set(fire)
             self._cursor[key] = fire
-            await job.run(fire)
+            await self._timeline.run(job, fire)
             ran += 1
             self._push(key)
             if after_each is not None:
@@ -144,6 +164,19 @@ class RealtimeDriver:
         self._started = True
         self._timeline.attach(self)
 
+    def every(self, seconds: int, work: Callable[[], Awaitable[None]]) -> None:
+        """Run `work` every `seconds` (a process's upkeep when it shares the store)."""
+
+        async def run() -> None:
+            try:
+                await work()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("periodic upkeep failed; it runs again in %s seconds", seconds)
+
+        self._scheduler.add_job(run, "interval", seconds=seconds, id=f"upkeep:{id(work)}", coalesce=True, max_instances=1)
+
     def shutdown(self) -> None:
         if self._started:
             self._scheduler.shutdown(wait=False)
@@ -172,7 +205,7 @@ class RealtimeDriver:
         if job is None:
             return
         try:
-            await job.run(self._clock.now())
+            await self._timeline.run(job, self._clock.now())
             if self._after_each is not None:
                 await self._after_each()
         except asyncio.CancelledError:

@@ -79,6 +79,12 @@ class CommunityRepo:
         self._by_id: dict[int, Community] = {}
         self._by_ref: dict[tuple[str, str], int] = {}
 
+    def forget_cached(self) -> None:
+        """Read every community afresh from now on (another process sharing the store may have
+        changed one with `setup`); App.resync calls it."""
+        self._by_id.clear()
+        self._by_ref.clear()
+
     async def find(self, db: Reader, platform: str, external_id: str) -> Community | None:
         known = self._by_ref.get((platform, external_id))
         if known is not None and known in self._by_id:
@@ -178,6 +184,11 @@ class MemberRepo:
 
     def _remember(self, member: Member) -> None:
         self._by_ref[(member.community_id, member.platform_user_id)] = member
+
+    def forget_cached(self) -> None:
+        """Read every member afresh from now on (another process sharing the store may have
+        renamed or erased one); App.resync calls it."""
+        self._by_ref.clear()
 
     def evict(self, member: Member) -> None:
         self._by_ref.pop((member.community_id, member.platform_user_id), None)

@@ -35,6 +35,7 @@ SHIPPED = {
     "0017_pair_preferences.sql": "0fdbf5bdab117c2a82a3c50ab00719f52465e8ca9ff1a37093fca28774143b4e",
     "0018_pair_circles.sql": "da93448b3da9943d10a864d9107c0b5d54278394e4be6f2717a898f9d518ed71",
     "0019_member_language.sql": "642829a9301c5d7d73c10130b2476790ad623b8a0b35bdbc62805b70042184e7",
+    "0020_work_claims.sql": "f5887f28334ba173d0d8c1f1d5692751262472388e9460e657b8e1028c14a291",
     # PostgreSQL's own versions of migrations whose SQLite form it cannot run (table rebuilds).
     "postgresql/0008_never_reuse_ids.sql": "67fc17dc3029cd3c8f17228b397ee7fe46791e3f5db2451b030e7dc7873eb499",
     "postgresql/0015_space_change_withdrawn.sql": "98cc5d8abdaa203407e2530626b8464f1e9f7d6e6d6464b37c8adf0fc570ed3d",

@@ -35,3 +35,7 @@ class AgreementsFeature(Feature):
     async def start(self) -> None:
         await self.pair.start()
         await self.space.start()
+
+    async def resync(self) -> None:
+        await self.pair.resync()
+        await self.space.resync()

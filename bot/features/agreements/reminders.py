@@ -35,13 +35,28 @@ class Reminders(PairPart):
         self._due: dict[str, datetime] = {}
 
     async def start(self) -> None:
+        await self._reload()
+        self._put_job()
+        # Claimed like any run: another process sharing the store may be running it now.
+        await self.deps.services.timeline.run_key(JOB_KEY, self.deps.services.clock.now())
+
+    async def _reload(self) -> None:
+        """Every review and purge date read again from storage."""
+        self._due.clear()
         for agreement_id in await self.repo.with_dates(self.deps.services.db):
             await self._schedule(agreement_id, put=False)
-        self._put_job()
-        await self.run_due(self.deps.services.clock.now())
+
+    async def resync(self) -> None:
+        """Take in dates set through another process sharing the store."""
+        before = dict(self._due)
+        await self._reload()
+        if self._due != before:
+            self._put_job()
 
     def _put_job(self) -> None:
-        self.deps.services.timeline.put(Job(key=JOB_KEY, next_fire=self._next_fire, run=self.run_due))
+        self.deps.services.timeline.put(
+            Job(key=JOB_KEY, next_fire=self._next_fire, run=self.run_due, refresh=self._reload)
+        )
 
     def _next_fire(self, after: datetime) -> datetime | None:
         upcoming = [at for at in self._due.values() if at > after]

@@ -490,13 +490,29 @@ class SpaceAgreement:
     # -- the consent-round job -----------------------------------------------------------------
 
     async def start(self) -> None:
-        for change in await self.repo.open_changes_everywhere(self.services.db):
-            self._due[change.id] = datetime.fromisoformat(change.closes_at)
+        await self._reload()
         self._put_job()
-        await self.run_due(self.services.clock.now())
+        # Claimed like any run: another process sharing the store may be running it now.
+        await self.services.timeline.run_key(JOB_KEY, self.services.clock.now())
+
+    async def _reload(self) -> None:
+        """When every open consent round closes, read again from storage."""
+        self._due = {
+            change.id: datetime.fromisoformat(change.closes_at)
+            for change in await self.repo.open_changes_everywhere(self.services.db)
+        }
+
+    async def resync(self) -> None:
+        """Take in consent rounds opened through another process sharing the store."""
+        before = dict(self._due)
+        await self._reload()
+        if self._due != before:
+            self._put_job()
 
     def _put_job(self) -> None:
-        self.services.timeline.put(Job(key=JOB_KEY, next_fire=self._next_fire, run=self.run_due))
+        self.services.timeline.put(
+            Job(key=JOB_KEY, next_fire=self._next_fire, run=self.run_due, refresh=self._reload)
+        )
 
     def _next_fire(self, after: datetime) -> datetime | None:
         upcoming = [at for at in self._due.values() if at > after]

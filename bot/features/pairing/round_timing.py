@@ -54,11 +54,15 @@ class RoundTiming:
         return timing
 
     def put_job(self, community_id: int) -> None:
+        async def refresh(cid: int = community_id) -> None:
+            await self.refresh(self.services.db, cid)
+
         self.services.timeline.put(
             Job(
                 key=f"pairing:{community_id}",
                 next_fire=lambda after, cid=community_id: self.next_fire(cid, after),
                 run=lambda instant, cid=community_id: self.run_due(cid, instant),
+                refresh=refresh,
             )
         )
 

@@ -71,7 +71,17 @@ class PairingFeature(FacilitatorCommands, PreferenceCommands, Feature):
         for community_id in await self.repo.scheduled_communities(self.services.db):
             await self.rounds.refresh(self.services.db, community_id)
             self.rounds.put_job(community_id)
-            await self.rounds.run_due(community_id, self.services.clock.now())
+            # Claimed like any run: another process sharing the store may be running it now.
+            await self.services.timeline.run_key(f"pairing:{community_id}", self.services.clock.now())
+
+    async def resync(self) -> None:
+        """Take in what another process sharing the store changed (a schedule set there, a round
+        it started): the job's timing read again, and a job for a community new to pairing."""
+        for community_id in await self.repo.scheduled_communities(self.services.db):
+            before = self.rounds._timing.get(community_id)
+            after = await self.rounds.refresh(self.services.db, community_id)
+            if before != after:
+                self.rounds.put_job(community_id)
 
     # -- shared steps --------------------------------------------------------------------------
 

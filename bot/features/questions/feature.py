@@ -177,15 +177,44 @@ class QuestionsFeature(Feature):
                 if last_slot > schedule.checked_until:
                     self._schedules[community_id] = replace(schedule, checked_until=last_slot)
             self._put_job(community_id)
-            await self.run_due(community_id, now)
+            # Claimed like any run: another process sharing the store may be posting it now.
+            await self.services.timeline.run_key(f"questions:{community_id}", now)
             await self._repo.set_checked(self.services.db, community_id, now)
 
+    async def resync(self) -> None:
+        """Take in schedules changed through another process sharing the store (a facilitator's
+        `questions schedule` handled there): a job for each new one, new timing for a changed one."""
+        for community_id in await self._repo.scheduled_communities(self.services.db):
+            before = self._schedules.get(community_id)
+            after = await self._reload(community_id)
+            if after is not None and (
+                before is None
+                or (before.channel, before.recurrence, before.paused) != (after.channel, after.recurrence, after.paused)
+            ):
+                self._put_job(community_id)
+
+    async def _reload(self, community_id: int) -> Schedule | None:
+        """The schedule read again, keeping the scan position if this process is further on,
+        and the rotation and approved suggestions forgotten (another process may have moved them)."""
+        before = self._schedules.get(community_id)
+        after = await self._load_schedule(self.services.db, community_id)
+        if after is not None and before is not None and before.checked_until > after.checked_until:
+            after = replace(after, checked_until=before.checked_until)
+            self._schedules[community_id] = after
+        self._rotation.pop(community_id, None)
+        self._community_bank.pop(community_id, None)
+        return after
+
     def _put_job(self, community_id: int) -> None:
+        async def refresh(cid: int = community_id) -> None:
+            await self._reload(cid)
+
         self.services.timeline.put(
             Job(
                 key=f"questions:{community_id}",
                 next_fire=lambda after, cid=community_id: self._next_fire(cid, after),
                 run=lambda instant, cid=community_id: self.run_due(cid, instant),
+                refresh=refresh,
             )
         )
 
@@ -211,7 +240,8 @@ class QuestionsFeature(Feature):
         The scan position lives in memory while running (persisted at start and whenever the
         schedule changes); the UNIQUE slot key, not the position, is what prevents doubles."""
         posted = 0
-        # This process is the only writer of its database, so the cached schedule is current.
+        # The cached schedule is current: this process changed it, or `resync`/the job's refresh
+        # read it after another process sharing the store did.
         schedule = self._schedules.get(community_id)
         if schedule is None or now <= schedule.checked_until:
             return 0
