@@ -11,6 +11,7 @@ from bot.app import App
 from bot.clock import Clock
 from bot.config import Settings
 from bot.ids import IdSource
+from bot.ownership import Owns, owns_everything
 from bot.scheduling.timeline import Timeline
 from bot.storage.crypto import FieldCipher
 from bot.storage.db import Database
@@ -69,7 +70,13 @@ async def open_store(
 
 
 async def build_core(
-    settings: Settings, clock: Clock, *, db_path: Path | None = None, seed: int = 0, ids: IdSource | None = None
+    settings: Settings,
+    clock: Clock,
+    *,
+    db_path: Path | None = None,
+    seed: int = 0,
+    ids: IdSource | None = None,
+    owns: Owns = owns_everything,
 ) -> Core:
     register_all_platforms()
     catalog = Catalog(settings.prompts_dir)
@@ -84,6 +91,7 @@ async def build_core(
         timeline=timeline,
         seed=seed,
         ids=ids,
+        owns=owns,
     )
     return Core(app, db, timeline, lock)
 

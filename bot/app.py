@@ -42,6 +42,7 @@ from bot.features.setup import PlatformChecks, SetupFeature
 from bot.features.typed_lines import TypedLines
 from bot.ids import IdSource
 from bot.outbox import Outbox, Sink
+from bot.ownership import Owns, owns_everything
 from bot.replies import Answer, Intent, Reply
 from bot.scheduling.timeline import Timeline
 from bot.services import Services
@@ -112,6 +113,7 @@ class App:
         timeline: Timeline,
         seed: int = 0,
         ids: IdSource | None = None,
+        owns: Owns = owns_everything,
     ) -> None:
         confirmations = Confirmations(db, cipher, clock, timedelta(minutes=settings.confirmations.fresh_minutes))
         self.services = services = Services(
@@ -128,7 +130,10 @@ class App:
             typed_lines=TypedLines(db, confirmations),
             seed=seed,
             ids=ids,
+            owns=owns,
         )
+        # Which communities this process serves (bot/ownership.py), for whoever delivers too.
+        self.owns = owns
         # The names App's own methods (and the tests) use for them.
         self.settings, self.db, self.clock, self.catalog, self.cipher = settings, db, clock, catalog, cipher
         self.timeline, self.seed, self.outbox = timeline, seed, services.outbox
