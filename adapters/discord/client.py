@@ -53,10 +53,15 @@ class _NoVoiceNotes(logging.Filter):
 logging.getLogger("discord.client").addFilter(_NoVoiceNotes())
 
 
-def make_client(settings: DiscordSettings) -> AlongsideClient:
-    return AlongsideClient(
-        None, guild_ready_timeout=settings.guild_ready_timeout, reidentify_delay=settings.reidentify_delay
-    )
+def make_client(settings: DiscordSettings, *, sharded: bool = False) -> AlongsideClient:
+    """The client for these settings: `AutoShardedClient` when asked to (the runner always is)
+    or when the settings name shards; the plain client otherwise (tests of a single shard)."""
+    options = {"guild_ready_timeout": settings.guild_ready_timeout, "reidentify_delay": settings.reidentify_delay}
+    if sharded or settings.shard_ids is not None or settings.shard_count is not None:
+        return ShardedAlongsideClient(
+            None, shard_ids=settings.shard_ids, shard_count=settings.shard_count, **options
+        )
+    return AlongsideClient(None, **options)
 
 
 class AlongsideClient(discord.Client):
@@ -66,6 +71,7 @@ class AlongsideClient(discord.Client):
         *,
         guild_ready_timeout: float = 2.0,
         reidentify_delay: float = 5.0,
+        **sharding: Any,
     ) -> None:
         super().__init__(
             intents=intents(),
@@ -75,6 +81,7 @@ class AlongsideClient(discord.Client):
             member_cache_flags=discord.MemberCacheFlags.none(),
             # Nobody is pinged unless a send names exactly whom (a pair in its own thread).
             allowed_mentions=discord.AllowedMentions.none(),
+            **sharding,
         )
         self.alongside = handler
         self._reidentify_delay = reidentify_delay
@@ -103,6 +110,18 @@ class AlongsideClient(discord.Client):
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         if self.alongside is not None:
             await self.alongside.on_interaction(interaction)
+
+
+class ShardedAlongsideClient(AlongsideClient, discord.AutoShardedClient):
+    """The same client on discord.py's `AutoShardedClient`: one gateway connection per shard,
+    `shard_ids` of `shard_count` (docs/discord.md, "Sharding"). Everything above applies per shard."""
+
+    async def close(self) -> None:
+        if not hasattr(self, "_AutoShardedClient__queue"):
+            # Never logged in: discord.py's sharded close needs the event queue login makes.
+            await discord.Client.close(self)
+            return
+        await super().close()
 
 
 # Every button the bot renders is this one persistent item. Its custom id is all it needs after

@@ -65,6 +65,10 @@ class LoopbackDiscord(WorldMixin):
         self.gateway_compression = gateway_compression
         self.allowed_privileged_intents = allowed_privileged_intents
         self.interaction_deadline = interaction_deadline
+        # Sharding (gateway.py): Discord requires a shard per 2,500 servers, and recommends one per
+        # 1,000 in GET /gateway/bot; tests lower these to see a small bot asked to shard.
+        self.max_guilds_per_shard = 2500
+        self.guilds_per_recommended_shard = 1000
 
         self.users: dict[int, P.SimUser] = {self.bot_user.id: self.bot_user}
         self.guilds: dict[int, P.SimGuild] = {}
@@ -439,6 +443,7 @@ class LoopbackDiscord(WorldMixin):
                         event,
                         None,
                         intent=intent,
+                        guild_id=guild.id,
                         transform=lambda s, _d, g=guild: self._guild_create_payload(g, s.intents),
                     )
                 elif event == "CHANNEL_CREATE":
