@@ -178,9 +178,14 @@ class LoopbackDiscord(WorldMixin):
         bot_permissions: int = P.DEFAULT_BOT_PERMISSIONS,
         everyone_permissions: int = P.DEFAULT_EVERYONE_PERMISSIONS,
         locale: str = "en-US",
+        shard: tuple[int, int] | None = None,
     ) -> P.SimGuild:
-        """Create a guild the bot is in: @everyone, a managed bot role, owner and bot members."""
+        """Create a guild the bot is in: @everyone, a managed bot role, owner and bot members.
+        ``shard=(k, n)`` gives it an id on shard k of n (its timestamp moved a few ms on)."""
         gid = self.snowflake()
+        if shard is not None:
+            stamp = (gid >> 22) + (shard[0] - (gid >> 22)) % shard[1]
+            gid = (stamp << 22) | (gid & ((1 << 22) - 1))
         owner = self.add_user(owner_id)
         guild = P.SimGuild(gid, name, owner.id, preferred_locale=locale)
         guild.roles[gid] = P.SimRole(gid, gid, "@everyone", everyone_permissions)
