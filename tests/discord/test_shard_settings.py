@@ -1,0 +1,65 @@
+"""Shard settings and flags: ranges parse, bad plans are one clear line and exit 2 before anything
+is created, and shard flags are refused for the adapters that run as one process (Matrix)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from adapters.discord.settings import DiscordSettings
+from adapters.discord.shards import ShardPlan, format_shard_ids, parse_shard_ids, shard_of
+from tests.discord.test_runner import one_clear_line, run
+
+
+def test_shard_ranges_parse_and_print() -> None:
+    assert parse_shard_ids("0-3") == [0, 1, 2, 3]
+    assert parse_shard_ids("0-1, 4,6-7") == [0, 1, 4, 6, 7]
+    assert format_shard_ids([0, 1, 2, 3, 6, 8, 9]) == "0-3,6,8-9"
+    for bad in ("", "3-1", "a", "0-2,2", "-1"):
+        with pytest.raises(ValueError):
+            parse_shard_ids(bad)
+    assert DiscordSettings(shard_ids="4-7", shard_count=8).shard_ids == [4, 5, 6, 7]
+    assert DiscordSettings(shard_ids=[0], shard_count=1).shard_ids == [0]
+
+
+def test_a_process_on_a_range_owns_only_the_discord_servers_on_it() -> None:
+    guild = (123 << 22) | 77  # shard 123 % 8 == 3
+    assert shard_of(guild, 8) == 3
+    plan = ShardPlan(8, (2, 3))
+    assert plan.owns("discord", str(guild))
+    assert not ShardPlan(8, (0, 1)).owns("discord", str(guild))
+    assert not plan.owns("matrix", "!room:example.org") and not plan.owns("console", "demo")
+    assert not plan.owns("discord", "not-a-number")
+    everything = ShardPlan(8)
+    assert everything.owns("discord", str(guild)) and everything.owns("matrix", "!room:example.org")
+    assert plan.describe() == "shards 2-3 of 8" and everything.describe() == "all 8 shards"
+
+
+@pytest.mark.parametrize(
+    ("flags", "fragment"),
+    [
+        (["--shard-ids", "0-3"], "needs shard_count"),
+        (["--shard-ids", "8", "--shard-count", "8"], "not below shard_count 8"),
+        (["--shard-ids", "0-x", "--shard-count", "8"], "not a shard id or a range"),
+        (["--shard-count", "0"], "shard_count"),
+    ],
+)
+async def test_bad_shard_flags_are_one_line_and_exit_2(tmp_path: Path, flags: list[str], fragment: str) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(f'[storage]\npath = "{tmp_path / "a.db"}"\n')
+    code, _, err = await run("run", "--adapter", "discord", "--config", str(config), *flags, token="x.y.z")
+    assert code == 2 and fragment in one_clear_line(err)
+    assert not (tmp_path / "a.db").exists()
+
+
+@pytest.mark.parametrize("adapter", ["matrix", "console"])
+async def test_shard_flags_are_refused_for_one_process_adapters(tmp_path: Path, adapter: str) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(f'[storage]\npath = "{tmp_path / "a.db"}"\n')
+    code, _, err = await run(
+        "run", "--adapter", adapter, "--config", str(config), "--shard-ids", "0", "--shard-count", "2", token=None
+    )
+    line = one_clear_line(err)
+    assert code == 2 and "for Discord only" in line and "one process" in line
+    assert not (tmp_path / "a.db").exists()
