@@ -163,3 +163,18 @@ def test_dockerfile_install_steps_work_in_a_fresh_venv(tmp_path: Path) -> None:
     # the words ship inside the package: the lint finds and passes them without a checkout
     lint = subprocess.run([str(alongside), "prompts", "lint"], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+def test_an_empty_token_variable_counts_as_unset(monkeypatch) -> None:
+    """compose.yaml passes ALONGSIDE_MATRIX_PASSWORD and the tokens to the container even when .env
+    leaves them empty: an empty one must read as "not given", not as a token or password to try."""
+    from alongside.settings import load_settings
+
+    monkeypatch.setenv("ALONGSIDE_MATRIX_PASSWORD", "")
+    monkeypatch.setenv("ALONGSIDE_MATRIX_ACCESS_TOKEN", "  ")
+    monkeypatch.setenv("ALONGSIDE_DISCORD_TOKEN", "")
+    settings = load_settings(None)
+    assert settings.matrix_password is None and settings.matrix_access_token is None
+    assert settings.discord_token is None
+    monkeypatch.setenv("ALONGSIDE_MATRIX_ACCESS_TOKEN", "syt_real")
+    assert load_settings(None).matrix_access_token.get_secret_value() == "syt_real"
