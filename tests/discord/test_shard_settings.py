@@ -63,3 +63,26 @@ async def test_shard_flags_are_refused_for_one_process_adapters(tmp_path: Path, 
     line = one_clear_line(err)
     assert code == 2 and "for Discord only" in line and "one process" in line
     assert not (tmp_path / "a.db").exists()
+
+
+async def test_discord_requiring_more_shards_stops_with_one_line(tmp_path: Path) -> None:
+    """Discord closes with 4011 when a shard would hold too many servers: restarting cannot help,
+    so the process stops with one line and exit code 2 (and systemd does not loop)."""
+    from tests.discord.test_runner import write_config
+    from tests.discord_loopback.server import LoopbackDiscord
+
+    server = await LoopbackDiscord().start()
+    try:
+        server.max_guilds_per_shard = 1
+        for n in range(2):
+            server.add_guild(f"space {n}", shard=(0, 2))
+        config = write_config(tmp_path / "c.toml", server)
+        code, _, err = await run(
+            "run", "--adapter", "discord", "--config", str(config), "--shard-ids", "0", "--shard-count", "2",
+            token=server.token,
+        )
+    finally:
+        await server.stop()
+    assert code == 2 and "Traceback" not in err, err[-2000:]
+    problems = [line for line in err.splitlines() if line.startswith("alongside: ")]
+    assert problems == ["alongside: Discord requires more shards for this bot (close code 4011, sharding required): raise shard_count"]
