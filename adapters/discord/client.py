@@ -64,6 +64,12 @@ def make_client(settings: DiscordSettings, *, sharded: bool = False) -> Alongsid
     return AlongsideClient(None, **options)
 
 
+class LaunchStopped(BaseException):
+    """Raised by the identify hook of a client closed while its shards launch. A BaseException,
+    so that discord.py's launcher (which logs every Exception and retries after 5 s) lets it
+    through to `ShardedAlongsideClient.launch_shard`, which stops there."""
+
+
 class AlongsideClient(discord.Client):
     def __init__(
         self,
@@ -92,8 +98,13 @@ class AlongsideClient(discord.Client):
 
     async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
         # discord.py's default waits 5 s before every non-initial IDENTIFY (Discord's pacing).
+        # A close meanwhile (SIGTERM while shards launch) ends the wait at once.
         if not initial and self._reidentify_delay:
-            await asyncio.sleep(self._reidentify_delay)
+            deadline = asyncio.get_running_loop().time() + self._reidentify_delay
+            while not self.is_closed() and (left := deadline - asyncio.get_running_loop().time()) > 0:
+                await asyncio.sleep(min(left, 0.05))
+        if self.is_closed():
+            raise LaunchStopped  # closed while waiting its turn: identify nothing more
 
     async def close(self) -> None:
         # discord.py 2.7 leaves its "wait for servers, then READY" task running when closed early;
@@ -116,7 +127,37 @@ class ShardedAlongsideClient(AlongsideClient, discord.AutoShardedClient):
     """The same client on discord.py's `AutoShardedClient`: one gateway connection per shard,
     `shard_ids` of `shard_count` (docs/discord.md, "Sharding"). Everything above applies per shard."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._launching: set[asyncio.Future[None]] = set()
+        self._stopping = False
+
+    async def launch_shard(self, gateway: yarl.URL, shard_id: int, *, initial: bool = False) -> None:
+        # discord.py launches shards one after another (each waiting its turn to identify) and
+        # retries a failed launch forever, 5 s apart. A close during start-up (SIGTERM) cancels
+        # the launch in progress and launches nothing more, so `connect` returns at once and no
+        # shard connects after the close; a shard that got through just before is closed again.
+        if self.is_closed() or self._stopping:
+            return
+        launch = asyncio.ensure_future(super().launch_shard(gateway, shard_id, initial=initial))
+        self._launching.add(launch)
+        try:
+            await launch
+        except (asyncio.CancelledError, LaunchStopped):
+            if not self._stopping:
+                raise
+            return
+        finally:
+            self._launching.discard(launch)
+        if self.is_closed() or self._stopping:
+            shard = self.get_shard(shard_id)
+            if shard is not None:
+                await shard.disconnect()
+
     async def close(self) -> None:
+        self._stopping = True
+        for launch in list(self._launching):
+            launch.cancel()
         if not hasattr(self, "_AutoShardedClient__queue"):
             # Never logged in: discord.py's sharded close needs the event queue login makes.
             await discord.Client.close(self)

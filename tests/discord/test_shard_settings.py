@@ -86,3 +86,35 @@ async def test_discord_requiring_more_shards_stops_with_one_line(tmp_path: Path)
     assert code == 2 and "Traceback" not in err, err[-2000:]
     problems = [line for line in err.splitlines() if line.startswith("alongside: ")]
     assert problems == ["alongside: Discord requires more shards for this bot (close code 4011, sharding required): raise shard_count"]
+
+
+async def test_closing_while_shards_are_still_launching_stops_promptly(caplog) -> None:
+    """discord.py launches shards one after another (5 s apart by default, Discord's identify
+    pace) and retries a failed launch forever: a SIGTERM during start-up must end the process
+    promptly, with no shard left connected and nothing logged as an error."""
+    import asyncio
+    import time
+
+    from adapters.discord.client import ShardedAlongsideClient
+    from tests.discord.conftest import eventually
+    from tests.discord_loopback.conftest import point_discord_py_at
+    from tests.discord_loopback.server import LoopbackDiscord
+
+    server = await LoopbackDiscord().start()
+    try:
+        with point_discord_py_at(server.api_base, server.gateway_url):
+            server.add_guild("Peer Space")
+            client = ShardedAlongsideClient(None, guild_ready_timeout=0.5, shard_count=3, reidentify_delay=2.0)
+            await client.login(server.token)
+            task = asyncio.create_task(client.connect())
+            await eventually(lambda: server.identify_payloads, timeout=5)
+            started = time.monotonic()
+            await client.close()  # shard 0 is up, shard 1 waits its turn to identify
+            await asyncio.wait_for(task, 5)
+            assert time.monotonic() - started < 1.5
+            await asyncio.sleep(2.5)  # past shard 1's turn: it must not connect after the close
+            assert [p.get("shard") for p in server.identify_payloads] == [[0, 3]]
+            assert not [s for s in server.gateway.live_sessions() if s.conn is not None]
+    finally:
+        await server.stop()
+    assert not [r for r in caplog.records if r.levelname == "ERROR"], [r.getMessage() for r in caplog.records]
