@@ -71,12 +71,13 @@ class ShardPlan:
         return self.ids is None
 
     def owns(self, platform: str, external_id: str) -> bool:
-        """For the core (bot/ownership.py): a process running every shard serves the whole store
-        as one process always has; one running a range serves only the Discord servers on it."""
-        if self.ids is None:
-            return True
+        """For the core (bot/ownership.py): a process running every shard serves every Discord
+        server in the store; one running a range, only the servers on it. Never another
+        platform's communities: their deliveries could not be made from here."""
         if platform != PLATFORM:
             return False
+        if self.ids is None:
+            return True
         try:
             guild_id = int(external_id)
         except ValueError:

@@ -88,3 +88,11 @@ async def test_by_default_one_process_serves_every_community(tmp_path: Path) -> 
     assert harness.app.owns is owns_everything
     assert harness.app.services.owns("discord", "1") and harness.app.services.owns("matrix", "!r:x")
     await harness.close()
+
+
+def test_a_platform_runner_owns_its_platform_only() -> None:
+    from bot.ownership import owns_platform
+
+    matrix = owns_platform("matrix")
+    assert matrix("matrix", "!room:example.org")
+    assert not matrix("discord", "1234") and not matrix("console", "demo")
