@@ -132,11 +132,9 @@ class App:
             ids=ids,
             owns=owns,
         )
-        # Which communities this process serves (bot/ownership.py), for whoever delivers too.
-        self.owns = owns
         # The names App's own methods (and the tests) use for them.
         self.settings, self.db, self.clock, self.catalog, self.cipher = settings, db, clock, catalog, cipher
-        self.timeline, self.seed, self.outbox = timeline, seed, services.outbox
+        self.timeline, self.seed, self.outbox, self.owns = timeline, seed, services.outbox, owns
         self.communities, self.members = services.communities, services.members
         self.confirmations, self.typed_lines = confirmations, services.typed_lines
         self.help = HelpFeature()

@@ -73,6 +73,20 @@ SHARD_CLOSE_CODES = {
 }
 
 
+async def connect(adapter: DiscordAdapter, settings: DiscordSettings) -> None:
+    """Run the gateway connection(s) until closed; what a restart cannot fix is one ConfigError."""
+    try:
+        await adapter.client.connect(reconnect=True)
+    except discord.ConnectionClosed as error:
+        if error.code == 4004:
+            raise ConfigError(["Discord's gateway did not accept the token in ALONGSIDE_DISCORD_TOKEN"]) from None
+        if error.code in SHARD_CLOSE_CODES:
+            raise ConfigError([SHARD_CLOSE_CODES[error.code]]) from None
+        raise ConfigError([f"Discord's gateway closed the connection ({error.code})"]) from None
+    except discord.GatewayNotFound:
+        raise ConfigError([f"cannot reach Discord's gateway at {settings.gateway_url}"]) from None
+
+
 async def run_discord(settings: Settings, *, db_path: Path | None, seed: int) -> int:
     token = token_from(settings)
     configure_discord_endpoints(settings.discord.api_base, settings.discord.gateway_url)
@@ -113,16 +127,7 @@ async def run_discord(settings: Settings, *, db_path: Path | None, seed: int) ->
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, lambda: asyncio.ensure_future(adapter.shutdown()))
-        try:
-            await adapter.client.connect(reconnect=True)
-        except discord.ConnectionClosed as error:
-            if error.code == 4004:
-                raise ConfigError(["Discord's gateway did not accept the token in ALONGSIDE_DISCORD_TOKEN"]) from None
-            if error.code in SHARD_CLOSE_CODES:
-                raise ConfigError([SHARD_CLOSE_CODES[error.code]]) from None
-            raise ConfigError([f"Discord's gateway closed the connection ({error.code})"]) from None
-        except discord.GatewayNotFound:
-            raise ConfigError([f"cannot reach Discord's gateway at {settings.discord.gateway_url}"]) from None
+        await connect(adapter, settings.discord)
         return 0
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
