@@ -103,8 +103,6 @@ class AlongsideClient(discord.Client):
             deadline = asyncio.get_running_loop().time() + self._reidentify_delay
             while not self.is_closed() and (left := deadline - asyncio.get_running_loop().time()) > 0:
                 await asyncio.sleep(min(left, 0.05))
-        if self.is_closed():
-            raise LaunchStopped  # closed while waiting its turn: identify nothing more
 
     async def close(self) -> None:
         # discord.py 2.7 leaves its "wait for servers, then READY" task running when closed early;
@@ -131,6 +129,18 @@ class ShardedAlongsideClient(AlongsideClient, discord.AutoShardedClient):
         super().__init__(*args, **kwargs)
         self._launching: set[asyncio.Future[None]] = set()
         self._stopping = False
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        await super().before_identify_hook(shard_id, initial=initial)
+        if self._stopping or self.is_closed():
+            raise LaunchStopped  # closed while waiting its turn: identify nothing more
+
+    async def connect(self, *, reconnect: bool = True) -> None:
+        try:
+            await super().connect(reconnect=reconnect)
+        except LaunchStopped:  # a shard re-identifying when the client was closed
+            if not self._stopping:
+                raise
 
     async def launch_shard(self, gateway: yarl.URL, shard_id: int, *, initial: bool = False) -> None:
         # discord.py launches shards one after another (each waiting its turn to identify) and
