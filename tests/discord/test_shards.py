@@ -164,3 +164,22 @@ async def test_two_runner_processes_on_disjoint_shards_each_answer_their_servers
             assert process.returncode == 0, err.decode()[-2000:]
             assert "Traceback" not in err.decode()
             assert "running shard" in err.decode()
+
+
+async def test_a_post_for_a_server_not_loaded_yet_waits_instead_of_being_lost(bot) -> None:
+    """A shard is ready once its servers arrive or its wait for them runs out; a server that has
+    not arrived (or that Discord marks unavailable in an outage) is known only by its id. A post
+    for it is tried again later, never dropped as if the bot had left the server."""
+    assert bot.adapter is not None
+    assert "18:00" in await bot.say("fay", "questions schedule", {"recurrence": "daily 18:00"})
+    guild = bot.adapter.client.get_guild(bot.guild.id)
+    assert guild is not None
+    # As discord.py holds a server named in READY before its GUILD_CREATE: an id, no channels.
+    channels, guild._channels = guild._channels, {}
+    guild.unavailable = True
+    await bot.advance(timedelta(hours=9, minutes=1))  # 09:00 -> 18:01: the slot falls due
+    assert bot.posts(bot.circle) == []
+    guild._channels, guild.unavailable = channels, False  # its GUILD_CREATE arrives
+    bot.adapter.kick_delivery()
+    await bot.settle()
+    assert len(bot.posts(bot.circle)) == 1
