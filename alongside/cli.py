@@ -35,6 +35,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--db", type=Path, help="SQLite database path (overrides the config)")
     run.add_argument("--seed", type=int, default=0, help="seed for question order and matching")
     run.add_argument("--start", help="console: the simulated clock's start, e.g. 2026-01-05T09:00")
+    run.add_argument(
+        "--shard-ids", help="discord: the shards this process runs, e.g. 0-3 (default: all; docs/discord.md)"
+    )
+    run.add_argument("--shard-count", type=int, help="discord: how many shards the bot has in all")
 
     check = commands.add_parser(
         "check", help="validate the config and every prompt file, and that the data key opens the database"
@@ -425,6 +429,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         return _fail(error.problems)
     except ValueError:
         return _fail([f"--start: '{args.start}' is not a date and time like 2026-01-05T09:00"])
+    if args.shard_ids is not None or args.shard_count is not None:
+        try:
+            settings = _with_shards(settings, args)
+        except ConfigError as error:
+            return _fail(error.problems)
     configure_logging(settings, terminal_level=logging.WARNING if args.adapter == "console" else None)
     if args.adapter == "console":
         from adapters.console.runner import run_console
@@ -444,6 +453,34 @@ def cmd_run(args: argparse.Namespace) -> int:
         return _fail(getattr(error, "problems", [str(error)]))
     except KeyboardInterrupt:
         return 0
+
+
+def _with_shards(settings: Settings, args: argparse.Namespace) -> Settings:
+    """`--shard-ids/--shard-count` over the [discord] section's; refused for other adapters."""
+    if args.adapter != "discord":
+        raise ConfigError(
+            [
+                f"--shard-ids and --shard-count are for Discord only; a {args.adapter} bot runs as one"
+                " process (Matrix: one process per bot account, see docs/deploy.md)"
+            ]
+        )
+    from pydantic import ValidationError
+
+    from adapters.discord.settings import DiscordSettings
+
+    values = settings.discord.model_dump()
+    if args.shard_count is not None:
+        values["shard_count"] = args.shard_count
+    if args.shard_ids is not None:
+        values["shard_ids"] = args.shard_ids
+    try:
+        discord = DiscordSettings.model_validate(values)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = "".join(f"{part}: " for part in first["loc"])
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise ConfigError([f"--shard-ids/--shard-count: {where}{message}"]) from None
+    return settings.model_copy(update={"discord": discord})
 
 
 def cmd_discord(args: argparse.Namespace) -> int:

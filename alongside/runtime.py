@@ -11,6 +11,7 @@ from bot.app import App
 from bot.clock import Clock
 from bot.config import Settings
 from bot.ids import IdSource
+from bot.ownership import Owns, owns_everything
 from bot.scheduling.claims import WorkClaims
 from bot.scheduling.timeline import Timeline
 from bot.storage.crypto import FieldCipher
@@ -96,6 +97,7 @@ async def build_core(
     seed: int = 0,
     ids: IdSource | None = None,
     instance: str = "main",
+    owns: Owns = owns_everything,
 ) -> Core:
     """`instance`: this process's name among several sharing the store, unless `[processes]
     instance` names it (runners pass their platform's name)."""
@@ -115,6 +117,7 @@ async def build_core(
         seed=seed,
         ids=ids,
         instance=instance,
+        owns=owns,
     )
     return Core(app, db, timeline, lock)
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import SecretStr
+from pydantic import SecretStr, field_validator
 
 from adapters.console.settings import ConsoleSettings
 from adapters.discord.settings import DiscordSettings
@@ -28,6 +28,15 @@ class Settings(config.Settings):
     discord_token: SecretStr | None = None
     matrix_access_token: SecretStr | None = None
     matrix_password: SecretStr | None = None
+
+    @field_validator("discord_token", "matrix_access_token", "matrix_password", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # A container passes every variable its compose file names, empty when the operator left
+        # it out (deploy/compose.yaml): an empty token means "not given", not a token to try.
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
 
 
 def load_settings(path: Path | None = None, **overrides: Any) -> Settings:

@@ -44,6 +44,7 @@ from bot.features.typed_lines import TypedLines
 from bot.ids import IdSource
 from bot.languages import known_locale, member_locale
 from bot.outbox import Outbox, Sink
+from bot.ownership import Owns, owns_everything
 from bot.replies import Answer, Intent, Reply
 from bot.scheduling.timeline import Timeline
 from bot.services import Services
@@ -115,6 +116,7 @@ class App:
         seed: int = 0,
         ids: IdSource | None = None,
         instance: str = "main",
+        owns: Owns = owns_everything,
     ) -> None:
         confirmations = Confirmations(db, cipher, clock, timedelta(minutes=settings.confirmations.fresh_minutes))
         # This process's name among several sharing the store (bot/scheduling/claims.py).
@@ -136,10 +138,11 @@ class App:
             typed_lines=TypedLines(db, confirmations),
             seed=seed,
             ids=ids,
+            owns=owns,
         )
         # The names App's own methods (and the tests) use for them.
         self.settings, self.db, self.clock, self.catalog, self.cipher = settings, db, clock, catalog, cipher
-        self.timeline, self.seed, self.outbox = timeline, seed, services.outbox
+        self.timeline, self.seed, self.outbox, self.owns = timeline, seed, services.outbox, owns
         self.communities, self.members = services.communities, services.members
         self.confirmations, self.typed_lines = confirmations, services.typed_lines
         self.help = HelpFeature()

@@ -18,5 +18,16 @@ Owns = Callable[[str, str], bool]
 
 
 def owns_everything(platform: str, external_id: str) -> bool:
-    """One process serving the whole store: the default, as it always was."""
+    """One process serving the whole store: the default (tests, the console's rehearsals)."""
     return True
+
+
+def owns_platform(own: str) -> Owns:
+    """A platform's runner: it serves that platform's communities only. Another platform's
+    community could not be reached from here (its deliveries would be skipped), so its scheduled
+    posts are left to that platform's own process, which catches up when it starts."""
+
+    def owns(platform: str, external_id: str) -> bool:
+        return platform == own
+
+    return owns

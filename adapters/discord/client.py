@@ -53,10 +53,21 @@ class _NoVoiceNotes(logging.Filter):
 logging.getLogger("discord.client").addFilter(_NoVoiceNotes())
 
 
-def make_client(settings: DiscordSettings) -> AlongsideClient:
-    return AlongsideClient(
-        None, guild_ready_timeout=settings.guild_ready_timeout, reidentify_delay=settings.reidentify_delay
-    )
+def make_client(settings: DiscordSettings, *, sharded: bool = False) -> AlongsideClient:
+    """The client for these settings: `AutoShardedClient` when asked to (the runner always is)
+    or when the settings name shards; the plain client otherwise (tests of a single shard)."""
+    options = {"guild_ready_timeout": settings.guild_ready_timeout, "reidentify_delay": settings.reidentify_delay}
+    if sharded or settings.shard_ids is not None or settings.shard_count is not None:
+        return ShardedAlongsideClient(
+            None, shard_ids=settings.shard_ids, shard_count=settings.shard_count, **options
+        )
+    return AlongsideClient(None, **options)
+
+
+class LaunchStopped(BaseException):
+    """Raised by the identify hook of a client closed while its shards launch. A BaseException,
+    so that discord.py's launcher (which logs every Exception and retries after 5 s) lets it
+    through to `ShardedAlongsideClient.launch_shard`, which stops there."""
 
 
 class AlongsideClient(discord.Client):
@@ -66,6 +77,7 @@ class AlongsideClient(discord.Client):
         *,
         guild_ready_timeout: float = 2.0,
         reidentify_delay: float = 5.0,
+        **sharding: Any,
     ) -> None:
         super().__init__(
             intents=intents(),
@@ -75,6 +87,7 @@ class AlongsideClient(discord.Client):
             member_cache_flags=discord.MemberCacheFlags.none(),
             # Nobody is pinged unless a send names exactly whom (a pair in its own thread).
             allowed_mentions=discord.AllowedMentions.none(),
+            **sharding,
         )
         self.alongside = handler
         self._reidentify_delay = reidentify_delay
@@ -85,8 +98,11 @@ class AlongsideClient(discord.Client):
 
     async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
         # discord.py's default waits 5 s before every non-initial IDENTIFY (Discord's pacing).
+        # A close meanwhile (SIGTERM while shards launch) ends the wait at once.
         if not initial and self._reidentify_delay:
-            await asyncio.sleep(self._reidentify_delay)
+            deadline = asyncio.get_running_loop().time() + self._reidentify_delay
+            while not self.is_closed() and (left := deadline - asyncio.get_running_loop().time()) > 0:
+                await asyncio.sleep(min(left, 0.05))
 
     async def close(self) -> None:
         # discord.py 2.7 leaves its "wait for servers, then READY" task running when closed early;
@@ -103,6 +119,60 @@ class AlongsideClient(discord.Client):
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         if self.alongside is not None:
             await self.alongside.on_interaction(interaction)
+
+
+class ShardedAlongsideClient(AlongsideClient, discord.AutoShardedClient):
+    """The same client on discord.py's `AutoShardedClient`: one gateway connection per shard,
+    `shard_ids` of `shard_count` (docs/discord.md, "Sharding"). Everything above applies per shard."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._launching: set[asyncio.Future[None]] = set()
+        self._stopping = False
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        await super().before_identify_hook(shard_id, initial=initial)
+        if self._stopping or self.is_closed():
+            raise LaunchStopped  # closed while waiting its turn: identify nothing more
+
+    async def connect(self, *, reconnect: bool = True) -> None:
+        try:
+            await super().connect(reconnect=reconnect)
+        except LaunchStopped:  # a shard re-identifying when the client was closed
+            if not self._stopping:
+                raise
+
+    async def launch_shard(self, gateway: yarl.URL, shard_id: int, *, initial: bool = False) -> None:
+        # discord.py launches shards one after another (each waiting its turn to identify) and
+        # retries a failed launch forever, 5 s apart. A close during start-up (SIGTERM) cancels
+        # the launch in progress and launches nothing more, so `connect` returns at once and no
+        # shard connects after the close; a shard that got through just before is closed again.
+        if self.is_closed() or self._stopping:
+            return
+        launch = asyncio.ensure_future(super().launch_shard(gateway, shard_id, initial=initial))
+        self._launching.add(launch)
+        try:
+            await launch
+        except (asyncio.CancelledError, LaunchStopped):
+            if not self._stopping:
+                raise
+            return
+        finally:
+            self._launching.discard(launch)
+        if self.is_closed() or self._stopping:
+            shard = self.get_shard(shard_id)
+            if shard is not None:
+                await shard.disconnect()
+
+    async def close(self) -> None:
+        self._stopping = True
+        for launch in list(self._launching):
+            launch.cancel()
+        if not hasattr(self, "_AutoShardedClient__queue"):
+            # Never logged in: discord.py's sharded close needs the event queue login makes.
+            await discord.Client.close(self)
+            return
+        await super().close()
 
 
 # Every button the bot renders is this one persistent item. Its custom id is all it needs after

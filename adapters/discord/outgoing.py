@@ -161,6 +161,8 @@ class Outgoing:
             )
         except (TimeoutError, aiohttp.ClientError, OSError, discord.GatewayNotFound) as error:
             raise TransientDeliveryError(type(error).__name__) from None
+        except TransientDeliveryError:
+            raise
         except Exception:
             # A message this adapter cannot render must not hold up everything queued after it.
             log.exception("delivery %s (%s) failed; not retried", delivery.outbox_id, type(delivery.intent).__name__)
@@ -193,6 +195,15 @@ class Outgoing:
     def guild(self, guild_id: int) -> discord.Guild | None:
         return self._client.get_guild(guild_id)
 
+    def loaded_guild(self, guild_id: int) -> discord.Guild | None:
+        """The server to deliver to, or None when the bot is not in it. A server known only by
+        its id (named in READY, its GUILD_CREATE not in yet, e.g. a shard that stopped waiting,
+        or unavailable in a Discord outage) has no channels yet: try again later."""
+        guild = self.guild(guild_id)
+        if guild is not None and guild.unavailable:
+            raise TransientDeliveryError("server not loaded yet")
+        return guild
+
     def resolve_channel(self, guild: discord.Guild, ref: str) -> discord.TextChannel | discord.Thread | None:
         """A channel by id (`123`, `<#123>`) or by name (`circle`, `#circle`)."""
         ref = ref.strip()
@@ -209,7 +220,7 @@ class Outgoing:
         return None
 
     async def _channel_post(self, guild_id: int, post: ChannelPost, progress: _Progress) -> None:
-        guild = self.guild(guild_id)
+        guild = self.loaded_guild(guild_id)
         if guild is None:
             log.warning("not in server %s any more; a channel post was skipped", guild_id)
             return
@@ -300,7 +311,7 @@ class Outgoing:
         return None
 
     async def _pair_open(self, guild_id: int, space: PairSpaceOpen, progress: _Progress) -> None:
-        guild = self.guild(guild_id)
+        guild = self.loaded_guild(guild_id)
         members = [str(m) for m in space.member_ids]
         info = {"members": members, "fallback": []}
         thread: discord.Thread | None = None

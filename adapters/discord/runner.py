@@ -14,11 +14,14 @@ import signal
 from datetime import timedelta
 from pathlib import Path
 
+import aiohttp
 import discord
 
 from adapters.discord.adapter import DiscordAdapter
 from adapters.discord.client import configure_discord_endpoints, make_client
 from adapters.discord.invite import invite_url
+from adapters.discord.settings import DiscordSettings
+from adapters.discord.shards import ShardPlan
 from adapters.discord.sync import login, scopes, token_from, unsynced
 from alongside.runtime import build_core
 from alongside.settings import Settings
@@ -43,19 +46,65 @@ async def warn_if_unsynced(adapter: DiscordAdapter) -> list[int | None]:
     return stale
 
 
+async def plan_shards(client: discord.AutoShardedClient, settings: DiscordSettings) -> ShardPlan:
+    """How many shards the bot has (configured, else Discord's recommendation for it) and which
+    this process runs; sets the client up to launch them on the configured gateway."""
+    try:
+        recommended, _url, _limits = await client.http.get_bot_gateway()
+    except (discord.GatewayNotFound, discord.HTTPException, OSError, TimeoutError, aiohttp.ClientError):
+        raise ConfigError([f"cannot ask Discord at {settings.api_base} how many shards the bot needs"]) from None
+    count = settings.shard_count or max(1, int(recommended))
+    if count < recommended:
+        log.warning(
+            "Discord recommends %d shards for this bot and shard_count is %d: Discord refuses too few"
+            " shards (close code 4011); see docs/discord.md, Sharding",
+            recommended,
+            count,
+        )
+    # With a count set, discord.py connects every shard to the configured gateway (a proxy too).
+    client.shard_count = count
+    return ShardPlan(count, tuple(settings.shard_ids) if settings.shard_ids is not None else None)
+
+
+# Close codes that a restart cannot fix: the sharding settings are wrong for this bot.
+SHARD_CLOSE_CODES = {
+    4010: "Discord refused the shard settings (close code 4010, invalid shard): check shard_ids and shard_count",
+    4011: "Discord requires more shards for this bot (close code 4011, sharding required): raise shard_count",
+}
+
+
+async def connect(adapter: DiscordAdapter, settings: DiscordSettings) -> None:
+    """Run the gateway connection(s) until closed; what a restart cannot fix is one ConfigError."""
+    try:
+        await adapter.client.connect(reconnect=True)
+    except discord.ConnectionClosed as error:
+        if error.code == 4004:
+            raise ConfigError(["Discord's gateway did not accept the token in ALONGSIDE_DISCORD_TOKEN"]) from None
+        if error.code in SHARD_CLOSE_CODES:
+            raise ConfigError([SHARD_CLOSE_CODES[error.code]]) from None
+        raise ConfigError([f"Discord's gateway closed the connection ({error.code})"]) from None
+    except discord.GatewayNotFound:
+        raise ConfigError([f"cannot reach Discord's gateway at {settings.gateway_url}"]) from None
+
+
 async def run_discord(settings: Settings, *, db_path: Path | None, seed: int) -> int:
     token = token_from(settings)
     configure_discord_endpoints(settings.discord.api_base, settings.discord.gateway_url)
-    client = make_client(settings.discord)
+    client = make_client(settings.discord, sharded=True)
     try:
         # Credentials first: a refused token or an unreachable Discord creates nothing locally.
         application_id = await login(client, token, settings.discord)
+        assert isinstance(client, discord.AutoShardedClient)
+        plan = await plan_shards(client, settings.discord)
     except BaseException:
         await client.close()
         raise
     clock = SystemClock()
     try:
-        core = await build_core(settings, clock, db_path=db_path, seed=seed, instance="discord")
+        # Several processes may share the store: this one schedules only for what it serves.
+        core = await build_core(
+            settings, clock, db_path=db_path, seed=seed, instance="discord", owns=plan.owns
+        )
     except BaseException:
         await client.close()
         raise
@@ -65,6 +114,7 @@ async def run_discord(settings: Settings, *, db_path: Path | None, seed: int) ->
     loop = asyncio.get_running_loop()
     try:
         log.info("invite URL for this application: %s", invite_url(application_id))
+        log.info("running %s", plan.describe())
         await warn_if_unsynced(adapter)
 
         async def after_job() -> None:
@@ -81,14 +131,7 @@ async def run_discord(settings: Settings, *, db_path: Path | None, seed: int) ->
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, lambda: asyncio.ensure_future(adapter.shutdown()))
-        try:
-            await adapter.client.connect(reconnect=True)
-        except discord.ConnectionClosed as error:
-            if error.code == 4004:
-                raise ConfigError(["Discord's gateway did not accept the token in ALONGSIDE_DISCORD_TOKEN"]) from None
-            raise ConfigError([f"Discord's gateway closed the connection ({error.code})"]) from None
-        except discord.GatewayNotFound:
-            raise ConfigError([f"cannot reach Discord's gateway at {settings.discord.gateway_url}"]) from None
+        await connect(adapter, settings.discord)
         return 0
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -6,8 +6,9 @@ from __future__ import annotations
 import re
 from typing import ClassVar
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
+from adapters.discord.shards import MAX_SHARDS, parse_shard_ids, shard_problems
 from bot.config import Section
 
 
@@ -36,6 +37,26 @@ class DiscordSettings(Section):
     defer_after: float = Field(1.5, ge=0.05, le=2.5)
     # Seconds between retries of messages that could not be delivered yet.
     retry_seconds: float = Field(30.0, ge=0.5, le=3600)
+    # Sharding (docs/discord.md, "Sharding"): how many shards the bot has in all (unset: the
+    # number Discord recommends, asked at start) and which of them this process runs, as
+    # "0-3" or [0, 1, 2, 3] (unset: all of them). `alongside run --shard-ids/--shard-count`
+    # override both.
+    shard_count: int | None = Field(None, ge=1, le=MAX_SHARDS)
+    shard_ids: list[int] | None = None
+
+    @field_validator("shard_ids", mode="before")
+    @classmethod
+    def _shard_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return parse_shard_ids(value)
+        return value
+
+    @model_validator(mode="after")
+    def _shards(self) -> DiscordSettings:
+        problems = shard_problems(self.shard_ids, self.shard_count)
+        if problems:
+            raise ValueError(problems[0])
+        return self
 
     @field_validator("facilitator_rule")
     @classmethod

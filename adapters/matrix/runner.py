@@ -24,6 +24,7 @@ from alongside.runtime import build_core
 from alongside.settings import Settings
 from bot.clock import SystemClock
 from bot.config import ConfigError
+from bot.ownership import owns_platform
 from bot.scheduling.timeline import RealtimeDriver
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,11 @@ async def run_matrix(settings: Settings, *, db_path: Path | None, seed: int) -> 
     # then the core, whose database keeps the crypto store's pickle key; then the store.
     credentials = await login(settings.matrix, settings.matrix_access_token, settings.matrix_password)
     clock = SystemClock()
-    core = await build_core(settings, clock, db_path=db_path, seed=seed, instance="matrix")
+    # One process per bot account: it schedules its own platform's rooms only (bot/ownership.py),
+    # leaving Discord servers in a shared store to the Discord processes.
+    core = await build_core(
+        settings, clock, db_path=db_path, seed=seed, instance="matrix", owns=owns_platform(PLATFORM)
+    )
     client = None
     adapter: MatrixAdapter | None = None
     driver: RealtimeDriver | None = None

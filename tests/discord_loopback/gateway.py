@@ -2,7 +2,13 @@
 
 Implements HELLO / IDENTIFY / READY / GUILD_CREATE, HEARTBEAT -> HEARTBEAT_ACK,
 sequence numbers, RESUME (replaying every dispatch after the client's seq, then
-RESUMED), INVALID_SESSION, RECONNECT and server-side disconnects.  Transport
+RESUMED), INVALID_SESSION, RECONNECT and server-side disconnects.
+
+Sharding as Discord does it: IDENTIFY's ``shard`` is ``[shard_id, num_shards]``; a session sees
+only the servers on its shard (``(guild_id >> 22) % num_shards``) in READY and GUILD_CREATE, and
+only their events; events without a server (direct messages) go to shard 0 alone.  A shard id
+outside ``0..num_shards-1`` or a malformed field closes with 4010 (Invalid shard); a shard that
+would hold more than ``server.max_guilds_per_shard`` servers closes with 4011 (Sharding required).  Transport
 compression follows the ``compress`` query parameter: ``zlib-stream`` (one
 shared zlib context, each message ending in a Z_SYNC_FLUSH) or ``zstd-stream``
 (when a zstd compressor is importable); without it frames are plain text.
@@ -39,6 +45,23 @@ OP_INVALID_SESSION = 9
 OP_HELLO = 10
 OP_HEARTBEAT_ACK = 11
 
+# Events naming their server as "id" rather than "guild_id".
+GUILD_EVENTS = frozenset({"GUILD_CREATE", "GUILD_UPDATE", "GUILD_DELETE"})
+
+
+def shard_of(guild_id: int, num_shards: int) -> int:
+    """The shard Discord sends a server's events to."""
+    return (guild_id >> 22) % num_shards
+
+
+def guild_of(event: str, data: Any) -> int | None:
+    """The server an event belongs to, or None (direct messages, the bot's own user)."""
+    if not isinstance(data, dict):
+        return None
+    raw = data.get("id") if event in GUILD_EVENTS else data.get("guild_id")
+    return int(raw) if raw is not None else None
+
+
 # Close codes (https://discord.com/developers/docs/topics/opcodes-and-status-codes)
 CLOSE_UNKNOWN_OPCODE = 4001
 CLOSE_DECODE_ERROR = 4002
@@ -46,6 +69,8 @@ CLOSE_NOT_AUTHENTICATED = 4003
 CLOSE_AUTHENTICATION_FAILED = 4004
 CLOSE_ALREADY_AUTHENTICATED = 4005
 CLOSE_INVALID_SEQ = 4007
+CLOSE_INVALID_SHARD = 4010
+CLOSE_SHARDING_REQUIRED = 4011
 CLOSE_INVALID_API_VERSION = 4012
 CLOSE_INVALID_INTENTS = 4013
 CLOSE_DISALLOWED_INTENTS = 4014
@@ -128,6 +153,7 @@ class GatewaySession:
     session_id: str
     intents: int
     identify: dict[str, Any]
+    shard: tuple[int, int] = (0, 1)  # (shard id, number of shards) from IDENTIFY
     seq: int = 0
     alive: bool = True  # False once invalidated: no further dispatches, no resume
     resumable: bool = True
@@ -140,6 +166,13 @@ class GatewaySession:
 
     def events(self) -> list[tuple[int, str]]:
         return [(s, t) for s, t, _ in self.log]
+
+    def sees(self, guild_id: int | None) -> bool:
+        """Whether Discord would send this session a server's events (None: a direct message)."""
+        shard_id, num_shards = self.shard
+        if guild_id is None:
+            return shard_id == 0
+        return shard_of(guild_id, num_shards) == shard_id
 
 
 @dataclass
@@ -271,7 +304,21 @@ class GatewayHub:
         if intents & P.PRIVILEGED_INTENTS & ~self.server.allowed_privileged_intents:
             await self._close(conn, CLOSE_DISALLOWED_INTENTS, "Disallowed intent(s).")
             return
-        session = GatewaySession(secrets.token_hex(16), intents, d)
+        shard = d.get("shard", [0, 1])
+        if not (
+            isinstance(shard, list)
+            and len(shard) == 2
+            and all(isinstance(n, int) and not isinstance(n, bool) for n in shard)
+            and shard[1] >= 1
+            and 0 <= shard[0] < shard[1]
+        ):
+            await self._close(conn, CLOSE_INVALID_SHARD, "Invalid shard.")
+            return
+        on_shard = sum(1 for g in self.server.guilds if shard_of(g, shard[1]) == shard[0])
+        if on_shard > self.server.max_guilds_per_shard:
+            await self._close(conn, CLOSE_SHARDING_REQUIRED, "Sharding required.")
+            return
+        session = GatewaySession(secrets.token_hex(16), intents, d, (shard[0], shard[1]))
         self.sessions[session.session_id] = session
         async with session.lock:
             session.conn = conn
@@ -280,6 +327,8 @@ class GatewayHub:
             await self._dispatch_locked(session, "READY", ready)
             if intents & P.INTENT_GUILDS:
                 for guild in list(self.server.guilds.values()):
+                    if not session.sees(guild.id):
+                        continue
                     await self._dispatch_locked(
                         session, "GUILD_CREATE", self.server._guild_create_payload(guild, intents)
                     )
@@ -358,15 +407,19 @@ class GatewayHub:
                 session.conn = None
         return session.seq
 
-    async def dispatch(self, event: str, data: Any, *, intent: int = 0, transform=None) -> int:
-        """Send a dispatch to every live session (whose intents include ``intent``).
+    async def dispatch(
+        self, event: str, data: Any, *, intent: int = 0, transform=None, guild_id: int | None = None
+    ) -> int:
+        """Send a dispatch to every live session (whose intents include ``intent``) on the
+        shard that owns the event's server (``guild_id``, else read from ``data``; none: shard 0).
 
         ``transform(session, data)`` may tailor the payload per session (or return
         None to skip it).  Returns how many sessions received it.
         """
+        guild = guild_id if guild_id is not None else guild_of(event, data)
         count = 0
         for session in list(self.sessions.values()):
-            if not session.alive:
+            if not session.alive or not session.sees(guild):
                 continue
             if intent and not session.intents & intent:
                 continue

@@ -31,7 +31,7 @@ class AppRoutes(RouteBase):
     async def get_gateway_bot(self, ctx: Ctx) -> Any:
         return {
             "url": self.server.gateway_url,
-            "shards": 1,
+            "shards": max(1, -(-len(self.server.guilds) // self.server.guilds_per_recommended_shard)),
             "session_start_limit": {
                 "total": 1000,
                 "remaining": 999,

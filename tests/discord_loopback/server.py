@@ -65,6 +65,10 @@ class LoopbackDiscord(WorldMixin):
         self.gateway_compression = gateway_compression
         self.allowed_privileged_intents = allowed_privileged_intents
         self.interaction_deadline = interaction_deadline
+        # Sharding (gateway.py): Discord requires a shard per 2,500 servers, and recommends one per
+        # 1,000 in GET /gateway/bot; tests lower these to see a small bot asked to shard.
+        self.max_guilds_per_shard = 2500
+        self.guilds_per_recommended_shard = 1000
 
         self.users: dict[int, P.SimUser] = {self.bot_user.id: self.bot_user}
         self.guilds: dict[int, P.SimGuild] = {}
@@ -174,9 +178,14 @@ class LoopbackDiscord(WorldMixin):
         bot_permissions: int = P.DEFAULT_BOT_PERMISSIONS,
         everyone_permissions: int = P.DEFAULT_EVERYONE_PERMISSIONS,
         locale: str = "en-US",
+        shard: tuple[int, int] | None = None,
     ) -> P.SimGuild:
-        """Create a guild the bot is in: @everyone, a managed bot role, owner and bot members."""
+        """Create a guild the bot is in: @everyone, a managed bot role, owner and bot members.
+        ``shard=(k, n)`` gives it an id on shard k of n (its timestamp moved a few ms on)."""
         gid = self.snowflake()
+        if shard is not None:
+            stamp = (gid >> 22) + (shard[0] - (gid >> 22)) % shard[1]
+            gid = (stamp << 22) | (gid & ((1 << 22) - 1))
         owner = self.add_user(owner_id)
         guild = P.SimGuild(gid, name, owner.id, preferred_locale=locale)
         guild.roles[gid] = P.SimRole(gid, gid, "@everyone", everyone_permissions)
@@ -439,6 +448,7 @@ class LoopbackDiscord(WorldMixin):
                         event,
                         None,
                         intent=intent,
+                        guild_id=guild.id,
                         transform=lambda s, _d, g=guild: self._guild_create_payload(g, s.intents),
                     )
                 elif event == "CHANNEL_CREATE":

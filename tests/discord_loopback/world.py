@@ -37,6 +37,8 @@ class WorldMixin:
     dm_channels: dict[int, int]
     attachment_data: dict[int, bytes]
     allowed_privileged_intents: int
+    max_guilds_per_shard: int
+    guilds_per_recommended_shard: int
     gateway: GatewayHub
     http_base: str
     resume_gateway_url: str
@@ -406,7 +408,7 @@ class WorldMixin:
             "v": 10,
             "user_settings": {},
             "user": P.self_user_payload(self.bot_user),
-            "guilds": [{"id": str(g), "unavailable": True} for g in self.guilds],
+            "guilds": [{"id": str(g), "unavailable": True} for g in self.guilds if session.sees(g)],
             "session_id": session.session_id,
             "session_type": "normal",
             "resume_gateway_url": self.resume_gateway_url,

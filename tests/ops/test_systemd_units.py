@@ -17,6 +17,8 @@ ROOT = Path(__file__).resolve().parents[2]
 UNITS = {
     "alongside-matrix.service": ("matrix", ROOT / "docs" / "matrix.md"),
     "alongside-discord.service": ("discord", ROOT / "docs" / "discord.md"),
+    # one Discord process per shard range (the instance name): docs/deploy.md
+    "alongside-discord@.service": ("discord", ROOT / "docs" / "deploy.md"),
 }
 # The keys these units may use, per section (a typo is otherwise only a warning in the journal).
 KNOWN_KEYS = {
@@ -71,6 +73,8 @@ def test_unit_file_is_strictly_valid(name):
     assert f"ExecStart=/srv/alongside/.venv/bin/alongside run --adapter {adapter} " in text
     assert "EnvironmentFile=/etc/alongside/secrets.env\n" in text
     assert "RestartPreventExitStatus=2\n" in text
+    if name.endswith("@.service"):
+        assert "--shard-ids %i\n" in text and "ALONGSIDE_STORAGE_URL" in text
 
 
 def test_the_checker_catches_the_old_inline_comments():

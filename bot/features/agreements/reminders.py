@@ -119,6 +119,8 @@ class Reminders(PairPart):
             row = await self.repo.get(tx, agreement_id)
             if row is None or row.status not in (Status.AGREED, Status.REVISITING) or not row.review_date:
                 return
+            if not await self.deps.services.owns_community(tx, row.community_id):
+                return  # the process serving that community reminds its parties (nothing claimed)
             if not await self.repo.claim_reminder(tx, f"review:{agreement_id}:{row.review_date}", agreement_id, now):
                 return
             community = await self.deps.services.communities.get(tx, row.community_id)

@@ -532,6 +532,8 @@ class SpaceAgreement:
                         continue
                     community = await self.services.communities.get(tx, change.community_id)
                     assert community is not None
+                    if not self.services.owns(community.platform, community.external_id):
+                        continue  # the process serving that community closes its rounds
                     round_ = state.settle(await self.repo.round(tx, change, self._min_agree), now)
                     await self._settle(tx, community, change, round_)
             except Exception:

@@ -124,6 +124,8 @@ class RoundTiming:
     async def run_due(self, community_id: int, now: datetime) -> None:
         """Everything due up to `now`, in time order: pause ends, the end of the running round,
         heads-ups and round starts from the schedule, then the running round's midpoint."""
+        if not await self.services.owns_community(self.services.db, community_id):
+            return
         async with self.services.db.transaction() as tx:
             community = await self.services.communities.get(tx, community_id)
             if community is None:

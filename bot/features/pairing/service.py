@@ -69,6 +69,8 @@ class PairingFeature(FacilitatorCommands, PreferenceCommands, Feature):
     async def start(self) -> None:
         """Rebuild one job per community that uses pairing, and catch up on what fell due."""
         for community_id in await self.repo.scheduled_communities(self.services.db):
+            if not await self.services.owns_community(self.services.db, community_id):
+                continue  # another process runs its rounds (bot/ownership.py)
             await self.rounds.refresh(self.services.db, community_id)
             self.rounds.put_job(community_id)
             # Claimed like any run: another process sharing the store may be running it now.

@@ -167,6 +167,8 @@ class QuestionsFeature(Feature):
         """Rebuild one job per stored schedule, and catch up on slots missed while down."""
         now = self.services.clock.now()
         for community_id in await self._repo.scheduled_communities(self.services.db):
+            if not await self.services.owns_community(self.services.db, community_id):
+                continue  # another process posts there (bot/ownership.py)
             schedule = await self._load_schedule(self.services.db, community_id)
             assert schedule is not None
             # Resume scanning after the last slot this community was posted for, so slots that
@@ -244,6 +246,8 @@ class QuestionsFeature(Feature):
         # read it after another process sharing the store did.
         schedule = self._schedules.get(community_id)
         if schedule is None or now <= schedule.checked_until:
+            return 0
+        if not await self.services.owns_community(self.services.db, community_id):
             return 0
         if not schedule.paused:
             slots = schedule.recurrence.fires_between(schedule.checked_until, now)

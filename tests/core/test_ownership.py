@@ -1,0 +1,98 @@
+"""Several processes on one store, each serving some communities (issue 19): the runner passes
+App an `owns` predicate, and scheduled posts (question slots, pairing rounds) are made only by
+the process that owns the community. Two Apps on one SQLite file stand in for two processes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from alongside.platforms import register_all_platforms
+from alongside.settings import load_settings
+from bot.app import App
+from bot.clock import FakeClock
+from bot.context import CommunityRef
+from bot.ownership import owns_everything
+from bot.replies import ChannelPost
+from bot.scheduling.timeline import SimulatedDriver, Timeline
+from bot.storage.crypto import FieldCipher
+from bot.storage.db import Database
+from bot.texts.catalog import Catalog
+from tests.harness import START, TEST_KEY, ListSink, make_harness
+
+EAST = CommunityRef("console", "east", "east")
+WEST = CommunityRef("console", "west", "west")
+
+
+async def open_process(path: Path, clock: FakeClock, owns) -> tuple[App, Database, SimulatedDriver, ListSink]:
+    settings = load_settings(None)
+    register_all_platforms()
+    db = await Database.open(path)
+    timeline = Timeline()
+    app = App(
+        settings=settings,
+        db=db,
+        clock=clock,
+        catalog=Catalog(settings.prompts_dir),
+        cipher=FieldCipher(TEST_KEY),
+        timeline=timeline,
+        seed=1,
+        owns=owns,
+    )
+    sink = ListSink()
+    app.attach_sink(sink)
+    driver = SimulatedDriver(timeline, clock)
+    await app.start()
+    return app, db, driver, sink
+
+
+async def test_each_community_is_scheduled_by_the_process_that_owns_it(tmp_path: Path) -> None:
+    setup = await make_harness(tmp_path)
+    for community in (EAST, WEST):
+        await setup.run("alex", "questions schedule daily 18:00 UTC", community=community)
+        for name in ("alex", "sam", "jo", "kit"):
+            await setup.run(name, "pair join", community=community)
+            await setup.run(name, "yes", channel=None, community=community)
+        await setup.run("alex", "pair schedule weekly tue 10:00 UTC", community=community)
+    await setup.close()
+
+    clock = FakeClock(START)
+    processes = {
+        "east": await open_process(setup.path, clock, lambda platform, ext: ext == "east"),
+        "west": await open_process(setup.path, clock, lambda platform, ext: ext == "west"),
+    }
+    for _ in range(3 * 24):  # three days, an hour at a time, both processes in step
+        target = clock.now() + timedelta(hours=1)
+        for app, _db, driver, _sink in processes.values():
+            await driver.advance_to(target, after_each=app.deliver_pending)
+    for owner, (_app, db, _driver, sink) in processes.items():
+        posts = [d for d in sink.deliveries if isinstance(d.intent, ChannelPost)]
+        assert {d.community_external_id for d in sink.deliveries} == {owner}
+        assert posts, f"{owner} posted nothing"
+        rows = await db.fetchall(
+            "SELECT c.external_id, COUNT(*) FROM question_postings p JOIN communities c ON c.id = p.community_id"
+            " GROUP BY c.external_id"
+        )
+        assert dict((r[0], r[1]) for r in rows) == {"east": 3, "west": 3}
+        rounds = await db.fetchall(
+            "SELECT c.external_id, COUNT(*) FROM pair_rounds r JOIN communities c ON c.id = r.community_id"
+            " GROUP BY c.external_id"
+        )
+        assert dict((r[0], r[1]) for r in rounds) == {"east": 1, "west": 1}
+    for _app, db, _driver, _sink in processes.values():
+        await db.close()
+
+
+async def test_by_default_one_process_serves_every_community(tmp_path: Path) -> None:
+    harness = await make_harness(tmp_path)
+    assert harness.app.owns is owns_everything
+    assert harness.app.services.owns("discord", "1") and harness.app.services.owns("matrix", "!r:x")
+    await harness.close()
+
+
+def test_a_platform_runner_owns_its_platform_only() -> None:
+    from bot.ownership import owns_platform
+
+    matrix = owns_platform("matrix")
+    assert matrix("matrix", "!room:example.org")
+    assert not matrix("discord", "1234") and not matrix("console", "demo")
