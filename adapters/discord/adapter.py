@@ -174,6 +174,9 @@ class DiscordAdapter:
         log.info("connected to Discord; in %d server(s)", len(self.client.guilds))
         self.kick_delivery()
 
+    async def on_guild_available(self) -> None:
+        self.kick_delivery()
+
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         if self._closing:
             return  # unanswered, Discord tells the member it failed; nothing was changed

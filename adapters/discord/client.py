@@ -42,6 +42,8 @@ class EventHandler(Protocol):
 
     async def on_ready(self) -> None: ...
 
+    async def on_guild_available(self) -> None: ...
+
 
 class _NoVoiceNotes(logging.Filter):
     """The bot never joins voice: discord.py's notes about missing voice libraries are noise."""
@@ -119,6 +121,12 @@ class AlongsideClient(discord.Client):
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         if self.alongside is not None:
             await self.alongside.on_interaction(interaction)
+
+    async def on_guild_available(self, guild: discord.Guild) -> None:
+        # A server that arrived late (after its shard stopped waiting, or after an outage):
+        # deliveries held back for it can go now rather than at the next retry.
+        if self.alongside is not None:
+            await self.alongside.on_guild_available()
 
 
 class ShardedAlongsideClient(AlongsideClient, discord.AutoShardedClient):
