@@ -33,6 +33,7 @@ The url's password is never logged or put in an error message: the store is name
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Iterable
@@ -94,7 +95,11 @@ class PostgresDatabase(Database):
         return db
 
     async def close(self) -> None:
-        await self._pool.close()
+        # A connection still held (a task killed mid-transaction) must not keep close waiting.
+        try:
+            await asyncio.wait_for(self._pool.close(), timeout=10)
+        except TimeoutError:
+            self._pool.terminate()
 
     async def _load_schema(self) -> None:
         """Which tables number their rows (`id`), and where deletions cascade to."""
