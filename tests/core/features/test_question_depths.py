@@ -10,7 +10,10 @@ from bot.texts.catalog import AUDIENCES, DEPTHS, Question
 from tests.core.pairing.helpers import join, opened
 from tests.harness import Harness
 
-ALL_TABLES = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+ALL_TABLES = {
+    "sqlite": "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+    "postgresql": "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()",
+}
 
 
 def bank(h: Harness) -> list[Question]:
@@ -38,7 +41,7 @@ async def group_posts(h: Harness, count: int) -> list[tuple[Question, ChannelPos
 
 
 async def table_counts(h: Harness) -> dict[str, int]:
-    names = [row[0] for row in await h.db.fetchall(ALL_TABLES)]
+    names = [row[0] for row in await h.db.fetchall(ALL_TABLES[h.engine])]
     return {name: (await h.db.fetchone(f"SELECT COUNT(*) FROM {name}"))[0] for name in names}
 
 
