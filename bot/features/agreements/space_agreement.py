@@ -247,7 +247,7 @@ class SpaceAgreement:
                             number=change.number,
                             section=self._title(ctx.community_locale, key),
                             text=quote(text),
-                            closes=self._when(ctx.community, change.closes_at, ctx.locale),
+                            closes=self._when(ctx.community, change.closes_at, ctx.community_locale),
                             needed=self._min_agree,
                         ),
                     ),
