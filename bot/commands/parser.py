@@ -226,6 +226,17 @@ def validate_args(
     return values
 
 
+def _choice(spec: CommandSpec, arg: Arg, text: str, vocabulary: CommandWords, locale: str) -> str:
+    """The English choice for `text` (typed in any locale's words), or a refusal listing the
+    choices in the reader's words."""
+    chosen = vocabulary.choice(arg, text)
+    if chosen is None:
+        choices = vocabulary.choices(locale, arg)
+        params = {"arg": vocabulary.option(locale, arg.name), "given": text[:40], "choices": choices}
+        raise ParseError("parse.bad_choice", params, spec)
+    return chosen
+
+
 def _convert(
     spec: CommandSpec,
     arg: Arg,
@@ -253,14 +264,7 @@ def _convert(
                 raise ParseError("parse.out_of_range", {"arg": name, "min": low, "max": high}, spec)
             return number
         case ArgType.CHOICE:
-            chosen = vocabulary.choice(arg, text)
-            if chosen is None:
-                raise ParseError(
-                    "parse.bad_choice",
-                    {"arg": name, "given": text[:40], "choices": vocabulary.choices(locale, arg)},
-                    spec,
-                )
-            return chosen
+            return _choice(spec, arg, text, vocabulary, locale)
         case ArgType.MEMBER:
             user_id = resolve_mention(text)
             if user_id:
