@@ -38,7 +38,7 @@ COMMANDS = (
     CommandSpec(
         "mydata language",
         "commands.mydata_language",
-        args=(Arg("code", ArgType.WORD, required=False, max=LANGUAGE_CODE_MAX),),
+        args=(Arg("code", ArgType.WORD, required=False, max=LANGUAGE_CODE_MAX, words=("default",)),),
         where=Where.PRIVATE,
     ),
 )
