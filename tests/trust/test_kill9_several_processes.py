@@ -27,7 +27,7 @@ START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # a Monday
 DAYS = 30
 STEP = timedelta(hours=6)
 WORKERS = ("w1", "w2", "w3")
-KILLS = 8
+KILLS = 5
 KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="  # 32 bytes, url-safe base64
 
 
