@@ -95,6 +95,9 @@ def _parser() -> argparse.ArgumentParser:
     cross_sign.add_argument("--config", type=Path)
     cross_sign.add_argument("--db", type=Path, help="SQLite database path (overrides the config)")
 
+    from alongside.db_copy import add_parser as add_db_parser
+
+    add_db_parser(commands)
     facilitators = commands.add_parser("facilitators", help="who may run facilitator commands")
     facilitator_commands = facilitators.add_subparsers(dest="facilitators_command", required=True)
     reset = facilitator_commands.add_parser(
@@ -528,6 +531,10 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_matrix(args)
     if args.command == "facilitators":
         return cmd_facilitators(args)
+    if args.command == "db":
+        from alongside.db_copy import cmd_db
+
+        return cmd_db(args)
     if args.command == "backup":
         return cmd_backup(args)
     if args.command == "restore":

@@ -467,7 +467,7 @@ class TimedTimeline(Timeline):
             await original(instant)
             soak.job_started, soak.job_time, soak.job_kind = started, time.perf_counter() - started, kind
 
-        super().put(Job(job.key, job.next_fire, run))
+        super().put(Job(job.key, job.next_fire, run, job.refresh))
 
 
 class CountingHandler(logging.Handler):

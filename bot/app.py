@@ -119,18 +119,14 @@ class App:
         owns: Owns = owns_everything,
     ) -> None:
         confirmations = Confirmations(db, cipher, clock, timedelta(minutes=settings.confirmations.fresh_minutes))
-        # This process's name among several sharing the store (bot/scheduling/claims.py).
-        self.instance = instance = settings.processes.instance or instance
-        outbox = Outbox(
-            db, cipher, clock, instance=instance, lease=timedelta(seconds=settings.processes.outbox_lease_seconds)
-        )
+        self.instance = settings.processes.instance or instance  # among processes sharing the store
         self.services = services = Services(
             settings=settings,
             db=db,
             clock=clock,
             catalog=catalog,
             cipher=cipher,
-            outbox=outbox,
+            outbox=self._outbox(settings, db, cipher, clock),
             timeline=timeline,
             communities=CommunityRepo(),
             members=MemberRepo(),
@@ -172,6 +168,11 @@ class App:
         self._sink: Sink | None = None
         self._adapter_data: dict[str, Any] = {}  # each adapter's personal-data source, by platform
         self._observers: list[Callable[[str, str], None]] = []
+
+    def _outbox(self, settings: Settings, db: Database, cipher: FieldCipher, clock: Clock) -> Outbox:
+        """The outbox, claiming rows under this process's name (bot/outbox.py)."""
+        lease = timedelta(seconds=settings.processes.outbox_lease_seconds)
+        return Outbox(db, cipher, clock, instance=self.instance, lease=lease)
 
     def _personal_data_sources(self) -> list[PersonalDataSource]:
         """What `mydata export/forget` and the daily retention go through, besides the adapters'."""
