@@ -54,6 +54,7 @@ from bot.replies import (
     PrivateMessage,
 )
 from bot.storage.db import Database
+from bot.storage.sqlite_db import SqliteDatabase
 from tests.trust.authz_cases import render, visible_text
 from tests.trust.lived_world import (
     CANARIES,
@@ -206,7 +207,7 @@ def lab(tmp_path_factory) -> Lab:
     checker.row_factory = sqlite3.Row
     checker.execute("PRAGMA foreign_keys=ON")
     checker.execute("PRAGMA secure_delete=ON")
-    db = Database(InlineConnection(checker), ":memory:")  # type: ignore[arg-type]
+    db = SqliteDatabase(InlineConnection(checker), ":memory:")  # type: ignore[arg-type]
     yield Lab(loop, world, template, db, checker, table_names(template))
     checker.close()
     template.close()
