@@ -120,6 +120,7 @@ class App:
     ) -> None:
         confirmations = Confirmations(db, cipher, clock, timedelta(minutes=settings.confirmations.fresh_minutes))
         self.instance = settings.processes.instance or instance  # among processes sharing the store
+        self.owns = owns
         self.services = services = Services(
             settings=settings,
             db=db,
@@ -172,7 +173,9 @@ class App:
     def _outbox(self, settings: Settings, db: Database, cipher: FieldCipher, clock: Clock) -> Outbox:
         """The outbox, claiming rows under this process's name (bot/outbox.py)."""
         lease = timedelta(seconds=settings.processes.outbox_lease_seconds)
-        return Outbox(db, cipher, clock, instance=self.instance, lease=lease)
+        outbox = Outbox(db, cipher, clock, instance=self.instance, lease=lease)
+        outbox.owns = self.owns  # rows for another process's communities are left to it
+        return outbox
 
     def _personal_data_sources(self) -> list[PersonalDataSource]:
         """What `mydata export/forget` and the daily retention go through, besides the adapters'."""

@@ -18,7 +18,7 @@ from bot.scheduling.timeline import SimulatedDriver, Timeline
 from bot.storage.crypto import FieldCipher
 from bot.storage.db import Database
 from bot.texts.catalog import Catalog
-from tests.harness import START, TEST_KEY, ListSink, make_harness
+from tests.harness import START, TEST_KEY, Harness, ListSink, make_harness
 
 EAST = CommunityRef("console", "east", "east")
 WEST = CommunityRef("console", "west", "west")
@@ -96,3 +96,23 @@ def test_a_platform_runner_owns_its_platform_only() -> None:
     matrix = owns_platform("matrix")
     assert matrix("matrix", "!room:example.org")
     assert not matrix("discord", "1234") and not matrix("console", "demo")
+
+
+async def test_outbox_rows_are_delivered_by_the_process_that_owns_their_community(tmp_path: Path) -> None:
+    """A command for one community can reach a process that doesn't serve it (on Discord, direct
+    messages all arrive on shard 0): what it queues for that community's channel is left in the
+    store for the owning process, which could reach the channel, instead of being tried here."""
+    setup = await make_harness(tmp_path)
+    await setup.run("alex", "questions schedule daily 18:00 UTC", community=WEST)
+    await setup.close()
+    clock = FakeClock(START)
+    east_app, east_db, east_driver, east_sink = await open_process(setup.path, clock, lambda p, ext: ext == "east")
+    west_app, west_db, _driver, west_sink = await open_process(setup.path, clock, lambda p, ext: ext == "west")
+    east = Harness(east_app, east_db, clock, east_driver, east_sink, setup.path)
+    await east.run("alex", "questions now", community=WEST)
+    assert not [d for d in east_sink.deliveries if isinstance(d.intent, ChannelPost)]
+    await west_app.upkeep()  # every `resync_seconds` in a real process
+    posts = [d for d in west_sink.deliveries if isinstance(d.intent, ChannelPost)]
+    assert [d.community_external_id for d in posts] == ["west"]
+    await east_db.close()
+    await west_db.close()
