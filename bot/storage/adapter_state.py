@@ -175,8 +175,11 @@ class AdapterState:
 
     async def set_pair_space(self, community: str, space_key: str, channel_id: str) -> None:
         await self._db.execute(
-            "INSERT OR REPLACE INTO pair_space_channels"
-            " (platform, community_external_id, space_key, channel_id) VALUES (?, ?, ?, ?)",
+            "INSERT INTO pair_space_channels"
+            " (platform, community_external_id, space_key, channel_id) VALUES (?, ?, ?, ?)"
+            # What INSERT OR REPLACE did, in SQL both engines accept: a reopened space is open again.
+            " ON CONFLICT (platform, community_external_id, space_key)"
+            " DO UPDATE SET channel_id = excluded.channel_id, closed_at = NULL",
             (self.platform, community, space_key, channel_id),
         )
 

@@ -208,7 +208,9 @@ class PostgresDatabase(Database):
         if ambient is not None:
             assert isinstance(ambient, PostgresTx)
             return _count(await ambient._conn.execute(to_numbered_placeholders(sql), *_args(params)))
-        async with self._pool.acquire() as conn:
+        # A write waits for this process's open transaction, as on SQLite: code relies on its
+        # writes not interleaving with another task's transaction. Reads see committed rows only.
+        async with self._lock, self._pool.acquire() as conn:
             return _count(await conn.execute(to_numbered_placeholders(sql), *_args(params)))
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Row | None:
