@@ -18,6 +18,7 @@ from bot.context import ChannelVerdict, Ctx
 from bot.errors import Refusal
 from bot.features.feature import Feature
 from bot.features.pairing.grouping import grouping_text, read_size, read_together, settle
+from bot.languages import language_name
 from bot.replies import Answer, Intent
 from bot.scheduling.recurrence import valid_timezone
 from bot.services import Services
@@ -106,7 +107,10 @@ class SetupFeature(Feature):
         # Said as things now are: after `setup locale es`, in Spanish to whoever chose none.
         ctx = replace(ctx, community=replace(ctx.community, **{column: stored}))
         shown = "#" + stored if column.endswith("_channel") else stored  # as `setup` lists them
-        return [Answer(ctx.t("setup.saved", setting=setting, value=shown or self._unset(ctx, column)))]
+        if column == "locale":
+            shown = language_name(self.services.catalog, stored)  # "español", not "es"
+        # The setting in the reader's own command words ("idioma"), never the column's name.
+        return [Answer(ctx.t("setup.saved", setting=ctx.word(setting), value=shown or self._unset(ctx, column)))]
 
     async def _grouping(self, ctx: Ctx, setting: str, value: str) -> Intent:
         """Pairs or circles, and how long circles stay together: the same values, refusals and
@@ -119,7 +123,7 @@ class SetupFeature(Feature):
         async with self.services.db.transaction() as tx:
             await self.services.communities.update(tx, community.id, pair_size=size, pair_together=together)
         return Answer(
-            ctx.t("setup.saved", setting=setting, value=value.strip()) + " " + grouping_text(ctx.t, size, together)
+            ctx.t("setup.saved", setting=ctx.word(setting), value=value.strip()) + " " + grouping_text(ctx.t, size, together)
         )
 
     @staticmethod
@@ -191,7 +195,7 @@ class SetupFeature(Feature):
             return [Answer(ctx.t("perm.facilitator_only", usage=f"{ctx.prefix}setup facilitator-rule"))]
         rule = str(payload.get("rule", ""))
         await self.services.communities.update(tx, ctx.community.id, facilitator_rule=rule)
-        return [Answer(ctx.t("setup.saved", setting="facilitator-rule", value=rule or self._unset(ctx, "facilitator_rule")))]
+        return [Answer(ctx.t("setup.saved", setting=ctx.word("facilitator-rule"), value=rule or self._unset(ctx, "facilitator_rule")))]
 
     def _describe(self, ctx: Ctx) -> str:
         community = ctx.community

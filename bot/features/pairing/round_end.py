@@ -208,7 +208,7 @@ class RoundEnding:
             lang=lang,
             names=names,
             number=round_.number,
-            until=self.when(community, round_.ends_at),
+            until=self.when(community, round_.ends_at, lang or None),
         )
         await self.services.outbox.add(
             tx,
@@ -252,4 +252,4 @@ class RoundEnding:
         slot = self.next_slot(community.id, now)
         if slot is None:
             return self.t(community, prefix, "pairing.next_round_none", lang=lang)
-        return self.t(community, prefix, "pairing.next_round", lang=lang, when=self.when(community, slot))
+        return self.t(community, prefix, "pairing.next_round", lang=lang, when=self.when(community, slot, lang or None))

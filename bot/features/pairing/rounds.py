@@ -526,7 +526,7 @@ class Rounds(RoundTiming, LatePlacement, RoundEnding):
             lang=lang,
             names=names,
             number=round_.number,
-            until=self.when(community, round_.ends_at),
+            until=self.when(community, round_.ends_at, lang or None),
             question=self._opener_text(community, prefix, question, lang),
             mentions=" ".join(self.mention(community, m.user_id) for m in members),
             anyone=self.t(
