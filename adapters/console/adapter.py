@@ -53,6 +53,7 @@ class ConsoleAdapter:
         self.settings = settings
         self.write = write
         self.community = CommunityRef(PLATFORM, settings.community, settings.community)
+        self._languages: dict[str, str] = {}  # member -> the language of words to them alone
         self.member = settings.members[0] if settings.members else "alex"
         self.channel: str | None = settings.channel
         self.running = True
@@ -127,6 +128,7 @@ class ConsoleAdapter:
             return
         inv = await self.invocation_async(self.member)
         intents = await self.app.handle_text(inv, stripped[1:], resolve_mention)
+        await self._learn_languages(intents)
         self.show(self.member, intents)
         await self.app.deliver_pending()
 
@@ -138,6 +140,7 @@ class ConsoleAdapter:
             return
         inv = await self.invocation_async(self.member)
         intents = await handler(inv, text)
+        await self._learn_languages(intents)
         self.show(self.member, intents)
         await self.app.deliver_pending()
 
@@ -207,7 +210,8 @@ class ConsoleAdapter:
             case PrivateMessage():
                 self._private(intent.user_id, intent.text)
             case ConfirmPrompt():
-                self._private(intent.user_id, intent.text + "\n" + self.t("console.confirm_hint"))
+                hint = self.app.catalog.text(self._languages.get(intent.user_id, "en"), "console.confirm_hint")
+                self._private(intent.user_id, intent.text + "\n" + hint)
             case FormRequest():
                 self._private(intent.user_id, intent.text)
             case ActionButtons():
@@ -228,4 +232,14 @@ class ConsoleAdapter:
                 self._private(self.member, intent.text)
 
     async def deliver(self, delivery: Delivery) -> None:
+        await self._learn_languages([delivery.intent])
         self.render(delivery.intent)
+
+    async def _learn_languages(self, intents: list[Intent]) -> None:
+        """The console's own hint under a yes/no question is written to one member, so in the
+        language the core says is theirs (rendering itself is synchronous, so it is looked up first)."""
+        for intent in intents:
+            if isinstance(intent, ConfirmPrompt):
+                self._languages[intent.user_id] = await self.app.member_locale(
+                    PLATFORM, self.community.external_id, intent.user_id
+                )

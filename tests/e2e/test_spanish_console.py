@@ -60,6 +60,8 @@ def test_a_member_who_chose_spanish_in_an_english_space(tmp_path: Path):
     # Consent, joining, the pair's space (both read Spanish), the check-in: Spanish.
     consent = after(blocks, "sam", "/pair join")
     assert "Antes de sumarte al emparejamiento" in consent and "¿Te gustaría sumarte?" in consent
+    # The console's own hint under the question, in her language too (it was always English).
+    assert "Responde /sí o /no." in consent and "Answer /yes or /no." not in consent
     assert "Ya estás dentro" in after(blocks, "sam", "/yes")
     scheduled = after(blocks, "alex", "/pair schedule weekly mon 10:00")
     assert "Pairing rounds will start" in scheduled and "The next pairing round starts" in _channel(scheduled)
