@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -43,6 +43,7 @@ from bot.features.setup import PlatformChecks, SetupFeature
 from bot.features.typed_lines import TypedLines
 from bot.ids import IdSource
 from bot.languages import known_locale, member_locale
+from bot.once import Once  # adapters import it from here
 from bot.outbox import Outbox, Sink
 from bot.ownership import Owns, owns_everything
 from bot.replies import Answer, Intent, Reply
@@ -87,23 +88,8 @@ def in_feature_order(features: list[Feature]) -> list[Feature]:
     return [by_class[cls] for cls in FEATURES]
 
 
-@dataclass(frozen=True)
-class Once:
-    """Asks the core to handle one incoming event exactly once (for adapters whose platform can
-    replay events after a crash and de-duplicate sends, e.g. Matrix).
-
-    The event id is recorded in the same transaction as the command's effects, and the answers
-    are written to the durable outbox in it too (an `Answer` becomes a `Reply` addressed with
-    the fields below), so after a kill -9 at any point the command has happened once or not at
-    all, and its answers are delivered from the outbox, once."""
-
-    event_id: str
-    channel: str = ""  # where the command was typed (a public answer goes there)
-    thread: str = ""  # the thread it was typed in, if any
-    here: bool = False  # typed in the member's own private space: private answers go back there
-
-
 class App:
+    # long: the composition root: every service and feature, wired in one place
     def __init__(
         self,
         *,

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 
 async def run_matrix(settings: Settings, *, db_path: Path | None, seed: int) -> int:
+    # Long: start-up in its one safe order (login, core, store, client), each failure closing the rest.
     # nio's own logs are chatty at INFO and could name rooms in detail; keep them to warnings.
     logging.getLogger("nio").setLevel(max(logging.WARNING, logging.getLogger().level))
     # The login is checked first (a wrong token or homeserver is one line, nothing else done);

@@ -810,6 +810,9 @@ def build_cases(world: World, specs: tuple[CommandSpec, ...] | None = None) -> l
                     add(spec, role, "own", name, done(unchanged=True), check="export")
                 case "mydata forget":
                     add(spec, role, "own", name, done())
+                case "mydata language":
+                    # The member's own row only; answered privately, in the language just chosen.
+                    add(spec, role, "own", f"{name} es", done())
     return cases
 
 

@@ -242,8 +242,7 @@ class QuestionsFeature(Feature):
         The scan position lives in memory while running (persisted at start and whenever the
         schedule changes); the UNIQUE slot key, not the position, is what prevents doubles."""
         posted = 0
-        # The cached schedule is current: this process changed it, or `resync`/the job's refresh
-        # read it after another process sharing the store did.
+        # Current: this process changed it, or `resync`/the job's refresh read another's change.
         schedule = self._schedules.get(community_id)
         if schedule is None or now <= schedule.checked_until:
             return 0
