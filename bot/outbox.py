@@ -176,6 +176,7 @@ class Outbox:
                 await sink.deliver(delivery)
             except TransientDeliveryError as error:
                 log.warning("delivery %s postponed: %s", delivery.outbox_id, type(error).__name__)
+                await self._repo.release(self._db, delivery.outbox_id, self.instance)
                 held.add(destination)
                 continue
             done.add(delivery.outbox_id)

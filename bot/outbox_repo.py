@@ -57,6 +57,14 @@ class OutboxRepo:
             (now.isoformat(), b"", *outbox_ids),
         )
 
+    async def release(self, db: Database, outbox_id: int, owner: str) -> None:
+        """Give back a claimed row this process has stopped trying for now (postponed), so
+        another process, or this one restarted, may deliver it without waiting for the lease."""
+        await db.execute(
+            "UPDATE outbox SET claimed_by = NULL, lease_until = NULL WHERE id = ? AND claimed_by = ? AND sent_at IS NULL",
+            (outbox_id, owner),
+        )
+
     async def claim(self, db: Database, outbox_id: int, owner: str, lease_until_ms: int, now_ms: int) -> bool:
         """Take an unsent row for delivery by `owner` until `lease_until_ms`: False if it was sent
         meanwhile or another process holds it on a lease that has not run out. One conditional

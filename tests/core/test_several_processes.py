@@ -158,3 +158,25 @@ async def test_a_process_delivers_only_what_it_owns(tmp_path, store):
 
 def test_delivery_type_is_what_the_sinks_get():
     assert Delivery.__name__ == "Delivery"
+
+
+async def test_a_postponed_row_is_given_back_at_once_not_held_for_the_lease(tmp_path, store):
+    """A process whose platform can't take a message yet (a server not loaded, a held connection)
+    postpones it: it must not keep the row leased, or every other process, and its own restart
+    under another name, waits out the whole lease (found by the Discord kill -9 test in CI)."""
+    from bot.outbox import TransientDeliveryError
+
+    a, b = await two(tmp_path)
+
+    async def not_yet(delivery: Delivery) -> None:
+        raise TransientDeliveryError("not loaded yet")
+
+    a.app.outbox._wall = b.app.outbox._wall = lambda: 1000.0
+    a.sink.deliver = not_yet  # type: ignore[method-assign]
+    await a.run("alex", "questions now")
+    assert not [d for d in a.sink.deliveries]
+    b.sink.deliveries.clear()
+    b.app.outbox._scan_needed = True
+    assert await b.app.deliver_pending() == 1  # at once: the clock has not moved
+    await a.close()
+    await b.close()
