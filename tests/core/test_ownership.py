@@ -116,3 +116,28 @@ async def test_outbox_rows_are_delivered_by_the_process_that_owns_their_communit
     assert [d.community_external_id for d in posts] == ["west"]
     await east_db.close()
     await west_db.close()
+
+
+async def test_reading_the_store_again_adds_no_job_for_a_community_served_elsewhere(tmp_path: Path) -> None:
+    """`upkeep` reads schedules again every `resync_seconds`: a schedule set through the process
+    serving that community must not become a job here too. Such a job would fire every slot in
+    every process, each run a claim transaction that finds the community not served and does
+    nothing (found by bench/soak.py with several processes)."""
+    setup = await make_harness(tmp_path)
+    await setup.close()
+    clock = FakeClock(START)
+    east_app, east_db, _east_driver, _east_sink = await open_process(setup.path, clock, lambda p, ext: ext == "east")
+    west_app, west_db, west_driver, west_sink = await open_process(setup.path, clock, lambda p, ext: ext == "west")
+    west = Harness(west_app, west_db, clock, west_driver, west_sink, setup.path)
+    await west.run("alex", "questions schedule daily 18:00 UTC", community=WEST)
+    for name in ("alex", "sam", "jo", "kit"):
+        await west.run(name, "pair join", community=WEST)
+        await west.run(name, "yes", channel=None, community=WEST)
+    await west.run("alex", "pair schedule weekly tue 10:00 UTC", community=WEST)
+    west_jobs = {job.key.split(":")[0] for job in west_app.timeline.jobs()}
+    assert {"questions", "pairing"} <= west_jobs
+    await east_app.upkeep()
+    east_jobs = sorted(job.key for job in east_app.timeline.jobs())
+    assert not [key for key in east_jobs if key.startswith(("questions:", "pairing:"))], east_jobs
+    await east_db.close()
+    await west_db.close()

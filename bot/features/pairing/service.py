@@ -80,6 +80,8 @@ class PairingFeature(FacilitatorCommands, PreferenceCommands, Feature):
         """Take in what another process sharing the store changed (a schedule set there, a round
         it started): the job's timing read again, and a job for a community new to pairing."""
         for community_id in await self.repo.scheduled_communities(self.services.db):
+            if not await self.services.owns_community(self.services.db, community_id):
+                continue  # its rounds are the serving process's
             before = self.rounds._timing.get(community_id)
             after = await self.rounds.refresh(self.services.db, community_id)
             if before != after:

@@ -187,12 +187,12 @@ class QuestionsFeature(Feature):
         """Take in schedules changed through another process sharing the store (a facilitator's
         `questions schedule` handled there): a job for each new one, new timing for a changed one."""
         for community_id in await self._repo.scheduled_communities(self.services.db):
+            if not await self.services.owns_community(self.services.db, community_id):
+                continue  # its slots are the serving process's (a job here would only claim and skip)
             before = self._schedules.get(community_id)
             after = await self._reload(community_id)
-            if after is not None and (
-                before is None
-                or (before.channel, before.recurrence, before.paused) != (after.channel, after.recurrence, after.paused)
-            ):
+            timing = lambda s: (s.channel, s.recurrence, s.paused)  # noqa: E731
+            if after is not None and (before is None or timing(before) != timing(after)):
                 self._put_job(community_id)
 
     async def _reload(self, community_id: int) -> Schedule | None:
