@@ -19,6 +19,7 @@ from alongside.settings import Settings, load_settings
 from bot.app import App
 from bot.clock import FakeClock
 from bot.context import Actor, CommunityRef, Invocation
+from bot.ownership import Owns, owns_everything
 from bot.replies import Answer, Delivery, Intent
 from bot.scheduling.claims import WorkClaims
 from bot.scheduling.timeline import SimulatedDriver, Timeline
@@ -164,12 +165,15 @@ async def make_harness(
     start: datetime = START,
     settings: Settings | None = None,
     instance: str = "harness",
+    clock: FakeClock | None = None,
+    owns: Owns = owns_everything,
 ) -> Harness:
     """`instance`: a second harness on the same `tmp_path` under another name is a second
-    process sharing the store (its own connection, caches and outbox)."""
+    process sharing the store (its own connection, caches and outbox); `clock` one the
+    processes share, `owns` the communities this one serves."""
     settings = settings or load_settings(None)
     register_all_platforms()
-    clock = FakeClock(start)
+    clock = clock or FakeClock(start)
     path = tmp_path / "alongside.db"
     choice = current_store()
     location = await choice.location(tmp_path)
@@ -185,6 +189,7 @@ async def make_harness(
         timeline=timeline,
         seed=seed,
         instance=instance,
+        owns=owns,
     )
     sink = ListSink()
     app.attach_sink(sink)

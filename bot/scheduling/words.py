@@ -12,9 +12,11 @@ cron expression (its first field a number or `*`) is left exactly as typed: cron
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+
+# Compared as command words are: without case or accents (one rule for every word typed).
+from bot.commands.words import fold
 
 FILE = "schedule"  # prompts/<locale>/schedule.toml
 # Every English word a locale may give a word for (what the parsers read).
@@ -26,12 +28,6 @@ ENGLISH_WORDS = frozenset(
 )  # fmt: skip
 _TOKEN = re.compile(r"[^\s,]+")
 _AFTER_CRON = frozenset({"size", "together", "from"})
-
-
-def fold(word: str) -> str:
-    """A word as compared: lowercase, without accents."""
-    decomposed = unicodedata.normalize("NFKD", word.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 @dataclass(frozen=True)

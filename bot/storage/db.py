@@ -128,7 +128,27 @@ class Database(ABC):
     async def schema_version(self) -> int: ...
 
     @abstractmethod
-    async def migrate(self, target_version: int | None = None) -> list[int]: ...
+    async def migrate(self, target_version: int | None = None) -> list[int]:
+        """Apply every migration `_pending_migrations` names, each in a transaction."""
+
+    def _pending_migrations(self, done: set[int], target_version: int | None) -> list[tuple[int, str, str]]:
+        """The shipped migrations (version, file name, SQL) to apply to a database holding `done`:
+        every one missing, even one numbered below the newest applied, up to `target_version`.
+        A version in `done` this release does not ship: NewerSchemaError, before any change."""
+        shipped = available_migrations(self.dialect.name)
+        unknown = done - {version for version, _, _ in shipped}
+        if unknown:
+            newest = shipped[-1][0] if shipped else 0
+            raise NewerSchemaError(
+                f"the database {self.path} has schema version {max(done)}, newer than this Alongside"
+                f" knows (up to {newest}): a newer release has used it; start that release again or"
+                " restore a backup made by this one (docs/upgrade.md); nothing was changed"
+            )
+        return [
+            migration
+            for migration in shipped
+            if migration[0] not in done and (target_version is None or migration[0] <= target_version)
+        ]
 
     @abstractmethod
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:

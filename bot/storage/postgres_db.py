@@ -42,7 +42,7 @@ from typing import Any
 
 import asyncpg
 
-from bot.storage.db import Database, NewerSchemaError, Row, Tx, available_migrations, split_sql
+from bot.storage.db import Database, Row, Tx, split_sql
 from bot.storage.sql_dialect import (
     POSTGRESQL,
     Dialect,
@@ -129,19 +129,7 @@ class PostgresDatabase(Database):
             try:
                 await conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")
                 done = {row[0] for row in await conn.fetch("SELECT version FROM schema_version")}
-                shipped = available_migrations(POSTGRESQL)
-                unknown = done - {version for version, _, _ in shipped}
-                if unknown:
-                    newest = shipped[-1][0] if shipped else 0
-                    raise NewerSchemaError(
-                        f"the database {self.path} has schema version {max(done)}, newer than this"
-                        f" Alongside knows (up to {newest}): a newer release has used it; start that"
-                        " release again or restore a backup made by this one (docs/upgrade.md);"
-                        " nothing was changed"
-                    )
-                for version, name, sql in shipped:
-                    if version in done or (target_version is not None and version > target_version):
-                        continue
+                for version, name, sql in self._pending_migrations(done, target_version):
                     async with conn.transaction():
                         for statement in split_sql(sql):
                             await conn.execute(postgres_ddl(statement))

@@ -13,7 +13,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.storage.db import Database, NewerSchemaError, Row, Tx, available_migrations, split_sql
+from bot.storage.db import Database, Row, Tx, split_sql
 from bot.storage.files import create_private_file
 from bot.storage.sql_dialect import SQLITE, Dialect, sqlite_path
 
@@ -70,25 +70,14 @@ class SqliteDatabase(Database):
         """Apply every migration above the current version (up to `target_version`)."""
         await self.schema_version()  # creates the table on a new database
         done = {row[0] for row in await self.fetchall("SELECT version FROM schema_version")}
-        shipped = available_migrations(SQLITE)
-        unknown = done - {version for version, _, _ in shipped}
-        if unknown:
-            newest = shipped[-1][0] if shipped else 0
-            raise NewerSchemaError(
-                f"the database {self.path} has schema version {max(done)}, newer than this Alongside"
-                f" knows (up to {newest}): a newer release has used it; start that release again or"
-                " restore a backup made by this one (docs/upgrade.md); nothing was changed"
-            )
+        pending = self._pending_migrations(done, target_version)
         applied = []
         # Foreign keys are off while migrating (the pragma is a no-op inside a transaction, so it
         # is set around them): a table rebuild (create new, copy, drop, rename) would otherwise
         # cascade the DROP to every row that points at the table. They are checked before commit.
         await self._conn.execute("PRAGMA foreign_keys=OFF")
         try:
-            for version, name, sql in shipped:
-                # Every missing migration runs, even one numbered below the newest applied.
-                if version in done or (target_version is not None and version > target_version):
-                    continue
+            for version, name, sql in pending:
                 async with self.transaction() as tx:
                     before = len(await tx.fetchall("PRAGMA foreign_key_check"))
                     # executescript would COMMIT our transaction; run statement by statement.

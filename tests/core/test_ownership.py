@@ -7,43 +7,19 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from alongside.platforms import register_all_platforms
-from alongside.settings import load_settings
-from bot.app import App
 from bot.clock import FakeClock
 from bot.context import CommunityRef
-from bot.ownership import owns_everything
+from bot.ownership import Owns, owns_everything
 from bot.replies import ChannelPost
-from bot.scheduling.timeline import SimulatedDriver, Timeline
-from bot.storage.crypto import FieldCipher
-from bot.storage.db import Database
-from bot.texts.catalog import Catalog
-from tests.harness import START, TEST_KEY, Harness, ListSink, make_harness
+from tests.harness import START, Harness, make_harness
 
 EAST = CommunityRef("console", "east", "east")
 WEST = CommunityRef("console", "west", "west")
 
 
-async def open_process(path: Path, clock: FakeClock, owns) -> tuple[App, Database, SimulatedDriver, ListSink]:
-    settings = load_settings(None)
-    register_all_platforms()
-    db = await Database.open(path)
-    timeline = Timeline()
-    app = App(
-        settings=settings,
-        db=db,
-        clock=clock,
-        catalog=Catalog(settings.prompts_dir),
-        cipher=FieldCipher(TEST_KEY),
-        timeline=timeline,
-        seed=1,
-        owns=owns,
-    )
-    sink = ListSink()
-    app.attach_sink(sink)
-    driver = SimulatedDriver(timeline, clock)
-    await app.start()
-    return app, db, driver, sink
+async def open_process(tmp_path: Path, clock: FakeClock, name: str, owns: Owns) -> Harness:
+    """A process named `name` on the store `tmp_path`'s first harness made, serving what `owns`."""
+    return await make_harness(tmp_path, clock=clock, owns=owns, instance=name)
 
 
 async def test_each_community_is_scheduled_by_the_process_that_owns_it(tmp_path: Path) -> None:
@@ -58,29 +34,29 @@ async def test_each_community_is_scheduled_by_the_process_that_owns_it(tmp_path:
 
     clock = FakeClock(START)
     processes = {
-        "east": await open_process(setup.path, clock, lambda platform, ext: ext == "east"),
-        "west": await open_process(setup.path, clock, lambda platform, ext: ext == "west"),
+        name: await open_process(tmp_path, clock, name, lambda platform, ext, name=name: ext == name)
+        for name in ("east", "west")
     }
     for _ in range(3 * 24):  # three days, an hour at a time, both processes in step
         target = clock.now() + timedelta(hours=1)
-        for app, _db, driver, _sink in processes.values():
-            await driver.advance_to(target, after_each=app.deliver_pending)
-    for owner, (_app, db, _driver, sink) in processes.items():
-        posts = [d for d in sink.deliveries if isinstance(d.intent, ChannelPost)]
-        assert {d.community_external_id for d in sink.deliveries} == {owner}
+        for process in processes.values():
+            await process.driver.advance_to(target, after_each=process.app.deliver_pending)
+    for owner, process in processes.items():
+        posts = [d for d in process.sink.deliveries if isinstance(d.intent, ChannelPost)]
+        assert {d.community_external_id for d in process.sink.deliveries} == {owner}
         assert posts, f"{owner} posted nothing"
-        rows = await db.fetchall(
+        rows = await process.db.fetchall(
             "SELECT c.external_id, COUNT(*) FROM question_postings p JOIN communities c ON c.id = p.community_id"
             " GROUP BY c.external_id"
         )
         assert dict((r[0], r[1]) for r in rows) == {"east": 3, "west": 3}
-        rounds = await db.fetchall(
+        rounds = await process.db.fetchall(
             "SELECT c.external_id, COUNT(*) FROM pair_rounds r JOIN communities c ON c.id = r.community_id"
             " GROUP BY c.external_id"
         )
         assert dict((r[0], r[1]) for r in rounds) == {"east": 1, "west": 1}
-    for _app, db, _driver, _sink in processes.values():
-        await db.close()
+    for process in processes.values():
+        await process.close()
 
 
 async def test_by_default_one_process_serves_every_community(tmp_path: Path) -> None:
@@ -106,16 +82,15 @@ async def test_outbox_rows_are_delivered_by_the_process_that_owns_their_communit
     await setup.run("alex", "questions schedule daily 18:00 UTC", community=WEST)
     await setup.close()
     clock = FakeClock(START)
-    east_app, east_db, east_driver, east_sink = await open_process(setup.path, clock, lambda p, ext: ext == "east")
-    west_app, west_db, _driver, west_sink = await open_process(setup.path, clock, lambda p, ext: ext == "west")
-    east = Harness(east_app, east_db, clock, east_driver, east_sink, setup.path)
+    east = await open_process(tmp_path, clock, "east", lambda p, ext: ext == "east")
+    west = await open_process(tmp_path, clock, "west", lambda p, ext: ext == "west")
     await east.run("alex", "questions now", community=WEST)
-    assert not [d for d in east_sink.deliveries if isinstance(d.intent, ChannelPost)]
-    await west_app.upkeep()  # every `resync_seconds` in a real process
-    posts = [d for d in west_sink.deliveries if isinstance(d.intent, ChannelPost)]
+    assert not [d for d in east.sink.deliveries if isinstance(d.intent, ChannelPost)]
+    await west.app.upkeep()  # every `resync_seconds` in a real process
+    posts = [d for d in west.sink.deliveries if isinstance(d.intent, ChannelPost)]
     assert [d.community_external_id for d in posts] == ["west"]
-    await east_db.close()
-    await west_db.close()
+    await east.close()
+    await west.close()
 
 
 async def test_reading_the_store_again_adds_no_job_for_a_community_served_elsewhere(tmp_path: Path) -> None:
@@ -126,18 +101,17 @@ async def test_reading_the_store_again_adds_no_job_for_a_community_served_elsewh
     setup = await make_harness(tmp_path)
     await setup.close()
     clock = FakeClock(START)
-    east_app, east_db, _east_driver, _east_sink = await open_process(setup.path, clock, lambda p, ext: ext == "east")
-    west_app, west_db, west_driver, west_sink = await open_process(setup.path, clock, lambda p, ext: ext == "west")
-    west = Harness(west_app, west_db, clock, west_driver, west_sink, setup.path)
+    east = await open_process(tmp_path, clock, "east", lambda p, ext: ext == "east")
+    west = await open_process(tmp_path, clock, "west", lambda p, ext: ext == "west")
     await west.run("alex", "questions schedule daily 18:00 UTC", community=WEST)
     for name in ("alex", "sam", "jo", "kit"):
         await west.run(name, "pair join", community=WEST)
         await west.run(name, "yes", channel=None, community=WEST)
     await west.run("alex", "pair schedule weekly tue 10:00 UTC", community=WEST)
-    west_jobs = {job.key.split(":")[0] for job in west_app.timeline.jobs()}
+    west_jobs = {job.key.split(":")[0] for job in west.app.timeline.jobs()}
     assert {"questions", "pairing"} <= west_jobs
-    await east_app.upkeep()
-    east_jobs = sorted(job.key for job in east_app.timeline.jobs())
+    await east.app.upkeep()
+    east_jobs = sorted(job.key for job in east.app.timeline.jobs())
     assert not [key for key in east_jobs if key.startswith(("questions:", "pairing:"))], east_jobs
-    await east_db.close()
-    await west_db.close()
+    await east.close()
+    await west.close()

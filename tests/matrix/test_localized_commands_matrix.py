@@ -6,13 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from nio import MatrixRoom
-
-from adapters.matrix.adapter import MatrixAdapter
-from adapters.matrix.settings import MatrixSettings
 from bot.commands.spec import ArgType, CommandSpec
 from bot.commands.words import command_words
-from tests.matrix.test_matrix_units import ScriptedClient, _event
+from tests.matrix.test_matrix_units import CIRCLE_ROOM, _event, circle_adapter
 
 
 def _sample(spec: CommandSpec, words: Any, locale: str) -> str:
@@ -41,21 +37,8 @@ def _sample(spec: CommandSpec, words: Any, locale: str) -> str:
 async def test_every_command_is_reachable_in_spanish_words(harness) -> None:
     app = harness.app
     words = command_words(app.catalog)
-    room_id = "!circle:example.org"
-    client = ScriptedClient()
-    room = MatrixRoom(room_id, client.user_id)
-    room.add_member("@alex:example.org", "alex", None)
-    room.add_member("@jo:example.org", "jo", None)
-    room.power_levels.users["@alex:example.org"] = 100
-    client.rooms[room_id] = room
-    adapter = MatrixAdapter(app, client, MatrixSettings(), clock=harness.clock)  # type: ignore[arg-type]
-
-    async def keep(*args: Any) -> list[Any]:
-        return []
-
-    adapter._submit_all = keep  # type: ignore[method-assign]
-    outcomes: list[tuple[str, str]] = []
-    app.observe(lambda outcome, name: outcomes.append((outcome, name)))
+    room_id = CIRCLE_ROOM
+    adapter, outcomes = circle_adapter(harness)
     await adapter._on_message(room_id, _event(room_id, "@jo:example.org", "!parejas estado", 0))
     assert outcomes[-1][1] == "pair status"
     outcomes.clear()

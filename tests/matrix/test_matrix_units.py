@@ -221,23 +221,34 @@ def _sample(spec: CommandSpec) -> str:
     return " ".join(words)
 
 
-async def test_every_registry_command_is_reachable_through_the_adapter(harness):
-    app = harness.app
-    room_id = "!circle:example.org"
+CIRCLE_ROOM = "!circle:example.org"
+
+
+def circle_adapter(harness) -> tuple[MatrixAdapter, list[tuple[str, str]]]:
+    """An adapter on a scripted client in a community room CIRCLE_ROOM where @alex is a
+    facilitator and @jo a member, sending nothing, and the list of (outcome, command name) of
+    every command the app runs: for tests that reach commands by typing them."""
     client = ScriptedClient()
-    room = MatrixRoom(room_id, client.user_id)
+    room = MatrixRoom(CIRCLE_ROOM, client.user_id)
     room.add_member("@alex:example.org", "alex", None)
     room.add_member("@jo:example.org", "jo", None)
     room.power_levels.users["@alex:example.org"] = 100
-    client.rooms[room_id] = room
-    adapter = MatrixAdapter(app, client, MatrixSettings(), clock=harness.clock)  # type: ignore[arg-type]
+    client.rooms[CIRCLE_ROOM] = room
+    adapter = MatrixAdapter(harness.app, client, MatrixSettings(), clock=harness.clock)  # type: ignore[arg-type]
 
     async def keep(*args: Any) -> list[Any]:
         return []
 
     adapter._submit_all = keep  # type: ignore[method-assign]
     outcomes: list[tuple[str, str]] = []
-    app.observe(lambda outcome, name: outcomes.append((outcome, name)))
+    harness.app.observe(lambda outcome, name: outcomes.append((outcome, name)))
+    return adapter, outcomes
+
+
+async def test_every_registry_command_is_reachable_through_the_adapter(harness):
+    app = harness.app
+    room_id = CIRCLE_ROOM
+    adapter, outcomes = circle_adapter(harness)
     # jo is known in the community, so commands naming a member have someone to name.
     await adapter._on_message(room_id, _event(room_id, "@jo:example.org", "!pair status", 0))
     outcomes.clear()

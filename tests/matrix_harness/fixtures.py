@@ -31,22 +31,12 @@ from .synapse import SynapseServer
 
 @pytest.fixture(scope="session")
 def synapse() -> Iterator[SynapseServer]:
-    server = SynapseServer()
-    try:
-        server.start()
-        yield server
-    finally:
-        server.cleanup()
+    yield from SynapseServer().serving()
 
 
 @pytest.fixture(scope="session")
 def synapse_rate_limited() -> Iterator[SynapseServer]:
-    server = SynapseServer(rate_limited=True)
-    try:
-        server.start()
-        yield server
-    finally:
-        server.cleanup()
+    yield from SynapseServer(rate_limited=True).serving()
 
 
 @pytest.fixture

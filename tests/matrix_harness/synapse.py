@@ -11,12 +11,12 @@ Public API::
     SynapseServer.register(localpart, password=None, admin=False) -> RegisteredUser
     SynapseServer.override_ratelimit(user_id, messages_per_second, burst_count)
 
-HTTP is stdlib ``urllib`` only, so this module imports nothing outside the stdlib.
+HTTP is stdlib ``urllib`` only, so this module imports nothing outside the stdlib. The process
+handling shared with the PostgreSQL harness is in tests/child_server.py.
 """
 
 from __future__ import annotations
 
-import atexit
 import base64
 import contextlib
 import fcntl
@@ -26,7 +26,6 @@ import json
 import os
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -35,10 +34,11 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from tests.child_server import ChildServer, free_port, tail
 
 # --------------------------------------------------------------------------------------
 # Installation
@@ -300,31 +300,7 @@ class SynapseHTTPError(RuntimeError):
         super().__init__(f"{method} {url} -> HTTP {status}: {body}")
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _tail(path: Path, n: int = 60) -> str:
-    try:
-        lines = path.read_text(errors="replace").splitlines()
-    except OSError:
-        return f"(no {path.name})"
-    return "\n".join(lines[-n:]) or f"({path.name} is empty)"
-
-
-_LIVE: weakref.WeakSet[SynapseServer] = weakref.WeakSet()
-
-
-@atexit.register
-def _stop_all_at_exit() -> None:
-    for server in list(_LIVE):
-        with contextlib.suppress(Exception):
-            server.stop(timeout=5)
-
-
-class SynapseServer:
+class SynapseServer(ChildServer):
     """One Synapse process on 127.0.0.1 with SQLite, configured for tests.
 
     ``data_dir`` (default: a fresh temp dir, removed by :meth:`cleanup`) holds
@@ -348,7 +324,7 @@ class SynapseServer:
         self.data_dir = Path(data_dir or tempfile.mkdtemp(prefix="alongside-synapse-"))
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._venv_dir = venv_dir
-        self.port = port or _free_port()
+        self.port = port or free_port()
         self.rate_limited = rate_limited
         self.extra_config = dict(extra_config or {})
         self.start_timeout = start_timeout
@@ -361,10 +337,6 @@ class SynapseServer:
         self._admin: RegisteredUser | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
-
-    @property
-    def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
 
     def _write_config(self) -> None:
         key_path = self.data_dir / "signing.key"
@@ -472,20 +444,7 @@ class SynapseServer:
             "--config-path",
             str(self.config_path),
         ]
-        out = self.stdout_path.open("ab")
-        try:
-            self._proc = subprocess.Popen(
-                cmd,
-                cwd=self.data_dir,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env=env,
-                start_new_session=True,
-            )
-        finally:
-            out.close()
-        _LIVE.add(self)
+        self._popen(cmd, cwd=self.data_dir, log_path=self.stdout_path, env=env)
         self._wait_ready()
         return self
 
@@ -515,25 +474,15 @@ class SynapseServer:
 
     def _diagnostics(self) -> str:
         return (
-            f"--- {self.log_path} (tail) ---\n{_tail(self.log_path)}\n"
-            f"--- {self.stdout_path} (tail) ---\n{_tail(self.stdout_path)}"
+            f"--- {self.log_path} (tail) ---\n{tail(self.log_path)}\n"
+            f"--- {self.stdout_path} (tail) ---\n{tail(self.stdout_path)}"
         )
 
-    def stop(self, timeout: float = 15.0) -> None:
-        """Stop the process (SIGTERM, then SIGKILL). Keeps the data dir."""
-        proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
-        _LIVE.discard(self)
+    # stop() is ChildServer's: SIGTERM to the group, then SIGKILL. It keeps the data dir.
+
+    def at_exit(self) -> None:
+        """Stopped (within 5 s) when the tests' process exits; the data dir is left."""
+        self.stop(timeout=5)
 
     def restart(self) -> SynapseServer:
         """Stop and start again with the same data dir, database and port."""
@@ -557,12 +506,6 @@ class SynapseServer:
         self.stop()
         if self._owns_data_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
-
-    def __enter__(self) -> SynapseServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.cleanup()
 
     # -- HTTP --------------------------------------------------------------------------
 

@@ -71,12 +71,7 @@ def selected_engines(config: pytest.Config) -> list[str]:
 
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PostgresServer]:
-    server = PostgresServer()
-    try:
-        server.start()
-        yield server
-    finally:
-        server.cleanup()
+    yield from PostgresServer().serving()
 
 
 @pytest.fixture(scope="session")

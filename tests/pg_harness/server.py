@@ -20,31 +20,37 @@ No orphans. The server is its own process group and gets SIGQUIT (PostgreSQL's i
 shutdown) when the process that started it dies, however it dies (kill -9 included: Linux's
 parent-death signal). A server that outlived its owner anyway (its owner's pid is gone) is
 killed, with its backends, and its folder removed by the next server started under the same
-base folder (serialised by a file lock).
+base folder (serialised by a file lock). The process handling shared with the Synapse harness
+is in tests/child_server.py.
 
 This module imports nothing outside the standard library.
 """
 
 from __future__ import annotations
 
-import atexit
 import contextlib
-import ctypes
 import fcntl
 import glob
-import json
 import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
-import weakref
 from pathlib import Path
 
-_PR_SET_PDEATHSIG = 1
+from tests.child_server import (
+    ChildServer,
+    free_port,
+    kill_group_and_wait,
+    owner_alive,
+    read_owner,
+    signal_when_parent_dies,
+    tail,
+    write_owner,
+)
+
 SERVICE_USER = "postgres"
 
 
@@ -78,29 +84,6 @@ def find_bindir() -> Path:
     )
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start_time(pid: int) -> str | None:
-    """The kernel's start time of `pid` (field 22 of /proc/pid/stat), so a reused pid is not
-    taken for the process that owned a server; None when there is no such process."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat.rsplit(")", 1)[1].split()[19]
-
-
-def _tail(path: Path, n: int = 40) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-n:])
-    except OSError:
-        return f"(no {path.name})"
-
-
 def default_base_dir() -> Path:
     return Path(tempfile.gettempdir()) / f"alongside-pg-{os.getuid()}"
 
@@ -129,20 +112,9 @@ def _child_setup(account: tuple[int, int] | None, die_with_parent: bool):  # noq
             os.setgid(gid)
             os.setuid(uid)
         if die_with_parent:
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGQUIT, 0, 0, 0)
+            signal_when_parent_dies(signal.SIGQUIT)
 
     return setup
-
-
-_LIVE: weakref.WeakSet[PostgresServer] = weakref.WeakSet()
-
-
-@atexit.register
-def _stop_all_at_exit() -> None:
-    for server in list(_LIVE):
-        with contextlib.suppress(Exception):
-            server.cleanup()
 
 
 def clean_stale(base_dir: Path) -> list[Path]:
@@ -150,11 +122,8 @@ def clean_stale(base_dir: Path) -> list[Path]:
     the folders removed. The caller holds the base folder's lock."""
     removed = []
     for folder in sorted(p for p in base_dir.iterdir() if p.is_dir()):
-        try:
-            owner = json.loads((folder / "owner.json").read_text())
-        except (OSError, ValueError):
-            owner = None
-        if owner is not None and _start_time(int(owner["pid"])) == owner["start"]:
+        owner = read_owner(folder)
+        if owner is not None and owner_alive(owner):
             continue  # its owner is alive: someone else's running server
         if owner is None and time.time() - folder.stat().st_mtime < 60:
             continue  # being set up right now (owner.json is written first, but be safe)
@@ -174,15 +143,15 @@ def _kill_postmaster(data_dir: Path) -> None:
         return
     if "postgres" not in cmdline or str(data_dir) not in cmdline:
         return  # the pid was reused by something else
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and _start_time(pid) is not None:
-        time.sleep(0.05)
+    kill_group_and_wait(pid)
 
 
-class PostgresServer:
+class PostgresServer(ChildServer):
     """One PostgreSQL cluster in a fresh folder, on a free port on 127.0.0.1, tuned for tests."""
+
+    # Fast shutdown (roll back, disconnect) to the postmaster, which stops its backends itself.
+    stop_signal = signal.SIGINT
+    stop_whole_group = False
 
     def __init__(self, *, base_dir: Path | None = None, die_with_parent: bool = True, start_timeout: float = 60.0):
         self.base_dir = Path(base_dir or default_base_dir())
@@ -202,14 +171,6 @@ class PostgresServer:
         assert self.folder is not None
         return self.folder / "data"
 
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc else None
-
-    @property
-    def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
-
     def url(self, dbname: str = "postgres") -> str:
         return f"postgresql://{self.user}@127.0.0.1:{self.port}/{dbname}"
 
@@ -221,9 +182,7 @@ class PostgresServer:
             try:
                 self.removed_stale = clean_stale(self.base_dir)
                 self.folder = Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-", dir=self.base_dir))
-                (self.folder / "owner.json").write_text(
-                    json.dumps({"pid": os.getpid(), "start": _start_time(os.getpid())})
-                )
+                write_owner(self.folder)
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
         if self.account:
@@ -268,12 +227,12 @@ class PostgresServer:
         )
         self.timings["initdb"] = time.monotonic() - began
         for attempt in range(5):  # a free port can be taken between choosing and binding it
-            self.port = _free_port()
+            self.port = free_port()
             try:
                 self._spawn()
                 break
             except PostgresUnavailable:
-                if attempt == 4 or "could not bind" not in _tail(self.log_path, 20):
+                if attempt == 4 or "could not bind" not in tail(self.log_path, 20):
                     raise
         self.timings["start"] = time.monotonic() - began
         return self
@@ -303,22 +262,15 @@ class PostgresServer:
         cmd = [str(self.bindir / "postgres"), "-D", str(self.data_dir)]
         for key, value in settings.items():
             cmd += ["-c", f"{key}={value}"]
-        out = self.log_path.open("ab")
-        try:
-            self._proc = subprocess.Popen(
-                cmd,
-                cwd=self.folder,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group: stop() reaches every backend
-                preexec_fn=_child_setup(self.account, self.die_with_parent),
-            )
-        finally:
-            out.close()
+        assert self.folder is not None
+        self._popen(
+            cmd,
+            cwd=self.folder,
+            log_path=self.log_path,
+            preexec_fn=_child_setup(self.account, self.die_with_parent),
+        )
         if self.account:
             os.chown(self.log_path, *self.account)
-        _LIVE.add(self)
         self._wait_ready()
 
     def _wait_ready(self) -> None:
@@ -329,14 +281,14 @@ class PostgresServer:
             assert self._proc is not None
             if self._proc.poll() is not None:
                 self._proc = None
-                raise PostgresUnavailable(f"postgres exited during start-up:\n{_tail(self.log_path)}")
+                raise PostgresUnavailable(f"postgres exited during start-up:\n{tail(self.log_path, 40)}")
             with contextlib.suppress(OSError):
                 lines = pid_file.read_text().splitlines()
                 if len(lines) >= 8 and lines[7].strip() == "ready":
                     return
             time.sleep(0.02)
         self.stop()
-        raise PostgresUnavailable(f"postgres not ready within {self.start_timeout:.0f}s:\n{_tail(self.log_path)}")
+        raise PostgresUnavailable(f"postgres not ready within {self.start_timeout:.0f}s:\n{tail(self.log_path, 40)}")
 
     def psql(self, sql: str, dbname: str = "postgres") -> str:
         """Run `sql` with psql (on error: stop, and raise with PostgreSQL's message)."""
@@ -350,34 +302,12 @@ class PostgresServer:
             raise RuntimeError(f"psql failed: {proc.stderr.strip()}")
         return proc.stdout.strip()
 
-    def stop(self, timeout: float = 15.0) -> None:
-        """Fast shutdown (SIGINT: roll back, disconnect), then SIGKILL to the whole group."""
-        proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(proc.pid, signal.SIGINT)
-            try:
-                proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
-        _LIVE.discard(self)
-
     def cleanup(self) -> None:
         """Stop, and remove the cluster's folder."""
         self.stop()
         if self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
             self.folder = None
-
-    def __enter__(self) -> PostgresServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.cleanup()
 
     def __repr__(self) -> str:
         return f"PostgresServer(port={self.port}, folder={self.folder}, running={self.running})"

@@ -19,15 +19,16 @@ import asyncpg
 import pytest
 
 from bot.storage.db import available_migrations, open_database
+from tests.child_server import start_time
 from tests.harness import make_harness
 from tests.pg_harness.databases import TEMPLATE, PgDatabases
-from tests.pg_harness.server import PostgresServer, _start_time
+from tests.pg_harness.server import PostgresServer
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def _alive(pid: int) -> bool:
-    if _start_time(pid) is None:
+    if start_time(pid) is None:
         return False
     # A zombie (dead, not yet reaped by whoever its parent is now) counts as dead.
     return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
