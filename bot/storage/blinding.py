@@ -19,17 +19,23 @@ IDENTITY = "identity"
 
 
 async def sealed_secret(tx: Tx, cipher: FieldCipher, now: datetime, name: str = IDENTITY) -> bytes:
-    """The encrypted secret called `name`, made (in this transaction) if there is none yet."""
-    row = await tx.fetchone("SELECT secret_enc FROM blinding_secrets WHERE name = ?", (name,))
-    if row is not None:
-        return bytes(row[0])
-    text = base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
-    sealed = cipher.encrypt(text, BLINDING_SECRET_PURPOSE)
-    await tx.execute(
-        "INSERT INTO blinding_secrets (name, secret_enc, created_at) VALUES (?, ?, ?)",
-        (name, sealed, now.isoformat()),
-    )
-    return sealed
+    """The encrypted secret called `name`, made (in this transaction) if there is none yet.
+
+    Another process sharing the store may be making it at the same moment: its row wins (the
+    insert waits for that transaction, then does nothing) and is read back, so every process
+    hashes under one secret."""
+    select = "SELECT secret_enc FROM blinding_secrets WHERE name = ?"
+    row = await tx.fetchone(select, (name,))
+    if row is None:
+        text = base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
+        await tx.execute(
+            "INSERT INTO blinding_secrets (name, secret_enc, created_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (name) DO NOTHING",
+            (name, cipher.encrypt(text, BLINDING_SECRET_PURPOSE), now.isoformat()),
+        )
+        row = await tx.fetchone(select, (name,))
+    assert row is not None
+    return bytes(row[0])
 
 
 def identity_value(community_id: int, platform_user_id: str) -> str:

@@ -180,3 +180,30 @@ async def test_a_postponed_row_is_given_back_at_once_not_held_for_the_lease(tmp_
     assert await b.app.deliver_pending() == 1  # at once: the clock has not moved
     await a.close()
     await b.close()
+
+
+async def test_two_processes_making_the_first_hash_secret_at_once_share_one(tmp_path, store):
+    """The keyed-hash secret (bot/storage/blinding.py) is made on first use. Two processes whose
+    first `pair not-with` comes at the same moment both find none: the second must take the
+    first's secret, not fail (PostgreSQL: a unique violation, the member told something went
+    wrong) or keep its own (its hashes would never match the other's). Found by bench/soak.py
+    with two processes."""
+    import asyncio
+
+    from bot.storage.blinding import sealed_secret
+
+    a, b = await two(tmp_path)
+    now = a.clock.now()
+
+    async def b_makes_its_own() -> bytes:
+        async with b.db.transaction() as tx:
+            return await sealed_secret(tx, b.app.cipher, now)
+
+    async with a.db.transaction() as tx:
+        made_by_a = await sealed_secret(tx, a.app.cipher, now)
+        racing = asyncio.create_task(b_makes_its_own())
+        await asyncio.sleep(0.3)  # b has looked and found none; its insert waits on a's
+    assert await racing == made_by_a
+    assert await count(a, "SELECT COUNT(*) FROM blinding_secrets") == 1
+    await a.close()
+    await b.close()
