@@ -84,10 +84,11 @@ from bot.replies import (
     PrivateFile,
     PrivateMessage,
 )
+from bot.scheduling.claims import WorkClaims
 from bot.scheduling.recurrence import Recurrence, parse_recurrence
 from bot.scheduling.timeline import Job, SimulatedDriver, Timeline
 from bot.storage.crypto import FieldCipher
-from bot.storage.db import Database
+from bot.storage.db import Database, open_database
 from bot.texts.catalog import Catalog
 
 START = datetime(2026, 1, 5, 0, 0, tzinfo=UTC)  # a Monday
@@ -141,6 +142,16 @@ class SoakConfig:
     pairing_share: float = 0.25  # members who want to be paired
     seed: int = 1
     folder: Path | None = None  # where the database goes (a temporary folder by default)
+    # A postgresql:// url: the store is that database (its server's data folder is searched for
+    # leaks when `data_dir` is given). None: a SQLite file in `folder`.
+    store: str | None = None
+    data_dir: Path | None = None
+    # Several processes on one store (bench/soak_processes.py): this one is `part` of `parts`,
+    # serving the communities whose index is `part` modulo `parts` (as a shard range would), and
+    # keeping its simulated clock in step with the others' through files in `barrier`.
+    part: int = 0
+    parts: int = 1
+    barrier: Path | None = None
     raw_write_seconds: float = 2.0
     progress: Callable[[str], None] | None = None
 
@@ -176,14 +187,23 @@ class Report:
     activity: Counter
     warnings: Counter
     setup_seconds: float
+    barrier_seconds: float = 0.0  # waiting for the other processes' clocks (several processes)
+
+    @property
+    def raw_label(self) -> str:
+        if self.config.store:
+            return "raw asyncpg single-row transactional writes (one connection, BEGIN + INSERT + COMMIT)"
+        return (
+            "raw aiosqlite single-row transactional writes (WAL, synchronous=NORMAL,"
+            " BEGIN IMMEDIATE + INSERT + COMMIT)"
+        )
 
     def lines(self) -> list[str]:
         c = self.config
         out = [
             f"Alongside soak: {c.communities} communities, {c.members:,} members, {c.weeks} weeks"
             f" + {c.fuzz_weeks} weeks with {c.fuzz_share:.0%} of commands fuzzed (seed {c.seed})",
-            f"raw aiosqlite single-row transactional writes (WAL, synchronous=NORMAL,"
-            f" BEGIN IMMEDIATE + INSERT + COMMIT): {self.raw_writes_per_second:,.0f} per second",
+            f"{self.raw_label}: {self.raw_writes_per_second:,.0f} per second",
             f"set-up (communities and members created lazily, schedules set): {self.setup_seconds:.1f} s",
         ]
         total_commands = 0
@@ -243,7 +263,7 @@ class Report:
         out.append("")
         out.append(
             f"Alongside commands per second (both phases, time in commands): {overall:,.0f}"
-            f" = {ratio:.3f} x raw aiosqlite single-row write transactions ({self.raw_writes_per_second:,.0f}/s)"
+            f" = {ratio:.3f} x {self.raw_label} ({self.raw_writes_per_second:,.0f}/s)"
         )
         out.append(f"command latency over both phases: p50 {percentile(all_latencies, 0.5) * 1000:.2f} ms, p99 {p99:.2f} ms")
         out.append(f"peak RSS: {self.peak_rss_mb:.0f} MB")
@@ -380,16 +400,18 @@ class SoakSink:
         self.delivered[byte] |= 1 << bit
         self.count += 1
 
-    def missing_up_to(self, last: int) -> list[int]:
-        return [
-            i for i in range(1, last + 1) if not self.delivered[i // 8] & (1 << (i % 8))
-        ]
+    def was_delivered(self, outbox_id: int) -> bool:
+        byte, bit = divmod(outbox_id, 8)
+        return byte < len(self.delivered) and bool(self.delivered[byte] & (1 << bit))
 
     async def deliver(self, delivery: Delivery) -> None:
         soak = self.soak
         self._mark(delivery.outbox_id)
         soak.phase.deliveries += 1
-        cm = soak.by_ext[delivery.community_external_id]
+        cm = soak.by_ext.get(delivery.community_external_id)
+        if cm is None:  # several processes: each delivers for the communities it serves only
+            soak.violation(f"outbox message {delivery.outbox_id} for {delivery.community_external_id} delivered here")
+            return
         intent = delivery.intent
         texts: list[str]
         recipients: frozenset[str] | None  # None: everyone in the community
@@ -451,23 +473,19 @@ class SoakSink:
 
 
 class TimedTimeline(Timeline):
-    """A Timeline whose jobs are timed (each run plus the deliveries it caused)."""
+    """A Timeline whose runs are timed, the claim in the database included (as `alongside run`
+    builds it: every run claimed, bot/scheduling/claims.py), plus the deliveries each caused."""
 
-    def __init__(self, soak: Soak) -> None:
-        super().__init__()
+    def __init__(self, soak: Soak, claims: WorkClaims) -> None:
+        super().__init__(claims)
         self._soak = soak
 
-    def put(self, job: Job) -> None:
-        original = job.run
+    async def run(self, job: Job, instant: datetime) -> None:
+        started = time.perf_counter()
+        await super().run(job, instant)
         soak = self._soak
-        kind = job.key.split(":", 1)[0]
-
-        async def run(instant: datetime) -> None:
-            started = time.perf_counter()
-            await original(instant)
-            soak.job_started, soak.job_time, soak.job_kind = started, time.perf_counter() - started, kind
-
-        super().put(Job(job.key, job.next_fire, run, job.refresh))
+        soak.job_started, soak.job_time = started, time.perf_counter() - started
+        soak.job_kind = job.key.split(":", 1)[0]
 
 
 class CountingHandler(logging.Handler):
@@ -496,8 +514,12 @@ class Soak:
         self.job_time = 0.0
         self.job_kind = ""
         self.phase = PhaseFigures("set-up", 0, False)
-        self.communities: list[CommunityModel] = []
+        self.communities: list[CommunityModel] = []  # the ones this process serves
+        self.by_index: dict[int, CommunityModel] = {}
         self.by_ext: dict[str, CommunityModel] = {}
+        self.owned: set[str] = set()
+        self.barrier_seconds = 0.0
+        self.days_done = 0
         self.pending_db_ids: list[tuple[CommunityModel, str, str, tuple[str, ...]]] = []
         self.phases_done: list[PhaseFigures] = []
         self.db_open = False
@@ -550,12 +572,13 @@ class Soak:
     async def open(self, folder: Path) -> None:
         self.settings: Settings = load_settings(None)
         self.clock = FakeClock(START)
-        self.path = folder / "soak.db"
-        self.db = await Database.open(self.path)
+        self.path: Path | None = None if self.config.store else folder / "soak.db"
+        self.db: Database = await open_database(self.config.store or self.path)  # type: ignore[arg-type]
         self.db_open = True
         self.catalog = Catalog(self.settings.prompts_dir)
         self.cipher = FieldCipher(KEY)
-        self.timeline = TimedTimeline(self)
+        instance = f"soak-{self.config.part}"
+        self.timeline = TimedTimeline(self, WorkClaims(self.db, instance))
         self.app = App(
             settings=self.settings,
             db=self.db,
@@ -564,6 +587,8 @@ class Soak:
             cipher=self.cipher,
             timeline=self.timeline,
             seed=self.config.seed,
+            instance=instance,
+            owns=lambda platform, external_id: external_id in self.owned,
         )
         self.registry: Registry = self.app.registry
         self.sink = SoakSink(self)
@@ -604,13 +629,19 @@ class Soak:
             ]
             activity = [rng.lognormvariate(0, 1.0) for _ in members]
             cm = CommunityModel(index, members, activity)
-            self.communities.append(cm)
-            self.by_ext[cm.ext] = cm
             # Most start at once; some adopt questions or pairing later in the year.
             cm.questions_scheduled_week = 0 if rng.random() < 0.85 else rng.randint(1, max(1, cfg.weeks // 3))
             cm.pairing_week = 0 if rng.random() < 0.8 else rng.randint(1, max(1, cfg.weeks // 3))
-        self.activity["communities"] = cfg.communities
-        self.activity["members"] = sum(sizes)
+            # Every process builds the same world from the seed and serves its share of it.
+            if index % cfg.parts == cfg.part:
+                self.communities.append(cm)
+                self.by_index[index] = cm
+                self.by_ext[cm.ext] = cm
+                self.owned.add(cm.ext)
+        self.activity["communities"] = len(self.communities)
+        self.activity["members"] = sum(len(cm.members) for cm in self.communities)
+        # Later draws differ between processes (each serves other communities).
+        self.rng.seed(cfg.seed * 1_000_003 + cfg.part)
 
     # -- watching pairing rounds start ----------------------------------------------------------
 
@@ -1307,6 +1338,24 @@ class Soak:
         self.phase.job_kinds[self.job_kind] += 1
         self.phase.job_seconds[self.job_kind] += self.job_time + delivered
 
+    async def end_of_day(self) -> None:
+        """With several processes: what each does now and then (read what the others changed,
+        deliver what they left), then wait until every process has reached the same instant, so
+        the simulated clocks stay within a day of each other as real clocks would."""
+        cfg = self.config
+        if cfg.barrier is None:
+            return
+        await self.app.upkeep()
+        self.days_done += 1
+        mine = cfg.barrier / f"part-{cfg.part}"
+        mine.with_suffix(".tmp").write_text(str(self.days_done))
+        mine.with_suffix(".tmp").replace(mine)
+        started = time.perf_counter()
+        others = [cfg.barrier / f"part-{k}" for k in range(cfg.parts) if k != cfg.part]
+        while any(_day_reached(path) < self.days_done for path in others):
+            await asyncio.sleep(0.002)
+        self.barrier_seconds += time.perf_counter() - started
+
     async def run_phase(self, phase: PhaseFigures, first_week: int) -> None:
         self.phase = phase
         cfg = self.config
@@ -1334,12 +1383,13 @@ class Soak:
                 while self.events and self.events[0][0] < day_end:
                     at, _, kind, index, who = heapq.heappop(self.events)
                     await self.advance_to(at)
-                    cm = self.communities[index]
+                    cm = self.by_index[index]
                     if kind == "weekly":
                         await self.weekly_facilitation(cm, int(who))
                     else:
                         await self.session(cm, cm.by_user[who], kind == "follow-up")
                 await self.advance_to(day_end)
+                await self.end_of_day()
             if cfg.progress is not None:
                 commands = len(phase.latencies)
                 this_week = phase.latencies[week_commands:]
@@ -1365,18 +1415,20 @@ class Soak:
         now = self.clock.now()
         db = self.db
 
-        # Outbox: every message delivered exactly once, nothing pending.
-        row = await db.fetchone("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'")
-        last = row[0] if row else 0
-        missing = self.sink.missing_up_to(last)
-        pending = (await db.fetchone("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL"))[0]
+        # Outbox: every message for this process's communities delivered exactly once (here: the
+        # process serving a community delivers for it), nothing pending.
+        mine = [cm.db_id for cm in self.communities if cm.db_id is not None]
+        marks = ", ".join("?" * len(mine)) or "NULL"
+        rows = await db.fetchall(f"SELECT id, sent_at FROM outbox WHERE community_id IN ({marks})", mine)
+        missing = [r[0] for r in rows if not self.sink.was_delivered(r[0])]
+        pending = sum(1 for r in rows if r[1] is None)
         for outbox_id in missing[:10]:
             self.violation(f"outbox message {outbox_id} never delivered")
         if pending:
             self.violation(f"{pending} outbox messages still pending at the end")
         checks.append(
             ("every message delivered exactly once",
-             f"{last:,} outbox messages, {self.sink.count:,} deliveries, {self.sink.duplicates} doubled,"
+             f"{len(rows):,} outbox messages kept, {self.sink.count:,} deliveries, {self.sink.duplicates} doubled,"
              f" {len(missing)} missing, {pending} pending")
         )
 
@@ -1476,10 +1528,14 @@ class Soak:
         # Agreements: none lost, each in a state the commands allow, none nobody started.
         rows = await db.fetchall(
             "SELECT id, community_id, short_id, status, proposal_hash, in_force_hash FROM agreements"
+            f" WHERE community_id IN ({marks})",
+            mine,
         )
         stored_ag = {r[0]: r for r in rows}
         party_rows = await db.fetchall(
             "SELECT p.agreement_id, m.platform_user_id, p.status FROM agreement_parties p JOIN members m ON m.id = p.member_id"
+            f" WHERE m.community_id IN ({marks})",
+            mine,
         )
         joined: dict[int, set[str]] = {}
         invited: dict[int, set[str]] = {}
@@ -1528,14 +1584,25 @@ class Soak:
              + f"; {len(stored_ag)} stored that nobody started")
         )
 
-        # Leaks: the raw database file (and its WAL) holds none of the texts written.
+        # Leaks: the raw database files (SQLite's file and WAL; PostgreSQL's whole data folder,
+        # its WAL included) hold none of the texts written.
         found_tokens = 0
         scanned = 0
-        await db.checkpoint()
-        for path in (self.path, Path(f"{self.path}-wal")):
+        if self.path is not None:
+            await db.checkpoint()
+            files = [self.path, Path(f"{self.path}-wal")]
+        else:
+            await db.execute("CHECKPOINT")  # the pages written out to the data files
+            data_dir = self.config.data_dir
+            files = sorted(p for p in data_dir.rglob("*") if p.is_file()) if data_dir else []
+        for path in files:
             if not path.exists():
                 continue
-            with path.open("rb") as handle:
+            try:
+                handle = path.open("rb")
+            except FileNotFoundError:  # a temporary file the server removed meanwhile
+                continue
+            with handle:
                 tail = b""
                 while chunk := handle.read(8 << 20):
                     block = tail + chunk
@@ -1565,6 +1632,13 @@ def _texts(intent: Intent) -> list[str]:
         return [intent.text, *(f.value for f in intent.fields)]
     text = getattr(intent, "text", None)
     return [text] if isinstance(text, str) else []
+
+
+def _day_reached(path: Path) -> int:
+    try:
+        return int(path.read_text() or 0)
+    except (FileNotFoundError, ValueError):
+        return 0
 
 
 def _cpu_seconds() -> float:
@@ -1622,8 +1696,44 @@ async def run_soak(config: SoakConfig) -> Report:
         root.setLevel(previous_level)
 
 
+async def raw_writes(config: SoakConfig, folder: Path, name: str) -> float:
+    """Raw single-row write transactions on the soak's engine, half before and half after."""
+    if config.raw_write_seconds <= 0:
+        return 0.0
+    if config.store:
+        return await raw_pg_write_throughput(config.store, config.raw_write_seconds / 2)
+    return await raw_write_throughput(folder / f"raw-{name}.db", config.raw_write_seconds / 2)
+
+
+async def raw_pg_write_throughput(url: str, seconds: float) -> float:
+    """Single-row transactional writes straight through asyncpg on one connection: BEGIN, INSERT,
+    COMMIT, each waiting for the server (what the store's transactions cost at the least)."""
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("DROP TABLE IF EXISTS raw_writes")
+        await conn.execute(
+            "CREATE TABLE raw_writes (id BIGSERIAL PRIMARY KEY, payload BYTEA NOT NULL, at TEXT NOT NULL)"
+        )
+        payload = bytes(120)
+        count = 0
+        started = time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            async with conn.transaction():
+                await conn.execute(
+                    "INSERT INTO raw_writes (payload, at) VALUES ($1, $2)", payload, "2026-01-05T09:00:00+00:00"
+                )
+            count += 1
+        elapsed = time.perf_counter() - started
+        await conn.execute("DROP TABLE raw_writes")
+        return count / elapsed
+    finally:
+        await conn.close()
+
+
 async def _run(soak: Soak, config: SoakConfig, folder: Path, handler: CountingHandler) -> Report:
-    raw_before = await raw_write_throughput(folder / "raw-before.db", config.raw_write_seconds / 2)
+    raw_before = await raw_writes(config, folder, "before")
     started = time.perf_counter()
     await soak.open(folder)
     soak.build_world()
@@ -1636,11 +1746,15 @@ async def _run(soak: Soak, config: SoakConfig, folder: Path, handler: CountingHa
         await soak.run_phase(phase, week)
         soak.phases_done.append(phase)
         week += phase.weeks
-    raw_after = await raw_write_throughput(folder / "raw-after.db", config.raw_write_seconds / 2)
+    raw_after = await raw_writes(config, folder, "after")
     checks = await soak.check()
-    db_bytes = soak.path.stat().st_size
-    wal = Path(f"{soak.path}-wal")
-    wal_bytes = wal.stat().st_size if wal.exists() else 0
+    if soak.path is not None:
+        db_bytes = soak.path.stat().st_size
+        wal = Path(f"{soak.path}-wal")
+        wal_bytes = wal.stat().st_size if wal.exists() else 0
+    else:
+        db_bytes = (await soak.db.fetchone("SELECT pg_database_size(current_database())"))[0]
+        wal_bytes = 0
     await soak.db.close()
     soak.db_open = False
     soak.activity["deliveries"] = soak.sink.count
@@ -1656,6 +1770,7 @@ async def _run(soak: Soak, config: SoakConfig, folder: Path, handler: CountingHa
         activity=soak.activity,
         warnings=handler.counts,
         setup_seconds=setup,
+        barrier_seconds=soak.barrier_seconds,
     )
 
 
@@ -1718,6 +1833,18 @@ def main() -> None:
     parser.add_argument("--folder", type=Path, default=None, help="keep the database here")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 20 communities, 2,000 members, 8 + 2 weeks")
     parser.add_argument("--quiet", action="store_true", help="no weekly progress lines")
+    parser.add_argument("--store", default="sqlite",
+                        help="sqlite (the default), postgresql (a server of its own, started here), or a postgresql:// url")
+    parser.add_argument("--processes", default=None,
+                        help="with --store postgresql: how many bot processes share the store, e.g. 1,3"
+                        " (each on a fresh database, SQLite's one-process figures beside them)")
+    parser.add_argument("--no-sqlite", action="store_true", help="with --processes: leave out the SQLite run")
+    # One process of a several-process run (bench/soak_processes.py starts these).
+    parser.add_argument("--worker-summary", type=Path, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--part", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--parts", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--barrier", type=Path, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--data-dir", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     config = SoakConfig(
         communities=args.communities,
@@ -1733,6 +1860,28 @@ def main() -> None:
     if args.quick:
         config.communities, config.members, config.weeks, config.fuzz_weeks = 20, 2_000, 8, 2
         config.raw_write_seconds = 1.0
+    if args.worker_summary is not None:
+        from bench.soak_processes import write_summary
+
+        config.part, config.parts, config.barrier, config.data_dir = args.part, args.parts, args.barrier, args.data_dir
+        config.store = args.store if args.store != "sqlite" else None
+        config.raw_write_seconds = 0.0  # measured once by the orchestrator
+        # Records at WARNING and above, tracebacks included, beside the summary (the report counts them).
+        log_file = logging.FileHandler(args.worker_summary.with_suffix(".log"))
+        log_file.setLevel(logging.WARNING)
+        logging.getLogger().addHandler(log_file)
+        write_summary(asyncio.run(run_soak(config)), args.worker_summary)
+        return
+    if args.store == "postgresql" or args.processes:
+        from bench.soak_processes import main_processes
+
+        if args.store == "sqlite":
+            parser.error("--processes needs --store postgresql: SQLite is one process's store")
+        counts = [int(n) for n in (args.processes or "1").split(",")]
+        main_processes(config, counts, with_sqlite=not args.no_sqlite)
+        return
+    if args.store != "sqlite":
+        config.store = args.store  # a postgresql:// url of a server already running
     report = asyncio.run(run_soak(config))
     print("\n".join(report.lines()))
 

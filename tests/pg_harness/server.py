@@ -153,8 +153,17 @@ class PostgresServer(ChildServer):
     stop_signal = signal.SIGINT
     stop_whole_group = False
 
-    def __init__(self, *, base_dir: Path | None = None, die_with_parent: bool = True, start_timeout: float = 60.0):
+    def __init__(
+        self,
+        *,
+        base_dir: Path | None = None,
+        die_with_parent: bool = True,
+        start_timeout: float = 60.0,
+        settings: dict[str, str] | None = None,
+    ):
+        """`settings`: server settings over the test ones (the benchmarks turn durability back on)."""
         self.base_dir = Path(base_dir or default_base_dir())
+        self.overrides = dict(settings or {})
         self.die_with_parent = die_with_parent
         self.start_timeout = start_timeout
         self.bindir = find_bindir()
@@ -258,7 +267,7 @@ class PostgresServer(ChildServer):
             "shared_buffers": "64MB",
             "log_min_messages": "warning",
             "log_min_error_statement": "panic",  # failing statements are the tests' business
-        }
+        } | self.overrides
         cmd = [str(self.bindir / "postgres"), "-D", str(self.data_dir)]
         for key, value in settings.items():
             cmd += ["-c", f"{key}={value}"]
