@@ -191,10 +191,15 @@ class PostgresDatabase(Database):
 
     async def vacuum(self, tables: list[str] | None = None) -> None:
         """VACUUM (outside any transaction): the space of deleted and updated rows is freed
-        for reuse. `tables` None: every table of the store."""
+        for reuse. `tables` None: every table of the store.
+
+        Without truncating the files: giving empty trailing pages back to the system needs an
+        exclusive lock on the table, which VACUUM waits for (up to 5 s) while other processes
+        sharing the store are using it, and which stops them while held. Autovacuum truncates
+        in the background instead; what erasure needs is the rows' space freed, done either way."""
         names = ", ".join(_quote(table) for table in tables or [])
         async with self._pool.acquire() as conn:
-            await conn.execute(f"VACUUM {names}".strip())
+            await conn.execute(f"VACUUM (TRUNCATE false) {names}".strip())
 
     async def checkpoint(self) -> None:
         ambient = self._ambient()

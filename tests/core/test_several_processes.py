@@ -207,3 +207,32 @@ async def test_two_processes_making_the_first_hash_secret_at_once_share_one(tmp_
     assert await count(a, "SELECT COUNT(*) FROM blinding_secrets") == 1
     await a.close()
     await b.close()
+
+
+async def test_the_daily_purge_that_finds_nothing_vacuums_nothing(tmp_path, store, monkeypatch):
+    """Every process sharing the store fires the daily retention job at the same instant; the
+    first purges, the others find nothing. A purge that removed nothing has nothing to VACUUM:
+    on PostgreSQL each process vacuuming the same tables at once made the others wait on the
+    tables' locks (the soak with two processes spent more time in retention than in commands)."""
+    a, b = await two(tmp_path)
+    await a.run("alex", "pair join")
+    checkpoints: list[str] = []
+    for harness in (a, b):
+        original = harness.db.checkpoint
+
+        async def counted(original=original, name=harness.app.instance) -> None:
+            checkpoints.append(name)
+            await original()
+
+        monkeypatch.setattr(harness.db, "checkpoint", counted)
+    instant = a.clock.now()
+    await b.app.mydata.purge(instant)  # nothing past its retention period yet
+    assert checkpoints == []
+    # Something past its period (a confirmation left unanswered): the purge removes it and
+    # vacuums once.
+    later = instant + timedelta(days=400)
+    await a.app.mydata.purge(later)
+    await b.app.mydata.purge(later)
+    assert checkpoints == ["a"]
+    await a.close()
+    await b.close()

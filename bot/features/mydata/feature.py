@@ -178,7 +178,10 @@ class MyDataFeature(Feature):
         async with self.services.db.transaction() as tx:
             for source in self._sources:
                 removed += await source.purge(tx, instant)
-        await self.services.db.checkpoint()
+        if removed:
+            # Only then: every process sharing the store fires this job, and the ones finding
+            # nothing would otherwise vacuum the same tables at once, each waiting on the others.
+            await self.services.db.checkpoint()
         log.info("retention purge removed %d rows", removed)
 
 
