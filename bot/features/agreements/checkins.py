@@ -11,6 +11,7 @@ from bot.features.agreements.pair_agreements import (
     PairPart,
     _bad_characters,
 )
+from bot.features.agreements.repo import AgreementRow
 from bot.features.agreements.state import Status
 from bot.features.checkin_port import OpenCheckin
 from bot.replies import (
@@ -19,6 +20,7 @@ from bot.replies import (
     Intent,
     PrivateMessage,
 )
+from bot.storage.db import Tx
 from bot.texts.quote import quote
 from bot.traits import traits_of
 
@@ -61,6 +63,15 @@ class Checkins(PairPart):
             self.name, checkin_id, ctx.t("agreement.checkin_question", id=row.short_id, names=others), opened_at
         )
 
+    async def _checkin_question(self, tx: Tx, ctx: Ctx, row: AgreementRow, *, asked: bool) -> str:
+        """The question, naming whom a shared answer goes to. Shown, it counts as asked from
+        now (`asked` False: it had only been offered), so a `share` that follows is taken."""
+        if not asked:
+            await self.repo.open_checkin(tx, row.id, ctx.member.id, "asked", ctx.now)
+        labels = await self._labels(tx, ctx.locale, row.ordered_ids)
+        others = self._names(labels, [m for m in row.ordered_joined if m != ctx.member.id])
+        return ctx.t("agreement.checkin_question", id=row.short_id, names=others)
+
     async def answer_checkin(self, ctx: Ctx, checkin_id: int, answer: str | None) -> list[Intent]:
         async with self.deps.services.db.transaction() as tx:
             if checkin_id > 0:
@@ -76,9 +87,7 @@ class Checkins(PairPart):
             ):
                 raise Refusal("agreement.checkin_none")
             if answer is None:
-                labels = await self._labels(tx, ctx.locale, row.ordered_ids)
-                others = self._names(labels, [m for m in row.ordered_joined if m != ctx.member.id])
-                return [Answer(ctx.t("agreement.checkin_question", id=row.short_id, names=others))]
+                return [Answer(await self._checkin_question(tx, ctx, row, asked=checkin_id > 0))]
             if checkin_id > 0:
                 await self.repo.answer_checkin(tx, checkin_id, ctx.now)
             # An open question: the answer is its author's. Nothing of it is kept; only that they
@@ -94,6 +103,12 @@ class Checkins(PairPart):
                 limit = self.deps.settings.max_section_length
                 if len(text) > limit:
                     raise Refusal("agreement.too_long", max=limit, given_length=len(text))
+                if checkin_id < 0:
+                    # Nothing was asked (a pair's check-in may just have closed): sharing now
+                    # would send the text to people the member was never shown. The question
+                    # first, with whom it goes to.
+                    question = await self._checkin_question(tx, ctx, row, asked=False)
+                    return [Answer(ctx.t("agreement.checkin_share_unasked", question=question))]
             labels = await self._labels(tx, ctx.locale, row.ordered_ids)
             others = [m for m in row.ordered_joined if m != ctx.member.id]
             await self.repo.event(tx, row.id, ctx.now, ctx.member.id, "checked_in", row.in_force_version)

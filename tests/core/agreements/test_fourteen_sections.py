@@ -390,3 +390,28 @@ def test_the_space_agreements_facilitator_section_defers_to_the_duty_of_care_sta
     assert "don't contact anyone outside the space" not in facilitators
     assert "duty-of-care statement (section 6)" in facilitators
     assert next(s for s in template if s["number"] == 6)["key"] == "duty-of-care"
+
+
+async def test_a_share_typed_when_no_checkin_was_asked_sends_nothing_until_the_question_is_seen(harness):
+    """`checkin share <text>` with no check-in waiting (a pair's check-in that closed as the round
+    ended, say) used to go to whichever agreement of theirs was agreed: the text reached that
+    agreement's parties, people the member was never shown it would go to (found by
+    bench/soak.py). Now nothing is shared: the member is shown the question, with whom a shared
+    answer goes to, and the same line typed again shares it."""
+    h = harness
+    short_id = await start_pair(h)
+    await say(h, "alex", "agreement edit repair We each name it when a message felt off.")
+    await say(h, "alex", "agreement propose")
+    await say(h, "sam", "agreement accept v1")
+    h.sink.take()
+    out = await say(h, "alex", "checkin share I'd like us to message a bit more.")
+    assert "Nothing has been shared" in out
+    assert f"Agreement #{short_id} with sam" in out and "checkin share <your answer> sends it to sam" in out
+    assert "message a bit more" not in "\n".join(t for texts in notices(h).values() for t in texts)
+    # Seen: the same line now shares it, with sam only.
+    out = await say(h, "alex", "checkin share I'd like us to message a bit more.")
+    assert "shared with sam" in out
+    assert any("message a bit more" in text for text in notices(h).get("sam", []))
+    # Just for themselves, an answer on request is taken at once (nothing of it goes anywhere).
+    out = await say(h, "sam", "checkin It works for me.")
+    assert "Your answer stays with you" in out
