@@ -188,6 +188,7 @@ class Report:
     warnings: Counter
     setup_seconds: float
     barrier_seconds: float = 0.0  # waiting for the other processes' clocks (several processes)
+    upkeep_seconds: float = 0.0  # reading what the other processes changed, once a simulated day
 
     @property
     def raw_label(self) -> str:
@@ -301,7 +302,7 @@ class Report:
 class MemberModel:
     __slots__ = (
         "user", "facilitator", "wants_pairing", "in_pairing", "paused_until", "prompts",
-        "checkin_step", "checkin_open", "agreements",
+        "checkin_step", "checkin_open", "agreements", "agreement_checkin",
     )
 
     def __init__(self, user: str, facilitator: bool, wants_pairing: bool) -> None:
@@ -314,6 +315,9 @@ class MemberModel:
         self.checkin_step = 0
         self.checkin_open = False
         self.agreements: list[str] = []  # short ids they are (or were) in, as party or invitee
+        # An agreement check-in asked after their pair check-in: `checkin` answers the newest
+        # one asked, so the next answer is this agreement's (shared with its parties).
+        self.agreement_checkin: str | None = None
 
     def active_at(self, instant: datetime) -> bool:
         return self.in_pairing and (self.paused_until is None or self.paused_until <= instant)
@@ -426,7 +430,12 @@ class SoakSink:
                 soak.reconcile(("nobody", cm.ext, intent.user_id), -1)
             elif member is not None and soak.checkin_how in intent.text:
                 member.checkin_open, member.checkin_step = True, 0
+                member.agreement_checkin = None
                 soak.follow_up(cm, member, 0.35, 2)
+            elif member is not None and soak.agreement_checkin_asks in intent.text:
+                found = SHORT_ID.search(intent.text)
+                member.agreement_checkin = found.group(1) if found else None
+                soak.follow_up(cm, member, 0.6, 3)
             elif member is not None and "agreement #" in intent.text:
                 soak.follow_up(cm, member, 0.6, 3)  # someone joined, revisits, withdrew...
         elif isinstance(intent, ConfirmPrompt):
@@ -466,7 +475,7 @@ class SoakSink:
             soak.violation(f"a delivery of an unexpected kind: {type(intent).__name__}")
             return
         for text in texts:
-            soak.check_tokens(cm, text, recipients, "a delivery")
+            soak.check_tokens(cm, text, recipients, f"a delivery, {type(intent).__name__}")
 
 
 # -- the soak ---------------------------------------------------------------------------------------
@@ -519,6 +528,7 @@ class Soak:
         self.by_ext: dict[str, CommunityModel] = {}
         self.owned: set[str] = set()
         self.barrier_seconds = 0.0
+        self.upkeep_seconds = 0.0
         self.days_done = 0
         self.pending_db_ids: list[tuple[CommunityModel, str, str, tuple[str, ...]]] = []
         self.phases_done: list[PhaseFigures] = []
@@ -556,7 +566,11 @@ class Soak:
                 self.violation(f"private text {token} posted in a channel of {cm.ext} ({where})")
             elif not recipients <= set(allowed):
                 outsiders = sorted(recipients - set(allowed))
-                self.violation(f"private text {token} reached {outsiders} in {cm.ext} ({where})")
+                at = text.find(token)
+                self.violation(
+                    f"private text {token} reached {outsiders} in {cm.ext} ({where}; written for"
+                    f" {sorted(allowed)}): ...{text[max(0, at - 300):at + 40]!r}"
+                )
 
     def follow_up(self, cm: CommunityModel, member: MemberModel, chance: float, within_days: int) -> None:
         if self.rng.random() < chance:
@@ -599,6 +613,11 @@ class Soak:
         await self.app.start()
         self.nobody_text = self.catalog.text("en", "pairing.not_placed", prefix="/")
         self.checkin_how = self.catalog.text("en", "checkin.how", prefix="/")
+        # What the agreement review reminder asks (it opens an agreement check-in).
+        self.agreement_checkin_asks = "How is our agreement working for you now?"
+        assert self.agreement_checkin_asks in self.catalog.text(
+            "en", "agreement.review_reminder", id="X", names="Y", prefix="/"
+        )
         self.specs = sorted(self.registry.specs(), key=lambda s: s.name)
 
     def _observed(self, outcome: str, name: str) -> None:
@@ -1220,9 +1239,17 @@ class Soak:
             share = rng.random() < 0.3
             space = cm.space_of.get(member.user)
             allowed = cm.spaces.get(space, (member.user,)) if share and space else (member.user,)
+            agreement = cm.agreements.get(member.agreement_checkin or "")
+            if agreement is not None and share:
+                # The newest check-in asked is the agreement's (unless it closed meanwhile, as
+                # when the agreement was withdrawn: then the pair's takes the answer).
+                allowed = tuple(set(allowed) | agreement.parties)
             text = self.secret(tuple(allowed), rng.choice(CHECKIN_LEADS))
             answer = f"share {text}" if share else text
         outcome, _ = await self.command(cm, member, f"/checkin {answer}")
+        if member.agreement_checkin is not None and outcome in ("done", "refused"):
+            member.agreement_checkin = None  # answered (or no longer open): the pair's is next
+            return
         if outcome == "done":
             self.activity["check-in answers"] += 1
             member.checkin_step += 1
@@ -1345,7 +1372,9 @@ class Soak:
         cfg = self.config
         if cfg.barrier is None:
             return
+        started = time.perf_counter()
         await self.app.upkeep()
+        self.upkeep_seconds += time.perf_counter() - started
         self.days_done += 1
         mine = cfg.barrier / f"part-{cfg.part}"
         mine.with_suffix(".tmp").write_text(str(self.days_done))
@@ -1771,6 +1800,7 @@ async def _run(soak: Soak, config: SoakConfig, folder: Path, handler: CountingHa
         warnings=handler.counts,
         setup_seconds=setup,
         barrier_seconds=soak.barrier_seconds,
+        upkeep_seconds=soak.upkeep_seconds,
     )
 
 

@@ -65,9 +65,11 @@ def write_summary(report: Report, out: Path) -> None:
     latencies, jobs = array("d"), array("d")
     outcomes: dict[str, int] = {}
     kinds: dict[str, int] = {}
+    kind_seconds: dict[str, float] = {}
     for phase in report.phases:
         for key, value in phase.job_kinds.items():
             kinds[key] = kinds.get(key, 0) + value
+            kind_seconds[key] = kind_seconds.get(key, 0.0) + phase.job_seconds[key]
         latencies.extend(phase.latencies)
         jobs.extend(phase.job_runs)
         for key, value in phase.outcomes.items():
@@ -82,6 +84,7 @@ def write_summary(report: Report, out: Path) -> None:
         "job_runs": len(jobs),
         "job_seconds": sum(jobs),
         "job_kinds": kinds,
+        "job_kind_seconds": kind_seconds,
         "wall": sum(p.wall for p in report.phases),
         "cpu": sum(p.cpu for p in report.phases),
         "deliveries": sum(p.deliveries for p in report.phases),
@@ -90,6 +93,8 @@ def write_summary(report: Report, out: Path) -> None:
         "peak_rss_mb": report.peak_rss_mb,
         "setup_seconds": report.setup_seconds,
         "barrier_seconds": report.barrier_seconds,
+        "upkeep_seconds": report.upkeep_seconds,
+        "command_seconds_by_phase": [sum(p.latencies) for p in report.phases],
         "db_bytes": report.db_bytes,
         "checks": report.checks,
         "violations": report.violations,
@@ -265,7 +270,9 @@ def report_lines(config: SoakConfig, runs: list[RunFigures], raw_pg: float, raw_
             + "; ".join(
                 f"#{k} {p['activity'].get('communities', 0)} communities, {p['commands']:,} commands,"
                 f" {p['job_runs']:,} jobs, peak RSS {p['peak_rss_mb']:.0f} MB, CPU {p['cpu']:.0f} s,"
-                f" waited {p['barrier_seconds']:.0f} s for the others"
+                f" {p['command_seconds']:.1f} s in commands, {p['job_seconds']:.1f} s in jobs"
+                f" ({', '.join(f'{k} {v:.1f}' for k, v in sorted(p['job_kind_seconds'].items()))}),"
+                f" {p['upkeep_seconds']:.1f} s reading the others' changes, {p['barrier_seconds']:.1f} s waiting for them"
                 for k, p in enumerate(run.parts)
             ),
             f"  database size: {max(p['db_bytes'] for p in run.parts) / 2**20:.1f} MB",
