@@ -63,7 +63,7 @@ class Checkins(PairPart):
             self.name, checkin_id, ctx.t("agreement.checkin_question", id=row.short_id, names=others), opened_at
         )
 
-    async def _checkin_question(self, tx: Tx, ctx: Ctx, row: AgreementRow, *, asked: bool) -> str:
+    async def _ask_checkin_question(self, tx: Tx, ctx: Ctx, row: AgreementRow, *, asked: bool) -> str:
         """The question, naming whom a shared answer goes to. Shown, it counts as asked from
         now (`asked` False: it had only been offered), so a `share` that follows is taken."""
         if not asked:
@@ -87,7 +87,7 @@ class Checkins(PairPart):
             ):
                 raise Refusal("agreement.checkin_none")
             if answer is None:
-                return [Answer(await self._checkin_question(tx, ctx, row, asked=checkin_id > 0))]
+                return [Answer(await self._ask_checkin_question(tx, ctx, row, asked=checkin_id > 0))]
             if checkin_id > 0:
                 await self.repo.answer_checkin(tx, checkin_id, ctx.now)
             # An open question: the answer is its author's. Nothing of it is kept; only that they
@@ -107,7 +107,7 @@ class Checkins(PairPart):
                     # Nothing was asked (a pair's check-in may just have closed): sharing now
                     # would send the text to people the member was never shown. The question
                     # first, with whom it goes to.
-                    question = await self._checkin_question(tx, ctx, row, asked=False)
+                    question = await self._ask_checkin_question(tx, ctx, row, asked=False)
                     return [Answer(ctx.t("agreement.checkin_share_unasked", question=question))]
             labels = await self._labels(tx, ctx.locale, row.ordered_ids)
             others = [m for m in row.ordered_joined if m != ctx.member.id]

@@ -221,8 +221,15 @@ async def test_discord_forms_cover_the_fourteen_sections_in_order_within_the_lab
 
 
 async def agreed_with_review(h) -> str:
+    return await agreed(h, revisit_date="2026-01-08")
+
+
+async def agreed(h, revisit_date: str | None = None) -> str:
+    """alex and sam agree an agreement (alex answers one section); with `revisit_date`, a
+    review date is set, so a check-in is asked on that day."""
     short_id = await start_pair(h)
-    await say(h, "alex", "agreement edit revisit-date 2026-01-08")
+    if revisit_date:
+        await say(h, "alex", f"agreement edit revisit-date {revisit_date}")
     await say(h, "alex", "agreement edit repair We each name it when a message felt off.")
     await say(h, "alex", "agreement propose")
     await say(h, "sam", "agreement accept v1")
@@ -329,11 +336,7 @@ async def test_a_plain_line_answers_only_a_checkin_the_bot_asked(harness):
     # With an agreed agreement and no review date, nothing was asked: `checkin` offers the
     # question on request, but a plain line in private is just a line, not an answer to it.
     h = harness
-    short_id = await start_pair(h)
-    await say(h, "alex", "agreement edit repair Say when a message felt off.")
-    await say(h, "alex", "agreement propose")
-    await say(h, "sam", "agreement accept v1")
-    h.sink.take()
+    short_id = await agreed(h)
     before = await h.db.fetchall("SELECT kind FROM agreement_events ORDER BY id")
     assert await h.app.plain_reader("console", "demo", "sam") is None
     assert await h.app.handle_plain(h.inv("sam", channel=None), "hello, is anyone there?") == []
@@ -399,11 +402,7 @@ async def test_a_share_typed_when_no_checkin_was_asked_sends_nothing_until_the_q
     bench/soak.py). Now nothing is shared: the member is shown the question, with whom a shared
     answer goes to, and the same line typed again shares it."""
     h = harness
-    short_id = await start_pair(h)
-    await say(h, "alex", "agreement edit repair We each name it when a message felt off.")
-    await say(h, "alex", "agreement propose")
-    await say(h, "sam", "agreement accept v1")
-    h.sink.take()
+    short_id = await agreed(h)
     out = await say(h, "alex", "checkin share I'd like us to message a bit more.")
     assert "Nothing has been shared" in out
     assert f"Agreement #{short_id} with sam" in out and "checkin share <your answer> sends it to sam" in out
